@@ -14,3 +14,9 @@
         clippy::print_stderr
     )
 )]
+
+pub mod error;
+mod secret;
+
+pub use error::{Error, OneApiError, Result, ServiceError};
+pub use secret::Secret;
