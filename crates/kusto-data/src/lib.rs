@@ -15,8 +15,13 @@
     )
 )]
 
+pub mod client;
 pub mod error;
+pub mod kql;
+mod retry;
 mod secret;
 
+pub use client::ClientRequestProperties;
 pub use error::{Error, OneApiError, Result, ServiceError};
+pub use retry::RetryPolicy;
 pub use secret::Secret;

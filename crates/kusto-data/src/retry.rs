@@ -1,0 +1,283 @@
+//! The one retry policy of the SDK: exponential backoff with jitter, a maximum number of
+//! attempts, an overall deadline, and the service's `Retry-After` honoured.
+//!
+//! [`RetryPolicy`] is used by the query client for queries and read-only
+//! management commands, and by the ingestion clients of `kusto-ingest`. Which errors are worth
+//! another attempt is decided by [`Error::is_transient`]; whether a *request* may be sent twice
+//! is decided by the caller (a query may, an `.append` command may not unless the caller opts in).
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+/// Exponential backoff with jitter, bounded by attempts and by an overall deadline.
+///
+/// The delay before retry `n` (1-based) is drawn uniformly from `[d/2, d]` where
+/// `d = min(max_backoff, initial_backoff * multiplier^(n-1))`: the jitter spreads out clients that
+/// failed together, and the lower bound keeps them from retrying at once. When the service sent
+/// `Retry-After`, the delay is at least that long. No retry starts if it could not begin before
+/// the deadline; the last error is returned instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use kusto_data::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(5)
+///     .with_deadline(Some(Duration::from_secs(60)));
+/// assert_eq!(policy.max_attempts(), 5);
+/// assert_eq!(RetryPolicy::none().max_attempts(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    multiplier: f64,
+    deadline: Option<Duration>,
+}
+
+impl Default for RetryPolicy {
+    /// Four attempts, 1 s initial backoff doubling up to 30 s, two minutes overall. A throttled
+    /// or briefly unavailable cluster usually recovers within seconds; beyond two minutes a
+    /// caller is better served by the error than by a longer wait.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            multiplier: 2.0,
+            deadline: Some(Duration::from_secs(120)),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never retries: one attempt.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Total number of attempts, the first one included (at least 1).
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before the first retry.
+    pub fn with_initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// The largest backoff between two attempts (before `Retry-After` is applied).
+    pub fn with_max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// The factor by which the backoff grows after each retry (at least 1).
+    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = if multiplier.is_finite() {
+            multiplier.max(1.0)
+        } else {
+            1.0
+        };
+        self
+    }
+
+    /// The time after which no new attempt is started, counted from the first attempt; `None`
+    /// for no overall limit.
+    pub fn with_deadline(mut self, deadline: Option<Duration>) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// Total number of attempts, the first one included.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The overall deadline, if any.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.deadline
+    }
+
+    /// The backoff ceiling before retry number `retry` (1-based), before jitter.
+    pub fn backoff_ceiling(&self, retry: u32) -> Duration {
+        let exponent = retry.saturating_sub(1).min(64) as i32;
+        let factor = self.multiplier.powi(exponent);
+        let seconds = self.initial_backoff.as_secs_f64() * factor;
+        let max = self.max_backoff.as_secs_f64();
+        Duration::from_secs_f64(if seconds.is_finite() {
+            seconds.min(max)
+        } else {
+            max
+        })
+    }
+
+    /// The delay before retry number `retry` (1-based): jittered backoff, at least the service's
+    /// `Retry-After` when one was given.
+    pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
+        let ceiling = self.backoff_ceiling(retry);
+        let jittered = ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+        match retry_after {
+            Some(after) => jittered.max(after),
+            None => jittered,
+        }
+    }
+
+    /// Runs `operation` until it succeeds, fails with an error for which `should_retry` is false,
+    /// runs out of attempts, or would pass the deadline. The closure gets the 1-based attempt
+    /// number.
+    pub async fn run<T, F, Fut>(
+        &self,
+        mut operation: F,
+        should_retry: impl Fn(&Error) -> bool,
+    ) -> Result<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        let started = Instant::now();
+        let mut attempt = 1;
+        loop {
+            let error = match operation(attempt).await {
+                Ok(value) => return Ok(value),
+                Err(error) => error,
+            };
+            if attempt >= self.max_attempts || !should_retry(&error) {
+                return Err(error);
+            }
+            let retry_after = error.as_service_error().and_then(|e| e.retry_after);
+            let delay = self.delay(attempt, retry_after);
+            if let Some(deadline) = self.deadline
+                && started.elapsed() + delay >= deadline
+            {
+                tracing::debug!(attempt, ?delay, "retry would pass the deadline; giving up");
+                return Err(error);
+            }
+            tracing::debug!(attempt, ?delay, error = %error, "transient failure; retrying");
+            tokio::time::sleep(delay).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ServiceError;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn fast() -> RetryPolicy {
+        RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(4))
+    }
+
+    fn throttled(after: Option<Duration>) -> Error {
+        let mut error = ServiceError::new(429, "https://x/v2/rest/query");
+        error.retry_after = after;
+        error.into()
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.backoff_ceiling(1), Duration::from_secs(1));
+        assert_eq!(policy.backoff_ceiling(2), Duration::from_secs(2));
+        assert_eq!(policy.backoff_ceiling(3), Duration::from_secs(4));
+        assert_eq!(policy.backoff_ceiling(30), Duration::from_secs(30));
+        assert_eq!(policy.backoff_ceiling(u32::MAX), Duration::from_secs(30));
+        for retry in 1..10 {
+            let delay = policy.delay(retry, None);
+            let ceiling = policy.backoff_ceiling(retry);
+            assert!(
+                delay <= ceiling && delay >= ceiling / 2,
+                "{delay:?} vs {ceiling:?}"
+            );
+        }
+        let after = Duration::from_secs(45);
+        assert!(policy.delay(1, Some(after)) >= after);
+    }
+
+    #[tokio::test]
+    async fn retries_transient_errors_until_success() {
+        let calls = AtomicU32::new(0);
+        let result = fast()
+            .run(
+                |attempt| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        if attempt < 3 {
+                            Err(throttled(None))
+                        } else {
+                            Ok(attempt)
+                        }
+                    }
+                },
+                Error::is_transient,
+            )
+            .await;
+        assert_eq!(result.unwrap(), 3);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn stops_at_max_attempts_and_on_permanent_errors() {
+        let calls = AtomicU32::new(0);
+        let result: Result<()> = fast()
+            .with_max_attempts(2)
+            .run(
+                |_| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async { Err(throttled(None)) }
+                },
+                Error::is_transient,
+            )
+            .await;
+        assert!(
+            result
+                .unwrap_err()
+                .as_service_error()
+                .unwrap()
+                .is_throttled()
+        );
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+
+        let calls = AtomicU32::new(0);
+        let result: Result<()> = fast()
+            .run(
+                |_| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async { Err(Error::InvalidArgument("bad".into())) }
+                },
+                Error::is_transient,
+            )
+            .await;
+        assert!(matches!(result, Err(Error::InvalidArgument(_))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn retry_after_beyond_the_deadline_ends_the_loop() {
+        let calls = AtomicU32::new(0);
+        let result: Result<()> = fast()
+            .with_deadline(Some(Duration::from_secs(5)))
+            .run(
+                |_| {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    async { Err(throttled(Some(Duration::from_secs(3600)))) }
+                },
+                Error::is_transient,
+            )
+            .await;
+        assert!(result.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "must not wait an hour");
+    }
+}
