@@ -4,6 +4,8 @@ pub(crate) mod properties;
 // The tracing headers are wired in with the HTTP client.
 #[allow(dead_code)]
 mod tracing_headers;
+#[allow(dead_code)]
+mod transport;
 
 pub use properties::{
     ClientRequestProperties, MAX_SERVER_TIMEOUT, OPTION_DEFER_PARTIAL_QUERY_FAILURES,

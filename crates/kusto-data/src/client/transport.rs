@@ -1,0 +1,219 @@
+//! The HTTP edge: errors classified once, error bodies read into [`ServiceError`], response
+//! bodies streamed with an idle timeout.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::Stream;
+use reqwest::header::HeaderMap;
+
+use crate::error::{Error, OneApiError, ServiceError};
+
+/// The largest error body read from the service; the rest is dropped.
+const MAX_ERROR_BODY: usize = 1 << 20;
+/// The part of a non-JSON error body kept in [`ServiceError::body`].
+const MAX_ERROR_TEXT: usize = 4096;
+
+/// The URL without its query string and fragment, safe to show in messages and logs.
+pub(crate) fn display_url(url: &reqwest::Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    let _ = url.set_password(None);
+    url.to_string()
+}
+
+/// Classifies a `reqwest` error: timeouts become [`Error::Timeout`], everything else
+/// [`Error::Network`] with a message that says whether the request was sent at all.
+pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Duration) -> Error {
+    if error.is_timeout() {
+        return Error::Timeout {
+            endpoint: endpoint.to_owned(),
+            timeout,
+        };
+    }
+    let message = if error.is_connect() {
+        "could not connect (the request was not sent)"
+    } else if error.is_body() || error.is_decode() {
+        "the connection failed while the response was being read"
+    } else if error.is_request() {
+        "the request could not be sent"
+    } else if error.is_redirect() {
+        "the service answered with a redirect, which is never followed"
+    } else {
+        "the request failed"
+    };
+    Error::Network {
+        endpoint: endpoint.to_owned(),
+        message: message.to_owned(),
+        source: Some(Box::new(error.without_url())),
+    }
+}
+
+/// `Retry-After` in seconds (the form Kusto and Azure Storage use). HTTP dates are ignored.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let seconds: f64 = value.trim().parse().ok()?;
+    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Reads an error answer (any status outside 2xx) into a [`ServiceError`]: the OneApi error
+/// when the body has one, otherwise the beginning of the body text.
+pub(crate) async fn service_error(
+    response: reqwest::Response,
+    endpoint: &str,
+    client_request_id: &str,
+) -> Error {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut error = ServiceError::new(status, endpoint);
+    error.client_request_id = header_text(&headers, "x-ms-client-request-id")
+        .or_else(|| Some(client_request_id.to_owned()));
+    error.activity_id = header_text(&headers, "x-ms-activity-id");
+    error.retry_after = retry_after(&headers);
+    let body = read_limited(response, MAX_ERROR_BODY).await;
+    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
+        error.error = OneApiError::from_json(&json);
+    }
+    if error.error.is_none() {
+        let text = String::from_utf8_lossy(&body);
+        let mut end = text.len().min(MAX_ERROR_TEXT);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        error.body = Some(text[..end].to_owned());
+    }
+    if error.activity_id.is_none() {
+        error.activity_id = error
+            .error
+            .as_ref()
+            .and_then(|e| e.activity_id())
+            .map(str::to_owned);
+    }
+    Error::Service(Box::new(error))
+}
+
+/// Reads at most `limit` bytes of a body; a body that fails midway yields what arrived.
+async fn read_limited(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = response.chunk().await {
+        let room = limit.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= limit {
+            break;
+        }
+    }
+    body
+}
+
+/// A response body as a stream of chunks, failing with [`Error::Timeout`] when no data arrives
+/// for `idle` and with [`Error::Network`] when the connection breaks.
+pub(crate) struct BodyStream {
+    inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+    idle: Duration,
+    endpoint: String,
+    done: bool,
+}
+
+impl std::fmt::Debug for BodyStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodyStream")
+            .field("endpoint", &self.endpoint)
+            .field("idle", &self.idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BodyStream {
+    pub(crate) fn new(response: reqwest::Response, idle: Duration, endpoint: String) -> Self {
+        BodyStream {
+            inner: Box::pin(response.bytes_stream()),
+            sleep: Box::pin(tokio::time::sleep(idle)),
+            idle,
+            endpoint,
+            done: false,
+        }
+    }
+}
+
+impl Stream for BodyStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(chunk))) => {
+                let deadline = tokio::time::Instant::now() + self.idle;
+                self.sleep.as_mut().reset(deadline);
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(error))) => {
+                self.done = true;
+                let endpoint = self.endpoint.clone();
+                Poll::Ready(Some(Err(transport_error(error, &endpoint, self.idle))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Pending => match self.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    self.done = true;
+                    Poll::Ready(Some(Err(Error::Timeout {
+                        endpoint: self.endpoint.clone(),
+                        timeout: self.idle,
+                    })))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn urls_are_shown_without_secrets() {
+        let url =
+            reqwest::Url::parse("https://user:pw@acct.blob.core.windows.net/c/b?sv=1&sig=SECRET#x")
+                .unwrap();
+        let shown = display_url(&url);
+        assert!(
+            !shown.contains("SECRET") && !shown.contains("pw"),
+            "{shown}"
+        );
+        assert!(shown.ends_with("/c/b"), "{shown}");
+    }
+
+    #[test]
+    fn retry_after_in_seconds() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(7)));
+        headers.insert("retry-after", HeaderValue::from_static("0.5"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_millis(500)));
+        headers.insert(
+            "retry-after",
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(retry_after(&headers), None);
+        headers.insert("retry-after", HeaderValue::from_static("-3"));
+        assert_eq!(retry_after(&headers), None);
+    }
+}
