@@ -14,3 +14,5 @@
         clippy::print_stderr
     )
 )]
+
+pub mod azurite;
