@@ -183,3 +183,68 @@ async fn dropping_azurite_stops_it_and_bad_options_are_typed_errors() {
         "{missing}"
     );
 }
+
+#[tokio::test]
+async fn storage_client_round_trips_blobs_messages_and_entities() {
+    use kusto_emulator::azurite::storage::{StorageClient, StorageErrorKind, child_url};
+    let azurite = Azurite::start().await.unwrap();
+    let storage = StorageClient::new();
+    azurite.create_container("kustoemu2", "data").await.unwrap();
+    azurite.create_queue("kustoemu2", "queue1").await.unwrap();
+    azurite.create_table("kustoemu2", "status").await.unwrap();
+
+    let container = azurite.container_sas_url("kustoemu2", "data").unwrap();
+    let blob = child_url(&container, "x.json");
+    storage
+        .upload_blob(&blob, "{\"a\":1}".into())
+        .await
+        .unwrap();
+    assert_eq!(
+        &storage.download_blob(&blob).await.unwrap()[..],
+        b"{\"a\":1}"
+    );
+    storage.delete_blob(&blob).await.unwrap();
+    let missing = storage.download_blob(&blob).await.unwrap_err();
+    assert_eq!(missing.kind, StorageErrorKind::NotFound);
+    assert!(!missing.to_string().contains("sig="), "{missing}");
+
+    let queue = azurite.queue_sas_url("kustoemu2", "queue1").unwrap();
+    storage
+        .send_message(&queue, "<tricky & text>")
+        .await
+        .unwrap();
+    assert_eq!(
+        storage.peek_messages(&queue, 5).await.unwrap()[0].text,
+        "<tricky & text>"
+    );
+    let received = storage
+        .receive_messages(&queue, 32, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].dequeue_count, 1);
+    storage.delete_message(&queue, &received[0]).await.unwrap();
+    assert!(storage.peek_messages(&queue, 5).await.unwrap().is_empty());
+
+    let table = azurite.table_sas_url("kustoemu2", "status").unwrap();
+    assert_eq!(storage.get_entity(&table, "p", "r'1").await.unwrap(), None);
+    let mut properties = serde_json::Map::new();
+    properties.insert("Status".into(), "Pending".into());
+    storage
+        .merge_entity(&table, "p", "r'1", &properties)
+        .await
+        .unwrap();
+    properties.insert("Status".into(), "Succeeded".into());
+    properties.insert("ErrorCode".into(), "".into());
+    storage
+        .merge_entity(&table, "p", "r'1", &properties)
+        .await
+        .unwrap();
+    let entity = storage
+        .get_entity(&table, "p", "r'1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(entity["Status"], "Succeeded");
+    assert_eq!(entity["RowKey"], "r'1");
+}

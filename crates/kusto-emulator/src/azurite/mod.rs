@@ -9,6 +9,7 @@
 //! that never leaves this process; clients receive service SAS URLs for single resources only.
 
 pub mod sas;
+pub mod storage;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
