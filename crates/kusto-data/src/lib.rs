@@ -16,7 +16,11 @@
 )]
 
 pub mod error;
+pub mod response;
 mod secret;
+pub mod types;
 
-pub use error::{Error, OneApiError, Result, ServiceError};
+pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};
+pub use response::{DataSet, KustoTable, PartialFailure};
+pub use types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue};
 pub use secret::Secret;
