@@ -13,3 +13,8 @@ pub use table::{Column, ColumnIndex, KustoTable, Row, RowRef, TableKind};
 pub use v2::{ParserOptions, V2Parser};
 mod dataset;
 pub use dataset::{DataSet, DataSetBuilder, parse_v2, parse_v2_with};
+mod stream;
+mod v1;
+pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1};
+pub use v1::parse_v1;
+pub mod de;
