@@ -22,5 +22,8 @@ pub mod types;
 
 pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};
 pub use response::{DataSet, KustoTable, PartialFailure};
+/// The `arrow` crate this crate's Arrow output is built with (feature `arrow`).
+#[cfg(feature = "arrow")]
+pub use arrow;
 pub use types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue};
 pub use secret::Secret;

@@ -18,3 +18,7 @@ mod v1;
 pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1};
 pub use v1::parse_v1;
 pub mod de;
+#[cfg(feature = "arrow")]
+pub mod arrow_batch;
+#[cfg(feature = "arrow")]
+pub use arrow_batch::{ArrowOptions, ArrowTimeUnit, arrow_schema, to_record_batch};

@@ -38,7 +38,7 @@ pub use timespan::KustoTimespan;
 pub use uuid::Uuid;
 pub use value::KustoValue;
 
-pub(crate) use datetime::UNIX_EPOCH_TICKS;
+
 
 /// Text that is not a valid value of a Kusto type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
