@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
+use super::scan::offset_of;
 use super::table::Column;
 
 /// A decoded row element: a row, or an error object standing in for a row.
@@ -25,8 +26,14 @@ pub(crate) fn decode_row(bytes: &[u8], columns: &[Column]) -> Result<RowElement,
         .deserialize(&mut de)
         .and_then(|row| de.end().map(|()| row));
     result.map_err(|e| {
-        let at = if e.line() == 1 { e.column().saturating_sub(1) } else { 0 };
-        (e.to_string(), at)
+        let at = offset_of(bytes, e.line(), e.column()) as usize;
+        // serde_json appends "at line L column C" (relative to the row): the offset replaces it.
+        let message = e.to_string();
+        let message = match message.rfind(" at line ") {
+            Some(cut) => message[..cut].to_owned(),
+            None => message,
+        };
+        (message, at)
     })
 }
 

@@ -121,6 +121,18 @@ pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
+/// Byte offset of serde_json's (line, column) in `body`.
+pub(crate) fn offset_of(body: &[u8], line: usize, column: usize) -> u64 {
+    let mut offset = 0usize;
+    for _ in 1..line {
+        match body.get(offset..).and_then(|rest| rest.iter().position(|b| *b == b'\n')) {
+            Some(nl) => offset += nl + 1,
+            None => break,
+        }
+    }
+    (offset + column.saturating_sub(1)) as u64
+}
+
 /// Splits a complete JSON array (`[a, b, ...]`) into the byte ranges of its elements.
 pub(crate) fn split_array(bytes: &[u8]) -> Result<Vec<(usize, usize)>, (usize, String)> {
     let mut out = Vec::new();

@@ -25,7 +25,7 @@ use crate::types::KustoValue;
 use super::dataset::DataSet;
 use super::decode::{RowElement, decode_row};
 use super::partial::{ErrorPlacement, PartialError, PartialFailure, text_error};
-use super::scan::split_array;
+use super::scan::{offset_of, split_array};
 use super::table::{KustoTable, TableKind, find_column};
 use super::v2::{QciColumns, parse_columns};
 
@@ -45,18 +45,6 @@ struct RawTable<'a> {
     columns: Option<Value>,
     #[serde(rename = "Rows", default, borrow)]
     rows: Option<&'a RawValue>,
-}
-
-/// Byte offset of serde_json's (line, column) in `body`.
-pub(crate) fn offset_of(body: &[u8], line: usize, column: usize) -> u64 {
-    let mut offset = 0usize;
-    for _ in 1..line {
-        match body.get(offset..).and_then(|rest| rest.iter().position(|b| *b == b'\n')) {
-            Some(nl) => offset += nl + 1,
-            None => break,
-        }
-    }
-    (offset + column.saturating_sub(1)) as u64
 }
 
 /// Parses a complete v1 response. See the [module documentation](self) for the table rules.
