@@ -14,9 +14,16 @@ const ROWS: u64 = 1_800_000;
 const CHUNK: usize = 64 * 1024;
 
 fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status is readable on Linux");
-    let line = status.lines().find(|l| l.starts_with(field)).unwrap_or_else(|| panic!("{field} missing from /proc/self/status"));
-    line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("bad {line}"))
+    let status = std::fs::read_to_string("/proc/self/status")
+        .expect("/proc/self/status is readable on Linux");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .unwrap_or_else(|| panic!("{field} missing from /proc/self/status"));
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("bad {line}"))
 }
 
 fn row(i: u64) -> String {
@@ -26,18 +33,21 @@ fn row(i: u64) -> String {
         i % 10_000_000,
         i % 100,
         i,
-        i % 2 == 0
+        i.is_multiple_of(2)
     )
 }
 
 /// The body, generated chunk by chunk; also returns its total size through `size`.
-fn body(size: std::sync::Arc<std::sync::atomic::AtomicU64>) -> impl futures::Stream<Item = Result<Bytes, Error>> + Send + 'static {
+fn body(
+    size: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> impl futures::Stream<Item = Result<Bytes, Error>> + Send + 'static {
     let head = concat!(
         r#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":false,"ErrorReportingPlacement":"InData"}"#,
         "\n,",
         r#"{"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"PrimaryResult","Columns":[{"ColumnName":"id","ColumnType":"long"},{"ColumnName":"text","ColumnType":"string"},{"ColumnName":"x","ColumnType":"real"},{"ColumnName":"t","ColumnType":"datetime"},{"ColumnName":"ts","ColumnType":"timespan"},{"ColumnName":"g","ColumnType":"guid"},{"ColumnName":"dy","ColumnType":"dynamic"},{"ColumnName":"b","ColumnType":"bool"}],"Rows":["#
     );
-    let tail = "]}\n,{\"FrameType\":\"DataSetCompletion\",\"HasErrors\":false,\"Cancelled\":false}\n]";
+    let tail =
+        "]}\n,{\"FrameType\":\"DataSetCompletion\",\"HasErrors\":false,\"Cancelled\":false}\n]";
     stream::unfold((0u64, false), move |(next, done)| {
         let size = size.clone();
         async move {
@@ -85,10 +95,18 @@ async fn streaming_hundreds_of_mb_keeps_peak_memory_bounded() {
     let rss_after = status_kib("VmRSS:");
     let body_mib = size.load(std::sync::atomic::Ordering::Relaxed) / (1 << 20);
     let growth_mib = hwm_after.saturating_sub(hwm_before) / 1024;
-    eprintln!("body {body_mib} MiB, {rows} rows; VmHWM {hwm_before} KiB -> {hwm_after} KiB (+{growth_mib} MiB), VmRSS {rss_after} KiB");
+    eprintln!(
+        "body {body_mib} MiB, {rows} rows; VmHWM {hwm_before} KiB -> {hwm_after} KiB (+{growth_mib} MiB), VmRSS {rss_after} KiB"
+    );
     assert_eq!(rows, ROWS);
     assert_eq!(id_sum, i128::from(ROWS) * i128::from(ROWS - 1) / 2);
     assert_eq!(max_batch, 1000);
-    assert!(body_mib >= 300, "the body must be several hundred MB, was {body_mib} MiB");
-    assert!(growth_mib < 32, "peak memory grew by {growth_mib} MiB while streaming a {body_mib} MiB body");
+    assert!(
+        body_mib >= 300,
+        "the body must be several hundred MB, was {body_mib} MiB"
+    );
+    assert!(
+        growth_mib < 32,
+        "peak memory grew by {growth_mib} MiB while streaming a {body_mib} MiB body"
+    );
 }

@@ -8,7 +8,8 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
     let root = format!("{}/../../fixtures", env!("CARGO_MANIFEST_DIR"));
     let mut out = Vec::new();
     for dir in ["azure-kusto-python", "azure-kusto-rust"] {
-        let entries = std::fs::read_dir(format!("{root}/{dir}")).unwrap_or_else(|e| panic!("fixtures missing: {e}"));
+        let entries = std::fs::read_dir(format!("{root}/{dir}"))
+            .unwrap_or_else(|e| panic!("fixtures missing: {e}"));
         for entry in entries {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "json") {
@@ -58,7 +59,9 @@ fn chunked_outcome(body: &[u8], chunk: usize, options: ParserOptions) -> String 
     }
     match result {
         Ok(()) => format!("Ok({:?})", builder.finish()),
-        Err(Error::PartialFailure(f)) => format!("Partial({:?}, {:?})", f.errors, Some(&builder.finish())),
+        Err(Error::PartialFailure(f)) => {
+            format!("Partial({:?}, {:?})", f.errors, Some(&builder.finish()))
+        }
         Err(e) => format!("Err({e})"),
     }
 }
@@ -68,7 +71,11 @@ fn every_chunk_size_and_batch_size_gives_the_same_result() {
     for (name, body) in fixtures().into_iter().filter(|(_, b)| !is_v1(b)) {
         let expected = outcome(parse_v2(&body));
         for chunk in [1, 2, 3, 7, 13, 64, 1000, body.len()] {
-            for options in [ParserOptions::new(), ParserOptions::new().with_batch_rows(1), ParserOptions::new().with_batch_bytes(10)] {
+            for options in [
+                ParserOptions::new(),
+                ParserOptions::new().with_batch_rows(1),
+                ParserOptions::new().with_batch_bytes(10),
+            ] {
                 let got = chunked_outcome(&body, chunk, options);
                 assert_eq!(got, expected, "{name}: chunk {chunk}, {options:?}");
             }
@@ -111,17 +118,36 @@ fn every_truncation_is_a_typed_error() {
         let complete = body.trim_ascii_end().len();
         for cut in 0..complete {
             let prefix = &body[..cut];
-            let result = if is_v1(&body) { parse_v1(prefix) } else { parse_v2(prefix) };
+            let result = if is_v1(&body) {
+                parse_v1(prefix)
+            } else {
+                parse_v2(prefix)
+            };
             match result {
-                Err(Error::MalformedResponse { offset: Some(offset), .. }) => {
-                    assert!(offset <= cut as u64, "{name} cut at {cut}: offset {offset} past the end");
+                Err(Error::MalformedResponse {
+                    offset: Some(offset),
+                    ..
+                }) => {
+                    assert!(
+                        offset <= cut as u64,
+                        "{name} cut at {cut}: offset {offset} past the end"
+                    );
                 }
-                other => panic!("{name} cut at {cut}: expected a malformed-response error, got {}", outcome(other)),
+                other => panic!(
+                    "{name} cut at {cut}: expected a malformed-response error, got {}",
+                    outcome(other)
+                ),
             }
         }
         // The complete body without its trailing whitespace parses as the body does.
         let full = &body[..complete];
-        let parse = |b: &[u8]| if is_v1(&body) { parse_v1(b) } else { parse_v2(b) };
+        let parse = |b: &[u8]| {
+            if is_v1(&body) {
+                parse_v1(b)
+            } else {
+                parse_v2(b)
+            }
+        };
         assert_eq!(outcome(parse(full)), outcome(parse(&body)), "{name}");
     }
 }
@@ -129,13 +155,22 @@ fn every_truncation_is_a_typed_error() {
 #[test]
 fn corrupted_copies_give_typed_errors_never_a_panic() {
     for (name, body) in fixtures() {
-        let parse = |b: &[u8]| if is_v1(&body) { parse_v1(b) } else { parse_v2(b) };
+        let parse = |b: &[u8]| {
+            if is_v1(&body) {
+                parse_v1(b)
+            } else {
+                parse_v2(b)
+            }
+        };
         // A structural corruption is always caught: the closing bracket of the body replaced.
         let mut broken = body.trim_ascii_end().to_vec();
         if let Some(last) = broken.last_mut() {
             *last = if *last == b']' { b'}' } else { b']' };
         }
-        assert!(matches!(parse(&broken), Err(Error::MalformedResponse { .. })), "{name}: closing bracket");
+        assert!(
+            matches!(parse(&broken), Err(Error::MalformedResponse { .. })),
+            "{name}: closing bracket"
+        );
         // Byte substitutions all over the body: never a panic, any error is typed.
         let step = (body.len() / 400).max(1);
         for at in (0..body.len()).step_by(step) {
@@ -146,8 +181,12 @@ fn corrupted_copies_give_typed_errors_never_a_panic() {
                 }
                 copy[at] = replacement;
                 match parse(&copy) {
-                    Ok(_) | Err(Error::MalformedResponse { .. }) | Err(Error::PartialFailure(_)) => {}
-                    Err(other) => panic!("{name}: byte {at} -> {replacement}: unexpected error kind {other:?}"),
+                    Ok(_)
+                    | Err(Error::MalformedResponse { .. })
+                    | Err(Error::PartialFailure(_)) => {}
+                    Err(other) => panic!(
+                        "{name}: byte {at} -> {replacement}: unexpected error kind {other:?}"
+                    ),
                 }
             }
         }

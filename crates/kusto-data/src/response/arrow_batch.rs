@@ -80,13 +80,23 @@ fn data_type(ty: &KustoType, options: &ArrowOptions) -> DataType {
         (KustoType::Int, _) => DataType::Int32,
         (KustoType::Long, _) => DataType::Int64,
         (KustoType::Real, _) => DataType::Float64,
-        (KustoType::DateTime, ArrowTimeUnit::Nanosecond) => DataType::Timestamp(TimeUnit::Nanosecond, utc),
-        (KustoType::DateTime, ArrowTimeUnit::Microsecond) => DataType::Timestamp(TimeUnit::Microsecond, utc),
-        (KustoType::TimeSpan, ArrowTimeUnit::Nanosecond) => DataType::Duration(TimeUnit::Nanosecond),
-        (KustoType::TimeSpan, ArrowTimeUnit::Microsecond) => DataType::Duration(TimeUnit::Microsecond),
+        (KustoType::DateTime, ArrowTimeUnit::Nanosecond) => {
+            DataType::Timestamp(TimeUnit::Nanosecond, utc)
+        }
+        (KustoType::DateTime, ArrowTimeUnit::Microsecond) => {
+            DataType::Timestamp(TimeUnit::Microsecond, utc)
+        }
+        (KustoType::TimeSpan, ArrowTimeUnit::Nanosecond) => {
+            DataType::Duration(TimeUnit::Nanosecond)
+        }
+        (KustoType::TimeSpan, ArrowTimeUnit::Microsecond) => {
+            DataType::Duration(TimeUnit::Microsecond)
+        }
         (KustoType::DateTime | KustoType::TimeSpan, ArrowTimeUnit::Ticks) => DataType::Int64,
         (KustoType::Guid, _) => DataType::FixedSizeBinary(16),
-        (KustoType::Decimal | KustoType::String | KustoType::Dynamic | KustoType::Other(_), _) => DataType::Utf8,
+        (KustoType::Decimal | KustoType::String | KustoType::Dynamic | KustoType::Other(_), _) => {
+            DataType::Utf8
+        }
     }
 }
 
@@ -96,7 +106,8 @@ pub fn arrow_schema(columns: &[Column], options: &ArrowOptions) -> Schema {
         columns
             .iter()
             .map(|c| {
-                let mut metadata = HashMap::from([("kusto.type".to_owned(), c.column_type.to_string())]);
+                let mut metadata =
+                    HashMap::from([("kusto.type".to_owned(), c.column_type.to_string())]);
                 match c.column_type {
                     KustoType::Guid => {
                         metadata.insert("ARROW:extension:name".into(), "arrow.uuid".into());
@@ -106,7 +117,8 @@ pub fn arrow_schema(columns: &[Column], options: &ArrowOptions) -> Schema {
                     }
                     _ => {}
                 }
-                Field::new(c.name.clone(), data_type(&c.column_type, options), true).with_metadata(metadata)
+                Field::new(c.name.clone(), data_type(&c.column_type, options), true)
+                    .with_metadata(metadata)
             })
             .collect::<Vec<_>>(),
     )
@@ -123,13 +135,22 @@ impl Ctx<'_> {
             row: Some(row),
             column: self.column.name.clone(),
             kusto_type: self.column.column_type.to_string(),
-            rust_type: format!("Arrow {}", data_type(&self.column.column_type, self.options)),
+            rust_type: format!(
+                "Arrow {}",
+                data_type(&self.column.column_type, self.options)
+            ),
             message: message.into(),
         }))
     }
 
     fn mismatch(&self, row: usize, value: &KustoValue) -> Error {
-        self.error(row, format!("the value is a {}", value.kusto_type().map_or("null".into(), |t| t.to_string())))
+        self.error(
+            row,
+            format!(
+                "the value is a {}",
+                value.kusto_type().map_or("null".into(), |t| t.to_string())
+            ),
+        )
     }
 }
 
@@ -150,64 +171,128 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
     let n = rows.len();
     let unit = ctx.options.time_unit;
     let array = match (&ctx.column.column_type, unit) {
-        (KustoType::Bool, _) => build!(BooleanBuilder::with_capacity(n), rows, i, ctx, |v, r| match v {
-            KustoValue::Bool(b) => Ok(*b),
-            other => Err(ctx.mismatch(r, other)),
-        }),
-        (KustoType::Int, _) => build!(Int32Builder::with_capacity(n), rows, i, ctx, |v, r| match v {
-            KustoValue::Int(x) => Ok(*x),
-            other => Err(ctx.mismatch(r, other)),
-        }),
-        (KustoType::Long, _) => build!(Int64Builder::with_capacity(n), rows, i, ctx, |v, r| match v {
-            KustoValue::Long(x) => Ok(*x),
-            KustoValue::Int(x) => Ok(i64::from(*x)),
-            other => Err(ctx.mismatch(r, other)),
-        }),
-        (KustoType::Real, _) => build!(Float64Builder::with_capacity(n), rows, i, ctx, |v, r| match v {
-            KustoValue::Real(x) => Ok(*x),
-            other => Err(ctx.mismatch(r, other)),
-        }),
+        (KustoType::Bool, _) => {
+            build!(
+                BooleanBuilder::with_capacity(n),
+                rows,
+                i,
+                ctx,
+                |v, r| match v {
+                    KustoValue::Bool(b) => Ok(*b),
+                    other => Err(ctx.mismatch(r, other)),
+                }
+            )
+        }
+        (KustoType::Int, _) => build!(
+            Int32Builder::with_capacity(n),
+            rows,
+            i,
+            ctx,
+            |v, r| match v {
+                KustoValue::Int(x) => Ok(*x),
+                other => Err(ctx.mismatch(r, other)),
+            }
+        ),
+        (KustoType::Long, _) => build!(
+            Int64Builder::with_capacity(n),
+            rows,
+            i,
+            ctx,
+            |v, r| match v {
+                KustoValue::Long(x) => Ok(*x),
+                KustoValue::Int(x) => Ok(i64::from(*x)),
+                other => Err(ctx.mismatch(r, other)),
+            }
+        ),
+        (KustoType::Real, _) => {
+            build!(
+                Float64Builder::with_capacity(n),
+                rows,
+                i,
+                ctx,
+                |v, r| match v {
+                    KustoValue::Real(x) => Ok(*x),
+                    other => Err(ctx.mismatch(r, other)),
+                }
+            )
+        }
         (KustoType::DateTime, ArrowTimeUnit::Nanosecond) => {
-            build!(TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC"), rows, i, ctx, |v, r| match v {
+            build!(
+                TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC"),
+                rows,
+                i,
+                ctx,
+                |v, r| {
+                    match v {
                 KustoValue::DateTime(t) => i64::try_from(t.unix_nanos()).map_err(|_| {
                     ctx.error(r, format!("{t} is outside the range of nanosecond timestamps (1677-09-21 .. 2262-04-11); use ArrowTimeUnit::Microsecond or ArrowTimeUnit::Ticks"))
                 }),
                 other => Err(ctx.mismatch(r, other)),
-            })
+            }
+                }
+            )
         }
         (KustoType::DateTime, ArrowTimeUnit::Microsecond) => {
-            build!(TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"), rows, i, ctx, |v, r| match v {
-                KustoValue::DateTime(t) => Ok(t.unix_ticks().div_euclid(10)),
-                other => Err(ctx.mismatch(r, other)),
-            })
+            build!(
+                TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"),
+                rows,
+                i,
+                ctx,
+                |v, r| match v {
+                    KustoValue::DateTime(t) => Ok(t.unix_ticks().div_euclid(10)),
+                    other => Err(ctx.mismatch(r, other)),
+                }
+            )
         }
         (KustoType::TimeSpan, ArrowTimeUnit::Nanosecond) => {
-            build!(DurationNanosecondBuilder::with_capacity(n), rows, i, ctx, |v, r| match v {
+            build!(
+                DurationNanosecondBuilder::with_capacity(n),
+                rows,
+                i,
+                ctx,
+                |v, r| {
+                    match v {
                 KustoValue::TimeSpan(t) => t.ticks().checked_mul(100).ok_or_else(|| {
                     ctx.error(r, format!("{t} is outside the range of nanosecond durations (±292 years); use ArrowTimeUnit::Microsecond or ArrowTimeUnit::Ticks"))
                 }),
                 other => Err(ctx.mismatch(r, other)),
-            })
+            }
+                }
+            )
         }
         (KustoType::TimeSpan, ArrowTimeUnit::Microsecond) => {
-            build!(DurationMicrosecondBuilder::with_capacity(n), rows, i, ctx, |v, r| match v {
-                KustoValue::TimeSpan(t) => Ok(t.ticks().div_euclid(10)),
-                other => Err(ctx.mismatch(r, other)),
-            })
+            build!(
+                DurationMicrosecondBuilder::with_capacity(n),
+                rows,
+                i,
+                ctx,
+                |v, r| match v {
+                    KustoValue::TimeSpan(t) => Ok(t.ticks().div_euclid(10)),
+                    other => Err(ctx.mismatch(r, other)),
+                }
+            )
         }
         (KustoType::DateTime | KustoType::TimeSpan, ArrowTimeUnit::Ticks) => {
-            build!(Int64Builder::with_capacity(n), rows, i, ctx, |v, r| match v {
-                KustoValue::DateTime(t) => Ok(t.unix_ticks()),
-                KustoValue::TimeSpan(t) => Ok(t.ticks()),
-                other => Err(ctx.mismatch(r, other)),
-            })
+            build!(
+                Int64Builder::with_capacity(n),
+                rows,
+                i,
+                ctx,
+                |v, r| match v {
+                    KustoValue::DateTime(t) => Ok(t.unix_ticks()),
+                    KustoValue::TimeSpan(t) => Ok(t.ticks()),
+                    other => Err(ctx.mismatch(r, other)),
+                }
+            )
         }
         (KustoType::Guid, _) => {
             let mut b = FixedSizeBinaryBuilder::with_capacity(n, 16);
             for (r, row) in rows.iter().enumerate() {
                 match row.get(i).unwrap_or(&KustoValue::Null) {
                     KustoValue::Null => b.append_null(),
-                    KustoValue::Guid(g) => b.append_value(g.as_bytes()).map_err(|e| ctx.error(r, e.to_string()))?,
+                    KustoValue::Guid(g) => b
+                        .append_value(g.as_bytes())
+                        .map_err(|e| ctx.error(r, e.to_string()))?,
                     other => return Err(ctx.mismatch(r, other)),
                 }
             }
@@ -221,7 +306,9 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
                     (_, KustoValue::Null) => b.append_null(),
                     (KustoType::String, KustoValue::String(s)) => b.append_value(s),
                     (KustoType::Decimal, KustoValue::Decimal(d)) => b.append_value(d.to_string()),
-                    (KustoType::Dynamic | KustoType::Other(_), KustoValue::Dynamic(v)) => b.append_value(v.to_string()),
+                    (KustoType::Dynamic | KustoType::Other(_), KustoValue::Dynamic(v)) => {
+                        b.append_value(v.to_string())
+                    }
                     (_, other) => return Err(ctx.mismatch(r, other)),
                 }
             }
@@ -232,7 +319,11 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
 }
 
 /// Converts rows typed by `columns` into a [`RecordBatch`].
-pub fn to_record_batch(columns: &[Column], rows: &[Row], options: &ArrowOptions) -> Result<RecordBatch> {
+pub fn to_record_batch(
+    columns: &[Column],
+    rows: &[Row],
+    options: &ArrowOptions,
+) -> Result<RecordBatch> {
     let schema = Arc::new(arrow_schema(columns, options));
     let arrays = columns
         .iter()

@@ -40,7 +40,9 @@ impl DataSet {
     /// The tables of kind [`TableKind::PrimaryResult`]: the results of the query (several for
     /// batches of statements and `fork`).
     pub fn primary_results(&self) -> impl Iterator<Item = &KustoTable> {
-        self.tables.iter().filter(|t| t.kind == TableKind::PrimaryResult)
+        self.tables
+            .iter()
+            .filter(|t| t.kind == TableKind::PrimaryResult)
     }
 
     /// The first primary result.
@@ -50,17 +52,24 @@ impl DataSet {
 
     /// Takes the primary results out.
     pub fn into_primary_results(self) -> Vec<KustoTable> {
-        self.tables.into_iter().filter(|t| t.kind == TableKind::PrimaryResult).collect()
+        self.tables
+            .into_iter()
+            .filter(|t| t.kind == TableKind::PrimaryResult)
+            .collect()
     }
 
     /// The `@ExtendedProperties` table (kind [`TableKind::QueryProperties`]).
     pub fn query_properties(&self) -> Option<&KustoTable> {
-        self.tables.iter().find(|t| t.kind == TableKind::QueryProperties)
+        self.tables
+            .iter()
+            .find(|t| t.kind == TableKind::QueryProperties)
     }
 
     /// The `QueryCompletionInformation` table (v2), or the `QueryStatus` table (v1).
     pub fn query_completion_information(&self) -> Option<&KustoTable> {
-        self.tables.iter().find(|t| t.kind == TableKind::QueryCompletionInformation)
+        self.tables
+            .iter()
+            .find(|t| t.kind == TableKind::QueryCompletionInformation)
     }
 
     /// The table named `name`.

@@ -27,7 +27,9 @@
 use std::fmt;
 
 use serde::de::value::BorrowedStrDeserializer;
-use serde::de::{self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
 use serde::forward_to_deserialize_any;
 
 use crate::error::{ConversionError, Error, Result};
@@ -54,7 +56,11 @@ impl std::error::Error for DeError {}
 
 impl de::Error for DeError {
     fn custom<T: fmt::Display>(msg: T) -> Self {
-        DeError { message: msg.to_string(), column: None, rust_type: None }
+        DeError {
+            message: msg.to_string(),
+            column: None,
+            rust_type: None,
+        }
     }
 }
 
@@ -79,15 +85,23 @@ pub(crate) fn deserialize_row<'de, T: de::Deserialize<'de>>(
         Error::Conversion(Box::new(ConversionError {
             row: Some(row),
             column: column.map(|c| c.name.clone()).unwrap_or_default(),
-            kusto_type: column.map(|c| c.column_type.to_string()).unwrap_or_default(),
+            kusto_type: column
+                .map(|c| c.column_type.to_string())
+                .unwrap_or_default(),
             rust_type: e.rust_type.unwrap_or_default().to_owned(),
             message: e.message,
         }))
     })
 }
 
-fn deserialize_rows<'de, T: de::Deserialize<'de>>(columns: &'de [Column], rows: &'de [Row]) -> Result<Vec<T>> {
-    rows.iter().enumerate().map(|(i, r)| deserialize_row(columns, r, i)).collect()
+fn deserialize_rows<'de, T: de::Deserialize<'de>>(
+    columns: &'de [Column],
+    rows: &'de [Row],
+) -> Result<Vec<T>> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| deserialize_row(columns, r, i))
+        .collect()
 }
 
 impl KustoTable {
@@ -127,11 +141,20 @@ impl<'de> Deserializer<'de> for RowDeserializer<'de> {
         visitor.visit_seq(RowSeq { de: self, index: 0 })
     }
 
-    fn deserialize_tuple<V: Visitor<'de>>(self, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
-    fn deserialize_tuple_struct<V: Visitor<'de>>(self, _name: &'static str, _len: usize, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_seq(visitor)
     }
 
@@ -149,10 +172,15 @@ struct RowMap<'de> {
 impl<'de> MapAccess<'de> for RowMap<'de> {
     type Error = DeError;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, DeError> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
         match self.de.columns.get(self.index) {
             None => Ok(None),
-            Some(c) => seed.deserialize(BorrowedStrDeserializer::new(c.name.as_str())).map(Some),
+            Some(c) => seed
+                .deserialize(BorrowedStrDeserializer::new(c.name.as_str()))
+                .map(Some),
         }
     }
 
@@ -172,11 +200,18 @@ struct RowSeq<'de> {
 impl<'de> SeqAccess<'de> for RowSeq<'de> {
     type Error = DeError;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, DeError> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
         let i = self.index;
-        let Some(value) = self.de.values.get(i) else { return Ok(None) };
+        let Some(value) = self.de.values.get(i) else {
+            return Ok(None);
+        };
         self.index += 1;
-        seed.deserialize(Cell(value)).map(Some).map_err(|e| e.column(i))
+        seed.deserialize(Cell(value))
+            .map(Some)
+            .map_err(|e| e.column(i))
     }
 }
 
@@ -185,8 +220,15 @@ struct Cell<'de>(&'de KustoValue);
 
 impl Cell<'_> {
     fn mismatch(&self, rust_type: &'static str) -> DeError {
-        let found = self.0.kusto_type().map_or("null".to_owned(), |t| t.to_string());
-        DeError { message: format!("the value is a {found}"), column: None, rust_type: Some(rust_type) }
+        let found = self
+            .0
+            .kusto_type()
+            .map_or("null".to_owned(), |t| t.to_string());
+        DeError {
+            message: format!("the value is a {found}"),
+            column: None,
+            rust_type: Some(rust_type),
+        }
     }
 }
 
@@ -264,7 +306,8 @@ impl<'de> Deserializer<'de> for Cell<'de> {
     }
 
     fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        self.deserialize_f64(visitor).map_err(|e| e.rust_type("f32"))
+        self.deserialize_f64(visitor)
+            .map_err(|e| e.rust_type("f32"))
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -286,7 +329,8 @@ impl<'de> Deserializer<'de> for Cell<'de> {
     }
 
     fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        self.deserialize_str(visitor).map_err(|e| e.rust_type("char"))
+        self.deserialize_str(visitor)
+            .map_err(|e| e.rust_type("char"))
     }
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
@@ -296,11 +340,19 @@ impl<'de> Deserializer<'de> for Cell<'de> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _name: &'static str, visitor: V) -> Result<V::Value, DeError> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -312,7 +364,9 @@ impl<'de> Deserializer<'de> for Cell<'de> {
     ) -> Result<V::Value, DeError> {
         match self.0 {
             KustoValue::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            KustoValue::Dynamic(v) => v.deserialize_enum(name, variants, visitor).map_err(json_error),
+            KustoValue::Dynamic(v) => v
+                .deserialize_enum(name, variants, visitor)
+                .map_err(json_error),
             _ => Err(self.mismatch("enum")),
         }
     }
@@ -342,7 +396,9 @@ impl<'de> Deserializer<'de> for Cell<'de> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Dynamic(v) => v.deserialize_struct(name, fields, visitor).map_err(json_error),
+            KustoValue::Dynamic(v) => v
+                .deserialize_struct(name, fields, visitor)
+                .map_err(json_error),
             _ => self.deserialize_any(visitor),
         }
     }
@@ -430,12 +486,26 @@ mod tests {
         assert_eq!(recs[0].g, Some(Uuid::nil()));
         assert_eq!(recs[0].ts, Some(KustoTimespan::from_ticks(-10)));
         assert_eq!(recs[0].dynamic, Some(Dyn { k: vec![1, 2] }));
-        assert_eq!(recs[1], Rec { name: "b", n: None, r: 1.0, d: None, g: None, ts: None, dynamic: None });
+        assert_eq!(
+            recs[1],
+            Rec {
+                name: "b",
+                n: None,
+                r: 1.0,
+                d: None,
+                g: None,
+                ts: None,
+                dynamic: None
+            }
+        );
         let tuple: (String, Option<i64>) = t.row(0).unwrap().deserialize().unwrap();
         assert_eq!(tuple, ("a".to_owned(), Some(300)));
         let map: BTreeMap<String, serde_json::Value> = t.row(0).unwrap().deserialize().unwrap();
         assert_eq!(map["n"], serde_json::json!(300));
-        assert_eq!(map["g"], serde_json::json!("00000000-0000-0000-0000-000000000000"));
+        assert_eq!(
+            map["g"],
+            serde_json::json!("00000000-0000-0000-0000-000000000000")
+        );
     }
 
     #[test]
@@ -446,8 +516,18 @@ mod tests {
             n: u8,
         }
         let err = table().deserialize::<Bad>().unwrap_err();
-        let Error::Conversion(e) = err else { panic!("{err:?}") };
-        assert_eq!((e.row, e.column.as_str(), e.kusto_type.as_str(), e.rust_type.as_str()), (Some(0), "n", "long", "u8"));
+        let Error::Conversion(e) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (
+                e.row,
+                e.column.as_str(),
+                e.kusto_type.as_str(),
+                e.rust_type.as_str()
+            ),
+            (Some(0), "n", "long", "u8")
+        );
         assert!(e.message.contains("300"), "{}", e.message);
 
         #[derive(Deserialize, Debug)]
@@ -455,16 +535,27 @@ mod tests {
         struct NotNull {
             n: i64,
         }
-        let Error::Conversion(e) = table().deserialize::<NotNull>().unwrap_err() else { panic!() };
-        assert_eq!((e.row, e.column.as_str(), e.rust_type.as_str()), (Some(1), "n", "i64"));
-        assert!(e.to_string().contains("row 1 column 'n' (Kusto long) to i64"), "{e}");
+        let Error::Conversion(e) = table().deserialize::<NotNull>().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            (e.row, e.column.as_str(), e.rust_type.as_str()),
+            (Some(1), "n", "i64")
+        );
+        assert!(
+            e.to_string()
+                .contains("row 1 column 'n' (Kusto long) to i64"),
+            "{e}"
+        );
 
         #[derive(Deserialize, Debug)]
         #[allow(dead_code)]
         struct Missing {
             nope: i64,
         }
-        let Error::Conversion(e) = table().deserialize::<Missing>().unwrap_err() else { panic!() };
+        let Error::Conversion(e) = table().deserialize::<Missing>().unwrap_err() else {
+            panic!()
+        };
         assert!(e.message.contains("missing field `nope`"), "{}", e.message);
 
         #[derive(Deserialize, Debug)]
@@ -472,7 +563,16 @@ mod tests {
         struct WrongType {
             name: bool,
         }
-        let Error::Conversion(e) = table().deserialize::<WrongType>().unwrap_err() else { panic!() };
-        assert_eq!((e.column.as_str(), e.kusto_type.as_str(), e.rust_type.as_str()), ("name", "string", "bool"));
+        let Error::Conversion(e) = table().deserialize::<WrongType>().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                e.column.as_str(),
+                e.kusto_type.as_str(),
+                e.rust_type.as_str()
+            ),
+            ("name", "string", "bool")
+        );
     }
 }

@@ -79,8 +79,7 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RowElement, A::Error> {
-        let object =
-            serde_json::Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        let object = serde_json::Map::deserialize(de::value::MapAccessDeserializer::new(map))?;
         Ok(RowElement::Errors(object))
     }
 }
@@ -203,7 +202,10 @@ impl<'de> Visitor<'de> for CellSeed<'_> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<KustoValue, E> {
         let ty = &self.column.column_type;
         if v.is_empty()
-            && matches!(ty, KustoType::DateTime | KustoType::TimeSpan | KustoType::Guid)
+            && matches!(
+                ty,
+                KustoType::DateTime | KustoType::TimeSpan | KustoType::Guid
+            )
         {
             return Ok(KustoValue::Null);
         }
@@ -261,7 +263,10 @@ mod tests {
     fn decodes_every_type_exactly() {
         let r = row(
             r#"[true,-7,9007199254740993,2.5,"12.3400","héllo \"q\"","c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d","2024-05-01T10:20:30.1234567Z","1.02:03:04.5000000",{"k":[1,"x"]}]"#,
-            &["bool", "int", "long", "real", "decimal", "string", "guid", "datetime", "timespan", "dynamic"],
+            &[
+                "bool", "int", "long", "real", "decimal", "string", "guid", "datetime", "timespan",
+                "dynamic",
+            ],
         );
         assert_eq!(r[0], KustoValue::Bool(true));
         assert_eq!(r[1], KustoValue::Int(-7));
@@ -272,14 +277,19 @@ mod tests {
         assert_eq!(r[6].to_string(), "c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d");
         assert_eq!(r[7].to_string(), "2024-05-01T10:20:30.1234567Z");
         assert_eq!(r[8].to_string(), "1.02:03:04.5000000");
-        assert_eq!(r[9], KustoValue::Dynamic(serde_json::json!({"k": [1, "x"]})));
+        assert_eq!(
+            r[9],
+            KustoValue::Dynamic(serde_json::json!({"k": [1, "x"]}))
+        );
     }
 
     #[test]
     fn decodes_edge_values() {
         let r = row(
             r#"[9223372036854775807,-9223372036854775808,"NaN","-Infinity",1,0,12345678901234567890.123456789,600000000,""]"#,
-            &["long", "long", "real", "real", "bool", "bool", "decimal", "timespan", "datetime"],
+            &[
+                "long", "long", "real", "real", "bool", "bool", "decimal", "timespan", "datetime",
+            ],
         );
         assert_eq!(r[0], KustoValue::Long(i64::MAX));
         assert_eq!(r[1], KustoValue::Long(i64::MIN));
@@ -288,7 +298,10 @@ mod tests {
         assert_eq!(r[4], KustoValue::Bool(true));
         assert_eq!(r[5], KustoValue::Bool(false));
         assert_eq!(r[6].to_string(), "12345678901234567890.123456789");
-        assert_eq!(r[7], KustoValue::TimeSpan(KustoTimespan::from_ticks(600_000_000)));
+        assert_eq!(
+            r[7],
+            KustoValue::TimeSpan(KustoTimespan::from_ticks(600_000_000))
+        );
         assert_eq!(r[8], KustoValue::Null);
     }
 
@@ -307,13 +320,21 @@ mod tests {
             ("[]", "long"),
         ] {
             let err = decode_row(json.as_bytes(), &cols(&[ty])).unwrap_err();
-            assert!(err.0.contains("c0") || err.0.contains("columns"), "{json}: {}", err.0);
+            assert!(
+                err.0.contains("c0") || err.0.contains("columns"),
+                "{json}: {}",
+                err.0
+            );
         }
     }
 
     #[test]
     fn error_objects_are_returned_as_such() {
-        let e = decode_row(br#"{"OneApiErrors":[{"error":{"code":"X","message":"m"}}]}"#, &cols(&["long"])).unwrap();
+        let e = decode_row(
+            br#"{"OneApiErrors":[{"error":{"code":"X","message":"m"}}]}"#,
+            &cols(&["long"]),
+        )
+        .unwrap();
         assert!(matches!(e, RowElement::Errors(m) if m.contains_key("OneApiErrors")));
     }
 }

@@ -125,7 +125,10 @@ pub(crate) fn is_ws(b: u8) -> bool {
 pub(crate) fn offset_of(body: &[u8], line: usize, column: usize) -> u64 {
     let mut offset = 0usize;
     for _ in 1..line {
-        match body.get(offset..).and_then(|rest| rest.iter().position(|b| *b == b'\n')) {
+        match body
+            .get(offset..)
+            .and_then(|rest| rest.iter().position(|b| *b == b'\n'))
+        {
             Some(nl) => offset += nl + 1,
             None => break,
         }
@@ -161,7 +164,9 @@ pub(crate) fn split_array(bytes: &[u8]) -> Result<Vec<(usize, usize)>, (usize, S
                         out.push((i, i + len));
                         i += len;
                     }
-                    Scan::More => return Err((bytes.len(), "array element is not closed".to_owned())),
+                    Scan::More => {
+                        return Err((bytes.len(), "array element is not closed".to_owned()));
+                    }
                 }
                 expect_value = false;
                 first = false;
@@ -201,7 +206,11 @@ mod tests {
         ];
         for (text, len) in cases {
             for chunk in 1..=text.len() {
-                assert_eq!(scan_in_chunks(text, chunk), Scan::Done(len), "{text} / {chunk}");
+                assert_eq!(
+                    scan_in_chunks(text, chunk),
+                    Scan::Done(len),
+                    "{text} / {chunk}"
+                );
             }
         }
         assert_eq!(scan_in_chunks("[1,2", 1), Scan::More);
@@ -218,7 +227,10 @@ mod tests {
 
     #[test]
     fn splits_arrays() {
-        assert_eq!(split_array(b" [ [1], {\"a\":2} ,3 ] ").unwrap(), vec![(3, 6), (8, 15), (17, 18)]);
+        assert_eq!(
+            split_array(b" [ [1], {\"a\":2} ,3 ] ").unwrap(),
+            vec![(3, 6), (8, 15), (17, 18)]
+        );
         assert_eq!(split_array(b"[]").unwrap(), vec![]);
         assert!(split_array(b"[1,]").is_err());
         assert!(split_array(b"[1 2]").is_err());

@@ -1,10 +1,10 @@
 //! Async adapters over the sans-IO parsers: from a body stream of byte chunks (e.g. the reqwest
 //! body stream) to a stream of events, of row batches, or to a whole [`DataSet`].
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::collections::HashMap;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 
 use super::dataset::{DataSet, DataSetBuilder};
 use super::events::V2Event;
-use super::table::{Column, Row, RowRef, TableKind, row_ref};
+use super::table::{Column, Row, RowRef, TableKind, row_ref, rows_iter};
 use super::v1::parse_v1;
 use super::v2::{ParserOptions, V2Parser};
 
@@ -71,7 +71,12 @@ impl V2EventStream {
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
         E: Into<Error>,
     {
-        let driver = Driver { body: Box::pin(body), parser: V2Parser::with_options(options), ended: false, failed: false };
+        let driver = Driver {
+            body: Box::pin(body),
+            parser: V2Parser::with_options(options),
+            ended: false,
+            failed: false,
+        };
         let inner = futures::stream::unfold(driver, |mut d| async move {
             if d.failed {
                 return None;
@@ -98,7 +103,9 @@ impl V2EventStream {
                 }
             }
         });
-        V2EventStream { inner: Box::pin(inner) }
+        V2EventStream {
+            inner: Box::pin(inner),
+        }
     }
 
     /// Collects every table into a [`DataSet`]. On a partial failure the error carries the
@@ -116,12 +123,20 @@ impl V2EventStream {
 
     /// The rows of the primary results only, as [`RowBatch`]es.
     pub fn primary_batches(self) -> RowBatchStream {
-        RowBatchStream { events: self, tables: HashMap::new(), primary_only: true }
+        RowBatchStream {
+            events: self,
+            tables: HashMap::new(),
+            primary_only: true,
+        }
     }
 
     /// The rows of every table, as [`RowBatch`]es.
     pub fn batches(self) -> RowBatchStream {
-        RowBatchStream { events: self, tables: HashMap::new(), primary_only: false }
+        RowBatchStream {
+            events: self,
+            tables: HashMap::new(),
+            primary_only: false,
+        }
     }
 }
 
@@ -169,16 +184,19 @@ impl RowBatch {
 
     /// Every row, with typed getters.
     pub fn rows(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + '_ {
-        (0..self.rows.len()).filter_map(|i| self.row(i)).collect::<Vec<_>>().into_iter()
+        rows_iter(&self.table_name, &self.columns, &self.rows)
     }
 }
+
+type BatchTable = (Arc<str>, TableKind, Arc<[Column]>, bool);
 
 /// A stream of [`RowBatch`]es (see [`V2EventStream::primary_batches`]). Memory stays bounded by
 /// the parser's batch size; the stream ends with `Err(Error::PartialFailure)` when the service
 /// reported errors.
 pub struct RowBatchStream {
     events: V2EventStream,
-    tables: HashMap<i64, (Arc<str>, TableKind, Arc<[Column]>, bool)>,
+    /// Open tables: name, kind, columns, and whether a `DataReplace` is pending.
+    tables: HashMap<i64, BatchTable>,
     primary_only: bool,
 }
 
@@ -201,10 +219,9 @@ impl Stream for RowBatchStream {
             };
             let primary_only = self.primary_only;
             match event {
-                V2Event::TableStart(h) => {
-                    if !primary_only || h.kind == TableKind::PrimaryResult {
-                        self.tables.insert(h.table_id, (h.name.into(), h.kind, h.columns, false));
-                    }
+                V2Event::TableStart(h) if !primary_only || h.kind == TableKind::PrimaryResult => {
+                    self.tables
+                        .insert(h.table_id, (h.name.into(), h.kind, h.columns, false));
                 }
                 V2Event::Replace { table_id } => {
                     if let Some(t) = self.tables.get_mut(&table_id) {

@@ -24,7 +24,10 @@ pub struct Column {
 impl Column {
     /// A column named `name` of type `column_type`.
     pub fn new(name: impl Into<String>, column_type: KustoType) -> Self {
-        Column { name: name.into(), column_type }
+        Column {
+            name: name.into(),
+            column_type,
+        }
     }
 }
 
@@ -117,7 +120,13 @@ impl KustoTable {
                 columns.len()
             )));
         }
-        Ok(KustoTable { id, kind, name: name.into(), columns, rows })
+        Ok(KustoTable {
+            id,
+            kind,
+            name: name.into(),
+            columns,
+            rows,
+        })
     }
 
     /// `TableId` (v2), or the position of the table in a v1 answer.
@@ -177,11 +186,7 @@ impl KustoTable {
 
     /// Every row, with typed getters.
     pub fn rows(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + '_ {
-        let (name, columns) = (&self.name, &self.columns);
-        self.rows
-            .iter()
-            .enumerate()
-            .map(move |(index, values)| RowRef { table: name, columns, values, index })
+        rows_iter(&self.name, &self.columns, &self.rows)
     }
 
     /// Every value of one column, in row order.
@@ -195,10 +200,11 @@ impl KustoTable {
 }
 
 pub(crate) fn find_column(columns: &[Column], name: &str) -> Option<usize> {
-    columns
-        .iter()
-        .position(|c| c.name == name)
-        .or_else(|| columns.iter().position(|c| c.name.eq_ignore_ascii_case(name)))
+    columns.iter().position(|c| c.name == name).or_else(|| {
+        columns
+            .iter()
+            .position(|c| c.name.eq_ignore_ascii_case(name))
+    })
 }
 
 pub(crate) fn row_ref<'a>(
@@ -207,7 +213,25 @@ pub(crate) fn row_ref<'a>(
     rows: &'a [Row],
     index: usize,
 ) -> Option<RowRef<'a>> {
-    rows.get(index).map(|values| RowRef { table, columns, values, index })
+    rows.get(index).map(|values| RowRef {
+        table,
+        columns,
+        values,
+        index,
+    })
+}
+
+pub(crate) fn rows_iter<'a>(
+    table: &'a str,
+    columns: &'a [Column],
+    rows: &'a [Row],
+) -> impl ExactSizeIterator<Item = RowRef<'a>> + 'a {
+    rows.iter().enumerate().map(move |(index, values)| RowRef {
+        table,
+        columns,
+        values,
+        index,
+    })
 }
 
 /// How a getter names a column: by index (`usize`) or by name (`&str`, `String`).
@@ -246,10 +270,12 @@ impl ColumnIndex for String {
 }
 
 fn resolve(column: &impl ColumnIndex, columns: &[Column], table: &str) -> Result<usize> {
-    column.index_in(columns).ok_or_else(|| Error::ColumnNotFound {
-        column: column.describe(),
-        table: table.to_owned(),
-    })
+    column
+        .index_in(columns)
+        .ok_or_else(|| Error::ColumnNotFound {
+            column: column.describe(),
+            table: table.to_owned(),
+        })
 }
 
 /// One row of a table or batch, with typed getters by column name or index.
@@ -333,11 +359,15 @@ impl<'a> RowRef<'a> {
         ConversionError {
             row: Some(self.index),
             column: column.map(|c| c.name.clone()).unwrap_or_default(),
-            kusto_type: column.map(|c| c.column_type.to_string()).unwrap_or_default(),
+            kusto_type: column
+                .map(|c| c.column_type.to_string())
+                .unwrap_or_default(),
             rust_type: rust_type.to_owned(),
             message: format!(
                 "the value is a {}",
-                value.and_then(KustoValue::kusto_type).map_or("null".to_owned(), |t| t.to_string())
+                value
+                    .and_then(KustoValue::kusto_type)
+                    .map_or("null".to_owned(), |t| t.to_string())
             ),
         }
         .into()
@@ -350,12 +380,12 @@ impl<'a> RowRef<'a> {
         /// An `int` column.
         get_i32, i32, "i32", |v| match v { KustoValue::Int(i) => Some(*i), _ => None });
     getter!(
-        /// A `long` or `int` column.
-        get_i64, i64, "i64", |v| match v {
-            KustoValue::Long(l) => Some(*l),
-            KustoValue::Int(i) => Some(i64::from(*i)),
-            _ => None,
-        });
+    /// A `long` or `int` column.
+    get_i64, i64, "i64", |v| match v {
+        KustoValue::Long(l) => Some(*l),
+        KustoValue::Int(i) => Some(i64::from(*i)),
+        _ => None,
+    });
     getter!(
         /// A `real` column (NaN and infinities included).
         get_f64, f64, "f64", |v| match v { KustoValue::Real(r) => Some(*r), _ => None });
@@ -395,7 +425,11 @@ mod tests {
             "T",
             columns,
             vec![
-                vec![KustoValue::Bool(true), KustoValue::Int(5), KustoValue::String("x".into())],
+                vec![
+                    KustoValue::Bool(true),
+                    KustoValue::Int(5),
+                    KustoValue::String("x".into()),
+                ],
                 vec![KustoValue::Null, KustoValue::Null, KustoValue::Null],
             ],
         )
@@ -421,13 +455,34 @@ mod tests {
         let r = t.row(0).unwrap();
         match r.get_datetime("Name").unwrap_err() {
             Error::Conversion(e) => {
-                assert_eq!((e.row, e.column.as_str(), e.kusto_type.as_str(), e.rust_type.as_str()), (Some(0), "Name", "string", "KustoDateTime"));
+                assert_eq!(
+                    (
+                        e.row,
+                        e.column.as_str(),
+                        e.kusto_type.as_str(),
+                        e.rust_type.as_str()
+                    ),
+                    (Some(0), "Name", "string", "KustoDateTime")
+                );
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(r.get_bool(7), Err(Error::ColumnNotFound { column, .. }) if column == "#7"));
-        assert!(matches!(r.get_bool("zz"), Err(Error::ColumnNotFound { column, table }) if column == "'zz'" && table == "T"));
+        assert!(
+            matches!(r.get_bool(7), Err(Error::ColumnNotFound { column, .. }) if column == "#7")
+        );
+        assert!(
+            matches!(r.get_bool("zz"), Err(Error::ColumnNotFound { column, table }) if column == "'zz'" && table == "T")
+        );
         assert!(t.row(2).is_none());
-        assert!(KustoTable::new(0, TableKind::Unknown, "x", vec![Column::new("a", KustoType::Int)], vec![vec![]]).is_err());
+        assert!(
+            KustoTable::new(
+                0,
+                TableKind::Unknown,
+                "x",
+                vec![Column::new("a", KustoType::Int)],
+                vec![vec![]]
+            )
+            .is_err()
+        );
     }
 }

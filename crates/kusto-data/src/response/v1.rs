@@ -1,19 +1,4 @@
 //! v1 responses (`/v1/rest/mgmt`, `/v1/rest/query`): `{"Tables": [...], "Exceptions": [...]}`.
-//!
-//! # Table of contents
-//! * One or two tables: the first is the primary result, the second (if any) the query
-//!   properties (the rule every SDK follows).
-//! * Three or more tables whose last one has the table-of-contents columns (`Ordinal`, `Kind`,
-//!   `Name`, `Id`, `PrettyName`): the last table is the table of contents, and each row names the
-//!   table at position `Ordinal` and gives its kind: `QueryResult` → [`TableKind::PrimaryResult`],
-//!   `QueryProperties` → [`TableKind::QueryProperties`], `QueryStatus` →
-//!   [`TableKind::QueryCompletionInformation`]. Other kinds are kept as [`TableKind::parse`] reads
-//!   them (unlike the Python SDK, which raises).
-//! * Three or more tables without a table of contents: every table is a primary result.
-//!
-//! Columns use `ColumnType` when present, else the .NET `DataType` (older servers). Partial
-//! failures (`{"Exceptions": [...]}` in place of a row, top-level `Exceptions`, `QueryStatus`
-//! rows with severity below 4) give [`Error::PartialFailure`] carrying the [`DataSet`].
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -47,7 +32,22 @@ struct RawTable<'a> {
     rows: Option<&'a RawValue>,
 }
 
-/// Parses a complete v1 response. See the [module documentation](self) for the table rules.
+/// Parses a complete v1 response (`/v1/rest/mgmt`, `/v1/rest/query`): `{"Tables": [...], "Exceptions": [...]}`.
+///
+/// # Table of contents
+/// * One or two tables: the first is the primary result, the second (if any) the query
+///   properties (the rule every SDK follows).
+/// * Three or more tables whose last one has the table-of-contents columns (`Ordinal`, `Kind`,
+///   `Name`, `Id`, `PrettyName`): the last table is the table of contents, and each row names the
+///   table at position `Ordinal` and gives its kind: `QueryResult` → [`TableKind::PrimaryResult`],
+///   `QueryProperties` → [`TableKind::QueryProperties`], `QueryStatus` →
+///   [`TableKind::QueryCompletionInformation`]. Other kinds are kept as [`TableKind::parse`] reads
+///   them (unlike the Python SDK, which raises).
+/// * Three or more tables without a table of contents: every table is a primary result.
+///
+/// Columns use `ColumnType` when present, else the .NET `DataType` (older servers). Partial
+/// failures (`{"Exceptions": [...]}` in place of a row, top-level `Exceptions`, `QueryStatus`
+/// rows with severity below 4) give [`Error::PartialFailure`] carrying the [`DataSet`].
 ///
 /// ```
 /// use kusto_data::response::parse_v1;
@@ -74,10 +74,11 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
     for (index, raw) in raw_tables.into_iter().enumerate() {
         let id = index as i64;
         let name = raw.name.unwrap_or_else(|| format!("Table_{index}"));
-        let columns = parse_columns(raw.columns.as_ref()).map_err(|m| Error::MalformedResponse {
-            message: format!("table {index} ({name}): {m}"),
-            offset: None,
-        })?;
+        let columns =
+            parse_columns(raw.columns.as_ref()).map_err(|m| Error::MalformedResponse {
+                message: format!("table {index} ({name}): {m}"),
+                offset: None,
+            })?;
         let mut rows = Vec::new();
         if let Some(raw_rows) = raw.rows {
             let text = raw_rows.get().as_bytes();
@@ -90,9 +91,19 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
                 match decode_row(text.get(start..end).unwrap_or_default(), &columns) {
                     Ok(RowElement::Row(row)) => rows.push(row),
                     Ok(RowElement::Errors(object)) => {
-                        let placement = ErrorPlacement::V1Row { table_id: id, row_index: rows.len() as u64 };
-                        for error in exception_texts(object.get("Exceptions").unwrap_or(&Value::Object(object.clone()))) {
-                            errors.push(PartialError { placement: placement.clone(), error });
+                        let placement = ErrorPlacement::V1Row {
+                            table_id: id,
+                            row_index: rows.len() as u64,
+                        };
+                        for error in exception_texts(
+                            object
+                                .get("Exceptions")
+                                .unwrap_or(&Value::Object(object.clone())),
+                        ) {
+                            errors.push(PartialError {
+                                placement: placement.clone(),
+                                error,
+                            });
                         }
                     }
                     Err((m, i)) => {
@@ -104,27 +115,48 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
                 }
             }
         }
-        tables.push(KustoTable { id, kind: TableKind::PrimaryResult, name, columns: columns.into(), rows });
+        tables.push(KustoTable {
+            id,
+            kind: TableKind::PrimaryResult,
+            name,
+            columns: columns.into(),
+            rows,
+        });
     }
     if let Some(exceptions) = &parsed.exceptions {
         for error in exception_texts(exceptions) {
             if !errors.iter().any(|e| e.error == error) {
-                errors.push(PartialError { placement: ErrorPlacement::V1Exceptions, error });
+                errors.push(PartialError {
+                    placement: ErrorPlacement::V1Exceptions,
+                    error,
+                });
             }
         }
     }
     apply_table_of_contents(&mut tables);
     if errors.is_empty() {
-        for table in tables.iter().filter(|t| t.kind == TableKind::QueryCompletionInformation) {
+        for table in tables
+            .iter()
+            .filter(|t| t.kind == TableKind::QueryCompletionInformation)
+        {
             if let Some(qci) = QciColumns::find(&table.columns) {
                 for row in &table.rows {
                     let id = table.id;
-                    errors.extend(qci.check(row, |level| ErrorPlacement::QueryCompletionInformation { table_id: id, level }));
+                    errors.extend(qci.check(row, |level| {
+                        ErrorPlacement::QueryCompletionInformation {
+                            table_id: id,
+                            level,
+                        }
+                    }));
                 }
             }
         }
     }
-    let data = DataSet { header: None, tables, completion: None };
+    let data = DataSet {
+        header: None,
+        tables,
+        completion: None,
+    };
     if errors.is_empty() {
         Ok(data)
     } else {
@@ -139,7 +171,10 @@ fn exception_texts(value: &Value) -> Vec<crate::OneApiError> {
         Value::Array(items) => items.iter().flat_map(exception_texts).collect(),
         Value::String(text) => vec![text_error("", text.clone())],
         Value::Null => Vec::new(),
-        other => vec![crate::OneApiError::from_json(other).unwrap_or_else(|| text_error("", other.to_string()))],
+        other => vec![
+            crate::OneApiError::from_json(other)
+                .unwrap_or_else(|| text_error("", other.to_string())),
+        ],
     }
 }
 
@@ -153,7 +188,10 @@ fn apply_table_of_contents(tables: &mut [KustoTable]) {
         }
         n => {
             let Some(toc) = tables.get(n - 1) else { return };
-            let (Some(kind_col), Some(name_col)) = (find_column(&toc.columns, "Kind"), find_column(&toc.columns, "Name")) else {
+            let (Some(kind_col), Some(name_col)) = (
+                find_column(&toc.columns, "Kind"),
+                find_column(&toc.columns, "Name"),
+            ) else {
                 return;
             };
             let ordinal_col = find_column(&toc.columns, "Ordinal");

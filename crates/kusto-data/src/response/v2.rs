@@ -1,25 +1,4 @@
 //! The sans-IO, incremental parser of v2 query responses (`/v2/rest/query`).
-//!
-//! [`V2Parser`] is fed the body in chunks of any size ([`V2Parser::feed`]) and hands out
-//! [`V2Event`]s ([`V2Parser::next_event`]). It never needs the whole body nor a whole frame: the
-//! `Rows` array of a `DataTable` or `TableFragment` frame is sliced element by element by a
-//! structural scanner and each row is decoded (typed by the columns) as soon as its last byte
-//! arrives. Every other frame value (small metadata) is buffered and parsed with `serde_json`.
-//!
-//! Memory held by the parser is the unconsumed input, the row being assembled and one batch of
-//! rows, bounded by [`ParserOptions::batch_rows`] and [`ParserOptions::batch_bytes`], whatever
-//! the size of the result.
-//!
-//! # Tolerance
-//! * Frames may be separated by newlines (`results_v2_newlines_between_frames`) or not, with any
-//!   whitespace anywhere.
-//! * Frame keys may come in any order. Rows are streamed when the frame's type and, for a
-//!   `DataTable`, its `TableId`, `TableKind`, `TableName` and `Columns` (for a `TableFragment`, its
-//!   `TableId` and `TableFragmentType`) came before `Rows`, as the service always sends them;
-//!   otherwise the frame's rows are **buffered until the end of the frame** and then decoded.
-//! * Unknown frame types are skipped (their JSON is still validated).
-//! * Errors in every placement are collected; once the response is complete,
-//!   [`V2Parser::next_event`] returns [`Error::PartialFailure`] instead of `Ok(None)`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -45,7 +24,10 @@ pub struct ParserOptions {
 impl Default for ParserOptions {
     /// Batches of at most 4096 rows or 4 MiB of row JSON.
     fn default() -> Self {
-        ParserOptions { batch_rows: 4096, batch_bytes: 4 << 20 }
+        ParserOptions {
+            batch_rows: 4096,
+            batch_bytes: 4 << 20,
+        }
     }
 }
 
@@ -89,13 +71,17 @@ enum State {
     /// After a frame: `,` or `]`.
     AfterFrame,
     /// In a frame, expecting a key (or `}` when `first`).
-    Key { first: bool },
+    Key {
+        first: bool,
+    },
     KeyScan(ValueScanner, usize),
     Colon,
     Value,
     ValueScan(ValueScanner, usize),
     RowsOpen,
-    RowsElem { first: bool },
+    RowsElem {
+        first: bool,
+    },
     RowScan(ValueScanner, usize),
     RowsAfterElem,
     AfterValue,
@@ -152,7 +138,11 @@ impl QciColumns {
     }
 
     /// A deferred failure when the row's level is below 4 (error or warning).
-    pub(crate) fn check(&self, row: &[KustoValue], placement: impl FnOnce(i32) -> ErrorPlacement) -> Option<PartialError> {
+    pub(crate) fn check(
+        &self,
+        row: &[KustoValue],
+        placement: impl FnOnce(i32) -> ErrorPlacement,
+    ) -> Option<PartialError> {
         let level = match row.get(self.level)? {
             KustoValue::Int(l) => i64::from(*l),
             KustoValue::Long(l) => *l,
@@ -177,16 +167,44 @@ impl QciColumns {
             error.message = status;
         }
         if !crid.is_empty() {
-            error.context.insert("clientRequestId".into(), Value::String(crid));
+            error
+                .context
+                .insert("clientRequestId".into(), Value::String(crid));
         }
         if !activity.is_empty() {
-            error.context.insert("activityId".into(), Value::String(activity));
+            error
+                .context
+                .insert("activityId".into(), Value::String(activity));
         }
-        Some(PartialError { placement: placement(level as i32), error })
+        Some(PartialError {
+            placement: placement(level as i32),
+            error,
+        })
     }
 }
 
-/// The incremental v2 response parser. See the [module documentation](self).
+/// The sans-IO, incremental parser of v2 query responses (`/v2/rest/query`).
+///
+/// [`V2Parser`] is fed the body in chunks of any size ([`V2Parser::feed`]) and hands out
+/// [`V2Event`]s ([`V2Parser::next_event`]). It never needs the whole body nor a whole frame: the
+/// `Rows` array of a `DataTable` or `TableFragment` frame is sliced element by element by a
+/// structural scanner and each row is decoded (typed by the columns) as soon as its last byte
+/// arrives. Every other frame value (small metadata) is buffered and parsed with `serde_json`.
+///
+/// Memory held by the parser is the unconsumed input, the row being assembled and one batch of
+/// rows, bounded by [`ParserOptions::batch_rows`] and [`ParserOptions::batch_bytes`], whatever
+/// the size of the result.
+///
+/// # Tolerance
+/// * Frames may be separated by newlines (`results_v2_newlines_between_frames`) or not, with any
+///   whitespace anywhere.
+/// * Frame keys may come in any order. Rows are streamed when the frame's type and, for a
+///   `DataTable`, its `TableId`, `TableKind`, `TableName` and `Columns` (for a `TableFragment`, its
+///   `TableId` and `TableFragmentType`) came before `Rows`, as the service always sends them;
+///   otherwise the frame's rows are **buffered until the end of the frame** and then decoded.
+/// * Unknown frame types are skipped (their JSON is still validated).
+/// * Errors in every placement are collected; once the response is complete,
+///   [`V2Parser::next_event`] returns [`Error::PartialFailure`] instead of `Ok(None)`.
 ///
 /// ```
 /// use kusto_data::response::{V2Event, V2Parser};
@@ -359,7 +377,9 @@ impl V2Parser {
     /// Advances until an event is queued or the input is exhausted.
     fn run(&mut self) -> Result<()> {
         while self.events.is_empty() {
-            let Some(b) = self.skip_ws() else { return Ok(()) };
+            let Some(b) = self.skip_ws() else {
+                return Ok(());
+            };
             let at = self.pos;
             match std::mem::replace(&mut self.state, State::End) {
                 State::Start => {
@@ -376,7 +396,9 @@ impl V2Parser {
                         }
                     }
                     if b != b'[' {
-                        let text = String::from_utf8_lossy(&self.buf[at..self.buf.len().min(at + 200)]).into_owned();
+                        let text =
+                            String::from_utf8_lossy(&self.buf[at..self.buf.len().min(at + 200)])
+                                .into_owned();
                         return Err(self.malformed(at, format!("a v2 response is a JSON array of frames, but the body starts with {text:?}")));
                     }
                     self.pos += 1;
@@ -385,10 +407,16 @@ impl V2Parser {
                 State::ArrayStart | State::FrameStart => {
                     if b == b'{' {
                         self.pos += 1;
-                        self.frame = Frame { start: self.base + at as u64, ..Frame::default() };
+                        self.frame = Frame {
+                            start: self.base + at as u64,
+                            ..Frame::default()
+                        };
                         self.state = State::Key { first: true };
                     } else {
-                        return Err(self.malformed(at, format!("expected a frame object, found {}", describe(b))));
+                        return Err(self.malformed(
+                            at,
+                            format!("expected a frame object, found {}", describe(b)),
+                        ));
                     }
                 }
                 State::AfterFrame => match b {
@@ -401,7 +429,12 @@ impl V2Parser {
                         self.state = State::End;
                         self.end_of_frames(at)?;
                     }
-                    _ => return Err(self.malformed(at, format!("expected ',' or ']' after a frame, found {}", describe(b)))),
+                    _ => {
+                        return Err(self.malformed(
+                            at,
+                            format!("expected ',' or ']' after a frame, found {}", describe(b)),
+                        ));
+                    }
                 },
                 State::Key { first } => match b {
                     b'"' => self.state = State::KeyScan(ValueScanner::default(), at),
@@ -410,7 +443,12 @@ impl V2Parser {
                         self.end_frame(at)?;
                         self.state = State::AfterFrame;
                     }
-                    _ => return Err(self.malformed(at, format!("expected a frame key, found {}", describe(b)))),
+                    _ => {
+                        return Err(self.malformed(
+                            at,
+                            format!("expected a frame key, found {}", describe(b)),
+                        ));
+                    }
                 },
                 State::KeyScan(mut scanner, start) => match self.scan(&mut scanner, start)? {
                     None => {
@@ -428,7 +466,10 @@ impl V2Parser {
                 },
                 State::Colon => {
                     if b != b':' {
-                        return Err(self.malformed(at, format!("expected ':' after a key, found {}", describe(b))));
+                        return Err(self.malformed(
+                            at,
+                            format!("expected ':' after a key, found {}", describe(b)),
+                        ));
                     }
                     self.pos += 1;
                     self.state = State::Value;
@@ -454,7 +495,10 @@ impl V2Parser {
                 },
                 State::RowsOpen => {
                     if b != b'[' {
-                        return Err(self.malformed(at, format!("Rows must be an array, found {}", describe(b))));
+                        return Err(self.malformed(
+                            at,
+                            format!("Rows must be an array, found {}", describe(b)),
+                        ));
                     }
                     self.pos += 1;
                     self.state = State::RowsElem { first: true };
@@ -490,7 +534,12 @@ impl V2Parser {
                         self.flush();
                         self.state = State::AfterValue;
                     }
-                    _ => return Err(self.malformed(at, format!("expected ',' or ']' between rows, found {}", describe(b)))),
+                    _ => {
+                        return Err(self.malformed(
+                            at,
+                            format!("expected ',' or ']' between rows, found {}", describe(b)),
+                        ));
+                    }
                 },
                 State::AfterValue => match b {
                     b',' => {
@@ -502,10 +551,18 @@ impl V2Parser {
                         self.end_frame(at)?;
                         self.state = State::AfterFrame;
                     }
-                    _ => return Err(self.malformed(at, format!("expected ',' or '}}' in a frame, found {}", describe(b)))),
+                    _ => {
+                        return Err(self.malformed(
+                            at,
+                            format!("expected ',' or '}}' in a frame, found {}", describe(b)),
+                        ));
+                    }
                 },
                 State::End => {
-                    return Err(self.malformed(at, format!("unexpected {} after the end of the response", describe(b))));
+                    return Err(self.malformed(
+                        at,
+                        format!("unexpected {} after the end of the response", describe(b)),
+                    ));
                 }
             }
         }
@@ -531,7 +588,10 @@ impl V2Parser {
         let f = &self.frame.fields;
         match self.frame.frame_type.as_deref() {
             Some("DataTable") => {
-                if ["TableId", "TableKind", "TableName", "Columns"].iter().all(|k| f.contains_key(*k)) {
+                if ["TableId", "TableKind", "TableName", "Columns"]
+                    .iter()
+                    .all(|k| f.contains_key(*k))
+                {
                     ValueMode::StreamRows
                 } else {
                     ValueMode::BufferRows
@@ -619,12 +679,18 @@ impl V2Parser {
         self.require_header(offset)?;
         let id = self.table_id(offset)?;
         let f = &self.frame.fields;
-        let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let text = |k: &str| {
+            f.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
         let (kind, name) = (TableKind::parse(&text("TableKind")), text("TableName"));
-        let columns = parse_columns(f.get("Columns")).map_err(|message| Error::MalformedResponse {
-            message: format!("table {id} ({name}): {message}"),
-            offset: Some(offset),
-        })?;
+        let columns =
+            parse_columns(f.get("Columns")).map_err(|message| Error::MalformedResponse {
+                message: format!("table {id} ({name}): {message}"),
+                offset: Some(offset),
+            })?;
         if self.tables.contains_key(&id) {
             return Err(Error::MalformedResponse {
                 message: format!("table {id} ({name}) started twice"),
@@ -637,7 +703,12 @@ impl V2Parser {
             .flatten();
         self.tables.insert(
             id,
-            OpenTable { name: name.clone(), columns: Arc::clone(&columns), rows_received: 0, qci },
+            OpenTable {
+                name: name.clone(),
+                columns: Arc::clone(&columns),
+                rows_received: 0,
+                qci,
+            },
         );
         self.events.push_back(V2Event::TableStart(TableHeader {
             table_id: id,
@@ -651,7 +722,12 @@ impl V2Parser {
 
     fn start_fragment(&mut self, id: i64, offset: u64) -> Result<()> {
         self.require_header(offset)?;
-        let replace = match self.frame.fields.get("TableFragmentType").and_then(Value::as_str) {
+        let replace = match self
+            .frame
+            .fields
+            .get("TableFragmentType")
+            .and_then(Value::as_str)
+        {
             Some("DataReplace") => true,
             Some("DataAppend") | None => false,
             Some(other) => {
@@ -681,7 +757,9 @@ impl V2Parser {
         // The buffer is moved out while the row is decoded so `self` can record the result.
         let buf = std::mem::take(&mut self.buf);
         let bytes = buf.get(start..end).unwrap_or_default();
-        let result = self.handle_row(id, bytes.len(), offset, |columns| decode_row(bytes, columns));
+        let result = self.handle_row(id, bytes.len(), offset, |columns| {
+            decode_row(bytes, columns)
+        });
         self.buf = buf;
         result
     }
@@ -704,7 +782,11 @@ impl V2Parser {
             Ok(RowElement::Row(row)) => {
                 table.rows_received += 1;
                 if let Some(qci) = &table.qci
-                    && let Some(e) = qci.check(&row, |level| ErrorPlacement::QueryCompletionInformation { table_id: id, level })
+                    && let Some(e) =
+                        qci.check(&row, |level| ErrorPlacement::QueryCompletionInformation {
+                            table_id: id,
+                            level,
+                        })
                 {
                     self.deferred.push(e);
                 }
@@ -714,7 +796,9 @@ impl V2Parser {
                 }
                 self.batch.push(row);
                 self.batch_bytes += len;
-                if self.batch.len() >= self.options.batch_rows || self.batch_bytes >= self.options.batch_bytes {
+                if self.batch.len() >= self.options.batch_rows
+                    || self.batch_bytes >= self.options.batch_bytes
+                {
                     self.flush();
                 }
                 Ok(())
@@ -727,11 +811,18 @@ impl V2Parser {
                 self.flush();
                 for error in &errors {
                     self.errors.push(PartialError {
-                        placement: ErrorPlacement::Row { table_id: id, row_index: index },
+                        placement: ErrorPlacement::Row {
+                            table_id: id,
+                            row_index: index,
+                        },
                         error: error.clone(),
                     });
                 }
-                self.events.push_back(V2Event::RowErrors { table_id: id, row_index: index, errors });
+                self.events.push_back(V2Event::RowErrors {
+                    table_id: id,
+                    row_index: index,
+                    errors,
+                });
                 Ok(())
             }
             Err((message, at)) => Err(Error::MalformedResponse {
@@ -764,13 +855,23 @@ impl V2Parser {
         match frame_type.as_str() {
             "DataSetHeader" => {
                 if self.header_seen {
-                    return Err(Error::MalformedResponse { message: "second DataSetHeader".into(), offset: Some(offset) });
+                    return Err(Error::MalformedResponse {
+                        message: "second DataSetHeader".into(),
+                        offset: Some(offset),
+                    });
                 }
                 let header = DataSetHeader {
-                    version: f.get("Version").and_then(Value::as_str).unwrap_or_default().to_owned(),
+                    version: f
+                        .get("Version")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned(),
                     is_progressive: flag("IsProgressive"),
                     is_fragmented: flag("IsFragmented"),
-                    error_reporting_placement: f.get("ErrorReportingPlacement").and_then(Value::as_str).map(str::to_owned),
+                    error_reporting_placement: f
+                        .get("ErrorReportingPlacement")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned),
                 };
                 self.header_seen = true;
                 self.events.push_back(V2Event::DataSetHeader(header));
@@ -796,16 +897,28 @@ impl V2Parser {
             "TableProgress" => {
                 self.require_header(offset)?;
                 let id = self.table_id(offset)?;
-                let progress = f.get("TableProgress").and_then(Value::as_f64).unwrap_or(0.0);
-                self.events.push_back(V2Event::Progress { table_id: id, progress });
+                let progress = f
+                    .get("TableProgress")
+                    .and_then(Value::as_f64)
+                    .unwrap_or(0.0);
+                self.events.push_back(V2Event::Progress {
+                    table_id: id,
+                    progress,
+                });
             }
             "TableCompletion" => {
                 self.require_header(offset)?;
                 let id = self.table_id(offset)?;
                 let row_count = f.get("RowCount").and_then(Value::as_u64);
-                let errors = f.get("OneApiErrors").map(one_api_errors).unwrap_or_default();
+                let errors = f
+                    .get("OneApiErrors")
+                    .map(one_api_errors)
+                    .unwrap_or_default();
                 for error in &errors {
-                    self.errors.push(PartialError { placement: ErrorPlacement::TableCompletion { table_id: id }, error: error.clone() });
+                    self.errors.push(PartialError {
+                        placement: ErrorPlacement::TableCompletion { table_id: id },
+                        error: error.clone(),
+                    });
                 }
                 self.flush();
                 self.close_table(id, row_count, errors, offset)?;
@@ -815,34 +928,50 @@ impl V2Parser {
                 let completion = DataSetCompletion {
                     has_errors: flag("HasErrors"),
                     cancelled: flag("Cancelled"),
-                    errors: f.get("OneApiErrors").map(one_api_errors).unwrap_or_default(),
+                    errors: f
+                        .get("OneApiErrors")
+                        .map(one_api_errors)
+                        .unwrap_or_default(),
                 };
                 for error in &completion.errors {
                     if !self.errors.iter().any(|e| &e.error == error) {
-                        self.errors.push(PartialError { placement: ErrorPlacement::DataSetCompletion, error: error.clone() });
+                        self.errors.push(PartialError {
+                            placement: ErrorPlacement::DataSetCompletion,
+                            error: error.clone(),
+                        });
                     }
                 }
                 if completion.has_errors && self.errors.is_empty() && self.deferred.is_empty() {
                     self.errors.push(PartialError {
                         placement: ErrorPlacement::DataSetCompletion,
-                        error: text_error("", "DataSetCompletion reports HasErrors without error details".into()),
+                        error: text_error(
+                            "",
+                            "DataSetCompletion reports HasErrors without error details".into(),
+                        ),
                     });
                 }
                 if completion.cancelled {
                     self.errors.push(PartialError {
                         placement: ErrorPlacement::Cancelled,
-                        error: text_error("Cancelled", "the request was cancelled; the results are incomplete".into()),
+                        error: text_error(
+                            "Cancelled",
+                            "the request was cancelled; the results are incomplete".into(),
+                        ),
                     });
                 }
                 self.completion_seen = true;
-                self.events.push_back(V2Event::DataSetCompletion(completion));
+                self.events
+                    .push_back(V2Event::DataSetCompletion(completion));
             }
             _ => {
                 // Unknown frame types are skipped; their JSON was validated value by value.
                 if let Some((bytes, at)) = &self.frame.rows
                     && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes)
                 {
-                    return Err(Error::MalformedResponse { message: format!("bad JSON in frame {frame_type}: {e}"), offset: Some(*at) });
+                    return Err(Error::MalformedResponse {
+                        message: format!("bad JSON in frame {frame_type}: {e}"),
+                        offset: Some(*at),
+                    });
                 }
             }
         }
@@ -853,19 +982,29 @@ impl V2Parser {
 
     /// Decodes rows that were buffered because they came before the frame's metadata.
     fn replay_rows(&mut self, id: i64) -> Result<()> {
-        let Some((bytes, at)) = self.frame.rows.take() else { return Ok(()) };
+        let Some((bytes, at)) = self.frame.rows.take() else {
+            return Ok(());
+        };
         let ranges = split_array(&bytes).map_err(|(i, m)| Error::MalformedResponse {
             message: format!("Rows: {m}"),
             offset: Some(at + i as u64),
         })?;
         for (start, end) in ranges {
             let row = &bytes[start..end];
-            self.handle_row(id, row.len(), at + start as u64, |columns| decode_row(row, columns))?;
+            self.handle_row(id, row.len(), at + start as u64, |columns| {
+                decode_row(row, columns)
+            })?;
         }
         Ok(())
     }
 
-    fn close_table(&mut self, id: i64, row_count: Option<u64>, errors: Vec<crate::OneApiError>, offset: u64) -> Result<()> {
+    fn close_table(
+        &mut self,
+        id: i64,
+        row_count: Option<u64>,
+        errors: Vec<crate::OneApiError>,
+        offset: u64,
+    ) -> Result<()> {
         let Some(table) = self.tables.remove(&id) else {
             return Err(Error::MalformedResponse {
                 message: format!("TableCompletion for table {id}, which is not open"),
@@ -886,7 +1025,10 @@ impl V2Parser {
             return Err(self.malformed(at, "the response ends without a DataSetCompletion frame"));
         }
         if let Some((id, table)) = self.tables.iter().next() {
-            return Err(self.malformed(at, format!("table {id} ({}) has no TableCompletion", table.name)));
+            return Err(self.malformed(
+                at,
+                format!("table {id} ({}) has no TableCompletion", table.name),
+            ));
         }
         Ok(())
     }
@@ -897,13 +1039,18 @@ impl V2Parser {
             let at = self.buf.len();
             let context = match self.state {
                 State::Start => "the body is empty",
-                State::AfterFrame | State::ArrayStart | State::FrameStart => "the body ends before the closing ']'",
+                State::AfterFrame | State::ArrayStart | State::FrameStart => {
+                    "the body ends before the closing ']'"
+                }
                 _ => "the body ends inside a frame",
             };
             return Err(self.malformed(at, format!("truncated response: {context}")));
         }
         let mut errors = std::mem::take(&mut self.errors);
-        if errors.iter().all(|e| e.placement == ErrorPlacement::Cancelled) {
+        if errors
+            .iter()
+            .all(|e| e.placement == ErrorPlacement::Cancelled)
+        {
             errors.splice(0..0, std::mem::take(&mut self.deferred));
         }
         if errors.is_empty() {
@@ -923,7 +1070,10 @@ pub(crate) fn parse_columns(value: Option<&Value>) -> std::result::Result<Vec<Co
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let name = c.get("ColumnName").and_then(Value::as_str).ok_or_else(|| format!("column {i} has no ColumnName"))?;
+            let name = c
+                .get("ColumnName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("column {i} has no ColumnName"))?;
             let ty = c
                 .get("ColumnType")
                 .and_then(Value::as_str)

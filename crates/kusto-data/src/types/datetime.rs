@@ -45,7 +45,9 @@ impl KustoDateTime {
 
     /// From 100 ns ticks since 0001-01-01T00:00:00Z; `None` outside the supported range.
     pub fn from_ticks(ticks: i64) -> Option<Self> {
-        (0..=MAX_TICKS).contains(&ticks).then_some(KustoDateTime(ticks))
+        (0..=MAX_TICKS)
+            .contains(&ticks)
+            .then_some(KustoDateTime(ticks))
     }
 
     /// 100 ns ticks since 0001-01-01T00:00:00Z (the .NET `DateTime.Ticks`).
@@ -303,15 +305,36 @@ mod tests {
             let t: KustoDateTime = text.parse().unwrap();
             assert_eq!(t.ticks() - base.ticks(), ticks, "{text}");
         }
-        assert_eq!("0001-01-01T00:00:00Z".parse::<KustoDateTime>().unwrap(), KustoDateTime::MIN);
+        assert_eq!(
+            "0001-01-01T00:00:00Z".parse::<KustoDateTime>().unwrap(),
+            KustoDateTime::MIN
+        );
         let max: KustoDateTime = "9999-12-31T23:59:59.9999999Z".parse().unwrap();
         assert_eq!(max, KustoDateTime::MAX);
         assert_eq!(max.to_string(), "9999-12-31T23:59:59.9999999Z");
-        assert_eq!("1970-01-01T00:00:00Z".parse::<KustoDateTime>().unwrap().unix_ticks(), 0);
+        assert_eq!(
+            "1970-01-01T00:00:00Z"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .unix_ticks(),
+            0
+        );
         let leap: KustoDateTime = "2024-02-29T00:00:00Z".parse().unwrap();
         assert_eq!(leap.to_parts(), (2024, 2, 29, 0, 0, 0, 0));
-        assert_eq!("1677-09-21T00:12:44Z".parse::<KustoDateTime>().unwrap().unix_nanos(), -9_223_372_036_000_000_000);
-        assert_eq!("2014-01-01 01:01:01".parse::<KustoDateTime>().unwrap().to_string(), "2014-01-01T01:01:01Z");
+        assert_eq!(
+            "1677-09-21T00:12:44Z"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .unix_nanos(),
+            -9_223_372_036_000_000_000
+        );
+        assert_eq!(
+            "2014-01-01 01:01:01"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .to_string(),
+            "2014-01-01T01:01:01Z"
+        );
     }
 
     #[test]
@@ -336,7 +359,11 @@ mod tests {
 
     #[test]
     fn system_time_round_trip_before_and_after_epoch() {
-        for text in ["1601-01-01T00:00:00.0000001Z", "2262-04-11T23:47:16.8547758Z", "1969-12-31T23:59:59.9999999Z"] {
+        for text in [
+            "1601-01-01T00:00:00.0000001Z",
+            "2262-04-11T23:47:16.8547758Z",
+            "1969-12-31T23:59:59.9999999Z",
+        ] {
             let t: KustoDateTime = text.parse().unwrap();
             assert_eq!(KustoDateTime::from_system_time(t.to_system_time()), Some(t));
             assert_eq!(KustoDateTime::from_unix_nanos(t.unix_nanos()), Some(t));

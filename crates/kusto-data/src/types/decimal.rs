@@ -38,7 +38,10 @@ impl KustoDecimal {
     /// 38 digits.
     pub fn new(mantissa: i128, scale: u32) -> Option<Self> {
         (scale <= MAX_DECIMAL_DIGITS && mantissa.unsigned_abs() < 10u128.pow(MAX_DECIMAL_DIGITS))
-            .then_some(KustoDecimal { mantissa, scale: scale as u8 })
+            .then_some(KustoDecimal {
+                mantissa,
+                scale: scale as u8,
+            })
     }
 
     /// The unscaled integer value.
@@ -56,7 +59,9 @@ impl KustoDecimal {
     pub fn mantissa_at_scale(self, scale: u32) -> Option<i128> {
         let current = self.scale();
         if scale >= current {
-            let m = self.mantissa.checked_mul(10i128.checked_pow(scale - current)?)?;
+            let m = self
+                .mantissa
+                .checked_mul(10i128.checked_pow(scale - current)?)?;
             (m.unsigned_abs() < 10u128.pow(MAX_DECIMAL_DIGITS)).then_some(m)
         } else {
             let factor = 10i128.pow(current - scale);
@@ -117,7 +122,10 @@ impl FromStr for KustoDecimal {
         };
         let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
         if (int_part.is_empty() && frac_part.is_empty())
-            || !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit())
+            || !int_part
+                .bytes()
+                .chain(frac_part.bytes())
+                .all(|b| b.is_ascii_digit())
         {
             return Err(err());
         }
@@ -126,7 +134,11 @@ impl FromStr for KustoDecimal {
         let mut frac = frac_part;
         let digits_of = |i: &str, f: &str| -> usize {
             let all = i.len() + f.len();
-            let leading = i.bytes().chain(f.bytes()).take_while(|b| *b == b'0').count();
+            let leading = i
+                .bytes()
+                .chain(f.bytes())
+                .take_while(|b| *b == b'0')
+                .count();
             all - leading.min(all)
         };
         while digits_of(int_part, frac) > MAX_DECIMAL_DIGITS as usize && frac.ends_with('0') {
@@ -193,10 +205,16 @@ impl<'de> Deserialize<'de> for KustoDecimal {
                 v.parse().map_err(E::custom)
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<KustoDecimal, E> {
-                Ok(KustoDecimal { mantissa: i128::from(v), scale: 0 })
+                Ok(KustoDecimal {
+                    mantissa: i128::from(v),
+                    scale: 0,
+                })
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<KustoDecimal, E> {
-                Ok(KustoDecimal { mantissa: i128::from(v), scale: 0 })
+                Ok(KustoDecimal {
+                    mantissa: i128::from(v),
+                    scale: 0,
+                })
             }
         }
         deserializer.deserialize_any(V)
@@ -218,8 +236,18 @@ mod tests {
             ("0", 0, 0, "0"),
             (".25", 25, 2, "0.25"),
             ("+7.", 7, 0, "7"),
-            ("9999999999999999999999999999999999", 9999999999999999999999999999999999, 0, "9999999999999999999999999999999999"),
-            ("0.0000000000000000000000000000000001", 1, 34, "0.0000000000000000000000000000000001"),
+            (
+                "9999999999999999999999999999999999",
+                9999999999999999999999999999999999,
+                0,
+                "9999999999999999999999999999999999",
+            ),
+            (
+                "0.0000000000000000000000000000000001",
+                1,
+                34,
+                "0.0000000000000000000000000000000001",
+            ),
         ];
         for (text, mantissa, scale, shown) in cases {
             let d: KustoDecimal = text.parse().unwrap();
@@ -234,7 +262,17 @@ mod tests {
 
     #[test]
     fn rejects_malformed_or_too_long() {
-        for bad in ["", "-", ".", "1.2.3", "abc", "1e", "NaN", "123456789012345678901234567890123456789", "1e400"] {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "abc",
+            "1e",
+            "NaN",
+            "123456789012345678901234567890123456789",
+            "1e400",
+        ] {
             assert!(bad.parse::<KustoDecimal>().is_err(), "{bad}");
         }
     }

@@ -38,8 +38,6 @@ pub use timespan::KustoTimespan;
 pub use uuid::Uuid;
 pub use value::KustoValue;
 
-
-
 /// Text that is not a valid value of a Kusto type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{text:?} is not a valid Kusto {kind}")]

@@ -76,9 +76,7 @@ impl FromStr for KustoTimespan {
         };
         let (clock, fraction) = match body.split_once('.') {
             // "d.hh:mm:ss[.f]" has its first dot before the first colon.
-            Some((days, rest))
-                if !days.contains(':') =>
-            {
+            Some((days, rest)) if !days.contains(':') => {
                 let days: i64 = parse_num(days).ok_or_else(err)?;
                 let (clock, fraction) = match rest.split_once('.') {
                     Some((clock, fraction)) => (clock, Some(fraction)),
@@ -139,7 +137,13 @@ impl fmt::Display for KustoTimespan {
         if days != 0 {
             write!(f, "{days}.")?;
         }
-        write!(f, "{:02}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)?;
+        write!(
+            f,
+            "{:02}:{:02}:{:02}",
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        )?;
         if fraction != 0 {
             write!(f, ".{fraction:07}")?;
         }
@@ -185,9 +189,18 @@ mod tests {
     fn parses_the_c_format_with_days_signs_and_fractions() {
         let cases = [
             ("00:00:00", 0),
-            ("01:23:45.6789000", (3600 + 23 * 60 + 45) * TICKS_PER_SECOND + 6_789_000),
-            ("1.00:00:01.0010001", TICKS_PER_DAY + TICKS_PER_SECOND + 10_001),
-            ("-2.00:00:02.0020002", -(2 * TICKS_PER_DAY + 2 * TICKS_PER_SECOND + 20_002)),
+            (
+                "01:23:45.6789000",
+                (3600 + 23 * 60 + 45) * TICKS_PER_SECOND + 6_789_000,
+            ),
+            (
+                "1.00:00:01.0010001",
+                TICKS_PER_DAY + TICKS_PER_SECOND + 10_001,
+            ),
+            (
+                "-2.00:00:02.0020002",
+                -(2 * TICKS_PER_DAY + 2 * TICKS_PER_SECOND + 20_002),
+            ),
             ("1.01:01:01.0", TICKS_PER_DAY + 3661 * TICKS_PER_SECOND),
             ("-00:00:00.0000001", -1),
             ("00:00:01.123456789", TICKS_PER_SECOND + 1_234_567),
@@ -197,14 +210,39 @@ mod tests {
             let t: KustoTimespan = text.parse().unwrap();
             assert_eq!(t.ticks(), ticks, "{text}");
         }
-        assert_eq!(KustoTimespan::from_ticks(i64::MAX).to_string(), "10675199.02:48:05.4775807");
-        assert_eq!(KustoTimespan::from_ticks(-1).to_string(), "-00:00:00.0000001");
-        assert_eq!("1.00:00:01.0010001".parse::<KustoTimespan>().unwrap().to_string(), "1.00:00:01.0010001");
+        assert_eq!(
+            KustoTimespan::from_ticks(i64::MAX).to_string(),
+            "10675199.02:48:05.4775807"
+        );
+        assert_eq!(
+            KustoTimespan::from_ticks(-1).to_string(),
+            "-00:00:00.0000001"
+        );
+        assert_eq!(
+            "1.00:00:01.0010001"
+                .parse::<KustoTimespan>()
+                .unwrap()
+                .to_string(),
+            "1.00:00:01.0010001"
+        );
     }
 
     #[test]
     fn rejects_malformed_text() {
-        for bad in ["", "1", "1:2", "24:00:00", "00:60:00", "00:00:60", "1.2.3", "a.00:00:00", "00:00:00.", "--1:00:00", "99999999999.00:00:00", "P1D"] {
+        for bad in [
+            "",
+            "1",
+            "1:2",
+            "24:00:00",
+            "00:60:00",
+            "00:00:60",
+            "1.2.3",
+            "a.00:00:00",
+            "00:00:00.",
+            "--1:00:00",
+            "99999999999.00:00:00",
+            "P1D",
+        ] {
             assert!(bad.parse::<KustoTimespan>().is_err(), "{bad}");
         }
     }
@@ -214,6 +252,9 @@ mod tests {
         let t = KustoTimespan::from_ticks(15_000_001);
         assert_eq!(t.to_std(), Some(Duration::new(1, 500_000_100)));
         assert_eq!(KustoTimespan::from_ticks(-1).to_std(), None);
-        assert_eq!(KustoTimespan::from_std(Duration::from_millis(1)), Some(KustoTimespan::from_ticks(10_000)));
+        assert_eq!(
+            KustoTimespan::from_std(Duration::from_millis(1)),
+            Some(KustoTimespan::from_ticks(10_000))
+        );
     }
 }
