@@ -342,4 +342,26 @@ mod tests {
         assert!(Error::from(error).is_permanent());
         assert!(ServiceError::new(429, "e").is_transient());
     }
+
+    #[test]
+    fn conversion_and_missing_column_errors_are_permanent() {
+        let conversion = Error::from(ConversionError {
+            row: Some(3),
+            column: "n".into(),
+            kusto_type: "long".into(),
+            rust_type: "u8".into(),
+            message: "invalid value".into(),
+        });
+        assert!(conversion.is_permanent());
+        assert_eq!(
+            conversion.to_string(),
+            "cannot convert row 3 column 'n' (Kusto long) to u8: invalid value"
+        );
+        let missing = Error::ColumnNotFound {
+            column: "'x'".into(),
+            table: "T".into(),
+        };
+        assert!(missing.is_permanent());
+        assert_eq!(missing.to_string(), "table \"T\" has no column 'x'");
+    }
 }

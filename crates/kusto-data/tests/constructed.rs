@@ -646,3 +646,29 @@ async fn v1_partial_failures() {
     assert_eq!(f.errors[0].error.detail(), "Query result set too large");
     assert_eq!(f.errors[0].error.code, "Error");
 }
+
+#[test]
+fn any_chunking_splits_multibyte_characters_and_escapes_safely() {
+    let body = example_fragmented();
+    assert!(body.contains("héllo \\\"q\\\""));
+    let expected = format!("{:?}", parse_v2(body.as_bytes()).unwrap());
+    for chunk in 1..=17 {
+        let mut parser = V2Parser::new();
+        let mut builder = kusto_data::response::DataSetBuilder::new();
+        for piece in body.as_bytes().chunks(chunk) {
+            parser.feed(piece);
+            while let Some(event) = parser.next_event().unwrap() {
+                builder.push(event);
+            }
+        }
+        parser.end_of_input();
+        while let Some(event) = parser.next_event().unwrap() {
+            builder.push(event);
+        }
+        assert_eq!(
+            format!("{:?}", builder.finish()),
+            expected,
+            "chunk size {chunk}"
+        );
+    }
+}
