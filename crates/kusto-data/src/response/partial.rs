@@ -2,9 +2,13 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 use crate::error::OneApiError;
+use crate::types::KustoValue;
 
 use super::dataset::DataSet;
+use super::table::{Column, find_column};
 
 /// Where in the response an error of a [`PartialFailure`] was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,5 +141,75 @@ pub(crate) fn text_error(code: &str, text: String) -> OneApiError {
         permanent: None,
         context: serde_json::Map::new(),
         inner: None,
+    }
+}
+
+/// Column positions of a `QueryCompletionInformation` / `QueryStatus` table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QciColumns {
+    level: usize,
+    text: [Option<usize>; 5],
+}
+
+impl QciColumns {
+    /// Recognises a completion-information table by its `Level` (v2) or `Severity` (v1) column.
+    pub(crate) fn find(columns: &[Column]) -> Option<QciColumns> {
+        let level = find_column(columns, "Level").or_else(|| find_column(columns, "Severity"))?;
+        let col = |names: &[&str]| names.iter().find_map(|n| find_column(columns, n));
+        Some(QciColumns {
+            level,
+            text: [
+                col(&["EventTypeName", "SeverityName"]),
+                col(&["Payload", "StatusDescription"]),
+                col(&["StatusCodeName"]),
+                col(&["ClientRequestId", "ClientActivityId"]),
+                col(&["ActivityId"]),
+            ],
+        })
+    }
+
+    /// A deferred failure when the row's level is below 4 (error or warning).
+    pub(crate) fn check(
+        &self,
+        row: &[KustoValue],
+        placement: impl FnOnce(i32) -> ErrorPlacement,
+    ) -> Option<PartialError> {
+        let level = match row.get(self.level)? {
+            KustoValue::Int(l) => i64::from(*l),
+            KustoValue::Long(l) => *l,
+            _ => return None,
+        };
+        if level >= 4 {
+            return None;
+        }
+        let text = |i: Option<usize>| match i.and_then(|i| row.get(i)) {
+            None | Some(KustoValue::Null) => String::new(),
+            Some(KustoValue::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let [code, payload, status, crid, activity] = self.text.map(text);
+        // Payload is JSON text like {"Count":1,"Text":"..."} for most events.
+        let detail = serde_json::from_str::<Value>(&payload)
+            .ok()
+            .and_then(|v| v.get("Text").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or(payload);
+        let mut error = text_error(&code, detail);
+        if !status.is_empty() {
+            error.message = status;
+        }
+        if !crid.is_empty() {
+            error
+                .context
+                .insert("clientRequestId".into(), Value::String(crid));
+        }
+        if !activity.is_empty() {
+            error
+                .context
+                .insert("activityId".into(), Value::String(activity));
+        }
+        Some(PartialError {
+            placement: placement(level as i32),
+            error,
+        })
     }
 }

@@ -409,6 +409,30 @@ impl<'a> RowRef<'a> {
         get_dynamic, &'a Value, "serde_json::Value", |v| match v { KustoValue::Dynamic(d) => Some(d), _ => None });
 }
 
+/// Reads `Columns`: `[{"ColumnName": ..., "ColumnType": ...}]` (v1 may give `DataType` only).
+pub(crate) fn parse_columns(value: Option<&Value>) -> std::result::Result<Vec<Column>, String> {
+    let Some(Value::Array(items)) = value else {
+        return Err("Columns is missing or not an array".into());
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let name = c
+                .get("ColumnName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("column {i} has no ColumnName"))?;
+            let ty = c
+                .get("ColumnType")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .or_else(|| c.get("DataType").and_then(Value::as_str))
+                .ok_or_else(|| format!("column {name:?} has no ColumnType or DataType"))?;
+            Ok(Column::new(name, KustoType::parse(ty)))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,10 +9,9 @@ use crate::types::KustoValue;
 
 use super::dataset::DataSet;
 use super::decode::{RowElement, decode_row};
-use super::partial::{ErrorPlacement, PartialError, PartialFailure, text_error};
+use super::partial::{ErrorPlacement, PartialError, PartialFailure, QciColumns, text_error};
 use super::scan::{offset_of, split_array};
-use super::table::{KustoTable, TableKind, find_column};
-use super::v2::{QciColumns, parse_columns};
+use super::table::{KustoTable, TableKind, find_column, parse_columns};
 
 #[derive(Deserialize)]
 struct Body<'a> {

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
-use crate::types::{KustoType, KustoValue};
 
 use super::decode::{RowElement, decode_row};
 use super::events::{DataSetCompletion, DataSetHeader, TableCompletion, TableHeader, V2Event};
-use super::partial::{ErrorPlacement, PartialError, PartialFailure, one_api_errors, text_error};
+use super::partial::{
+    ErrorPlacement, PartialError, PartialFailure, QciColumns, one_api_errors, text_error,
+};
 use super::scan::{Scan, ValueScanner, describe, is_ws, split_array};
-use super::table::{Column, Row, TableKind, find_column};
+use super::table::{Column, Row, TableKind, parse_columns};
 
 /// Limits of the streaming parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,76 +112,6 @@ struct OpenTable {
     columns: Arc<[Column]>,
     rows_received: u64,
     qci: Option<QciColumns>,
-}
-
-/// Column positions of a `QueryCompletionInformation` / `QueryStatus` table.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct QciColumns {
-    level: usize,
-    text: [Option<usize>; 5],
-}
-
-impl QciColumns {
-    /// Recognises a completion-information table by its `Level` (v2) or `Severity` (v1) column.
-    pub(crate) fn find(columns: &[Column]) -> Option<QciColumns> {
-        let level = find_column(columns, "Level").or_else(|| find_column(columns, "Severity"))?;
-        let col = |names: &[&str]| names.iter().find_map(|n| find_column(columns, n));
-        Some(QciColumns {
-            level,
-            text: [
-                col(&["EventTypeName", "SeverityName"]),
-                col(&["Payload", "StatusDescription"]),
-                col(&["StatusCodeName"]),
-                col(&["ClientRequestId", "ClientActivityId"]),
-                col(&["ActivityId"]),
-            ],
-        })
-    }
-
-    /// A deferred failure when the row's level is below 4 (error or warning).
-    pub(crate) fn check(
-        &self,
-        row: &[KustoValue],
-        placement: impl FnOnce(i32) -> ErrorPlacement,
-    ) -> Option<PartialError> {
-        let level = match row.get(self.level)? {
-            KustoValue::Int(l) => i64::from(*l),
-            KustoValue::Long(l) => *l,
-            _ => return None,
-        };
-        if level >= 4 {
-            return None;
-        }
-        let text = |i: Option<usize>| match i.and_then(|i| row.get(i)) {
-            None | Some(KustoValue::Null) => String::new(),
-            Some(KustoValue::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        };
-        let [code, payload, status, crid, activity] = self.text.map(text);
-        // Payload is JSON text like {"Count":1,"Text":"..."} for most events.
-        let detail = serde_json::from_str::<Value>(&payload)
-            .ok()
-            .and_then(|v| v.get("Text").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or(payload);
-        let mut error = text_error(&code, detail);
-        if !status.is_empty() {
-            error.message = status;
-        }
-        if !crid.is_empty() {
-            error
-                .context
-                .insert("clientRequestId".into(), Value::String(crid));
-        }
-        if !activity.is_empty() {
-            error
-                .context
-                .insert("activityId".into(), Value::String(activity));
-        }
-        Some(PartialError {
-            placement: placement(level as i32),
-            error,
-        })
-    }
 }
 
 /// The sans-IO, incremental parser of v2 query responses (`/v2/rest/query`).
@@ -1059,28 +990,4 @@ impl V2Parser {
             Err(Error::PartialFailure(Box::new(PartialFailure::new(errors))))
         }
     }
-}
-
-/// Reads `Columns`: `[{"ColumnName": ..., "ColumnType": ...}]` (v1 may give `DataType` only).
-pub(crate) fn parse_columns(value: Option<&Value>) -> std::result::Result<Vec<Column>, String> {
-    let Some(Value::Array(items)) = value else {
-        return Err("Columns is missing or not an array".into());
-    };
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let name = c
-                .get("ColumnName")
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("column {i} has no ColumnName"))?;
-            let ty = c
-                .get("ColumnType")
-                .and_then(Value::as_str)
-                .filter(|t| !t.is_empty())
-                .or_else(|| c.get("DataType").and_then(Value::as_str))
-                .ok_or_else(|| format!("column {name:?} has no ColumnType or DataType"))?;
-            Ok(Column::new(name, KustoType::parse(ty)))
-        })
-        .collect()
 }
