@@ -59,6 +59,26 @@ pub enum Error {
     /// A local I/O operation failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+
+    /// The query failed part-way: the service reported errors inside a successful (HTTP 200)
+    /// response. The rows received before the failure stay reachable through
+    /// [`PartialFailure::data`](crate::response::PartialFailure::data).
+    #[error(transparent)]
+    PartialFailure(Box<crate::response::PartialFailure>),
+
+    /// A value could not be converted to the Rust or Arrow type asked for (typed getters, serde
+    /// rows, Arrow conversion).
+    #[error(transparent)]
+    Conversion(Box<ConversionError>),
+
+    /// A table has no column with the given name, or fewer columns than the given index.
+    #[error("table {table:?} has no column {column}")]
+    ColumnNotFound {
+        /// The column asked for: its name, or `#index`.
+        column: String,
+        /// The table's name.
+        table: String,
+    },
 }
 
 impl Error {
@@ -76,13 +96,62 @@ impl Error {
         match self {
             Error::Service(e) => e.is_transient(),
             Error::Network { .. } | Error::Timeout { .. } => true,
-            Error::InvalidArgument(_) | Error::MalformedResponse { .. } | Error::Io(_) => false,
+            Error::PartialFailure(failure) => failure.is_transient(),
+            Error::InvalidArgument(_)
+            | Error::MalformedResponse { .. }
+            | Error::Io(_)
+            | Error::Conversion(_)
+            | Error::ColumnNotFound { .. } => false,
         }
     }
 
     /// True when sending the same request again cannot succeed.
     pub fn is_permanent(&self) -> bool {
         !self.is_transient()
+    }
+}
+
+/// A value that cannot be converted to the type asked for: names the row, the column, the
+/// Kusto type and the Rust (or Arrow) type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConversionError {
+    /// Index of the row in its table or batch, when the error concerns one row.
+    pub row: Option<usize>,
+    /// The column's name (empty when the error is not about one column, e.g. a missing field).
+    pub column: String,
+    /// The column's Kusto type name.
+    pub kusto_type: String,
+    /// The Rust or Arrow type asked for.
+    pub rust_type: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ConversionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cannot convert")?;
+        if let Some(row) = self.row {
+            write!(f, " row {row}")?;
+        }
+        if !self.column.is_empty() {
+            write!(f, " column '{}'", self.column)?;
+        }
+        if !self.kusto_type.is_empty() {
+            write!(f, " (Kusto {})", self.kusto_type)?;
+        }
+        if !self.rust_type.is_empty() {
+            write!(f, " to {}", self.rust_type)?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConversionError {}
+
+impl From<ConversionError> for Error {
+    fn from(value: ConversionError) -> Self {
+        Error::Conversion(Box::new(value))
     }
 }
 
@@ -272,5 +341,27 @@ mod tests {
         let error = ServiceError::new(400, "https://x/v2/rest/query");
         assert!(Error::from(error).is_permanent());
         assert!(ServiceError::new(429, "e").is_transient());
+    }
+
+    #[test]
+    fn conversion_and_missing_column_errors_are_permanent() {
+        let conversion = Error::from(ConversionError {
+            row: Some(3),
+            column: "n".into(),
+            kusto_type: "long".into(),
+            rust_type: "u8".into(),
+            message: "invalid value".into(),
+        });
+        assert!(conversion.is_permanent());
+        assert_eq!(
+            conversion.to_string(),
+            "cannot convert row 3 column 'n' (Kusto long) to u8: invalid value"
+        );
+        let missing = Error::ColumnNotFound {
+            column: "'x'".into(),
+            table: "T".into(),
+        };
+        assert!(missing.is_permanent());
+        assert_eq!(missing.to_string(), "table \"T\" has no column 'x'");
     }
 }

@@ -2,6 +2,11 @@
 //! run queries and management commands.
 //!
 //! This crate is being built; see the repository README for what is available today.
+//!
+//! Results: [`response`] parses v2 query responses incrementally (sans-IO core, async stream
+//! adapters, bounded memory) and v1 management answers into tables with typed getters, serde
+//! rows and (feature `arrow`, on by default) Arrow record batches; [`types`] holds the Kusto
+//! values and the Kusto ⇄ Rust mapping table.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -18,10 +23,17 @@
 pub mod client;
 pub mod error;
 pub mod kql;
+pub mod response;
 mod retry;
 mod secret;
+pub mod types;
 
+/// The `arrow` crate this crate's Arrow output is built with (feature `arrow`).
+#[cfg(feature = "arrow")]
+pub use arrow;
 pub use client::ClientRequestProperties;
-pub use error::{Error, OneApiError, Result, ServiceError};
+pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};
+pub use response::{DataSet, KustoTable, PartialFailure};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
+pub use types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue};

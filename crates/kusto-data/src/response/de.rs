@@ -1,0 +1,578 @@
+//! serde deserialization of rows into user types, by column name.
+//!
+//! A row deserializes as a map from column names to cells (so `#[derive(Deserialize)]` structs
+//! match fields to columns by name, unknown columns are ignored, `#[serde(rename)]` works) or as
+//! a sequence of cells (tuples). Nulls need `Option<T>`. See the mapping table in
+//! [`crate::types`] for which Rust types each Kusto type accepts. A mismatch is
+//! [`Error::Conversion`] naming the row, the column, the Kusto type and the Rust type.
+//!
+//! ```
+//! use kusto_data::response::parse_v2;
+//! use kusto_data::types::KustoDateTime;
+//! #[derive(serde::Deserialize, Debug, PartialEq)]
+//! struct Event { name: String, count: Option<i64>, at: KustoDateTime }
+//! let body = br#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"},
+//! {"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"T",
+//!  "Columns":[{"ColumnName":"name","ColumnType":"string"},{"ColumnName":"count","ColumnType":"long"},
+//!             {"ColumnName":"at","ColumnType":"datetime"}],
+//!  "Rows":[["a",1,"2024-01-01T00:00:00.0000001Z"],["b",null,"2024-01-02T00:00:00Z"]]},
+//! {"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}]"#;
+//! let data = parse_v2(body)?;
+//! let events: Vec<Event> = data.primary_result().expect("a table").deserialize()?;
+//! assert_eq!(events[1].count, None);
+//! assert_eq!(events[0].at.to_string(), "2024-01-01T00:00:00.0000001Z");
+//! # Ok::<(), kusto_data::Error>(())
+//! ```
+
+use std::fmt;
+
+use serde::de::value::BorrowedStrDeserializer;
+use serde::de::{
+    self, DeserializeSeed, Deserializer, IntoDeserializer, MapAccess, SeqAccess, Visitor,
+};
+use serde::forward_to_deserialize_any;
+
+use crate::error::{ConversionError, Error, Result};
+use crate::types::KustoValue;
+
+use super::stream::RowBatch;
+use super::table::{Column, KustoTable, Row, RowRef};
+
+/// The serde error used inside row deserialization.
+#[derive(Debug)]
+struct DeError {
+    message: String,
+    column: Option<usize>,
+    rust_type: Option<&'static str>,
+}
+
+impl fmt::Display for DeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for DeError {}
+
+impl de::Error for DeError {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        DeError {
+            message: msg.to_string(),
+            column: None,
+            rust_type: None,
+        }
+    }
+}
+
+impl DeError {
+    fn rust_type(mut self, t: &'static str) -> Self {
+        self.rust_type.get_or_insert(t);
+        self
+    }
+    fn column(mut self, i: usize) -> Self {
+        self.column.get_or_insert(i);
+        self
+    }
+}
+
+pub(crate) fn deserialize_row<'de, T: de::Deserialize<'de>>(
+    columns: &'de [Column],
+    values: &'de [KustoValue],
+    row: usize,
+) -> Result<T> {
+    T::deserialize(RowDeserializer { columns, values }).map_err(|e| {
+        let column = e.column.and_then(|i| columns.get(i));
+        Error::Conversion(Box::new(ConversionError {
+            row: Some(row),
+            column: column.map(|c| c.name.clone()).unwrap_or_default(),
+            kusto_type: column
+                .map(|c| c.column_type.to_string())
+                .unwrap_or_default(),
+            rust_type: e.rust_type.unwrap_or_default().to_owned(),
+            message: e.message,
+        }))
+    })
+}
+
+fn deserialize_rows<'de, T: de::Deserialize<'de>>(
+    columns: &'de [Column],
+    rows: &'de [Row],
+) -> Result<Vec<T>> {
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| deserialize_row(columns, r, i))
+        .collect()
+}
+
+impl KustoTable {
+    /// Deserializes every row into `T` by column name (see [`crate::response::de`]).
+    pub fn deserialize<'de, T: de::Deserialize<'de>>(&'de self) -> Result<Vec<T>> {
+        deserialize_rows(&self.columns, &self.rows)
+    }
+}
+
+impl RowBatch {
+    /// Deserializes every row of the batch into `T` by column name.
+    pub fn deserialize<'de, T: de::Deserialize<'de>>(&'de self) -> Result<Vec<T>> {
+        deserialize_rows(&self.columns, &self.rows)
+    }
+}
+
+impl<'a> RowRef<'a> {
+    /// Deserializes this row into `T` by column name.
+    pub fn deserialize<T: de::Deserialize<'a>>(&self) -> Result<T> {
+        deserialize_row(self.columns(), self.values(), self.index())
+    }
+}
+
+struct RowDeserializer<'de> {
+    columns: &'de [Column],
+    values: &'de [KustoValue],
+}
+
+impl<'de> Deserializer<'de> for RowDeserializer<'de> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_map(RowMap { de: self, index: 0 })
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_seq(RowSeq { de: self, index: 0 })
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _len: usize,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_seq(visitor)
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct map struct enum identifier ignored_any
+    }
+}
+
+struct RowMap<'de> {
+    de: RowDeserializer<'de>,
+    index: usize,
+}
+
+impl<'de> MapAccess<'de> for RowMap<'de> {
+    type Error = DeError;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, DeError> {
+        match self.de.columns.get(self.index) {
+            None => Ok(None),
+            Some(c) => seed
+                .deserialize(BorrowedStrDeserializer::new(c.name.as_str()))
+                .map(Some),
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
+        let i = self.index;
+        self.index += 1;
+        let value = self.de.values.get(i).unwrap_or(&KustoValue::Null);
+        seed.deserialize(Cell(value)).map_err(|e| e.column(i))
+    }
+}
+
+struct RowSeq<'de> {
+    de: RowDeserializer<'de>,
+    index: usize,
+}
+
+impl<'de> SeqAccess<'de> for RowSeq<'de> {
+    type Error = DeError;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, DeError> {
+        let i = self.index;
+        let Some(value) = self.de.values.get(i) else {
+            return Ok(None);
+        };
+        self.index += 1;
+        seed.deserialize(Cell(value))
+            .map(Some)
+            .map_err(|e| e.column(i))
+    }
+}
+
+/// One cell.
+struct Cell<'de>(&'de KustoValue);
+
+impl Cell<'_> {
+    fn mismatch(&self, rust_type: &'static str) -> DeError {
+        let found = self
+            .0
+            .kusto_type()
+            .map_or("null".to_owned(), |t| t.to_string());
+        DeError {
+            message: format!("the value is a {found}"),
+            column: None,
+            rust_type: Some(rust_type),
+        }
+    }
+}
+
+fn json_error(e: serde_json::Error) -> DeError {
+    de::Error::custom(e)
+}
+
+macro_rules! integer {
+    ($method:ident, $t:literal) => {
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+            match self.0 {
+                KustoValue::Int(i) => visitor.visit_i64(i64::from(*i)),
+                KustoValue::Long(l) => visitor.visit_i64(*l),
+                KustoValue::Dynamic(v) => v.$method(visitor).map_err(json_error),
+                _ => Err(self.mismatch($t)),
+            }
+            .map_err(|e| e.rust_type($t))
+        }
+    };
+}
+
+impl<'de> Deserializer<'de> for Cell<'de> {
+    type Error = DeError;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Null => visitor.visit_unit(),
+            KustoValue::Bool(b) => visitor.visit_bool(*b),
+            KustoValue::Int(i) => visitor.visit_i32(*i),
+            KustoValue::Long(l) => visitor.visit_i64(*l),
+            KustoValue::Real(r) => visitor.visit_f64(*r),
+            KustoValue::String(s) => visitor.visit_borrowed_str(s),
+            KustoValue::Dynamic(v) => v.deserialize_any(visitor).map_err(json_error),
+            other => visitor.visit_string(other.to_string()),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Bool(b) => visitor.visit_bool(*b),
+            KustoValue::Dynamic(v) => v.deserialize_bool(visitor).map_err(json_error),
+            _ => Err(self.mismatch("bool")),
+        }
+        .map_err(|e| e.rust_type("bool"))
+    }
+
+    integer!(deserialize_i8, "i8");
+    integer!(deserialize_i16, "i16");
+    integer!(deserialize_i32, "i32");
+    integer!(deserialize_i64, "i64");
+    integer!(deserialize_i128, "i128");
+    integer!(deserialize_u8, "u8");
+    integer!(deserialize_u16, "u16");
+    integer!(deserialize_u32, "u32");
+    integer!(deserialize_u64, "u64");
+    integer!(deserialize_u128, "u128");
+
+    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Real(r) => visitor.visit_f64(*r),
+            KustoValue::Int(i) => visitor.visit_f64(f64::from(*i)),
+            KustoValue::Long(l) => visitor.visit_f64(*l as f64),
+            KustoValue::Decimal(d) => visitor.visit_f64(d.to_f64()),
+            KustoValue::Dynamic(v) => v.deserialize_f64(visitor).map_err(json_error),
+            _ => Err(self.mismatch("f64")),
+        }
+        .map_err(|e| e.rust_type("f64"))
+    }
+
+    fn deserialize_f32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_f64(visitor)
+            .map_err(|e| e.rust_type("f32"))
+    }
+
+    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::String(s) => visitor.visit_borrowed_str(s),
+            KustoValue::Dynamic(serde_json::Value::String(s)) => visitor.visit_borrowed_str(s),
+            KustoValue::Decimal(_)
+            | KustoValue::DateTime(_)
+            | KustoValue::TimeSpan(_)
+            | KustoValue::Guid(_)
+            | KustoValue::Dynamic(_) => visitor.visit_string(self.0.to_string()),
+            _ => Err(self.mismatch("string")),
+        }
+        .map_err(|e| e.rust_type("string"))
+    }
+
+    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+    }
+
+    fn deserialize_char<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        self.deserialize_str(visitor)
+            .map_err(|e| e.rust_type("char"))
+    }
+
+    fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Null => visitor.visit_unit(),
+            _ => Err(self.mismatch("()")),
+        }
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        self.deserialize_unit(visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
+            KustoValue::Dynamic(v) => v
+                .deserialize_enum(name, variants, visitor)
+                .map_err(json_error),
+            _ => Err(self.mismatch("enum")),
+        }
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        visitor.visit_unit()
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Dynamic(v) => v.deserialize_seq(visitor).map_err(json_error),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Dynamic(v) => v.deserialize_map(visitor).map_err(json_error),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, DeError> {
+        match self.0 {
+            KustoValue::Dynamic(v) => v
+                .deserialize_struct(name, fields, visitor)
+                .map_err(json_error),
+            _ => self.deserialize_any(visitor),
+        }
+    }
+
+    forward_to_deserialize_any! { bytes byte_buf tuple tuple_struct identifier }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::response::TableKind;
+    use crate::types::{KustoDecimal, KustoTimespan, KustoType, Uuid};
+
+    fn table() -> KustoTable {
+        let columns = vec![
+            Column::new("name", KustoType::String),
+            Column::new("n", KustoType::Long),
+            Column::new("r", KustoType::Real),
+            Column::new("d", KustoType::Decimal),
+            Column::new("g", KustoType::Guid),
+            Column::new("ts", KustoType::TimeSpan),
+            Column::new("dyn", KustoType::Dynamic),
+            Column::new("extra", KustoType::Bool),
+        ];
+        KustoTable::new(
+            1,
+            TableKind::PrimaryResult,
+            "T",
+            columns,
+            vec![
+                vec![
+                    "a".into(),
+                    KustoValue::Long(300),
+                    KustoValue::Real(f64::INFINITY),
+                    KustoValue::Decimal("1.50".parse().unwrap()),
+                    KustoValue::Guid(Uuid::nil()),
+                    KustoValue::TimeSpan(KustoTimespan::from_ticks(-10)),
+                    KustoValue::Dynamic(serde_json::json!({"k": [1, 2]})),
+                    KustoValue::Bool(true),
+                ],
+                vec![
+                    "b".into(),
+                    KustoValue::Null,
+                    KustoValue::Real(1.0),
+                    KustoValue::Null,
+                    KustoValue::Null,
+                    KustoValue::Null,
+                    KustoValue::Null,
+                    KustoValue::Null,
+                ],
+            ],
+        )
+        .unwrap()
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Dyn {
+        k: Vec<i32>,
+    }
+
+    #[derive(Deserialize, Debug, PartialEq)]
+    struct Rec<'a> {
+        name: &'a str,
+        n: Option<i64>,
+        r: f64,
+        d: Option<KustoDecimal>,
+        g: Option<Uuid>,
+        ts: Option<KustoTimespan>,
+        #[serde(rename = "dyn")]
+        dynamic: Option<Dyn>,
+    }
+
+    #[test]
+    fn structs_by_column_name_with_options() {
+        let t = table();
+        let recs: Vec<Rec<'_>> = t.deserialize().unwrap();
+        assert_eq!(recs[0].name, "a");
+        assert_eq!(recs[0].n, Some(300));
+        assert_eq!(recs[0].r, f64::INFINITY);
+        assert_eq!(recs[0].d.unwrap().to_string(), "1.50");
+        assert_eq!(recs[0].g, Some(Uuid::nil()));
+        assert_eq!(recs[0].ts, Some(KustoTimespan::from_ticks(-10)));
+        assert_eq!(recs[0].dynamic, Some(Dyn { k: vec![1, 2] }));
+        assert_eq!(
+            recs[1],
+            Rec {
+                name: "b",
+                n: None,
+                r: 1.0,
+                d: None,
+                g: None,
+                ts: None,
+                dynamic: None
+            }
+        );
+        let tuple: (String, Option<i64>) = t.row(0).unwrap().deserialize().unwrap();
+        assert_eq!(tuple, ("a".to_owned(), Some(300)));
+        let map: BTreeMap<String, serde_json::Value> = t.row(0).unwrap().deserialize().unwrap();
+        assert_eq!(map["n"], serde_json::json!(300));
+        assert_eq!(
+            map["g"],
+            serde_json::json!("00000000-0000-0000-0000-000000000000")
+        );
+    }
+
+    #[test]
+    fn mismatches_name_row_column_and_types() {
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Bad {
+            n: u8,
+        }
+        let err = table().deserialize::<Bad>().unwrap_err();
+        let Error::Conversion(e) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            (
+                e.row,
+                e.column.as_str(),
+                e.kusto_type.as_str(),
+                e.rust_type.as_str()
+            ),
+            (Some(0), "n", "long", "u8")
+        );
+        assert!(e.message.contains("300"), "{}", e.message);
+
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct NotNull {
+            n: i64,
+        }
+        let Error::Conversion(e) = table().deserialize::<NotNull>().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            (e.row, e.column.as_str(), e.rust_type.as_str()),
+            (Some(1), "n", "i64")
+        );
+        assert!(
+            e.to_string()
+                .contains("row 1 column 'n' (Kusto long) to i64"),
+            "{e}"
+        );
+
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Missing {
+            nope: i64,
+        }
+        let Error::Conversion(e) = table().deserialize::<Missing>().unwrap_err() else {
+            panic!()
+        };
+        assert!(e.message.contains("missing field `nope`"), "{}", e.message);
+
+        #[derive(Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct WrongType {
+            name: bool,
+        }
+        let Error::Conversion(e) = table().deserialize::<WrongType>().unwrap_err() else {
+            panic!()
+        };
+        assert_eq!(
+            (
+                e.column.as_str(),
+                e.kusto_type.as_str(),
+                e.rust_type.as_str()
+            ),
+            ("name", "string", "bool")
+        );
+    }
+}

@@ -1,0 +1,239 @@
+//! A resumable JSON structural scanner: finds where one JSON value ends without parsing it.
+//!
+//! The v2 parser uses it to slice each row of a `Rows` array (and every other frame value) out of
+//! the byte stream as it arrives; the slice is then handed to `serde_json`, which validates it.
+//! The scanner keeps its position, so feeding more bytes never rescans what it already saw.
+
+/// Deepest nesting accepted inside one value.
+const MAX_DEPTH: usize = 512;
+
+/// Where a value ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scan {
+    /// The value is complete and `len` bytes long (from its first byte).
+    Done(usize),
+    /// More input is needed.
+    More,
+}
+
+/// Scanner state for one value; `bytes` passed to [`ValueScanner::scan`] always start at the
+/// value's first byte and grow as input arrives.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct ValueScanner {
+    pos: usize,
+    stack: Vec<u8>,
+    in_string: bool,
+    escape: bool,
+    scalar: bool,
+}
+
+impl ValueScanner {
+    /// Continues scanning `bytes` (the value so far). Errors describe the offending byte,
+    /// whose index is returned with the message.
+    pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<Scan, (usize, String)> {
+        while self.pos < bytes.len() {
+            let i = self.pos;
+            let b = bytes[i];
+            if self.in_string {
+                if self.escape {
+                    self.escape = false;
+                    self.pos += 1;
+                    continue;
+                }
+                // Fast path over ordinary string bytes.
+                match bytes[i..].iter().position(|&c| c == b'"' || c == b'\\') {
+                    None => {
+                        self.pos = bytes.len();
+                        return Ok(Scan::More);
+                    }
+                    Some(off) => {
+                        let j = i + off;
+                        self.pos = j + 1;
+                        if bytes[j] == b'\\' {
+                            self.escape = true;
+                        } else {
+                            self.in_string = false;
+                            if self.stack.is_empty() {
+                                return Ok(Scan::Done(j + 1));
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
+            if self.scalar {
+                if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
+                    return Ok(Scan::Done(i));
+                }
+                if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
+                    return Err((i, format!("unexpected {} in a JSON literal", describe(b))));
+                }
+                self.pos += 1;
+                continue;
+            }
+            if i == 0 {
+                match b {
+                    b'"' => self.in_string = true,
+                    b'{' | b'[' => self.stack.push(b),
+                    b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'N' | b'I' => self.scalar = true,
+                    _ => return Err((i, format!("expected a JSON value, found {}", describe(b)))),
+                }
+                self.pos += 1;
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => {
+                    if self.stack.len() >= MAX_DEPTH {
+                        return Err((i, format!("JSON nested deeper than {MAX_DEPTH} levels")));
+                    }
+                    self.stack.push(b);
+                }
+                b'}' | b']' => {
+                    let open = if b == b'}' { b'{' } else { b'[' };
+                    if self.stack.pop() != Some(open) {
+                        return Err((i, format!("unbalanced {}", describe(b))));
+                    }
+                    if self.stack.is_empty() {
+                        self.pos = i + 1;
+                        return Ok(Scan::Done(i + 1));
+                    }
+                }
+                _ => {}
+            }
+            self.pos += 1;
+        }
+        Ok(Scan::More)
+    }
+}
+
+/// A byte for an error message.
+pub(crate) fn describe(b: u8) -> String {
+    if b.is_ascii_graphic() {
+        format!("'{}'", b as char)
+    } else {
+        format!("byte 0x{b:02x}")
+    }
+}
+
+/// True for JSON whitespace.
+pub(crate) fn is_ws(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// Byte offset of serde_json's (line, column) in `body`.
+pub(crate) fn offset_of(body: &[u8], line: usize, column: usize) -> u64 {
+    let mut offset = 0usize;
+    for _ in 1..line {
+        match body
+            .get(offset..)
+            .and_then(|rest| rest.iter().position(|b| *b == b'\n'))
+        {
+            Some(nl) => offset += nl + 1,
+            None => break,
+        }
+    }
+    (offset + column.saturating_sub(1)) as u64
+}
+
+/// Splits a complete JSON array (`[a, b, ...]`) into the byte ranges of its elements.
+pub(crate) fn split_array(bytes: &[u8]) -> Result<Vec<(usize, usize)>, (usize, String)> {
+    let mut out = Vec::new();
+    let mut i = bytes.iter().position(|b| !is_ws(*b)).unwrap_or(bytes.len());
+    if bytes.get(i) != Some(&b'[') {
+        return Err((i, "expected '['".to_owned()));
+    }
+    i += 1;
+    let mut expect_value = true;
+    let mut first = true;
+    loop {
+        while bytes.get(i).is_some_and(|b| is_ws(*b)) {
+            i += 1;
+        }
+        match bytes.get(i) {
+            None => return Err((i, "array is not closed".to_owned())),
+            Some(b']') if first || !expect_value => return Ok(out),
+            Some(b',') if !expect_value => {
+                expect_value = true;
+                i += 1;
+            }
+            Some(_) if expect_value => {
+                let mut scanner = ValueScanner::default();
+                match scanner.scan(&bytes[i..]).map_err(|(at, m)| (i + at, m))? {
+                    Scan::Done(len) => {
+                        out.push((i, i + len));
+                        i += len;
+                    }
+                    Scan::More => {
+                        return Err((bytes.len(), "array element is not closed".to_owned()));
+                    }
+                }
+                expect_value = false;
+                first = false;
+            }
+            Some(b) => return Err((i, format!("expected ',' or ']', found {}", describe(*b)))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan_in_chunks(text: &str, chunk: usize) -> Scan {
+        let bytes = text.as_bytes();
+        let mut s = ValueScanner::default();
+        let mut end = 0;
+        loop {
+            end = (end + chunk).min(bytes.len());
+            match s.scan(&bytes[..end]).unwrap() {
+                Scan::Done(n) => return Scan::Done(n),
+                Scan::More if end == bytes.len() => return Scan::More,
+                Scan::More => {}
+            }
+        }
+    }
+
+    #[test]
+    fn finds_value_ends_across_any_chunking() {
+        let cases = [
+            (r#"[1,"a\"]b",{"k":[]}],"#, 20),
+            (r#""x\\"  "#, 5),
+            ("123,", 3),
+            ("-1.5e3]", 6),
+            (r#"{"a":"}\u00e9"}x"#, 15),
+            ("[[[]]] ", 6),
+        ];
+        for (text, len) in cases {
+            for chunk in 1..=text.len() {
+                assert_eq!(
+                    scan_in_chunks(text, chunk),
+                    Scan::Done(len),
+                    "{text} / {chunk}"
+                );
+            }
+        }
+        assert_eq!(scan_in_chunks("[1,2", 1), Scan::More);
+    }
+
+    #[test]
+    fn reports_structural_errors() {
+        assert!(ValueScanner::default().scan(b"[1}").is_err());
+        assert!(ValueScanner::default().scan(b"}").is_err());
+        assert!(ValueScanner::default().scan(b"1@").is_err());
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert!(ValueScanner::default().scan(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn splits_arrays() {
+        assert_eq!(
+            split_array(b" [ [1], {\"a\":2} ,3 ] ").unwrap(),
+            vec![(3, 6), (8, 15), (17, 18)]
+        );
+        assert_eq!(split_array(b"[]").unwrap(), vec![]);
+        assert!(split_array(b"[1,]").is_err());
+        assert!(split_array(b"[1 2]").is_err());
+        assert!(split_array(b"[1,2").is_err());
+    }
+}

@@ -1,0 +1,278 @@
+//! Async adapters over the sans-IO parsers: from a body stream of byte chunks (e.g. the reqwest
+//! body stream) to a stream of events, of row batches, or to a whole [`DataSet`].
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+
+use crate::error::{Error, Result};
+
+use super::dataset::{DataSet, DataSetBuilder};
+use super::events::V2Event;
+use super::table::{Column, Row, RowRef, TableKind, row_ref, rows_iter};
+use super::v1::parse_v1;
+use super::v2::{ParserOptions, V2Parser};
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<V2Event>> + Send>>;
+
+/// A stream of [`V2Event`]s parsed incrementally from a v2 response body.
+///
+/// The last item is `Err(Error::PartialFailure)` when the service reported errors, or another
+/// error for a malformed or truncated body or a failing body stream; the stream ends after an
+/// error.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> kusto_data::Result<()> {
+/// use futures::stream;
+/// use kusto_data::response::V2EventStream;
+/// let body = r#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"},
+///  {"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"T",
+///   "Columns":[{"ColumnName":"n","ColumnType":"long"}],"Rows":[[1],[2],[3]]},
+///  {"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}]"#;
+/// let chunks = body.as_bytes().chunks(5).map(|c| Ok::<_, kusto_data::Error>(bytes::Bytes::copy_from_slice(c)));
+/// let data = V2EventStream::new(stream::iter(chunks.collect::<Vec<_>>())).collect_dataset().await?;
+/// assert_eq!(data.primary_result().map(|t| t.len()), Some(3));
+/// # Ok(()) }
+/// ```
+pub struct V2EventStream {
+    inner: EventStream,
+}
+
+impl std::fmt::Debug for V2EventStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("V2EventStream")
+    }
+}
+
+struct Driver<S> {
+    body: Pin<Box<S>>,
+    parser: V2Parser,
+    ended: bool,
+    failed: bool,
+}
+
+impl V2EventStream {
+    /// Parses `body` with default [`ParserOptions`].
+    pub fn new<S, E>(body: S) -> Self
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+        E: Into<Error>,
+    {
+        Self::with_options(body, ParserOptions::default())
+    }
+
+    /// Parses `body` with the given options (batch size).
+    pub fn with_options<S, E>(body: S, options: ParserOptions) -> Self
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+        E: Into<Error>,
+    {
+        let driver = Driver {
+            body: Box::pin(body),
+            parser: V2Parser::with_options(options),
+            ended: false,
+            failed: false,
+        };
+        let inner = futures::stream::unfold(driver, |mut d| async move {
+            if d.failed {
+                return None;
+            }
+            loop {
+                match d.parser.next_event() {
+                    Ok(Some(event)) => return Some((Ok(event), d)),
+                    Err(e) => {
+                        d.failed = true;
+                        return Some((Err(e), d));
+                    }
+                    Ok(None) if d.ended => return None,
+                    Ok(None) => match d.body.next().await {
+                        Some(Ok(chunk)) => d.parser.feed(&chunk),
+                        Some(Err(e)) => {
+                            d.failed = true;
+                            return Some((Err(e.into()), d));
+                        }
+                        None => {
+                            d.ended = true;
+                            d.parser.end_of_input();
+                        }
+                    },
+                }
+            }
+        });
+        V2EventStream {
+            inner: Box::pin(inner),
+        }
+    }
+
+    /// Collects every table into a [`DataSet`]. On a partial failure the error carries the
+    /// data received ([`PartialFailure::data`](super::PartialFailure::data)).
+    pub async fn collect_dataset(mut self) -> Result<DataSet> {
+        let mut builder = DataSetBuilder::new();
+        while let Some(event) = self.inner.next().await {
+            match event {
+                Ok(event) => builder.push(event),
+                Err(e) => return Err(builder.attach(e)),
+            }
+        }
+        Ok(builder.finish())
+    }
+
+    /// The rows of the primary results only, as [`RowBatch`]es.
+    pub fn primary_batches(self) -> RowBatchStream {
+        RowBatchStream {
+            events: self,
+            tables: HashMap::new(),
+            primary_only: true,
+        }
+    }
+
+    /// The rows of every table, as [`RowBatch`]es.
+    pub fn batches(self) -> RowBatchStream {
+        RowBatchStream {
+            events: self,
+            tables: HashMap::new(),
+            primary_only: false,
+        }
+    }
+}
+
+impl Stream for V2EventStream {
+    type Item = Result<V2Event>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// A batch of rows of one table, as delivered by a [`RowBatchStream`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct RowBatch {
+    /// `TableId`.
+    pub table_id: i64,
+    /// `TableName`.
+    pub table_name: Arc<str>,
+    /// `TableKind`.
+    pub table_kind: TableKind,
+    /// The table's columns.
+    pub columns: Arc<[Column]>,
+    /// The rows.
+    pub rows: Vec<Row>,
+    /// True for the first batch of a `DataReplace` fragment: discard every row received so far
+    /// for this table before using this batch (it may be empty). See [`V2Event::Replace`].
+    pub replaces_previous: bool,
+}
+
+impl RowBatch {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// True when the batch has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Row `index` of the batch, with typed getters.
+    pub fn row(&self, index: usize) -> Option<RowRef<'_>> {
+        row_ref(&self.table_name, &self.columns, &self.rows, index)
+    }
+
+    /// Every row, with typed getters.
+    pub fn rows(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + '_ {
+        rows_iter(&self.table_name, &self.columns, &self.rows)
+    }
+}
+
+type BatchTable = (Arc<str>, TableKind, Arc<[Column]>, bool);
+
+/// A stream of [`RowBatch`]es (see [`V2EventStream::primary_batches`]). Memory stays bounded by
+/// the parser's batch size; the stream ends with `Err(Error::PartialFailure)` when the service
+/// reported errors.
+pub struct RowBatchStream {
+    events: V2EventStream,
+    /// Open tables: name, kind, columns, and whether a `DataReplace` is pending.
+    tables: HashMap<i64, BatchTable>,
+    primary_only: bool,
+}
+
+impl std::fmt::Debug for RowBatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RowBatchStream")
+    }
+}
+
+impl Stream for RowBatchStream {
+    type Item = Result<RowBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let event = match self.events.inner.as_mut().poll_next(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(event))) => event,
+            };
+            let primary_only = self.primary_only;
+            match event {
+                V2Event::TableStart(h) if !primary_only || h.kind == TableKind::PrimaryResult => {
+                    self.tables
+                        .insert(h.table_id, (h.name.into(), h.kind, h.columns, false));
+                }
+                V2Event::Replace { table_id } => {
+                    if let Some(t) = self.tables.get_mut(&table_id) {
+                        t.3 = true;
+                    }
+                }
+                V2Event::Rows { table_id, rows } => {
+                    if let Some(t) = self.tables.get_mut(&table_id) {
+                        let replaces_previous = std::mem::take(&mut t.3);
+                        return Poll::Ready(Some(Ok(RowBatch {
+                            table_id,
+                            table_name: Arc::clone(&t.0),
+                            table_kind: t.1.clone(),
+                            columns: Arc::clone(&t.2),
+                            rows,
+                            replaces_previous,
+                        })));
+                    }
+                }
+                V2Event::TableEnd(end) => {
+                    // A replacement with no rows still tells the consumer to discard.
+                    if let Some(t) = self.tables.remove(&end.table_id)
+                        && t.3
+                    {
+                        return Poll::Ready(Some(Ok(RowBatch {
+                            table_id: end.table_id,
+                            table_name: t.0,
+                            table_kind: t.1,
+                            columns: t.2,
+                            rows: Vec::new(),
+                            replaces_previous: true,
+                        })));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Reads a whole v1 response body from a stream and parses it ([`parse_v1`]). v1 answers
+/// (management commands) are small tables, so the body is collected first.
+pub async fn read_v1<S, E>(body: S) -> Result<DataSet>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>>,
+    E: Into<Error>,
+{
+    let mut body = Box::pin(body);
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.next().await {
+        bytes.extend_from_slice(&chunk.map_err(Into::into)?);
+    }
+    parse_v1(&bytes)
+}

@@ -1,0 +1,374 @@
+//! `datetime`: a UTC instant with 100 ns resolution over 0001-01-01 .. 9999-12-31.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ValueParseError;
+
+pub(crate) const TICKS_PER_SECOND: i64 = 10_000_000;
+pub(crate) const TICKS_PER_DAY: i64 = 86_400 * TICKS_PER_SECOND;
+/// Days from 0001-01-01 to 1970-01-01.
+const UNIX_EPOCH_DAYS: i64 = 719_162;
+/// Ticks from 0001-01-01 to 1970-01-01.
+pub(crate) const UNIX_EPOCH_TICKS: i64 = UNIX_EPOCH_DAYS * TICKS_PER_DAY;
+/// Ticks of 9999-12-31T23:59:59.9999999Z.
+const MAX_TICKS: i64 = 3_155_378_975_999_999_999;
+
+/// A Kusto `datetime`: an instant in UTC counted in 100 ns ticks since 0001-01-01T00:00:00Z,
+/// the resolution and range of the service (0001-01-01 to 9999-12-31T23:59:59.9999999Z).
+///
+/// Parsed from the wire form `yyyy-MM-ddTHH:mm:ss[.f…]Z` with 0 to 9 fractional digits (digits
+/// below 100 ns are dropped: the service never sends them). A space instead of `T` and a missing
+/// `Z` are accepted. Nothing is truncated to microseconds.
+///
+/// ```
+/// use kusto_data::types::KustoDateTime;
+/// let t: KustoDateTime = "2024-05-01T10:20:30.1234567Z".parse()?;
+/// assert_eq!(t.unix_nanos(), 1_714_558_830_123_456_700);
+/// assert_eq!(t.to_string(), "2024-05-01T10:20:30.1234567Z");
+/// assert_eq!(KustoDateTime::MIN.to_string(), "0001-01-01T00:00:00Z");
+/// # Ok::<(), kusto_data::types::ValueParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KustoDateTime(i64);
+
+impl KustoDateTime {
+    /// 0001-01-01T00:00:00Z.
+    pub const MIN: KustoDateTime = KustoDateTime(0);
+    /// 9999-12-31T23:59:59.9999999Z.
+    pub const MAX: KustoDateTime = KustoDateTime(MAX_TICKS);
+    /// 1970-01-01T00:00:00Z.
+    pub const UNIX_EPOCH: KustoDateTime = KustoDateTime(UNIX_EPOCH_TICKS);
+
+    /// From 100 ns ticks since 0001-01-01T00:00:00Z; `None` outside the supported range.
+    pub fn from_ticks(ticks: i64) -> Option<Self> {
+        (0..=MAX_TICKS)
+            .contains(&ticks)
+            .then_some(KustoDateTime(ticks))
+    }
+
+    /// 100 ns ticks since 0001-01-01T00:00:00Z (the .NET `DateTime.Ticks`).
+    pub fn ticks(self) -> i64 {
+        self.0
+    }
+
+    /// 100 ns ticks since the Unix epoch (negative before 1970). Always fits an `i64`.
+    pub fn unix_ticks(self) -> i64 {
+        self.0 - UNIX_EPOCH_TICKS
+    }
+
+    /// From 100 ns ticks since the Unix epoch; `None` outside the supported range.
+    pub fn from_unix_ticks(ticks: i64) -> Option<Self> {
+        ticks
+            .checked_add(UNIX_EPOCH_TICKS)
+            .and_then(KustoDateTime::from_ticks)
+    }
+
+    /// Nanoseconds since the Unix epoch. An `i128` because the range exceeds `i64` nanoseconds.
+    pub fn unix_nanos(self) -> i128 {
+        i128::from(self.unix_ticks()) * 100
+    }
+
+    /// From nanoseconds since the Unix epoch, rounded down to 100 ns; `None` outside the range.
+    pub fn from_unix_nanos(nanos: i128) -> Option<Self> {
+        let ticks = i64::try_from(nanos.div_euclid(100)).ok()?;
+        KustoDateTime::from_unix_ticks(ticks)
+    }
+
+    /// The same instant as a [`SystemTime`].
+    pub fn to_system_time(self) -> SystemTime {
+        let ticks = self.unix_ticks();
+        let magnitude = Duration::new(
+            ticks.unsigned_abs() / TICKS_PER_SECOND as u64,
+            (ticks.unsigned_abs() % TICKS_PER_SECOND as u64) as u32 * 100,
+        );
+        if ticks >= 0 {
+            UNIX_EPOCH + magnitude
+        } else {
+            UNIX_EPOCH - magnitude
+        }
+    }
+
+    /// From a [`SystemTime`], rounded down to 100 ns; `None` outside the supported range.
+    pub fn from_system_time(time: SystemTime) -> Option<Self> {
+        let nanos = match time.duration_since(UNIX_EPOCH) {
+            Ok(after) => i128::try_from(after.as_nanos()).ok()?,
+            Err(before) => -i128::try_from(before.duration().as_nanos()).ok()?,
+        };
+        KustoDateTime::from_unix_nanos(nanos)
+    }
+
+    /// Builds a date-time from calendar parts (UTC); `None` when a part is out of range.
+    pub fn from_parts(
+        year: i32,
+        month: u32,
+        day: u32,
+        hour: u32,
+        minute: u32,
+        second: u32,
+        ticks_in_second: u32,
+    ) -> Option<Self> {
+        if !(1..=9999).contains(&year)
+            || !(1..=12).contains(&month)
+            || day < 1
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+            || i64::from(ticks_in_second) >= TICKS_PER_SECOND
+        {
+            return None;
+        }
+        let days = days_from_civil(i64::from(year), month, day) + UNIX_EPOCH_DAYS;
+        let seconds = i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+        KustoDateTime::from_ticks(
+            days * TICKS_PER_DAY + seconds * TICKS_PER_SECOND + i64::from(ticks_in_second),
+        )
+    }
+
+    /// The calendar parts `(year, month, day, hour, minute, second, ticks within the second)`.
+    pub fn to_parts(self) -> (i32, u32, u32, u32, u32, u32, u32) {
+        let days = self.0.div_euclid(TICKS_PER_DAY);
+        let in_day = self.0.rem_euclid(TICKS_PER_DAY);
+        let (year, month, day) = civil_from_days(days - UNIX_EPOCH_DAYS);
+        let seconds = in_day / TICKS_PER_SECOND;
+        (
+            year as i32,
+            month,
+            day,
+            (seconds / 3600) as u32,
+            (seconds / 60 % 60) as u32,
+            (seconds % 60) as u32,
+            (in_day % TICKS_PER_SECOND) as u32,
+        )
+    }
+}
+
+fn is_leap(year: i32) -> bool {
+    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
+}
+
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Inverse of [`days_from_civil`].
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Reads exactly `n` ASCII digits at `pos`.
+fn digits(bytes: &[u8], pos: usize, n: usize) -> Option<u32> {
+    let part = bytes.get(pos..pos + n)?;
+    part.iter().try_fold(0u32, |acc, b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// Parses up to 9 fractional digits into 100 ns ticks (digits past the 7th are dropped).
+pub(crate) fn fraction_ticks(frac: &[u8]) -> Option<u32> {
+    if frac.is_empty() || frac.len() > 9 || !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut ticks = 0u32;
+    for i in 0..7 {
+        let digit = frac.get(i).map_or(0, |b| u32::from(b - b'0'));
+        ticks = ticks * 10 + digit;
+    }
+    Some(ticks)
+}
+
+impl FromStr for KustoDateTime {
+    type Err = ValueParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ValueParseError::new("datetime", s);
+        let b = s.trim().as_bytes();
+        let year = digits(b, 0, 4).ok_or_else(err)?;
+        if b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') {
+            return Err(err());
+        }
+        let month = digits(b, 5, 2).ok_or_else(err)?;
+        let day = digits(b, 8, 2).ok_or_else(err)?;
+        let (mut hour, mut minute, mut second, mut ticks) = (0, 0, 0, 0);
+        let mut rest = b.get(10..).unwrap_or_default();
+        if let Some((&sep, time)) = rest.split_first() {
+            if sep != b'T' && sep != b't' && sep != b' ' {
+                return Err(err());
+            }
+            hour = digits(time, 0, 2).ok_or_else(err)?;
+            if time.get(2) != Some(&b':') {
+                return Err(err());
+            }
+            minute = digits(time, 3, 2).ok_or_else(err)?;
+            rest = time.get(5..).unwrap_or_default();
+            if rest.first() == Some(&b':') {
+                second = digits(rest, 1, 2).ok_or_else(err)?;
+                rest = rest.get(3..).unwrap_or_default();
+                if rest.first() == Some(&b'.') {
+                    let end = rest
+                        .iter()
+                        .skip(1)
+                        .position(|c| !c.is_ascii_digit())
+                        .map_or(rest.len(), |p| p + 1);
+                    ticks = fraction_ticks(rest.get(1..end).unwrap_or_default()).ok_or_else(err)?;
+                    rest = rest.get(end..).unwrap_or_default();
+                }
+            }
+            match rest {
+                b"" | b"Z" | b"z" | b"+00:00" => {}
+                _ => return Err(err()),
+            }
+        }
+        KustoDateTime::from_parts(year as i32, month, day, hour, minute, second, ticks)
+            .ok_or_else(err)
+    }
+}
+
+impl fmt::Display for KustoDateTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, mo, d, h, mi, s, t) = self.to_parts();
+        write!(f, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}")?;
+        if t != 0 {
+            write!(f, ".{t:07}")?;
+        }
+        f.write_str("Z")
+    }
+}
+
+impl Serialize for KustoDateTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KustoDateTime {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = KustoDateTime;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Kusto datetime string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KustoDateTime, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_fraction_length_and_the_full_range() {
+        let base: KustoDateTime = "2024-12-29T15:44:26Z".parse().unwrap();
+        let cases = [
+            ("2024-12-29T15:44:26.4Z", 4_000_000),
+            ("2024-12-29T15:44:26.426308Z", 4_263_080),
+            ("2024-12-29T15:44:26.4263081Z", 4_263_081),
+            ("2024-12-29T15:44:26.426308199Z", 4_263_081),
+            ("2024-12-29T15:44:26.0000001Z", 1),
+        ];
+        for (text, ticks) in cases {
+            let t: KustoDateTime = text.parse().unwrap();
+            assert_eq!(t.ticks() - base.ticks(), ticks, "{text}");
+        }
+        assert_eq!(
+            "0001-01-01T00:00:00Z".parse::<KustoDateTime>().unwrap(),
+            KustoDateTime::MIN
+        );
+        let max: KustoDateTime = "9999-12-31T23:59:59.9999999Z".parse().unwrap();
+        assert_eq!(max, KustoDateTime::MAX);
+        assert_eq!(max.to_string(), "9999-12-31T23:59:59.9999999Z");
+        assert_eq!(
+            "1970-01-01T00:00:00Z"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .unix_ticks(),
+            0
+        );
+        let leap: KustoDateTime = "2024-02-29T00:00:00Z".parse().unwrap();
+        assert_eq!(leap.to_parts(), (2024, 2, 29, 0, 0, 0, 0));
+        assert_eq!(
+            "1677-09-21T00:12:44Z"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .unix_nanos(),
+            -9_223_372_036_000_000_000
+        );
+        assert_eq!(
+            "2014-01-01 01:01:01"
+                .parse::<KustoDateTime>()
+                .unwrap()
+                .to_string(),
+            "2014-01-01T01:01:01Z"
+        );
+    }
+
+    #[test]
+    fn rejects_out_of_range_and_malformed_text() {
+        for bad in [
+            "0000-01-01T00:00:00Z",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T24:00:00Z",
+            "2024-01-01T00:60:00Z",
+            "2024-01-01T00:00:00.Z",
+            "2024-01-01T00:00:00.1234567890Z",
+            "2024-01-01T00:00:00+01:00",
+            "2024-1-01",
+            "",
+            "garbage",
+            "２０２４-01-01",
+        ] {
+            assert!(bad.parse::<KustoDateTime>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn system_time_round_trip_before_and_after_epoch() {
+        for text in [
+            "1601-01-01T00:00:00.0000001Z",
+            "2262-04-11T23:47:16.8547758Z",
+            "1969-12-31T23:59:59.9999999Z",
+        ] {
+            let t: KustoDateTime = text.parse().unwrap();
+            assert_eq!(KustoDateTime::from_system_time(t.to_system_time()), Some(t));
+            assert_eq!(KustoDateTime::from_unix_nanos(t.unix_nanos()), Some(t));
+        }
+        assert_eq!(KustoDateTime::from_ticks(-1), None);
+        assert_eq!(KustoDateTime::from_ticks(MAX_TICKS + 1), None);
+    }
+}

@@ -1,0 +1,279 @@
+//! `decimal`: an exact decimal number, never routed through a float.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::ValueParseError;
+
+/// Most significant digits a [`KustoDecimal`] holds (an `i128` holds any 38-digit number; Kusto
+/// itself produces at most 34).
+pub const MAX_DECIMAL_DIGITS: u32 = 38;
+
+/// A Kusto `decimal`: `mantissa × 10^-scale`, exact, with up to 38 significant digits and a
+/// scale of 0 to 38. The scale the service sent is kept (`"12.3400"` displays as `12.3400`),
+/// while equality and ordering are numeric (`12.34 == 12.3400`).
+///
+/// Parsed from the service's string form (`"2.00000000000001"`, also `-`, `+` and an exponent
+/// `1.5E-3`), never through `f64`.
+///
+/// ```
+/// use kusto_data::types::KustoDecimal;
+/// let d: KustoDecimal = "79228162514264337593543950335.123".parse()?;
+/// assert_eq!(d.mantissa(), 79228162514264337593543950335123);
+/// assert_eq!(d.scale(), 3);
+/// assert_eq!(d.to_string(), "79228162514264337593543950335.123");
+/// assert_eq!("12.3400".parse::<KustoDecimal>()?, "12.34".parse::<KustoDecimal>()?);
+/// # Ok::<(), kusto_data::types::ValueParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct KustoDecimal {
+    mantissa: i128,
+    scale: u8,
+}
+
+impl KustoDecimal {
+    /// `mantissa × 10^-scale`; `None` when `scale` exceeds 38 or the mantissa has more than
+    /// 38 digits.
+    pub fn new(mantissa: i128, scale: u32) -> Option<Self> {
+        (scale <= MAX_DECIMAL_DIGITS && mantissa.unsigned_abs() < 10u128.pow(MAX_DECIMAL_DIGITS))
+            .then_some(KustoDecimal {
+                mantissa,
+                scale: scale as u8,
+            })
+    }
+
+    /// The unscaled integer value.
+    pub fn mantissa(self) -> i128 {
+        self.mantissa
+    }
+
+    /// Number of digits after the decimal point.
+    pub fn scale(self) -> u32 {
+        u32::from(self.scale)
+    }
+
+    /// The mantissa rescaled to `scale` digits; `None` if that would drop non-zero digits or
+    /// overflow 38 digits. Used to build Arrow `Decimal128` values.
+    pub fn mantissa_at_scale(self, scale: u32) -> Option<i128> {
+        let current = self.scale();
+        if scale >= current {
+            let m = self
+                .mantissa
+                .checked_mul(10i128.checked_pow(scale - current)?)?;
+            (m.unsigned_abs() < 10u128.pow(MAX_DECIMAL_DIGITS)).then_some(m)
+        } else {
+            let factor = 10i128.pow(current - scale);
+            (self.mantissa % factor == 0).then_some(self.mantissa / factor)
+        }
+    }
+
+    /// The nearest `f64`. Lossy by nature: use it only where a float is wanted.
+    pub fn to_f64(self) -> f64 {
+        self.to_string().parse().unwrap_or(f64::NAN)
+    }
+
+    /// Same value with trailing fractional zeros removed.
+    fn normalized(self) -> KustoDecimal {
+        let mut d = self;
+        while d.scale > 0 && d.mantissa % 10 == 0 {
+            d.mantissa /= 10;
+            d.scale -= 1;
+        }
+        d
+    }
+}
+
+impl PartialEq for KustoDecimal {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.normalized(), other.normalized());
+        a.mantissa == b.mantissa && a.scale == b.scale
+    }
+}
+
+impl Eq for KustoDecimal {}
+
+impl std::hash::Hash for KustoDecimal {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let n = self.normalized();
+        n.mantissa.hash(state);
+        n.scale.hash(state);
+    }
+}
+
+impl FromStr for KustoDecimal {
+    type Err = ValueParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let err = || ValueParseError::new("decimal", s);
+        let text = s.trim();
+        let (negative, body) = match text.as_bytes().first() {
+            Some(b'-') => (true, &text[1..]),
+            Some(b'+') => (false, &text[1..]),
+            _ => (false, text),
+        };
+        let (number, exponent) = match body.find(['e', 'E']) {
+            Some(at) => {
+                let exp: i32 = body[at + 1..].parse().map_err(|_| err())?;
+                (&body[..at], exp)
+            }
+            None => (body, 0),
+        };
+        let (int_part, frac_part) = number.split_once('.').unwrap_or((number, ""));
+        if (int_part.is_empty() && frac_part.is_empty())
+            || !int_part
+                .bytes()
+                .chain(frac_part.bytes())
+                .all(|b| b.is_ascii_digit())
+        {
+            return Err(err());
+        }
+        // Significant digits: drop leading zeros of the whole digit string, and trailing
+        // fractional zeros only if needed to fit.
+        let mut frac = frac_part;
+        let digits_of = |i: &str, f: &str| -> usize {
+            let all = i.len() + f.len();
+            let leading = i
+                .bytes()
+                .chain(f.bytes())
+                .take_while(|b| *b == b'0')
+                .count();
+            all - leading.min(all)
+        };
+        while digits_of(int_part, frac) > MAX_DECIMAL_DIGITS as usize && frac.ends_with('0') {
+            frac = &frac[..frac.len() - 1];
+        }
+        if digits_of(int_part, frac) > MAX_DECIMAL_DIGITS as usize {
+            return Err(err());
+        }
+        let mut mantissa: i128 = 0;
+        for b in int_part.bytes().chain(frac.bytes()) {
+            mantissa = mantissa * 10 + i128::from(b - b'0');
+        }
+        let mut scale = i64::try_from(frac.len()).map_err(|_| err())? - i64::from(exponent);
+        while scale < 0 {
+            mantissa = mantissa.checked_mul(10).ok_or_else(err)?;
+            scale += 1;
+        }
+        while scale > i64::from(MAX_DECIMAL_DIGITS) && mantissa % 10 == 0 && mantissa != 0 {
+            mantissa /= 10;
+            scale -= 1;
+        }
+        if mantissa == 0 {
+            scale = scale.min(i64::from(MAX_DECIMAL_DIGITS));
+        }
+        let scale = u32::try_from(scale).map_err(|_| err())?;
+        KustoDecimal::new(if negative { -mantissa } else { mantissa }, scale).ok_or_else(err)
+    }
+}
+
+impl fmt::Display for KustoDecimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = self.mantissa.unsigned_abs().to_string();
+        let scale = self.scale as usize;
+        if self.mantissa < 0 {
+            f.write_str("-")?;
+        }
+        if scale == 0 {
+            return f.write_str(&digits);
+        }
+        if digits.len() > scale {
+            let (int, frac) = digits.split_at(digits.len() - scale);
+            write!(f, "{int}.{frac}")
+        } else {
+            write!(f, "0.{}{digits}", "0".repeat(scale - digits.len()))
+        }
+    }
+}
+
+impl Serialize for KustoDecimal {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for KustoDecimal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = KustoDecimal;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Kusto decimal string")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<KustoDecimal, E> {
+                v.parse().map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<KustoDecimal, E> {
+                Ok(KustoDecimal {
+                    mantissa: i128::from(v),
+                    scale: 0,
+                })
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<KustoDecimal, E> {
+                Ok(KustoDecimal {
+                    mantissa: i128::from(v),
+                    scale: 0,
+                })
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exactly() {
+        let cases = [
+            ("2.00000000000001", 200000000000001, 14, "2.00000000000001"),
+            ("-0.5", -5, 1, "-0.5"),
+            ("12.3400", 123400, 4, "12.3400"),
+            ("1.5E-3", 15, 4, "0.0015"),
+            ("1e3", 1000, 0, "1000"),
+            ("0", 0, 0, "0"),
+            (".25", 25, 2, "0.25"),
+            ("+7.", 7, 0, "7"),
+            (
+                "9999999999999999999999999999999999",
+                9999999999999999999999999999999999,
+                0,
+                "9999999999999999999999999999999999",
+            ),
+            (
+                "0.0000000000000000000000000000000001",
+                1,
+                34,
+                "0.0000000000000000000000000000000001",
+            ),
+        ];
+        for (text, mantissa, scale, shown) in cases {
+            let d: KustoDecimal = text.parse().unwrap();
+            assert_eq!((d.mantissa(), d.scale()), (mantissa, scale), "{text}");
+            assert_eq!(d.to_string(), shown, "{text}");
+        }
+        let d: KustoDecimal = "1.10".parse().unwrap();
+        assert_eq!(d.mantissa_at_scale(5), Some(110000));
+        assert_eq!(d.mantissa_at_scale(1), Some(11));
+        assert_eq!(d.mantissa_at_scale(0), None);
+    }
+
+    #[test]
+    fn rejects_malformed_or_too_long() {
+        for bad in [
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "abc",
+            "1e",
+            "NaN",
+            "123456789012345678901234567890123456789",
+            "1e400",
+        ] {
+            assert!(bad.parse::<KustoDecimal>().is_err(), "{bad}");
+        }
+    }
+}
