@@ -15,8 +15,15 @@
     )
 )]
 
+pub mod auth;
+pub mod connection_string;
+pub mod data_format;
+pub mod endpoints;
 pub mod error;
 mod secret;
+pub mod trusted_endpoints;
 
+pub use connection_string::{ConnectionString, ConnectionStringBuilder};
+pub use data_format::{Compression, DataFormat, IngestionMappingKind};
 pub use error::{Error, OneApiError, Result, ServiceError};
 pub use secret::Secret;
