@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::cache::{Clock, TokenCache, system_clock};
+use super::cache::TokenCache;
 use super::chain::DefaultChainProvider;
 use super::client_secret::ClientSecretProvider;
 use super::cloud_info::{CloudInfoCache, authority_key};
@@ -70,7 +70,6 @@ pub struct AuthenticatorBuilder {
     http: reqwest::Client,
     trusted: TrustedEndpoints,
     overrides: HashMap<String, Arc<CloudInfo>>,
-    clock: Clock,
     error: Option<Error>,
 }
 
@@ -108,12 +107,6 @@ impl AuthenticatorBuilder {
         self
     }
 
-    #[cfg(test)]
-    pub(crate) fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
-    }
-
     /// Builds the authenticator: creates the credential of the connection string's method.
     pub fn build(self) -> Result<Authenticator> {
         if let Some(error) = self.error {
@@ -127,7 +120,7 @@ impl AuthenticatorBuilder {
                 http: self.http,
                 trusted: self.trusted,
                 clouds: CloudInfoCache::new(self.overrides),
-                tokens: TokenCache::new(self.clock),
+                tokens: TokenCache::default(),
             }),
         })
     }
@@ -274,7 +267,6 @@ impl Authenticator {
             http,
             trusted: TrustedEndpoints::default(),
             overrides: HashMap::new(),
-            clock: system_clock(),
             error: None,
         }
     }

@@ -1,58 +1,56 @@
 //! The token cache of an [`Authenticator`](super::Authenticator): per scope, single flight,
-//! refreshed before expiry, never handing out an expired token.
+//! refreshed before expiry, never handing out an expired token. Time is measured with tokio's
+//! monotonic clock.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
+use tokio::time::Instant;
 
 use super::{AccessToken, AuthError};
 use crate::Result;
 
-/// The time source. The real clock in production; tests move it forward.
-pub(crate) type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
-
-pub(crate) fn system_clock() -> Clock {
-    Arc::new(OffsetDateTime::now_utc)
-}
-
 /// A cached token is refreshed when less than this remains (or less than half its lifetime, when
 /// that is shorter).
-pub(crate) const REFRESH_MARGIN: Duration = Duration::minutes(5);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
 /// When a refresh fails, the previous token is still handed out if at least this much remains.
-pub(crate) const MIN_FALLBACK_LIFETIME: Duration = Duration::seconds(30);
+pub(crate) const MIN_FALLBACK_LIFETIME: Duration = Duration::from_secs(30);
 
+/// A cached token. Its expiry is converted once, when it is received, from the wall-clock time
+/// the credential gave to the monotonic clock, so later checks are immune to wall-clock jumps.
 #[derive(Clone)]
 struct Cached {
     token: AccessToken,
-    fetched_at: OffsetDateTime,
-    expires_on: OffsetDateTime,
+    fetched_at: Instant,
+    expires_at: Instant,
 }
 
 impl Cached {
     fn margin(&self) -> Duration {
-        let half_life = (self.expires_on - self.fetched_at) / 2;
-        if half_life < REFRESH_MARGIN {
-            half_life
-        } else {
-            REFRESH_MARGIN
-        }
+        let half_life = self.expires_at.saturating_duration_since(self.fetched_at) / 2;
+        half_life.min(REFRESH_MARGIN)
     }
 
-    fn is_fresh(&self, now: OffsetDateTime) -> bool {
-        self.expires_on - now > self.margin()
+    fn remaining(&self, now: Instant) -> Duration {
+        self.expires_at.saturating_duration_since(now)
+    }
+
+    fn is_fresh(&self, now: Instant) -> bool {
+        self.remaining(now) > self.margin()
     }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
-/// Tokens per key (the scope and login endpoint).
+/// Tokens per key (the login endpoint and scope).
+#[derive(Default)]
 pub(crate) struct TokenCache {
     slots: Mutex<HashMap<String, Slot>>,
-    clock: Clock,
 }
 
 impl fmt::Debug for TokenCache {
@@ -67,13 +65,6 @@ impl fmt::Debug for TokenCache {
 }
 
 impl TokenCache {
-    pub(crate) fn new(clock: Clock) -> Self {
-        TokenCache {
-            slots: Mutex::default(),
-            clock,
-        }
-    }
-
     /// The cached token for `key` if it is fresh; otherwise the result of `fetch`, called by one
     /// caller while the others wait for it.
     pub(crate) async fn get<F, Fut>(
@@ -93,37 +84,45 @@ impl TokenCache {
         // Holding this lock while fetching is what makes concurrent callers share one request.
         let mut cached = slot.lock().await;
         if let Some(entry) = cached.as_ref()
-            && entry.is_fresh((self.clock)())
+            && entry.is_fresh(Instant::now())
         {
             return Ok(entry.token.clone());
         }
         let result = fetch().await;
-        let now = (self.clock)();
+        let now = Instant::now();
         match result {
             Ok(token) => match token.expires_on() {
                 None => {
                     *cached = None;
                     Ok(token)
                 }
-                Some(expires_on) if expires_on <= now => {
-                    *cached = None;
-                    Err(AuthError::ExpiredToken {
-                        provider: provider.to_owned(),
-                    }
-                    .into())
-                }
                 Some(expires_on) => {
+                    let left = expires_on - OffsetDateTime::now_utc();
+                    let Ok(left) = Duration::try_from(left) else {
+                        *cached = None;
+                        return Err(AuthError::ExpiredToken {
+                            provider: provider.to_owned(),
+                        }
+                        .into());
+                    };
+                    if left.is_zero() {
+                        *cached = None;
+                        return Err(AuthError::ExpiredToken {
+                            provider: provider.to_owned(),
+                        }
+                        .into());
+                    }
                     *cached = Some(Cached {
                         token: token.clone(),
                         fetched_at: now,
-                        expires_on,
+                        expires_at: now + left,
                     });
                     Ok(token)
                 }
             },
             Err(error) => {
                 if let Some(entry) = cached.as_ref()
-                    && entry.expires_on - now >= MIN_FALLBACK_LIFETIME
+                    && entry.remaining(now) >= MIN_FALLBACK_LIFETIME
                 {
                     tracing::warn!(
                         %provider,
@@ -143,40 +142,31 @@ impl TokenCache {
 mod tests {
     use super::*;
     use crate::Error;
-    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use time::Duration as TimeDuration;
 
-    fn clock() -> (Clock, Arc<AtomicI64>) {
-        let offset = Arc::new(AtomicI64::new(0));
-        let start = OffsetDateTime::now_utc();
-        let o = offset.clone();
-        (
-            Arc::new(move || start + Duration::seconds(o.load(Ordering::SeqCst))),
-            offset,
-        )
+    fn in_an_hour() -> Option<OffsetDateTime> {
+        Some(OffsetDateTime::now_utc() + TimeDuration::hours(1))
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn reuses_until_margin_then_refreshes() {
-        let (clock, offset) = clock();
-        let cache = TokenCache::new(clock.clone());
+        let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let fetch = || async {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            Ok(AccessToken::new(
-                format!("t{n}"),
-                Some(clock() + Duration::hours(1)),
-            ))
+            Ok(AccessToken::new(format!("t{n}"), in_an_hour()))
         };
         assert_eq!(
             cache.get("k", "p", fetch).await.unwrap().token().expose(),
             "t0"
         );
-        offset.store(3600 - 301, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(3600 - 301)).await;
         assert_eq!(
             cache.get("k", "p", fetch).await.unwrap().token().expose(),
             "t0"
         );
-        offset.store(3600 - 299, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(
             cache.get("k", "p", fetch).await.unwrap().token().expose(),
             "t1"
@@ -194,57 +184,54 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn short_lived_tokens_use_half_their_lifetime_as_margin() {
-        let (clock, offset) = clock();
-        let cache = TokenCache::new(clock.clone());
+        let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let fetch = || async {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             Ok(AccessToken::new(
                 format!("t{n}"),
-                Some(clock() + Duration::seconds(120)),
+                Some(OffsetDateTime::now_utc() + TimeDuration::seconds(120)),
             ))
         };
         cache.get("k", "p", fetch).await.unwrap();
-        offset.store(59, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(59)).await;
         assert_eq!(
             cache.get("k", "p", fetch).await.unwrap().token().expose(),
             "t0"
         );
-        offset.store(61, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(2)).await;
         assert_eq!(
             cache.get("k", "p", fetch).await.unwrap().token().expose(),
             "t1"
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn failed_refresh_falls_back_only_to_a_token_that_is_still_valid() {
-        let (clock, offset) = clock();
-        let cache = TokenCache::new(clock.clone());
+        let cache = TokenCache::default();
         cache
             .get("k", "p", || async {
-                Ok(AccessToken::new("old", Some(clock() + Duration::hours(1))))
+                Ok(AccessToken::new("old", in_an_hour()))
             })
             .await
             .unwrap();
         let failing = || async { Err(Error::InvalidArgument("login down".into())) };
         // Inside the refresh margin but well before expiry: the old token is still good.
-        offset.store(3600 - 120, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(3600 - 120)).await;
         assert_eq!(
             cache.get("k", "p", failing).await.unwrap().token().expose(),
             "old"
         );
         // 10 seconds before expiry: never hand it out.
-        offset.store(3600 - 10, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(110)).await;
         let error = cache.get("k", "p", failing).await.unwrap_err();
         assert!(error.to_string().contains("login down"), "{error}");
-        // Past expiry the entry is gone; a new token is fetched.
-        offset.store(3600 + 10, Ordering::SeqCst);
+        // The entry is gone; a new token is fetched.
         let token = cache
             .get("k", "p", || async {
-                Ok(AccessToken::new("new", Some(clock() + Duration::hours(1))))
+                Ok(AccessToken::new("new", in_an_hour()))
             })
             .await
             .unwrap();
@@ -253,28 +240,28 @@ mod tests {
 
     #[tokio::test]
     async fn an_already_expired_token_is_an_error_and_not_cached() {
-        let (clock, _offset) = clock();
-        let cache = TokenCache::new(clock.clone());
-        let error = cache
-            .get("k", "my provider", || async {
-                Ok(AccessToken::new(
-                    "stale",
-                    Some(clock() - Duration::seconds(1)),
-                ))
-            })
-            .await
-            .unwrap_err();
-        assert!(matches!(&error, Error::Auth(e) if matches!(**e, AuthError::ExpiredToken { .. })));
-        assert_eq!(
-            error.to_string(),
-            "my provider returned a token that has already expired"
-        );
+        let cache = TokenCache::default();
+        for expires_on in [
+            OffsetDateTime::now_utc() - TimeDuration::seconds(1),
+            OffsetDateTime::UNIX_EPOCH,
+        ] {
+            let error = cache
+                .get("k", "my provider", || async {
+                    Ok(AccessToken::new("stale", Some(expires_on)))
+                })
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&error, Error::Auth(e) if matches!(**e, AuthError::ExpiredToken { .. }))
+            );
+            assert_eq!(
+                error.to_string(),
+                "my provider returned a token that has already expired"
+            );
+        }
         let token = cache
             .get("k", "p", || async {
-                Ok(AccessToken::new(
-                    "fresh",
-                    Some(clock() + Duration::hours(1)),
-                ))
+                Ok(AccessToken::new("fresh", in_an_hour()))
             })
             .await
             .unwrap();
@@ -283,8 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn tokens_without_expiry_are_not_cached() {
-        let (clock, _offset) = clock();
-        let cache = TokenCache::new(clock);
+        let cache = TokenCache::default();
         let calls = AtomicUsize::new(0);
         let fetch = || async {
             calls.fetch_add(1, Ordering::SeqCst);

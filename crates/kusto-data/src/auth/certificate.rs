@@ -52,7 +52,7 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 /// The `(label, DER)` blocks of a PEM text.
-fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
