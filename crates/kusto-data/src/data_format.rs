@@ -496,6 +496,20 @@ mod tests {
             assert_eq!(DataFormat::from_file_name(name), *format, "{name}");
             assert_eq!(Compression::from_file_name(name), *compression, "{name}");
         }
+        // Odd names never panic.
+        let pieces = ["", ".", "/", "\\", "?", "gz", "zip", "csv", "é", "#", " "];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let name = format!("{a}{b}{c}");
+                    let _ = (
+                        DataFormat::from_file_name(&name),
+                        Compression::from_file_name(&name),
+                    );
+                }
+            }
+        }
+        assert_eq!(DataFormat::from_file_name("x.csv"), Some(DataFormat::Csv));
         assert_eq!(Compression::GZip.suffix(), ".gz");
         assert_eq!(Compression::Zip.suffix(), ".zip");
         assert_eq!(Compression::None.suffix(), "");

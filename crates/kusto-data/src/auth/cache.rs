@@ -18,6 +18,9 @@ use crate::Result;
 /// that is shorter).
 pub(crate) const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// Longest lifetime the cache believes.
+const MAX_LIFETIME: Duration = Duration::from_secs(365 * 24 * 3600);
+
 /// When a refresh fails, the previous token is still handed out if at least this much remains.
 pub(crate) const MIN_FALLBACK_LIFETIME: Duration = Duration::from_secs(30);
 
@@ -112,10 +115,12 @@ impl TokenCache {
                         }
                         .into());
                     }
+                    // Lifetimes beyond a year are cut to a year (and so refreshed then).
+                    let left = left.min(MAX_LIFETIME);
                     *cached = Some(Cached {
                         token: token.clone(),
                         fetched_at: now,
-                        expires_at: now + left,
+                        expires_at: now.checked_add(left).unwrap_or(now),
                     });
                     Ok(token)
                 }

@@ -183,8 +183,12 @@ impl DeviceCodeProvider {
         let verification_uri = text("verification_uri")
             .or_else(|| text("verification_url"))
             .ok_or_else(|| missing("verification_uri"))?;
-        let expires_in = number(value.get("expires_in")).unwrap_or(900).max(0) as u64;
-        let mut interval = number(value.get("interval")).unwrap_or(5).max(0) as u64;
+        // Bounded so that no answer can overflow the clocks: a code lives at most a day and
+        // the service cannot ask for more than a minute between polls.
+        let expires_in = number(value.get("expires_in"))
+            .unwrap_or(900)
+            .clamp(0, 86_400) as u64;
+        let mut interval = number(value.get("interval")).unwrap_or(5).clamp(0, 60) as u64;
         let message = text("message").unwrap_or_else(|| {
             format!("To sign in, open {verification_uri} and enter the code {user_code}.")
         });

@@ -180,7 +180,14 @@ pub(crate) fn parse_token(value: &Value, endpoint: &str) -> Result<AccessToken> 
             offset: None,
         })?;
     let expires_on = if let Some(seconds) = number(value.get("expires_in")) {
-        Some(OffsetDateTime::now_utc() + Duration::seconds(seconds))
+        Some(
+            OffsetDateTime::now_utc()
+                .checked_add(Duration::seconds(seconds))
+                .ok_or_else(|| Error::MalformedResponse {
+                    message: format!("{endpoint} answered an out-of-range expires_in"),
+                    offset: None,
+                })?,
+        )
     } else if let Some(epoch) = number(value.get("expires_on")) {
         Some(
             OffsetDateTime::from_unix_timestamp(epoch).map_err(|e| Error::MalformedResponse {

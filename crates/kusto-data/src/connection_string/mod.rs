@@ -146,12 +146,16 @@ pub(crate) fn parse_data_source(text: &str) -> ParseResult<(Url, Option<String>)
             keyword: Keyword::DataSource,
         });
     }
+    let invalid = |reason: String| ConnectionStringError::InvalidDataSource { reason };
     let full = if text.contains("://") {
         text.to_owned()
-    } else {
+    } else if text.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '[') {
         format!("https://{text}")
+    } else {
+        return Err(invalid(
+            "it must be a URL such as https://mycluster.region.kusto.windows.net".to_owned(),
+        ));
     };
-    let invalid = |reason: String| ConnectionStringError::InvalidDataSource { reason };
     let mut url = Url::parse(&full).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(invalid(format!(
@@ -182,6 +186,10 @@ pub(crate) fn parse_data_source(text: &str) -> ParseResult<(Url, Option<String>)
             let name = percent_decode(single).ok_or_else(|| {
                 invalid("the database in the path is not valid percent-encoded UTF-8".to_owned())
             })?;
+            let name = name.trim().to_owned();
+            if name.is_empty() {
+                return Err(invalid("the database in the path is blank".to_owned()));
+            }
             url.set_path("/");
             Some(name)
         }

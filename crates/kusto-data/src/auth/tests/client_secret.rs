@@ -227,11 +227,12 @@ async fn malformed_token_answers_and_network_failures_are_typed() {
     let server = Server::start(|_, i| match i {
         0 => (200, Value::String("<html>not json</html>".into())),
         1 => (200, json!({"token_type": "Bearer", "expires_in": 3600})),
+        2 => (200, json!({"access_token": "t", "expires_in": i64::MAX})),
         _ => (200, json!({"access_token": "t", "expires_in": "3600"})),
     })
     .await;
     let auth = authenticator(&app_key_cs(), &server);
-    for _ in 0..2 {
+    for _ in 0..3 {
         let error = auth.authorization_header(&target()).await.unwrap_err();
         assert!(
             matches!(error, Error::MalformedResponse { .. }),
