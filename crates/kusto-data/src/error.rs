@@ -79,6 +79,28 @@ pub enum Error {
         /// The table's name.
         table: String,
     },
+
+    /// A connection string could not be parsed or built.
+    #[error(transparent)]
+    ConnectionString(#[from] crate::connection_string::ConnectionStringError),
+
+    /// No token could be obtained.
+    #[error(transparent)]
+    Auth(Box<crate::auth::AuthError>),
+
+    /// The target host is not a trusted Kusto endpoint, so no token is sent to it.
+    #[error(
+        "can't communicate with '{host}': it is not a trusted Kusto endpoint{}; allow it for \
+         this client with TrustedEndpoints::allow_host or allow_suffix (or an override policy) \
+         in the client's options, see https://aka.ms/kustotrustedendpoints",
+        .login_endpoint.as_deref().map(|l| format!(" for the login endpoint {l}")).unwrap_or_default()
+    )]
+    UntrustedEndpoint {
+        /// The host that was refused.
+        host: String,
+        /// The login endpoint named by the cluster's cloud info, when it was fetched.
+        login_endpoint: Option<String>,
+    },
 }
 
 impl Error {
@@ -97,11 +119,14 @@ impl Error {
             Error::Service(e) => e.is_transient(),
             Error::Network { .. } | Error::Timeout { .. } => true,
             Error::PartialFailure(failure) => failure.is_transient(),
+            Error::Auth(e) => e.is_transient(),
             Error::InvalidArgument(_)
             | Error::MalformedResponse { .. }
             | Error::Io(_)
             | Error::Conversion(_)
-            | Error::ColumnNotFound { .. } => false,
+            | Error::ColumnNotFound { .. }
+            | Error::ConnectionString(_)
+            | Error::UntrustedEndpoint { .. } => false,
         }
     }
 

@@ -20,18 +20,25 @@
     )
 )]
 
+pub mod auth;
 pub mod client;
+pub mod connection_string;
+pub mod data_format;
+pub mod endpoints;
 pub mod error;
 pub mod kql;
 pub mod response;
 mod retry;
 mod secret;
+pub mod trusted_endpoints;
 pub mod types;
 
 /// The `arrow` crate this crate's Arrow output is built with (feature `arrow`).
 #[cfg(feature = "arrow")]
 pub use arrow;
 pub use client::ClientRequestProperties;
+pub use connection_string::{ConnectionString, ConnectionStringBuilder};
+pub use data_format::{Compression, DataFormat, IngestionMappingKind};
 pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};
 pub use response::{DataSet, KustoTable, PartialFailure};
 pub use retry::RetryPolicy;

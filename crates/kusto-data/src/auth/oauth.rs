@@ -1,0 +1,208 @@
+//! The small part of OAuth 2.0 this crate speaks itself: form POSTs to the token and device-code
+//! endpoints of the login service, and their answers.
+
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+use url::Url;
+
+use super::{AccessToken, AuthError};
+use crate::{Error, Result, Secret};
+
+/// Longest body read from the login service or the metadata endpoint.
+const MAX_BODY: usize = 1 << 20;
+
+/// `url` without user info, query string or fragment: safe to print.
+pub(crate) fn endpoint_string(url: &Url) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    url.set_fragment(None);
+    // Both fail only for URLs that cannot have credentials, which then have none to remove.
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    url.to_string()
+}
+
+/// A transport failure talking to `endpoint`.
+pub(crate) fn network_error(endpoint: &str, error: reqwest::Error) -> Error {
+    let message = if error.is_timeout() {
+        "the request timed out".to_owned()
+    } else if error.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        error.without_url().to_string()
+    };
+    Error::Network {
+        endpoint: endpoint.to_owned(),
+        message,
+        source: None,
+    }
+}
+
+/// Reads at most `limit` bytes of `response`'s body; a longer body is an error.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    endpoint: &str,
+    limit: usize,
+) -> Result<Vec<u8>> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| network_error(endpoint, e))?
+    {
+        if body.len() + chunk.len() > limit {
+            return Err(Error::MalformedResponse {
+                message: format!("{endpoint} answered with a body larger than {limit} bytes"),
+                offset: Some(body.len() as u64),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Replaces every occurrence of each secret in `text` by `****`.
+pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
+    let mut text = text.to_owned();
+    for secret in secrets {
+        let value = secret.expose();
+        if value.len() >= 4 {
+            text = text.replace(value, Secret::MASK);
+        }
+    }
+    text
+}
+
+/// The answer of the login service to a form POST.
+pub(crate) enum OAuthResponse {
+    /// HTTP 200 with a JSON object.
+    Success(Value),
+    /// An OAuth error (any other status, or a 200 carrying `error`).
+    Failure(OAuthFailure),
+}
+
+/// An OAuth error answer.
+#[derive(Debug)]
+pub(crate) struct OAuthFailure {
+    pub(crate) endpoint: String,
+    pub(crate) status: u16,
+    pub(crate) error: String,
+    pub(crate) description: Option<String>,
+    pub(crate) correlation_id: Option<String>,
+}
+
+impl OAuthFailure {
+    pub(crate) fn into_error(self) -> Error {
+        AuthError::TokenRequestFailed {
+            endpoint: self.endpoint,
+            status: self.status,
+            error: self.error,
+            description: self.description,
+            correlation_id: self.correlation_id,
+        }
+        .into()
+    }
+}
+
+/// POSTs `form` to `endpoint`. `secrets` are scrubbed from anything kept of an error answer.
+pub(crate) async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    form: &[(&str, &str)],
+    secrets: &[&Secret],
+) -> Result<OAuthResponse> {
+    let endpoint_text = endpoint_string(endpoint);
+    let response = http
+        .post(endpoint.clone())
+        .header("Accept", "application/json")
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| network_error(&endpoint_text, e))?;
+    let status = response.status().as_u16();
+    let body = read_limited(response, &endpoint_text, MAX_BODY).await?;
+    let json = serde_json::from_slice::<Value>(&body).ok();
+    let oauth_error = json
+        .as_ref()
+        .and_then(|v| v.get("error"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    if status == 200 && oauth_error.is_none() {
+        return match json {
+            Some(value @ Value::Object(_)) => Ok(OAuthResponse::Success(value)),
+            _ => Err(Error::MalformedResponse {
+                message: format!("{endpoint_text} answered 200 without a JSON object"),
+                offset: None,
+            }),
+        };
+    }
+    let text_field = |key: &str| {
+        json.as_ref()
+            .and_then(|v| v.get(key))
+            .and_then(Value::as_str)
+            .map(|s| scrub(&s.chars().take(1024).collect::<String>(), secrets))
+    };
+    let description = text_field("error_description").or_else(|| {
+        if json.is_some() {
+            return None;
+        }
+        let text = String::from_utf8_lossy(&body);
+        let text = text.trim();
+        (!text.is_empty()).then(|| scrub(&text.chars().take(512).collect::<String>(), secrets))
+    });
+    Ok(OAuthResponse::Failure(OAuthFailure {
+        endpoint: endpoint_text,
+        status,
+        error: oauth_error.unwrap_or_else(|| "http_error".to_owned()),
+        description,
+        correlation_id: text_field("correlation_id"),
+    }))
+}
+
+/// A number that may be sent as a JSON number or a string.
+pub(crate) fn number(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads a token answer: `access_token`, `token_type`, and `expires_in` (seconds from now) or
+/// `expires_on` (Unix seconds).
+pub(crate) fn parse_token(value: &Value, endpoint: &str) -> Result<AccessToken> {
+    let token = value
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| Error::MalformedResponse {
+            message: format!("{endpoint} answered without an access_token"),
+            offset: None,
+        })?;
+    let expires_on = if let Some(seconds) = number(value.get("expires_in")) {
+        Some(
+            OffsetDateTime::now_utc()
+                .checked_add(Duration::seconds(seconds))
+                .ok_or_else(|| Error::MalformedResponse {
+                    message: format!("{endpoint} answered an out-of-range expires_in"),
+                    offset: None,
+                })?,
+        )
+    } else if let Some(epoch) = number(value.get("expires_on")) {
+        Some(
+            OffsetDateTime::from_unix_timestamp(epoch).map_err(|e| Error::MalformedResponse {
+                message: format!("{endpoint} answered an invalid expires_on: {e}"),
+                offset: None,
+            })?,
+        )
+    } else {
+        None
+    };
+    let mut token = AccessToken::new(token, expires_on);
+    if let Some(kind) = value.get("token_type").and_then(Value::as_str)
+        && !kind.is_empty()
+    {
+        token = token.with_token_type(kind);
+    }
+    Ok(token)
+}
