@@ -36,7 +36,7 @@ pub mod types;
 /// The `arrow` crate this crate's Arrow output is built with (feature `arrow`).
 #[cfg(feature = "arrow")]
 pub use arrow;
-pub use client::ClientRequestProperties;
+pub use client::{ClientRequestProperties, KustoClient, KustoClientBuilder};
 pub use connection_string::{ConnectionString, ConnectionStringBuilder};
 pub use data_format::{Compression, DataFormat, IngestionMappingKind};
 pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};

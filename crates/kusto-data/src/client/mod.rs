@@ -1,12 +1,15 @@
 //! The query and management client, and the settings of each request.
 
+mod kusto_client;
 pub(crate) mod properties;
-// The tracing headers are wired in with the HTTP client.
-#[allow(dead_code)]
 mod tracing_headers;
-#[allow(dead_code)]
 mod transport;
 
+pub use kusto_client::{
+    API_VERSION, DEFAULT_MGMT_TIMEOUT, DEFAULT_QUERY_TIMEOUT, DEFAULT_STREAMING_INGEST_TIMEOUT,
+    DEFAULT_TIMEOUT_MARGIN, KustoClient, KustoClientBuilder, MAX_STREAMING_BODY,
+    StreamingIngestOptions,
+};
 pub use properties::{
     ClientRequestProperties, MAX_SERVER_TIMEOUT, OPTION_DEFER_PARTIAL_QUERY_FAILURES,
     OPTION_NO_REQUEST_TIMEOUT, OPTION_READONLY, OPTION_SERVER_TIMEOUT,

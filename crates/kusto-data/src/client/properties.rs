@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::RetryPolicy;
 use crate::error::{Error, Result};
 
 /// The largest server timeout the service accepts (1 hour).
@@ -34,6 +35,7 @@ pub struct ClientRequestProperties {
     client_request_id: Option<String>,
     application: Option<String>,
     user: Option<String>,
+    retry_policy: Option<RetryPolicy>,
 }
 
 /// Option name of the server-side timeout.
@@ -133,6 +135,20 @@ impl ClientRequestProperties {
     /// The user name override, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// Overrides the client's retry policy for this request only. This setting stays on the
+    /// client; it is not sent. It is also the way to opt in to retries of management commands
+    /// that change state (by default only queries and read-only commands are retried, because
+    /// sending an `.append` twice can ingest twice).
+    pub fn set_retry_policy(&mut self, policy: RetryPolicy) -> &mut Self {
+        self.retry_policy = Some(policy);
+        self
+    }
+
+    /// The per-request retry policy, if one was set.
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry_policy.as_ref()
     }
 
     /// Sets `servertimeout`, clamped to the 1 hour maximum, in the `[d.]hh:mm:ss[.fffffff]` form.

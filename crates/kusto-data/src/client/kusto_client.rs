@@ -1,0 +1,772 @@
+//! [`KustoClient`]: queries, management commands and streaming ingestion over HTTP.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use reqwest::Url;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::json;
+use tracing::Instrument;
+
+use super::properties::ClientRequestProperties;
+use super::tracing_headers::{client_version, default_application, default_user, header_safe};
+use super::transport::{BodyStream, display_url, service_error, transport_error};
+use crate::auth::{Authenticator, CloudInfo};
+use crate::connection_string::{ConnectionString, DEFAULT_DATABASE};
+use crate::data_format::DataFormat;
+use crate::error::{Error, Result};
+use crate::kql::QueryParameters;
+use crate::response::{DataSet, ParserOptions, V2EventStream, read_v1};
+use crate::retry::RetryPolicy;
+use crate::trusted_endpoints::TrustedEndpoints;
+
+/// The `x-ms-version` this client speaks.
+pub const API_VERSION: &str = "2024-12-12";
+/// Server timeout of queries when the request does not set one (the service's default).
+pub const DEFAULT_QUERY_TIMEOUT: Duration = Duration::from_secs(4 * 60);
+/// Server timeout of management commands when the request does not set one (the service's
+/// default).
+pub const DEFAULT_MGMT_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// Timeout of streaming ingestion requests.
+pub const DEFAULT_STREAMING_INGEST_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+/// What the client waits beyond the server timeout before giving up itself, so that the
+/// service's own, more informative timeout error arrives first.
+pub const DEFAULT_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
+/// The largest request body the service accepts for streaming ingestion (10 MiB); larger bodies
+/// are refused before they are sent.
+pub const MAX_STREAMING_BODY: usize = 10 * 1024 * 1024;
+
+/// The REST endpoint a request goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    QueryV2,
+    QueryV1,
+    Management,
+}
+
+impl Endpoint {
+    fn path(self) -> &'static str {
+        match self {
+            Endpoint::QueryV2 => "v2/rest/query",
+            Endpoint::QueryV1 => "v1/rest/query",
+            Endpoint::Management => "v1/rest/mgmt",
+        }
+    }
+
+    fn default_timeout(self) -> Duration {
+        match self {
+            Endpoint::QueryV2 | Endpoint::QueryV1 => DEFAULT_QUERY_TIMEOUT,
+            Endpoint::Management => DEFAULT_MGMT_TIMEOUT,
+        }
+    }
+}
+
+/// Options of a streaming-ingestion request ([`KustoClient::execute_streaming_ingest`]).
+#[derive(Debug, Clone, Default)]
+pub struct StreamingIngestOptions {
+    /// Name of an ingestion mapping created on the table beforehand (`mappingName`). Inline
+    /// mappings are not supported by streaming ingestion.
+    pub mapping_name: Option<String>,
+    /// True when the body is already gzip-compressed (sent with `Content-Encoding: gzip`).
+    pub compressed: bool,
+    /// Request id, tracing names and timeout (`servertimeout`); its options are not sent.
+    pub properties: Option<ClientRequestProperties>,
+}
+
+/// The client for queries, management commands and streaming ingestion against one cluster.
+///
+/// Cheap to clone (an `Arc` inside), `Send + Sync`; create one per cluster and share it. Every
+/// request authenticates through the connection string's method, after the cluster's host has
+/// been checked against the trusted endpoints; carries the tracing headers (`x-ms-app`,
+/// `x-ms-user`, `x-ms-client-version`) and a client request id (`KRC.execute;<uuid>` unless
+/// the request properties give one); never follows redirects; and waits for the server timeout
+/// plus a margin (30 s by default) before giving up.
+///
+/// Queries and read-only management commands (`.show ...`, or `request_readonly`) are retried
+/// on transient failures with the client's [`RetryPolicy`]; other commands only when the
+/// request's properties carry a retry policy.
+///
+/// ```no_run
+/// # async fn run() -> kusto_data::Result<()> {
+/// use kusto_data::{ConnectionString, KustoClient};
+///
+/// let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:8080/Samples")?)?;
+/// let data = client.execute_query("Samples", "StormEvents | take 10", None).await?;
+/// for row in data.primary_result().into_iter().flat_map(|t| t.rows()) {
+///     println!("{:?}", row.get_string("State")?);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct KustoClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    cluster: Url,
+    database: Option<String>,
+    authenticator: Authenticator,
+    retry: RetryPolicy,
+    timeout_margin: Duration,
+    parser: ParserOptions,
+    application: String,
+    user: String,
+    client_version: String,
+}
+
+impl fmt::Debug for KustoClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KustoClient")
+            .field("cluster", &display_url(&self.inner.cluster))
+            .field("database", &self.inner.database)
+            .field("authentication", &self.inner.authenticator.method_name())
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`KustoClient`]. Every method records the first error; [`build`](Self::build)
+/// reports it, so a builder never panics.
+#[must_use]
+pub struct KustoClientBuilder {
+    connection_string: ConnectionString,
+    http: Option<reqwest::Client>,
+    proxy: Option<reqwest::Proxy>,
+    connect_timeout: Duration,
+    trusted: Option<TrustedEndpoints>,
+    cloud_infos: Vec<(String, CloudInfo)>,
+    retry: RetryPolicy,
+    timeout_margin: Duration,
+    parser: ParserOptions,
+    application: Option<String>,
+    user: Option<String>,
+}
+
+impl fmt::Debug for KustoClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KustoClientBuilder")
+            .field("connection_string", &self.connection_string)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KustoClientBuilder {
+    /// Uses this `reqwest` client for every request (the cluster, cloud info and token
+    /// endpoints). Build it with `redirect(reqwest::redirect::Policy::none())`: a login endpoint
+    /// that redirects must not receive a secret twice. Proxy and connect-timeout settings of
+    /// this builder are then ignored, since they belong to the client given.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Sends every request through this proxy.
+    pub fn proxy(mut self, proxy: reqwest::Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// How long to wait for a TCP/TLS connection (default 20 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// The trusted-endpoint policy of this client (default: the built-in list of Kusto hosts;
+    /// loopback hosts are always allowed).
+    pub fn trusted_endpoints(mut self, policy: TrustedEndpoints) -> Self {
+        self.trusted = Some(policy);
+        self
+    }
+
+    /// Uses `info` for clusters at `authority` (`https://host[:port]`) instead of fetching
+    /// `/v1/rest/auth/metadata`.
+    pub fn cloud_info(mut self, authority: impl Into<String>, info: CloudInfo) -> Self {
+        self.cloud_infos.push((authority.into(), info));
+        self
+    }
+
+    /// The retry policy of queries and read-only commands (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// How long beyond the server timeout the client waits before it gives up (default 30 s).
+    pub fn timeout_margin(mut self, margin: Duration) -> Self {
+        self.timeout_margin = margin;
+        self
+    }
+
+    /// Limits of streamed results: rows and bytes per batch. Memory held by a streamed query
+    /// is bounded by these, whatever the size of the result.
+    pub fn parser_options(mut self, options: ParserOptions) -> Self {
+        self.parser = options;
+        self
+    }
+
+    /// The application name sent in `x-ms-app` (default: the connection string's
+    /// `Application Name for Tracing`, else the executable's name).
+    pub fn application_name(mut self, name: impl Into<String>) -> Self {
+        self.application = Some(name.into());
+        self
+    }
+
+    /// The user name sent in `x-ms-user` (default: the connection string's
+    /// `User Name for Tracing`, else the OS user).
+    pub fn user_name(mut self, name: impl Into<String>) -> Self {
+        self.user = Some(name.into());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<KustoClient> {
+        let http = match self.http {
+            Some(http) => http,
+            None => {
+                let mut builder = reqwest::Client::builder()
+                    .redirect(reqwest::redirect::Policy::none())
+                    .connect_timeout(self.connect_timeout)
+                    .pool_idle_timeout(Duration::from_secs(90))
+                    .tcp_keepalive(Duration::from_secs(30));
+                if let Some(proxy) = self.proxy {
+                    builder = builder.proxy(proxy);
+                }
+                builder.build().map_err(|e| {
+                    Error::InvalidArgument(format!("cannot build the HTTP client: {e}"))
+                })?
+            }
+        };
+        let cs = &self.connection_string;
+        let mut auth = Authenticator::builder(cs, http.clone());
+        if let Some(trusted) = self.trusted {
+            auth = auth.trusted_endpoints(trusted);
+        }
+        for (authority, info) in self.cloud_infos {
+            auth = auth.cloud_info(&authority, info);
+        }
+        let authenticator = auth.build()?;
+        let mut cluster = cs.data_source().clone();
+        cluster.set_query(None);
+        cluster.set_fragment(None);
+        if !cluster.path().ends_with('/') {
+            let path = format!("{}/", cluster.path());
+            cluster.set_path(&path);
+        }
+        let application = self
+            .application
+            .or_else(|| cs.application_name_for_tracing().map(str::to_owned))
+            .unwrap_or_else(default_application);
+        let user = self
+            .user
+            .or_else(|| cs.user_name_for_tracing().map(str::to_owned))
+            .unwrap_or_else(default_user);
+        Ok(KustoClient {
+            inner: Arc::new(Inner {
+                http,
+                database: cs.database().map(str::to_owned),
+                cluster,
+                authenticator,
+                retry: self.retry,
+                timeout_margin: self.timeout_margin,
+                parser: self.parser,
+                application,
+                user,
+                client_version: client_version(),
+            }),
+        })
+    }
+}
+
+/// True when a management command only reads (`.show ...`), so sending it twice is harmless.
+fn is_readonly_command(command: &str) -> bool {
+    let command = command.trim_start();
+    command
+        .get(..5)
+        .is_some_and(|start| start.eq_ignore_ascii_case(".show"))
+}
+
+impl KustoClient {
+    /// A client for the cluster of `connection_string` with default settings.
+    pub fn new(connection_string: ConnectionString) -> Result<Self> {
+        Self::builder(connection_string).build()
+    }
+
+    /// A builder for a client of the cluster of `connection_string`.
+    pub fn builder(connection_string: ConnectionString) -> KustoClientBuilder {
+        KustoClientBuilder {
+            connection_string,
+            http: None,
+            proxy: None,
+            connect_timeout: Duration::from_secs(20),
+            trusted: None,
+            cloud_infos: Vec::new(),
+            retry: RetryPolicy::default(),
+            timeout_margin: DEFAULT_TIMEOUT_MARGIN,
+            parser: ParserOptions::default(),
+            application: None,
+            user: None,
+        }
+    }
+
+    /// The cluster URL requests go to.
+    pub fn cluster_url(&self) -> &Url {
+        &self.inner.cluster
+    }
+
+    /// The database of the connection string, if it names one.
+    pub fn default_database(&self) -> Option<&str> {
+        self.inner.database.as_deref()
+    }
+
+    /// The authenticator (cloud info, tokens) of this client.
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.inner.authenticator
+    }
+
+    /// Runs a query (`POST /v2/rest/query`) and collects every table into a [`DataSet`].
+    ///
+    /// A query that fails part-way returns [`Error::PartialFailure`], which still holds the rows
+    /// received. Use [`execute_query_stream`](Self::execute_query_stream) for results too large
+    /// to hold in memory.
+    pub async fn execute_query(
+        &self,
+        database: &str,
+        query: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        let retry = self.retry_for(properties, true);
+        retry
+            .run(
+                |_| async {
+                    let response = self
+                        .send(Endpoint::QueryV2, database, query, properties)
+                        .await?;
+                    self.v2_events(response).collect_dataset().await
+                },
+                is_retryable,
+            )
+            .await
+    }
+
+    /// Runs a query with typed parameters: the `declare query_parameters(...)` statement is
+    /// written from `parameters` and their values travel beside the query text, so no value can
+    /// change the query.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
+    /// use kusto_data::kql::QueryParameters;
+    /// let parameters = QueryParameters::new().with("state", "TEXAS")?.with("n", 10_i64)?;
+    /// let data = client
+    ///     .execute_query_with_parameters("Samples", "StormEvents | where State == state | take n", &parameters, None)
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_query_with_parameters(
+        &self,
+        database: &str,
+        query: &str,
+        parameters: &QueryParameters,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        let mut properties = properties.cloned().unwrap_or_default();
+        parameters.write_to(&mut properties);
+        self.execute_query(database, &parameters.apply(query), Some(&properties))
+            .await
+    }
+
+    /// Runs a query and returns its response as a stream of events, parsed as the bytes arrive:
+    /// memory is bounded by the parser options' batch size, whatever the result size. Only the
+    /// sending of the request is retried; once rows flow, a failure ends the stream with an
+    /// error. Use [`V2EventStream::primary_batches`] for the rows of the primary results.
+    pub async fn execute_query_stream(
+        &self,
+        database: &str,
+        query: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<V2EventStream> {
+        let retry = self.retry_for(properties, true);
+        let response = retry
+            .run(
+                |_| self.send(Endpoint::QueryV2, database, query, properties),
+                is_retryable,
+            )
+            .await?;
+        Ok(self.v2_events(response))
+    }
+
+    /// Runs a query through the v1 endpoint (`POST /v1/rest/query`): result tables followed by
+    /// `@ExtendedProperties`, `QueryStatus` and the table of contents.
+    pub async fn execute_query_v1(
+        &self,
+        database: &str,
+        query: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        let retry = self.retry_for(properties, true);
+        retry
+            .run(
+                |_| async {
+                    let response = self
+                        .send(Endpoint::QueryV1, database, query, properties)
+                        .await?;
+                    self.v1_body(response).await
+                },
+                is_retryable,
+            )
+            .await
+    }
+
+    /// Runs a management command (`POST /v1/rest/mgmt`). Retried on transient failures only
+    /// when it is read-only (`.show ...` or `request_readonly`) or the properties carry a retry
+    /// policy.
+    pub async fn execute_mgmt(
+        &self,
+        database: &str,
+        command: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        let readonly = is_readonly_command(command) || properties.is_some_and(|p| p.is_readonly());
+        let retry = self.retry_for(properties, readonly);
+        retry
+            .run(
+                |_| async {
+                    let response = self
+                        .send(Endpoint::Management, database, command, properties)
+                        .await?;
+                    self.v1_body(response).await
+                },
+                is_retryable,
+            )
+            .await
+    }
+
+    /// Runs `text` as a management command when it starts with `.`, else as a query.
+    pub async fn execute(
+        &self,
+        database: &str,
+        text: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        if text.trim_start().starts_with('.') {
+            self.execute_mgmt(database, text, properties).await
+        } else {
+            self.execute_query(database, text, properties).await
+        }
+    }
+
+    /// Streaming ingestion (`POST /v1/rest/ingest/{database}/{table}`) of one body of data in
+    /// `format`. The body must fit the service's 10 MiB request limit (and 4 MB of uncompressed
+    /// data); larger bodies are refused before sending. Not retried: the service may have
+    /// ingested a body whose answer was lost, so retrying is the caller's decision (the
+    /// ingestion clients of `kusto-ingest` make it). Returns the service's v1 answer, if it
+    /// sent one.
+    pub async fn execute_streaming_ingest(
+        &self,
+        database: &str,
+        table: &str,
+        data: Bytes,
+        format: DataFormat,
+        options: &StreamingIngestOptions,
+    ) -> Result<Option<DataSet>> {
+        if data.len() > MAX_STREAMING_BODY {
+            return Err(Error::InvalidArgument(format!(
+                "a streaming ingestion body may hold at most {MAX_STREAMING_BODY} bytes, this one \
+                 has {}; use queued ingestion",
+                data.len()
+            )));
+        }
+        let url = self.streaming_url(database, table, format, options, false)?;
+        let content_type = HeaderValue::from_static("application/octet-stream");
+        self.send_streaming(
+            url,
+            data,
+            content_type,
+            options,
+            "KRC.executeStreamingIngest;",
+        )
+        .await
+    }
+
+    /// Streaming ingestion from a blob (`sourceKind=uri`): the service reads the blob at
+    /// `blob_url` (with its SAS) itself.
+    pub async fn execute_streaming_ingest_from_blob(
+        &self,
+        database: &str,
+        table: &str,
+        blob_url: &str,
+        format: DataFormat,
+        options: &StreamingIngestOptions,
+    ) -> Result<Option<DataSet>> {
+        let url = self.streaming_url(database, table, format, options, true)?;
+        let body = Bytes::from(json!({ "sourceUri": blob_url }).to_string());
+        let content_type = HeaderValue::from_static("application/json; charset=utf-8");
+        let options = StreamingIngestOptions {
+            compressed: false,
+            ..options.clone()
+        };
+        self.send_streaming(
+            url,
+            body,
+            content_type,
+            &options,
+            "KRC.executeStreamingIngestFromBlob;",
+        )
+        .await
+    }
+
+    fn streaming_url(
+        &self,
+        database: &str,
+        table: &str,
+        format: DataFormat,
+        options: &StreamingIngestOptions,
+        from_blob: bool,
+    ) -> Result<Url> {
+        let mut url = self.endpoint_url("v1/rest/ingest")?;
+        url.path_segments_mut()
+            .map_err(|()| {
+                Error::InvalidArgument(format!(
+                    "the cluster URL {} cannot take a path",
+                    display_url(&self.inner.cluster)
+                ))
+            })?
+            .pop_if_empty()
+            .push(self.database_or_default(database))
+            .push(table);
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("streamFormat", format.wire_name());
+            if let Some(mapping) = options.mapping_name.as_deref().filter(|m| !m.is_empty()) {
+                query.append_pair("mappingName", mapping);
+            }
+            if from_blob {
+                query.append_pair("sourceKind", "uri");
+            }
+        }
+        Ok(url)
+    }
+
+    async fn send_streaming(
+        &self,
+        url: Url,
+        body: Bytes,
+        content_type: HeaderValue,
+        options: &StreamingIngestOptions,
+        request_id_prefix: &str,
+    ) -> Result<Option<DataSet>> {
+        let properties = options.properties.as_ref();
+        let request_id = properties
+            .and_then(ClientRequestProperties::client_request_id)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{request_id_prefix}{}", uuid::Uuid::new_v4()));
+        let timeout = properties
+            .map(ClientRequestProperties::server_timeout)
+            .transpose()?
+            .flatten()
+            .unwrap_or(DEFAULT_STREAMING_INGEST_TIMEOUT)
+            + self.inner.timeout_margin;
+        let mut headers = self.headers(&request_id, properties)?;
+        headers.insert(reqwest::header::CONTENT_TYPE, content_type);
+        if options.compressed {
+            headers.insert(
+                reqwest::header::CONTENT_ENCODING,
+                HeaderValue::from_static("gzip"),
+            );
+        }
+        let span = tracing::debug_span!("kusto.streaming_ingest", client_request_id = %request_id);
+        async {
+            let response = self
+                .post(url, headers, body.into(), timeout, &request_id)
+                .await?;
+            let mut body = Box::pin(self.body(response));
+            let mut bytes = Vec::new();
+            while let Some(chunk) = futures::StreamExt::next(&mut body).await {
+                bytes.extend_from_slice(&chunk?);
+            }
+            // An empty success body is a valid answer of streaming ingestion.
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                Ok(None)
+            } else {
+                crate::response::parse_v1(&bytes).map(Some)
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    fn retry_for(
+        &self,
+        properties: Option<&ClientRequestProperties>,
+        idempotent: bool,
+    ) -> RetryPolicy {
+        match properties.and_then(ClientRequestProperties::retry_policy) {
+            Some(policy) => policy.clone(),
+            None if idempotent => self.inner.retry.clone(),
+            None => RetryPolicy::none(),
+        }
+    }
+
+    fn database_or_default<'a>(&'a self, database: &'a str) -> &'a str {
+        if database.is_empty() {
+            self.inner.database.as_deref().unwrap_or(DEFAULT_DATABASE)
+        } else {
+            database
+        }
+    }
+
+    fn endpoint_url(&self, path: &str) -> Result<Url> {
+        self.inner.cluster.join(path).map_err(|e| {
+            Error::InvalidArgument(format!(
+                "cannot build the request URL from {}: {e}",
+                display_url(&self.inner.cluster)
+            ))
+        })
+    }
+
+    fn headers(
+        &self,
+        request_id: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<HeaderMap> {
+        let application = properties
+            .and_then(ClientRequestProperties::application)
+            .unwrap_or(&self.inner.application);
+        let user = properties
+            .and_then(ClientRequestProperties::user)
+            .unwrap_or(&self.inner.user);
+        let mut headers = HeaderMap::new();
+        let mut set = |name: &'static str, value: &str| -> Result<()> {
+            let value = HeaderValue::from_str(&header_safe(value)).map_err(|e| {
+                Error::InvalidArgument(format!("the value of header {name} is not valid: {e}"))
+            })?;
+            headers.insert(HeaderName::from_static(name), value);
+            Ok(())
+        };
+        set("accept", "application/json")?;
+        set("x-ms-version", API_VERSION)?;
+        set("x-ms-client-request-id", request_id)?;
+        set("x-ms-app", application)?;
+        set("x-ms-user", user)?;
+        set("x-ms-client-version", &self.inner.client_version)?;
+        Ok(headers)
+    }
+
+    /// Sends a query or command and returns the response once its status is a success.
+    async fn send(
+        &self,
+        endpoint: Endpoint,
+        database: &str,
+        text: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<reqwest::Response> {
+        let url = self.endpoint_url(endpoint.path())?;
+        let request_id = properties
+            .and_then(ClientRequestProperties::client_request_id)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("KRC.execute;{}", uuid::Uuid::new_v4()));
+        let server_timeout = match properties {
+            Some(p) => p.server_timeout()?,
+            None => None,
+        }
+        .unwrap_or_else(|| endpoint.default_timeout());
+        let timeout = server_timeout + self.inner.timeout_margin;
+        let mut body = json!({"db": self.database_or_default(database), "csl": text});
+        if let Some(properties) = properties {
+            body["properties"] = properties.to_json();
+        }
+        let mut headers = self.headers(&request_id, properties)?;
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
+        let span = tracing::debug_span!(
+            "kusto.request",
+            endpoint = endpoint.path(),
+            client_request_id = %request_id
+        );
+        self.post(url, headers, body.to_string().into(), timeout, &request_id)
+            .instrument(span)
+            .await
+    }
+
+    /// Authenticates and posts; the timeout covers the wait for the response headers.
+    async fn post(
+        &self,
+        url: Url,
+        mut headers: HeaderMap,
+        body: reqwest::Body,
+        timeout: Duration,
+        request_id: &str,
+    ) -> Result<reqwest::Response> {
+        let shown = display_url(&url);
+        if let Some(authorization) = self.inner.authenticator.authorization_header(&url).await? {
+            let mut value = HeaderValue::from_str(authorization.expose()).map_err(|_| {
+                Error::InvalidArgument("the access token is not a valid header value".to_owned())
+            })?;
+            value.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+        }
+        let request = self.inner.http.post(url).headers(headers).body(body);
+        let response = match tokio::time::timeout(timeout, request.send()).await {
+            Err(_) => {
+                return Err(Error::Timeout {
+                    endpoint: shown,
+                    timeout,
+                });
+            }
+            Ok(Err(error)) => return Err(transport_error(error, &shown, timeout)),
+            Ok(Ok(response)) => response,
+        };
+        let status = response.status();
+        tracing::debug!(status = status.as_u16(), "response");
+        if status.is_success() {
+            Ok(response)
+        } else {
+            Err(service_error(response, &shown, request_id).await)
+        }
+    }
+
+    fn body(&self, response: reqwest::Response) -> BodyStream {
+        let endpoint = display_url(response.url());
+        // Once the answer has started, the gap between two chunks may be as long as the
+        // service computes; the server timeout plus the margin bounds it.
+        BodyStream::new(
+            response,
+            DEFAULT_MGMT_TIMEOUT + self.inner.timeout_margin,
+            endpoint,
+        )
+    }
+
+    fn v2_events(&self, response: reqwest::Response) -> V2EventStream {
+        V2EventStream::with_options(self.body(response), self.inner.parser)
+    }
+
+    async fn v1_body(&self, response: reqwest::Response) -> Result<DataSet> {
+        read_v1(self.body(response)).await
+    }
+}
+
+/// Errors worth another attempt: transient service, network and timeout errors. A partial
+/// failure is not retried: the same query would hit the same limit again.
+fn is_retryable(error: &Error) -> bool {
+    !matches!(error, Error::PartialFailure(_)) && error.is_transient()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readonly_commands_are_recognised() {
+        assert!(is_readonly_command(".show tables"));
+        assert!(is_readonly_command("  .SHOW version"));
+        assert!(!is_readonly_command(".append T <| print 1"));
+        assert!(!is_readonly_command(".sh"));
+        assert!(!is_readonly_command(""));
+    }
+}

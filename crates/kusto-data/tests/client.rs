@@ -1,0 +1,538 @@
+//! `KustoClient` against a loopback HTTP server that records every request and answers from a
+//! script: headers, bodies, routing, retries, errors, timeouts, redirects, streaming ingestion.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use kusto_data::response::ParserOptions;
+use kusto_data::{
+    ClientRequestProperties, ConnectionString, DataFormat, Error, KustoClient, RetryPolicy,
+    client::StreamingIngestOptions, kql::QueryParameters,
+};
+use serde_json::Value;
+
+#[derive(Debug, Clone)]
+struct Recorded {
+    path: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+#[derive(Clone)]
+enum Answer {
+    Ok(&'static str, String),
+    Status(u16, Vec<(&'static str, String)>, String),
+    Hang,
+}
+
+#[derive(Clone, Default)]
+struct Server {
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    answers: Arc<Mutex<VecDeque<Answer>>>,
+}
+
+impl Server {
+    fn answer(&self, answer: Answer) -> &Self {
+        self.answers.lock().unwrap().push_back(answer);
+        self
+    }
+    fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+async fn handle(State(server): State<Server>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    server.requests.lock().unwrap().push(Recorded {
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        body,
+    });
+    let answer = server.answers.lock().unwrap().pop_front();
+    match answer {
+        Some(Answer::Ok(content_type, body)) => {
+            ([("content-type", content_type)], body).into_response()
+        }
+        Some(Answer::Status(status, headers, body)) => {
+            let mut response = (StatusCode::from_u16(status).unwrap(), body).into_response();
+            for (name, value) in headers {
+                response.headers_mut().insert(name, value.parse().unwrap());
+            }
+            response
+        }
+        Some(Answer::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            StatusCode::OK.into_response()
+        }
+        None => (StatusCode::INTERNAL_SERVER_ERROR, "no scripted answer").into_response(),
+    }
+}
+
+async fn start() -> (Server, String) {
+    let server = Server::default();
+    let app = axum::Router::new()
+        .fallback(handle)
+        .with_state(server.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (server, url)
+}
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/../../fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+fn client(url: &str) -> KustoClient {
+    KustoClient::builder(ConnectionString::parse(&format!("{url}/Db1")).unwrap())
+        .retry_policy(fast_retry())
+        .application_name("client-tests")
+        .user_name("tester")
+        .build()
+        .unwrap()
+}
+
+const V1_VERSION: &str = "azure-kusto-python/versionshowcommandresult.json";
+const V2_DEFT: &str = "azure-kusto-python/deft.json";
+
+fn one_api(code: &str, permanent: bool) -> String {
+    format!(
+        r#"{{"error":{{"code":"{code}","message":"Request is invalid.","@type":"Kusto.Data.Exceptions.KustoBadRequestException","@message":"Semantic error: SEM0100: 'T' not found","@permanent":{permanent},"@context":{{"activityId":"act-1"}}}}}}"#
+    )
+}
+
+#[tokio::test]
+async fn a_query_carries_the_protocol_headers_and_body() {
+    let (server, url) = start().await;
+    server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    let client = client(&url);
+    assert_eq!(client.default_database(), Some("Db1"));
+    let mut properties = ClientRequestProperties::new();
+    properties.set_option("servertimeout", "00:01:00");
+    let data = client
+        .execute_query("", "Deft | take 10", Some(&properties))
+        .await
+        .unwrap();
+    assert!(data.primary_result().unwrap().len() > 1);
+
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v2/rest/query");
+    let header = |name: &str| {
+        request
+            .headers
+            .get(name)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(header("accept"), "application/json");
+    assert_eq!(header("content-type"), "application/json; charset=utf-8");
+    assert_eq!(header("x-ms-version"), "2024-12-12");
+    assert_eq!(header("x-ms-app"), "client-tests");
+    assert_eq!(header("x-ms-user"), "tester");
+    assert!(header("x-ms-client-version").starts_with("Kusto.Rust.Client:{"));
+    let id = header("x-ms-client-request-id");
+    let uuid = id.strip_prefix("KRC.execute;").unwrap();
+    assert!(uuid::Uuid::parse_str(uuid).is_ok(), "{id}");
+    assert!(header("accept-encoding").contains("gzip"));
+    assert!(request.headers.get("authorization").is_none());
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["db"], "Db1", "an empty database means the default one");
+    assert_eq!(body["csl"], "Deft | take 10");
+    assert_eq!(body["properties"]["Options"]["servertimeout"], "00:01:00");
+}
+
+#[tokio::test]
+async fn parameters_request_ids_and_overrides_reach_the_service() {
+    let (server, url) = start().await;
+    server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    let client = client(&url);
+    let parameters = QueryParameters::new()
+        .with("name", "x\"; .drop table T")
+        .unwrap();
+    let mut properties = ClientRequestProperties::new();
+    properties
+        .set_client_request_id("MyApp.run;1")
+        .set_application("override-app")
+        .set_user("Jürgen");
+    client
+        .execute_query_with_parameters(
+            "Other",
+            "T | where c == name",
+            &parameters,
+            Some(&properties),
+        )
+        .await
+        .unwrap();
+    let request = &server.requests()[0];
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(body["db"], "Other");
+    assert_eq!(
+        body["csl"],
+        "declare query_parameters(name:string);\nT | where c == name"
+    );
+    assert_eq!(
+        body["properties"]["Parameters"]["name"],
+        r#""x\"; .drop table T""#
+    );
+    assert_eq!(request.headers["x-ms-client-request-id"], "MyApp.run;1");
+    assert_eq!(request.headers["x-ms-app"], "override-app");
+    assert_eq!(request.headers["x-ms-user"], "J?rgen");
+}
+
+#[tokio::test]
+async fn management_commands_and_routing() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    server.answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    let data = client
+        .execute("Db1", "  .show version", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        data.primary_result()
+            .unwrap()
+            .row(0)
+            .unwrap()
+            .get_string("ServiceType")
+            .unwrap(),
+        Some("Engine")
+    );
+    server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    client.execute("Db1", "Deft", None).await.unwrap();
+    server.answer(Answer::Ok(
+        "application/json",
+        fixture("azure-kusto-python/adminthenquery.json"),
+    ));
+    let v1 = client.execute_query_v1("Db1", "T", None).await.unwrap();
+    assert!(!v1.tables().is_empty());
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/v1/rest/mgmt", "/v2/rest/query", "/v1/rest/query"]);
+}
+
+#[tokio::test]
+async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    let throttled = || {
+        Answer::Status(
+            429,
+            vec![("retry-after", "0".to_owned())],
+            one_api("TooManyRequests", false),
+        )
+    };
+    server
+        .answer(throttled())
+        .answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    client.execute_query("Db1", "Deft", None).await.unwrap();
+    assert_eq!(server.requests().len(), 2);
+
+    server
+        .answer(throttled())
+        .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    client
+        .execute_mgmt("Db1", ".show version", None)
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 4);
+
+    server.answer(throttled());
+    let error = client
+        .execute_mgmt("Db1", ".append T <| print 1", None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        server.requests().len(),
+        5,
+        "a state-changing command is sent once"
+    );
+    let service = error.as_service_error().unwrap();
+    assert!(service.is_throttled());
+    assert_eq!(service.retry_after, Some(Duration::ZERO));
+    assert!(error.is_transient());
+
+    // Opting in per request.
+    server
+        .answer(throttled())
+        .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    let mut properties = ClientRequestProperties::new();
+    properties.set_retry_policy(fast_retry());
+    client
+        .execute_mgmt("Db1", ".append T <| print 1", Some(&properties))
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 7);
+
+    // Attempts are bounded.
+    for _ in 0..4 {
+        server.answer(throttled());
+    }
+    client.execute_query("Db1", "Deft", None).await.unwrap_err();
+    assert_eq!(server.requests().len(), 11);
+}
+
+#[tokio::test]
+async fn service_errors_are_typed_and_permanent_ones_not_retried() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    server.answer(Answer::Status(
+        400,
+        vec![("x-ms-activity-id", "act-9".to_owned())],
+        one_api("General_BadRequest", true),
+    ));
+    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    assert_eq!(server.requests().len(), 1);
+    let service = error.as_service_error().unwrap();
+    assert_eq!(service.status, 400);
+    assert_eq!(service.code(), Some("General_BadRequest"));
+    assert_eq!(service.activity_id.as_deref(), Some("act-9"));
+    assert!(
+        service
+            .client_request_id
+            .as_deref()
+            .unwrap()
+            .starts_with("KRC.execute;")
+    );
+    assert!(error.is_permanent());
+    assert!(error.to_string().contains("SEM0100"), "{error}");
+
+    // A plain-text body is kept as text; a 5xx is transient and retried.
+    for _ in 0..4 {
+        server.answer(Answer::Status(
+            503,
+            vec![],
+            "Service Unavailable".to_owned(),
+        ));
+    }
+    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    assert_eq!(server.requests().len(), 5);
+    let service = error.as_service_error().unwrap();
+    assert_eq!(service.body.as_deref(), Some("Service Unavailable"));
+    assert!(error.is_transient());
+
+    // A partial failure is returned with its rows and is not retried.
+    server.answer(Answer::Ok(
+        "application/json",
+        fixture("azure-kusto-python/query_partial_results_defer_is_false.json"),
+    ));
+    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    assert_eq!(server.requests().len(), 6);
+    let Error::PartialFailure(failure) = error else {
+        panic!("expected a partial failure, got {error}");
+    };
+    assert_eq!(failure.data().unwrap().primary_result().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    server.answer(Answer::Status(
+        307,
+        vec![("location", format!("{url}/elsewhere"))],
+        String::new(),
+    ));
+    let error = client
+        .execute_mgmt("Db1", ".drop table T", None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.as_service_error().unwrap().status, 307);
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn a_hanging_server_is_a_timeout() {
+    let (server, url) = start().await;
+    let client = KustoClient::builder(ConnectionString::parse(&url).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .timeout_margin(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    server.answer(Answer::Hang);
+    let mut properties = ClientRequestProperties::new();
+    properties.set_server_timeout(Duration::from_millis(300));
+    let error = client
+        .execute_query("Db1", "T", Some(&properties))
+        .await
+        .unwrap_err();
+    match error {
+        Error::Timeout { timeout, .. } => assert_eq!(timeout, Duration::from_millis(500)),
+        other => panic!("expected a timeout, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_a_transient_network_error() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let client = KustoClient::builder(ConnectionString::parse(&url).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    assert!(matches!(error, Error::Network { .. }), "{error}");
+    assert!(error.is_transient());
+}
+
+#[tokio::test]
+async fn a_streamed_query_yields_bounded_batches() {
+    let (server, url) = start().await;
+    server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    let client = KustoClient::builder(ConnectionString::parse(&url).unwrap())
+        .parser_options(ParserOptions::new().with_batch_rows(2))
+        .build()
+        .unwrap();
+    let mut batches = client
+        .execute_query_stream("Db1", "Deft", None)
+        .await
+        .unwrap()
+        .primary_batches();
+    let expected = kusto_data::response::parse_v2(fixture(V2_DEFT).as_bytes())
+        .unwrap()
+        .primary_result()
+        .unwrap()
+        .len();
+    let mut rows = 0;
+    while let Some(batch) = batches.next().await {
+        let batch = batch.unwrap();
+        assert!(batch.len() <= 2);
+        rows += batch.len();
+    }
+    assert_eq!(rows, expected);
+}
+
+#[tokio::test]
+async fn a_user_token_is_sent_to_a_loopback_cluster() {
+    let (server, url) = start().await;
+    // The cloud info of the cluster is asked for first; 404 means public-cloud defaults.
+    server
+        .answer(Answer::Status(404, vec![], String::new()))
+        .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    let cs = ConnectionString::builder(&url)
+        .with_user_token("canary-token-123")
+        .build()
+        .unwrap();
+    let client = KustoClient::new(cs).unwrap();
+    assert!(!format!("{client:?}").contains("canary"));
+    client
+        .execute_mgmt("Db1", ".show version", None)
+        .await
+        .unwrap();
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/v1/rest/auth/metadata");
+    assert!(requests[0].headers.get("authorization").is_none());
+    assert_eq!(requests[1].headers["authorization"], "Bearer canary-token-123");
+}
+
+#[tokio::test]
+async fn streaming_ingestion_request_shape() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    server.answer(Answer::Ok("application/json", String::new()));
+    let options = StreamingIngestOptions {
+        mapping_name: Some("map 1".to_owned()),
+        compressed: true,
+        properties: None,
+    };
+    let answer = client
+        .execute_streaming_ingest(
+            "My Db",
+            "T/1",
+            Bytes::from_static(b"\x1f\x8b..."),
+            DataFormat::Csv,
+            &options,
+        )
+        .await
+        .unwrap();
+    assert!(answer.is_none());
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v1/rest/ingest/My%20Db/T%2F1");
+    assert_eq!(
+        request.query.as_deref(),
+        Some("streamFormat=csv&mappingName=map+1")
+    );
+    assert_eq!(request.headers["content-encoding"], "gzip");
+    assert!(
+        request.headers["x-ms-client-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("KRC.executeStreamingIngest;")
+    );
+    assert_eq!(&request.body[..], b"\x1f\x8b...");
+
+    server.answer(Answer::Ok(
+        "application/json",
+        r#"{"Tables":[{"TableName":"Table_0","Columns":[{"ColumnName":"ConsumedRecordsCount","DataType":"Int64","ColumnType":"long"}],"Rows":[[3]]}]}"#.to_owned(),
+    ));
+    let answer = client
+        .execute_streaming_ingest_from_blob(
+            "Db1",
+            "T",
+            "https://acct.blob.core.windows.net/c/b.csv?sig=x",
+            DataFormat::Json,
+            &StreamingIngestOptions::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        answer
+            .primary_result()
+            .unwrap()
+            .row(0)
+            .unwrap()
+            .get_i64(0)
+            .unwrap(),
+        Some(3)
+    );
+    let request = &server.requests()[1];
+    assert_eq!(
+        request.query.as_deref(),
+        Some("streamFormat=json&sourceKind=uri")
+    );
+    assert!(request.headers.get("content-encoding").is_none());
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    assert_eq!(
+        body["sourceUri"],
+        "https://acct.blob.core.windows.net/c/b.csv?sig=x"
+    );
+
+    let too_big = Bytes::from(vec![b'a'; kusto_data::client::MAX_STREAMING_BODY + 1]);
+    let error = client
+        .execute_streaming_ingest(
+            "Db1",
+            "T",
+            too_big,
+            DataFormat::Csv,
+            &StreamingIngestOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidArgument(_)));
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "an oversized body is never sent"
+    );
+}
