@@ -88,24 +88,29 @@ fn test() -> Result {
     run("format check", fmt)?;
 
     let mut clippy = cargo();
-    clippy.args([
+    clippy.args(["clippy", "--workspace", "--all-targets", "--all-features"]);
+    clippy.args(["--", "-D", "warnings"]);
+    run("clippy, all features (warnings denied)", clippy)?;
+
+    let mut minimal = cargo();
+    minimal.args([
         "clippy",
-        "--workspace",
+        "-p",
+        "kusto-data",
         "--all-targets",
-        "--",
-        "-D",
-        "warnings",
+        "--no-default-features",
     ]);
-    run("clippy (warnings denied)", clippy)?;
+    minimal.args(["--", "-D", "warnings"]);
+    run("clippy, kusto-data without default features", minimal)?;
 
     let mut tests = cargo();
     tests
-        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
 
     let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps"])
+    doc.args(["doc", "--workspace", "--no-deps", "--all-features"])
         .env("RUSTDOCFLAGS", "-D warnings");
     run("documentation build (warnings denied)", doc)?;
 

@@ -442,7 +442,10 @@ async fn a_user_token_is_sent_to_a_loopback_cluster() {
     let requests = server.requests();
     assert_eq!(requests[0].path, "/v1/rest/auth/metadata");
     assert!(requests[0].headers.get("authorization").is_none());
-    assert_eq!(requests[1].headers["authorization"], "Bearer canary-token-123");
+    assert_eq!(
+        requests[1].headers["authorization"],
+        "Bearer canary-token-123"
+    );
 }
 
 #[tokio::test]
