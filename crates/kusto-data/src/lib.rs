@@ -1,12 +1,35 @@
 //! Client library for Azure Data Explorer (Kusto): *where* and *as whom* to connect, and how to
-//! run queries and management commands.
+//! run queries and management commands and read their results.
 //!
-//! This crate is being built; see the repository README for what is available today.
+//! | task | start here |
+//! |---|---|
+//! | say where and as whom to connect | [`ConnectionString`], [`ConnectionStringBuilder`], [`auth`] |
+//! | run queries and management commands | [`KustoClient`], [`ClientRequestProperties`] |
+//! | put values into a query safely | [`kql::QueryParameters`], [`kql::string_literal`], [`kql::quote_identifier`] |
+//! | read results | [`DataSet`], [`KustoTable`], typed getters on [`response::RowRef`], serde rows ([`KustoTable::deserialize`]) |
+//! | results larger than memory | [`KustoClient::execute_query_stream`] and [`response::V2EventStream`] |
+//! | Arrow record batches (feature `arrow`, on by default) | [`response::arrow_batch`] |
+//! | decide what to do about an error | [`Error::is_transient`], [`Error::as_service_error`], [`RetryPolicy`] |
+//! | formats and ingest endpoints | [`DataFormat`], [`endpoints`] |
 //!
-//! Results: [`response`] parses v2 query responses incrementally (sans-IO core, async stream
-//! adapters, bounded memory) and v1 management answers into tables with typed getters, serde
-//! rows and (feature `arrow`, on by default) Arrow record batches; [`types`] holds the Kusto
-//! values and the Kusto ⇄ Rust mapping table.
+//! ```no_run
+//! # async fn run() -> kusto_data::Result<()> {
+//! use kusto_data::{ConnectionString, KustoClient};
+//!
+//! // A local emulator needs no authentication; a real cluster would use e.g.
+//! // `ConnectionString::builder(url).with_azure_cli().build()?`.
+//! let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:8080/Samples")?)?;
+//! let data = client.execute_query("Samples", "StormEvents | take 3", None).await?;
+//! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "PascalCase")]
+//! struct Storm { state: String, damage_property: Option<i64> }
+//! let storms: Vec<Storm> = data.primary_result().map(|t| t.deserialize()).transpose()?.unwrap_or_default();
+//! # Ok(()) }
+//! ```
+//!
+//! Cargo features: `arrow` (default; Arrow output, adds the `arrow` crate) and `certificate`
+//! (application-certificate authentication; adds the pure-Rust `rsa`, `sha1`, `sha2` crates).
+//! `docs/migrating-from-python.md` maps the Python SDK's names to these.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
