@@ -1,7 +1,4 @@
 //! A local Azure Data Explorer (Kusto) stand-in that speaks the real wire protocol.
-//!
-//! Not implemented yet: this crate holds only its skeleton. It depends on none of the SDK crates:
-//! client and emulator are two independent implementations of one protocol and check each other.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -14,3 +11,10 @@
         clippy::print_stderr
     )
 )]
+
+pub mod kql;
+pub mod mapping;
+pub mod parse_value;
+pub mod store;
+pub mod time;
+pub mod value;
