@@ -505,7 +505,7 @@ mod tests {
         assert_eq!(format_timespan(0), "00:00:00");
         let t = TICKS_PER_DAY + TICKS_PER_SECOND + 10_000;
         assert_eq!(format_timespan(t + 1), "1.00:00:01.0010001");
-        assert_eq!(format_timespan(-2 * TICKS_PER_DAY - 2 * TICKS_PER_SECOND - 20_020), "-2.00:00:02.0020002");
+        assert_eq!(format_timespan(-2 * TICKS_PER_DAY - 2 * TICKS_PER_SECOND - 20_002), "-2.00:00:02.0020002");
         assert_eq!(format_timespan(TICKS_PER_HOUR + 23 * TICKS_PER_MINUTE + 45 * TICKS_PER_SECOND + 6_789_000), "01:23:45.6789000");
         for (text, ticks) in [
             ("00:00:01.0010001", TICKS_PER_SECOND + 10_001),
