@@ -12,9 +12,24 @@
     )
 )]
 
+mod commands;
+mod errors;
+pub mod faults;
+mod fetch;
+mod handlers;
+pub mod ingest;
 pub mod kql;
 pub mod mapping;
 pub mod parse_value;
+mod request;
+mod server;
 pub mod store;
 pub mod time;
+mod v1;
+mod v2;
 pub mod value;
+
+pub use faults::{ActiveFault, FaultAction, FaultRule, Faults};
+pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
+pub use store::{Column, FailureKind, IngestionFailure, Store, StoreError};
+pub use value::{KustoType, Value};
