@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::errors::ServiceError;
 use crate::ingest::{self, DataFormat, IngestRequest};
-use crate::kql::{Tok, tokenize};
+use crate::kql::{Tok, tokenize_with};
 use crate::mapping::{IngestionMapping, MappingKind, mapping_to_text, parse_mapping};
 use crate::store::{Column, FailureKind, IngestionFailure, Store, StoreError};
 use crate::time;
@@ -151,7 +151,7 @@ pub(crate) fn execute(ctx: &CommandContext<'_>, command: &str) -> Result<Vec<V1T
         Some(i) => (&trimmed[..i], Some(&trimmed[i + 2..])),
         None => (trimmed, None),
     };
-    let tokens = tokenize(head).map_err(|_| ServiceError::command_syntax(command, ""))?;
+    let tokens = tokenize_with(head, false).map_err(|_| ServiceError::command_syntax(command, ""))?;
     let mut c = Cursor {
         tokens,
         pos: 0,
@@ -206,15 +206,20 @@ fn entity(c: &mut Cursor<'_>) -> Result<(&'static str, String), ServiceError> {
 }
 
 fn schema_json(table: &str, columns: &[Column]) -> String {
-    let cols: Vec<Json> = columns
+    let cols: Vec<String> = columns
         .iter()
-        .map(|c| serde_json::json!({"Name": c.name, "Type": c.ty.clr_type(), "CslType": c.ty.name()}))
+        .map(|c| {
+            crate::errors::Obj::new()
+                .str("Name", &c.name)
+                .str("Type", c.ty.clr_type())
+                .str("CslType", c.ty.name())
+                .finish()
+        })
         .collect();
-    format!(
-        "{{\"Name\":{},\"OrderedColumns\":{}}}",
-        Json::String(table.to_string()),
-        Json::Array(cols)
-    )
+    crate::errors::Obj::new()
+        .str("Name", table)
+        .raw("OrderedColumns", &format!("[{}]", cols.join(",")))
+        .finish()
 }
 
 fn table_schema_result(ctx: &CommandContext<'_>, table: &str, schema: String) -> Vec<V1Table> {

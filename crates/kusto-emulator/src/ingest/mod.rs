@@ -198,7 +198,10 @@ pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedR
     if !req.format.is_supported() {
         return Err(IngestFailure::permanent(
             "BadRequest_FormatNotSupported",
-            format!("The format '{:?}' is not supported by the Kusto emulator (supported: csv, tsv, tsve, scsv, psv, sohsv, txt, raw, json, multijson, singlejson, parquet)", req.format).to_lowercase(),
+            format!(
+                "The format '{}' is not supported by the Kusto emulator (supported: csv, tsv, tsve, scsv, psv, sohsv, txt, raw, json, multijson, singlejson, parquet)",
+                format!("{:?}", req.format).to_lowercase()
+            ),
         ));
     }
     if let Some(mapping) = req.mapping {
@@ -288,7 +291,10 @@ pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, I
 
 fn read_json(text: &str, format: DataFormat) -> Result<(Vec<Json>, Vec<String>), IngestFailure> {
     let invalid = |e: serde_json::Error| {
-        IngestFailure::permanent("BadRequest_InvalidBlob", format!("The {format:?} data is not valid JSON: {e}").to_lowercase().replacen("the ", "The ", 1))
+        IngestFailure::permanent(
+            "BadRequest_InvalidBlob",
+            format!("The {} data is not valid JSON: {e}", format!("{format:?}").to_lowercase()),
+        )
     };
     match format {
         DataFormat::Json => {

@@ -68,13 +68,21 @@ const PUNCTS: [&str; 22] = [
 ];
 
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
+    tokenize_with(src, true)
+}
+
+/// Tokenizes; with `concat_strings` adjacent string literals are joined as in KQL queries
+/// (management commands keep them apart: `mapping "name" '<json>'`).
+pub(crate) fn tokenize_with(src: &str, concat_strings: bool) -> Result<Vec<Token>, LexError> {
     let mut lexer = Lexer { src, pos: 0 };
     let mut tokens: Vec<Token> = Vec::new();
     loop {
         let token = lexer.next()?;
         let end = token.tok == Tok::Eof;
         // Adjacent string literals concatenate.
-        if let (Tok::Str(s), Some(Token { tok: Tok::Str(prev), text, .. })) = (&token.tok, tokens.last_mut()) {
+        if let (true, Tok::Str(s), Some(Token { tok: Tok::Str(prev), text, .. })) =
+            (concat_strings, &token.tok, tokens.last_mut())
+        {
             prev.push_str(s);
             text.push(' ');
             text.push_str(&token.text);

@@ -12,7 +12,7 @@ mod parser;
 
 pub use eval::ResultTable;
 pub(crate) use eval::run;
-pub(crate) use lexer::{Tok, Token, tokenize};
+pub(crate) use lexer::{Tok, Token, tokenize_with};
 
 /// Error code used for semantic errors that have no recorded real-service code: KQL features the
 /// emulator does not implement, type mismatches, bad parameter values.
