@@ -394,7 +394,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| Uuid::new_v4().to_string());
     let accept_gzip = header("accept-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("gzip"));
-    let accept_json = header("accept").is_some_and(|v| v.contains("json") || v.contains("*/*"));
+    let accept_json = header("accept").is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
     let path = parts.uri.path().to_string();
     let incoming = RequestInfo {
         method: parts.method.clone(),
