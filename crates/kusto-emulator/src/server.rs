@@ -440,7 +440,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
 }
 
 async fn serve(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply {
-    if let Some(token) = &state.config.token {
+    // The metadata endpoint is fetched before authenticating, so it never needs a token.
+    let needs_token = incoming.path != "/v1/rest/auth/metadata";
+    if let Some(token) = state.config.token.as_ref().filter(|_| needs_token) {
         let expected = format!("Bearer {}", token.0);
         let given = incoming.headers.get("authorization").and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
