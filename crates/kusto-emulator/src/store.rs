@@ -319,9 +319,10 @@ impl Store {
                             Some(_) => {}
                             None => {
                                 existing.columns.push(c.clone());
+                                let empty = crate::parse_value::parse_field("", c.ty);
                                 let rows = Arc::make_mut(&mut existing.rows);
                                 for row in rows.iter_mut() {
-                                    row.push(Value::Null);
+                                    row.push(empty.clone());
                                 }
                             }
                         }
@@ -515,7 +516,7 @@ mod tests {
             .unwrap();
         assert_eq!(merged.len(), 2);
         let snap = store.snapshot("Emu", "T").unwrap();
-        assert_eq!(snap.rows[0], vec![Value::Long(1), Value::Null]);
+        assert_eq!(snap.rows[0], vec![Value::Long(1), Value::String(String::new())]);
         assert!(matches!(
             store.create_table("Emu", "T", &[Column::new("a", KustoType::Int)], true),
             Err(StoreError::ColumnTypeConflict { .. })

@@ -77,11 +77,11 @@ pub(crate) fn columns_json(columns: &[Column], v1: bool) -> String {
 /// Serialises one row.
 pub(crate) fn row_json(columns: &[Column], row: &[Value]) -> String {
     let mut out = String::from("[");
-    for (i, c) in columns.iter().enumerate() {
+    for i in 0..columns.len() {
         if i > 0 {
             out.push(',');
         }
-        row.get(i).unwrap_or(&Value::Null).write_json(c.ty, &mut out);
+        row.get(i).unwrap_or(&Value::Null).write_json(&mut out);
     }
     out.push(']');
     out

@@ -268,12 +268,11 @@ impl Value {
         })
     }
 
-    /// Appends the JSON encoding of this value in a column of type `ty` to `out`, as the service
+    /// Appends the JSON encoding of this value to `out`, as the service
     /// writes it: datetimes trimmed, timespans in .NET "c" format, decimals and non-finite reals as
-    /// strings, guids lowercase, dynamic values embedded, null strings as `""`.
-    pub fn write_json(&self, ty: KustoType, out: &mut String) {
+    /// strings, guids lowercase, dynamic values embedded, nulls as `null`.
+    pub fn write_json(&self, out: &mut String) {
         match self {
-            Value::Null if ty == KustoType::String => out.push_str("\"\""),
             Value::Null => out.push_str("null"),
             Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) => out.push_str(&i.to_string()),
@@ -317,7 +316,7 @@ impl Value {
             Value::Dynamic(serde_json::Value::String(s)) => s.clone(),
             other => {
                 let mut out = String::new();
-                other.write_json(other.kusto_type().unwrap_or(KustoType::Dynamic), &mut out);
+                other.write_json(&mut out);
                 if let Some(inner) = out.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
                     inner.to_string()
                 } else {
@@ -420,9 +419,9 @@ pub fn write_json_string(s: &str, out: &mut String) {
 mod tests {
     use super::*;
 
-    fn json(v: &Value, ty: KustoType) -> String {
+    fn json(v: &Value, _ty: KustoType) -> String {
         let mut out = String::new();
-        v.write_json(ty, &mut out);
+        v.write_json(&mut out);
         out
     }
 
@@ -455,7 +454,7 @@ mod tests {
         assert_eq!(json(&Value::Real(2.5), KustoType::Real), "2.5");
         assert_eq!(json(&Value::Real(0.0), KustoType::Real), "0.0");
         assert_eq!(json(&Value::Long(i64::MAX), KustoType::Long), "9223372036854775807");
-        assert_eq!(json(&Value::Null, KustoType::String), "\"\"");
+        assert_eq!(json(&Value::Null, KustoType::String), "null");
         assert_eq!(json(&Value::Null, KustoType::Int), "null");
         let g = Uuid::parse_str("C9B2D3A4-5E6F-4A1B-8C2D-3E4F5A6B7C8D").unwrap();
         assert_eq!(json(&Value::Guid(g), KustoType::Guid), "\"c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d\"");
