@@ -25,7 +25,13 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
     let python = ensure_venv(&dir)?;
 
     let mut build = cargo();
-    build.args(["build", "--package", "kusto-emulator", "--bin", "kusto-emulator"]);
+    build.args([
+        "build",
+        "--package",
+        "kusto-emulator",
+        "--bin",
+        "kusto-emulator",
+    ]);
     run("conformance: build the kusto-emulator binary", build)?;
 
     let binary = emulator_binary(root);
@@ -57,7 +63,10 @@ fn venv_python(venv: &Path) -> PathBuf {
 fn system_python() -> Result<String> {
     for candidate in ["python3", "python"] {
         let ok = Command::new(candidate)
-            .args(["-c", "import sys, venv; sys.exit(0 if sys.version_info >= (3, 8) else 1)"])
+            .args([
+                "-c",
+                "import sys, venv; sys.exit(0 if sys.version_info >= (3, 8) else 1)",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status()
@@ -97,10 +106,21 @@ fn ensure_venv(dir: &Path) -> Result<PathBuf> {
     run("conformance: create the virtualenv", create)?;
     let mut install = Command::new(&python);
     install
-        .args(["-m", "pip", "install", "--disable-pip-version-check", "--quiet", "-r"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            "-r",
+        ])
         .arg(&requirements_path);
-    run("conformance: install tools/conformance/requirements.txt", install)?;
-    fs::write(&stamp, &requirements).map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
+    run(
+        "conformance: install tools/conformance/requirements.txt",
+        install,
+    )?;
+    fs::write(&stamp, &requirements)
+        .map_err(|e| format!("cannot write {}: {e}", stamp.display()))?;
     Ok(python)
 }
 
@@ -109,7 +129,11 @@ fn emulator_binary(root: &Path) -> PathBuf {
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
         .unwrap_or_else(|| root.join("target"));
-    let name = if cfg!(windows) { "kusto-emulator.exe" } else { "kusto-emulator" };
+    let name = if cfg!(windows) {
+        "kusto-emulator.exe"
+    } else {
+        "kusto-emulator"
+    };
     target.join("debug").join(name)
 }
 
@@ -128,7 +152,10 @@ impl Emulator {
             .stderr(Stdio::inherit())
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
-        let stdout = child.stdout.take().ok_or("the emulator's stdout is not captured")?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the emulator's stdout is not captured")?;
         let (tx, rx) = mpsc::channel();
         std::thread::spawn(move || {
             let mut line = String::new();

@@ -77,7 +77,11 @@ impl Cursor<'_> {
     }
 
     fn expect_word(&mut self, w: &str) -> Result<(), ServiceError> {
-        if self.word(w) { Ok(()) } else { Err(self.syntax()) }
+        if self.word(w) {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
     }
 
     fn punct(&mut self, p: &str) -> bool {
@@ -90,7 +94,11 @@ impl Cursor<'_> {
     }
 
     fn expect_punct(&mut self, p: &str) -> Result<(), ServiceError> {
-        if self.punct(p) { Ok(()) } else { Err(self.syntax()) }
+        if self.punct(p) {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
     }
 
     fn name(&mut self) -> Result<String, ServiceError> {
@@ -114,7 +122,11 @@ impl Cursor<'_> {
     }
 
     fn end(&self) -> Result<(), ServiceError> {
-        if *self.peek() == Tok::Eof { Ok(()) } else { Err(self.syntax()) }
+        if *self.peek() == Tok::Eof {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
     }
 
     /// `with (k=v, ...)` → pairs with lower-cased keys.
@@ -145,13 +157,17 @@ impl Cursor<'_> {
 }
 
 /// Runs a management command.
-pub(crate) fn execute(ctx: &CommandContext<'_>, command: &str) -> Result<Vec<V1Table>, ServiceError> {
+pub(crate) fn execute(
+    ctx: &CommandContext<'_>,
+    command: &str,
+) -> Result<Vec<V1Table>, ServiceError> {
     let trimmed = command.trim();
     let (head, inline_data) = match trimmed.find("<|") {
         Some(i) => (&trimmed[..i], Some(&trimmed[i + 2..])),
         None => (trimmed, None),
     };
-    let tokens = tokenize_with(head, false).map_err(|_| ServiceError::command_syntax(command, ""))?;
+    let tokens =
+        tokenize_with(head, false).map_err(|_| ServiceError::command_syntax(command, ""))?;
     let mut c = Cursor {
         tokens,
         pos: 0,
@@ -180,10 +196,21 @@ pub(crate) fn execute(ctx: &CommandContext<'_>, command: &str) -> Result<Vec<V1T
             let table = c.name()?;
             c.expect_word("data")?;
             c.end()?;
-            let removed = ctx.store.clear_table(ctx.db, &table).map_err(|e| store_error(&e))?;
+            let removed = ctx
+                .store
+                .clear_table(ctx.db, &table)
+                .map_err(|e| store_error(&e))?;
             vec![V1Table::new(
-                &[("TableName", KustoType::String), ("DatabaseName", KustoType::String), ("RemovedRowCount", KustoType::Long)],
-                vec![vec![Value::String(table), Value::String(ctx.db.into()), Value::Long(removed as i64)]],
+                &[
+                    ("TableName", KustoType::String),
+                    ("DatabaseName", KustoType::String),
+                    ("RemovedRowCount", KustoType::Long),
+                ],
+                vec![vec![
+                    Value::String(table),
+                    Value::String(ctx.db.into()),
+                    Value::Long(removed as i64),
+                ]],
             )]
         }
         "ingest" => {
@@ -241,7 +268,11 @@ fn table_schema_result(ctx: &CommandContext<'_>, table: &str, schema: String) ->
     )]
 }
 
-fn mappings_result(ctx: &CommandContext<'_>, table: &str, mappings: &[IngestionMapping]) -> Vec<V1Table> {
+fn mappings_result(
+    ctx: &CommandContext<'_>,
+    table: &str,
+    mappings: &[IngestionMapping],
+) -> Vec<V1Table> {
     vec![V1Table::new(
         &[
             ("Name", KustoType::String),
@@ -274,8 +305,17 @@ fn policy_text(enabled: Option<bool>) -> Value {
     }
 }
 
-fn policy_result(ctx: &CommandContext<'_>, kind: &str, name: &str, enabled: Option<bool>) -> Vec<V1Table> {
-    let entity = if kind == "Table" { format!("[{}].[{name}]", ctx.db) } else { format!("[{name}]") };
+fn policy_result(
+    ctx: &CommandContext<'_>,
+    kind: &str,
+    name: &str,
+    enabled: Option<bool>,
+) -> Vec<V1Table> {
+    let entity = if kind == "Table" {
+        format!("[{}].[{name}]", ctx.db)
+    } else {
+        format!("[{name}]")
+    };
     vec![V1Table::new(
         &[
             ("PolicyName", KustoType::String),
@@ -361,7 +401,14 @@ fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
             ],
             names
                 .into_iter()
-                .map(|n| vec![Value::String(n), Value::String(ctx.db.into()), Value::String(String::new()), Value::String(String::new())])
+                .map(|n| {
+                    vec![
+                        Value::String(n),
+                        Value::String(ctx.db.into()),
+                        Value::String(String::new()),
+                        Value::String(String::new()),
+                    ]
+                })
                 .collect(),
         )]);
     }
@@ -383,7 +430,10 @@ fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
         c.expect_word("policy")?;
         c.expect_word("streamingingestion")?;
         c.end()?;
-        let policy = ctx.store.database_streaming_policy(&name).map_err(|e| store_error(&e))?;
+        let policy = ctx
+            .store
+            .database_streaming_policy(&name)
+            .map_err(|e| store_error(&e))?;
         return Ok(policy_result(ctx, "Database", &name, policy));
     }
     c.expect_word("table")?;
@@ -392,19 +442,36 @@ fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
         c.expect_word("as")?;
         c.expect_word("json")?;
         c.end()?;
-        let columns = ctx.store.table_schema(ctx.db, &table).map_err(|e| store_error(&e))?;
-        return Ok(table_schema_result(ctx, &table, schema_json(&table, &columns)));
+        let columns = ctx
+            .store
+            .table_schema(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
+        return Ok(table_schema_result(
+            ctx,
+            &table,
+            schema_json(&table, &columns),
+        ));
     }
     if c.word("cslschema") {
         c.end()?;
-        let columns = ctx.store.table_schema(ctx.db, &table).map_err(|e| store_error(&e))?;
-        let schema = columns.iter().map(|c| format!("{}:{}", c.name, c.ty)).collect::<Vec<_>>().join(",");
+        let columns = ctx
+            .store
+            .table_schema(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
+        let schema = columns
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.ty))
+            .collect::<Vec<_>>()
+            .join(",");
         return Ok(table_schema_result(ctx, &table, schema));
     }
     if c.word("policy") {
         c.expect_word("streamingingestion")?;
         c.end()?;
-        let (policy, _) = ctx.store.streaming_policies(ctx.db, &table).map_err(|e| store_error(&e))?;
+        let (policy, _) = ctx
+            .store
+            .streaming_policies(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
         return Ok(policy_result(ctx, "Table", &table, policy));
     }
     c.expect_word("ingestion")?;
@@ -417,7 +484,10 @@ fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
     };
     c.expect_word("mappings")?;
     c.end()?;
-    let mappings = ctx.store.mappings(ctx.db, &table, kind).map_err(|e| store_error(&e))?;
+    let mappings = ctx
+        .store
+        .mappings(ctx.db, &table, kind)
+        .map_err(|e| store_error(&e))?;
     Ok(mappings_result(ctx, &table, &mappings))
 }
 
@@ -502,7 +572,9 @@ fn streaming_failures(store: &Store) -> V1Table {
                     Value::String(f.table),
                     Value::String(String::new()),
                     Value::Guid(f.root_activity_id),
-                    Value::Dynamic(serde_json::from_str(&f.ingestion_properties).unwrap_or(Json::Null)),
+                    Value::Dynamic(
+                        serde_json::from_str(&f.ingestion_properties).unwrap_or(Json::Null),
+                    ),
                     Value::Long(1),
                     Value::DateTime(f.failed_on),
                     Value::DateTime(f.failed_on),
@@ -534,11 +606,16 @@ fn column_list(c: &mut Cursor<'_>) -> Result<Vec<Column>, ServiceError> {
     }
 }
 
-fn create(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, merge: bool) -> Result<Vec<V1Table>, ServiceError> {
+fn create(
+    ctx: &CommandContext<'_>,
+    c: &mut Cursor<'_>,
+    merge: bool,
+) -> Result<Vec<V1Table>, ServiceError> {
     if c.word("database") {
         let name = c.name()?;
         if c.word("persist") {
-            while *c.peek() != Tok::Eof && !matches!(c.peek(), Tok::Ident(w) if w == "ifnotexists") {
+            while *c.peek() != Tok::Eof && !matches!(c.peek(), Tok::Ident(w) if w == "ifnotexists")
+            {
                 c.pos += 1;
             }
         } else {
@@ -546,7 +623,10 @@ fn create(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, merge: bool) -> Result<V
         }
         c.word("ifnotexists");
         c.end()?;
-        let canonical = ctx.store.ensure_database(&name).map_err(|e| store_error(&e))?;
+        let canonical = ctx
+            .store
+            .ensure_database(&name)
+            .map_err(|e| store_error(&e))?;
         return Ok(vec![V1Table::new(
             &[
                 ("DatabaseName", KustoType::String),
@@ -578,7 +658,13 @@ fn create(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, merge: bool) -> Result<V
         let text = c.string()?;
         c.end()?;
         let elements = parse_mapping(&text, kind).map_err(|m| {
-            ServiceError::new(400, "BadRequest_InvalidMapping", "Kusto.Data.Exceptions.MappingNotValidException", format!("Mapping '{name}' is not valid: {m}"), true)
+            ServiceError::new(
+                400,
+                "BadRequest_InvalidMapping",
+                "Kusto.Data.Exceptions.MappingNotValidException",
+                format!("Mapping '{name}' is not valid: {m}"),
+                true,
+            )
         })?;
         let mapping = IngestionMapping {
             name: name.clone(),
@@ -587,14 +673,23 @@ fn create(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, merge: bool) -> Result<V
             elements,
             last_updated: ctx.now,
         };
-        ctx.store.create_mapping(ctx.db, &table, mapping.clone()).map_err(|e| store_error(&e))?;
+        ctx.store
+            .create_mapping(ctx.db, &table, mapping.clone())
+            .map_err(|e| store_error(&e))?;
         return Ok(mappings_result(ctx, &table, &[mapping]));
     }
     let columns = column_list(c)?;
     c.with_properties()?;
     c.end()?;
-    let result = ctx.store.create_table(ctx.db, &table, &columns, merge).map_err(|e| store_error(&e))?;
-    Ok(table_schema_result(ctx, &table, schema_json(&table, &result)))
+    let result = ctx
+        .store
+        .create_table(ctx.db, &table, &columns, merge)
+        .map_err(|e| store_error(&e))?;
+    Ok(table_schema_result(
+        ctx,
+        &table,
+        schema_json(&table, &result),
+    ))
 }
 
 fn drop(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, ServiceError> {
@@ -605,7 +700,10 @@ fn drop(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
         if !ctx.store.drop_database(&name) && !if_exists {
             return Err(store_error(&StoreError::DatabaseNotFound(name)));
         }
-        return Ok(vec![V1Table::new(&[("DatabaseName", KustoType::String)], vec![vec![Value::String(name)]])]);
+        return Ok(vec![V1Table::new(
+            &[("DatabaseName", KustoType::String)],
+            vec![vec![Value::String(name)]],
+        )]);
     }
     c.expect_word("table")?;
     let table = c.name()?;
@@ -614,7 +712,10 @@ fn drop(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
         c.expect_word("mapping")?;
         let name = c.name()?;
         c.end()?;
-        let dropped = ctx.store.drop_mapping(ctx.db, &table, &name, kind).map_err(|e| store_error(&e))?;
+        let dropped = ctx
+            .store
+            .drop_mapping(ctx.db, &table, &name, kind)
+            .map_err(|e| store_error(&e))?;
         if !dropped {
             return Err(ServiceError::new(
                 400,
@@ -624,20 +725,36 @@ fn drop(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
                 true,
             ));
         }
-        let rest = ctx.store.mappings(ctx.db, &table, None).map_err(|e| store_error(&e))?;
+        let rest = ctx
+            .store
+            .mappings(ctx.db, &table, None)
+            .map_err(|e| store_error(&e))?;
         return Ok(mappings_result(ctx, &table, &rest));
     }
     let if_exists = c.word("ifexists");
     c.end()?;
-    ctx.store.drop_table(ctx.db, &table, if_exists).map_err(|e| store_error(&e))?;
+    ctx.store
+        .drop_table(ctx.db, &table, if_exists)
+        .map_err(|e| store_error(&e))?;
     let names = ctx.store.table_names(ctx.db).map_err(|e| store_error(&e))?;
     Ok(vec![V1Table::new(
-        &[("TableName", KustoType::String), ("DatabaseName", KustoType::String)],
-        names.into_iter().map(|n| vec![Value::String(n), Value::String(ctx.db.into())]).collect(),
+        &[
+            ("TableName", KustoType::String),
+            ("DatabaseName", KustoType::String),
+        ],
+        names
+            .into_iter()
+            .map(|n| vec![Value::String(n), Value::String(ctx.db.into())])
+            .collect(),
     )])
 }
 
-fn set_policy(ctx: &CommandContext<'_>, kind: &str, name: &str, enabled: Option<bool>) -> Result<Vec<V1Table>, ServiceError> {
+fn set_policy(
+    ctx: &CommandContext<'_>,
+    kind: &str,
+    name: &str,
+    enabled: Option<bool>,
+) -> Result<Vec<V1Table>, ServiceError> {
     if kind == "Table" {
         ctx.store.set_table_streaming_policy(ctx.db, name, enabled)
     } else {
@@ -658,32 +775,59 @@ fn alter(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, S
     } else {
         let text = c.string()?;
         let json: Json = serde_json::from_str(&text).map_err(|e| {
-            ServiceError::bad_request(format!("The streaming ingestion policy is not valid JSON: {e}"))
+            ServiceError::bad_request(format!(
+                "The streaming ingestion policy is not valid JSON: {e}"
+            ))
         })?;
         json.as_object()
             .and_then(|o| crate::mapping::get_ci(o, "IsEnabled"))
             .and_then(Json::as_bool)
-            .ok_or_else(|| ServiceError::bad_request("The streaming ingestion policy must have a boolean 'IsEnabled'"))?
+            .ok_or_else(|| {
+                ServiceError::bad_request(
+                    "The streaming ingestion policy must have a boolean 'IsEnabled'",
+                )
+            })?
     };
     c.end()?;
     set_policy(ctx, kind, &name, Some(enabled))
 }
 
-fn ingest_inline(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, data: &str) -> Result<Vec<V1Table>, ServiceError> {
+fn ingest_inline(
+    ctx: &CommandContext<'_>,
+    c: &mut Cursor<'_>,
+    data: &str,
+) -> Result<Vec<V1Table>, ServiceError> {
     c.expect_word("inline")?;
     c.expect_word("into")?;
     c.expect_word("table")?;
     let table = c.name()?;
     let props = c.with_properties()?;
     c.end()?;
-    let get = |k: &str| props.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+    let get = |k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
     let format_name = get("format").unwrap_or_else(|| "csv".into());
     let format = DataFormat::parse(&format_name).ok_or_else(|| {
-        ServiceError::new(400, "BadRequest_FormatNotSupported", "Kusto.Data.Exceptions.FormatNotSupportedException", format!("The format '{format_name}' is not a known data format"), true)
+        ServiceError::new(
+            400,
+            "BadRequest_FormatNotSupported",
+            "Kusto.Data.Exceptions.FormatNotSupportedException",
+            format!("The format '{format_name}' is not a known data format"),
+            true,
+        )
     })?;
     let mapping = match (get("ingestionmapping"), get("ingestionmappingreference")) {
         (Some(text), _) => Some(parse_mapping(&text, format.mapping_kind()).map_err(|m| {
-            ServiceError::new(400, "BadRequest_InvalidMapping", "Kusto.Data.Exceptions.MappingNotValidException", m, true)
+            ServiceError::new(
+                400,
+                "BadRequest_InvalidMapping",
+                "Kusto.Data.Exceptions.MappingNotValidException",
+                m,
+                true,
+            )
         })?),
         (None, Some(name)) => Some(
             ctx.store
@@ -703,9 +847,14 @@ fn ingest_inline(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, data: &str) -> Re
         _ => None,
     };
     let body = data.trim_start_matches([' ', '\t']);
-    let body = body.strip_prefix("\r\n").or_else(|| body.strip_prefix('\n')).unwrap_or(body);
+    let body = body
+        .strip_prefix("\r\n")
+        .or_else(|| body.strip_prefix('\n'))
+        .unwrap_or(body);
     let ignore_first = get("ignorefirstrecord").is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    ctx.store.table_schema(ctx.db, &table).map_err(|e| store_error(&e))?;
+    ctx.store
+        .table_schema(ctx.db, &table)
+        .map_err(|e| store_error(&e))?;
     let request = IngestRequest {
         database: ctx.db,
         table: &table,
@@ -716,7 +865,8 @@ fn ingest_inline(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, data: &str) -> Re
         source: "inline",
     };
     let operation_id = Uuid::new_v4();
-    let properties = serde_json::json!({"Format": format_name, "IgnoreFirstRecord": ignore_first}).to_string();
+    let properties =
+        serde_json::json!({"Format": format_name, "IgnoreFirstRecord": ignore_first}).to_string();
     let record = |code: &str, details: String, kind: FailureKind| {
         ctx.store.record_ingestion_failure(IngestionFailure {
             operation_id,
@@ -760,8 +910,15 @@ fn ingest_inline(ctx: &CommandContext<'_>, c: &mut Cursor<'_>, data: &str) -> Re
             )])
         }
         Err(failure) => {
-            record(failure.code, failure.details.clone(), FailureKind::Permanent);
-            let mut e = ServiceError::bad_request(format!("Ingestion failed ({}): {}", failure.code, failure.details));
+            record(
+                failure.code,
+                failure.details.clone(),
+                FailureKind::Permanent,
+            );
+            let mut e = ServiceError::bad_request(format!(
+                "Ingestion failed ({}): {}",
+                failure.code, failure.details
+            ));
             e.code = failure.code.to_string();
             Err(e)
         }

@@ -98,7 +98,13 @@ pub(crate) const BAD_REQUEST_MESSAGE: &str = "Request is invalid and cannot be e
 
 impl ServiceError {
     /// A plain OneApi error.
-    pub(crate) fn new(status: u16, code: &str, type_name: &str, detail: impl Into<String>, permanent: bool) -> Self {
+    pub(crate) fn new(
+        status: u16,
+        code: &str,
+        type_name: &str,
+        detail: impl Into<String>,
+        permanent: bool,
+    ) -> Self {
         ServiceError {
             status,
             code: code.to_string(),
@@ -121,7 +127,13 @@ impl ServiceError {
 
     /// `General_BadRequest` / `KustoBadRequestException`.
     pub(crate) fn bad_request(detail: impl Into<String>) -> Self {
-        ServiceError::new(400, "General_BadRequest", "Kusto.Data.Exceptions.KustoBadRequestException", detail, true)
+        ServiceError::new(
+            400,
+            "General_BadRequest",
+            "Kusto.Data.Exceptions.KustoBadRequestException",
+            detail,
+            true,
+        )
     }
 
     /// A gateway rejection (wrong endpoint for a command).
@@ -166,7 +178,10 @@ impl ServiceError {
                 position: None,
             },
         };
-        let mut e = ServiceError::bad_request(format!("Request is invalid and cannot be processed: {}", inner.detail));
+        let mut e = ServiceError::bad_request(format!(
+            "Request is invalid and cannot be processed: {}",
+            inner.detail
+        ));
         e.text = Some(query.to_string());
         e.database = Some(database.to_string());
         e.inner = Some(inner);
@@ -190,7 +205,9 @@ impl ServiceError {
             413,
             "Payload too large",
             "Kusto.Data.Exceptions.KustoRequestPayloadTooLargeException",
-            format!("Request payload is too large: the request body exceeds the maximum allowed size of {limit} bytes"),
+            format!(
+                "Request payload is too large: the request body exceeds the maximum allowed size of {limit} bytes"
+            ),
             true,
         )
     }
@@ -211,9 +228,13 @@ impl ServiceError {
     /// The JSON body.
     pub(crate) fn to_json(&self, corr: &Correlation) -> String {
         let context = context_json(corr);
-        let mut obj = Obj::new().str("code", &self.code).str("message", &self.message);
+        let mut obj = Obj::new()
+            .str("code", &self.code)
+            .str("message", &self.message);
         if self.gateway {
-            return Obj::new().raw("error", &obj.raw("@context", &context).finish()).finish();
+            return Obj::new()
+                .raw("error", &obj.raw("@context", &context).finish())
+                .finish();
         }
         if let Some(t) = &self.type_name {
             obj = obj.str("@type", t);
@@ -221,7 +242,9 @@ impl ServiceError {
         if let Some(d) = &self.detail {
             obj = obj.str("@message", d);
         }
-        obj = obj.raw("@context", &context).bool("@permanent", self.permanent);
+        obj = obj
+            .raw("@context", &context)
+            .bool("@permanent", self.permanent);
         if let Some(f) = self.failure_code {
             obj = obj.num("@failureCode", i64::from(f));
         }
@@ -243,11 +266,17 @@ impl ServiceError {
                 .raw("@context", &context)
                 .bool("@permanent", true);
             if let Some((line, pos, token)) = &inner.position {
-                i = i.str("@line", &line.to_string()).str("@pos", &pos.to_string());
-                i = i.str("@errorCode", &inner.code).str("@errorMessage", &inner.message);
+                i = i
+                    .str("@line", &line.to_string())
+                    .str("@pos", &pos.to_string());
+                i = i
+                    .str("@errorCode", &inner.code)
+                    .str("@errorMessage", &inner.message);
                 i = i.str("@token", token);
             } else {
-                i = i.str("@errorCode", &inner.code).str("@errorMessage", &inner.message);
+                i = i
+                    .str("@errorCode", &inner.code)
+                    .str("@errorMessage", &inner.message);
             }
             obj = obj.raw("innererror", &i.finish());
         }
@@ -327,30 +356,48 @@ mod tests {
 
     #[test]
     fn query_syntax_error_shape() {
-        let e = ServiceError::query(&KqlError::Syntax { offset: 9, token: "take".into() }, "PerfTest take 5", "PerfTest");
+        let e = ServiceError::query(
+            &KqlError::Syntax {
+                offset: 9,
+                token: "take".into(),
+            },
+            "PerfTest take 5",
+            "PerfTest",
+        );
         let json: serde_json::Value = serde_json::from_str(&e.to_json(&corr())).unwrap();
         let err = &json["error"];
         assert_eq!(err["code"], "General_BadRequest");
         assert_eq!(err["message"], "Request is invalid and cannot be executed.");
-        assert_eq!(err["@type"], "Kusto.Data.Exceptions.KustoBadRequestException");
+        assert_eq!(
+            err["@type"],
+            "Kusto.Data.Exceptions.KustoBadRequestException"
+        );
         assert_eq!(
             err["@message"],
             "Request is invalid and cannot be processed: Syntax error: SYN0002: A recognition error occurred. [line:position=1:9]. Query: 'PerfTest take 5'"
         );
         assert_eq!(err["@permanent"], true);
         assert_eq!(err["innererror"]["code"], "SYN0002");
-        assert_eq!(err["innererror"]["@type"], "Kusto.Data.Exceptions.SyntaxException");
+        assert_eq!(
+            err["innererror"]["@type"],
+            "Kusto.Data.Exceptions.SyntaxException"
+        );
         assert_eq!(err["innererror"]["@line"], "1");
         assert_eq!(err["innererror"]["@pos"], "9");
         assert_eq!(err["innererror"]["@token"], "take");
         assert_eq!(err["@context"]["clientRequestId"], "KRC.execute;1");
         let text = e.to_json(&corr());
-        assert!(text.starts_with("{\"error\":{\"code\":\"General_BadRequest\",\"message\":"), "{text}");
+        assert!(
+            text.starts_with("{\"error\":{\"code\":\"General_BadRequest\",\"message\":"),
+            "{text}"
+        );
     }
 
     #[test]
     fn gateway_error_shape() {
-        let e = ServiceError::gateway("Control commands (starting with a dot '.') do not support api_version=v2");
+        let e = ServiceError::gateway(
+            "Control commands (starting with a dot '.') do not support api_version=v2",
+        );
         let json: serde_json::Value = serde_json::from_str(&e.to_json(&corr())).unwrap();
         let obj = json["error"].as_object().unwrap();
         assert_eq!(obj.len(), 3);

@@ -201,12 +201,20 @@ impl Faults {
 
     /// Removes every rule.
     pub fn clear(&self) {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).1.clear();
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clear();
     }
 
     /// The rules and their counters.
     pub fn list(&self) -> Vec<ActiveFault> {
-        self.inner.lock().unwrap_or_else(PoisonError::into_inner).1.clone()
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clone()
     }
 
     /// Decides whether a request is faulted, consuming one use of the matching rule.
@@ -216,7 +224,12 @@ impl Faults {
             if fault.remaining == Some(0) {
                 continue;
             }
-            if fault.rule.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(method)) {
+            if fault
+                .rule
+                .method
+                .as_deref()
+                .is_some_and(|m| !m.eq_ignore_ascii_case(method))
+            {
                 continue;
             }
             if !glob_match(&fault.rule.path, path) {
@@ -282,18 +295,28 @@ mod tests {
     #[test]
     fn counted_and_probabilistic_rules() {
         let faults = Faults::default();
-        let id = faults.add(FaultRule::new("/x", FaultAction::Drop).times(2)).unwrap();
+        let id = faults
+            .add(FaultRule::new("/x", FaultAction::Drop).times(2))
+            .unwrap();
         assert!(faults.check("GET", "/x").is_some());
         assert!(faults.check("POST", "/x").is_some());
         assert!(faults.check("POST", "/x").is_none());
         assert_eq!(faults.list()[0].applied, 2);
         assert!(faults.remove(id));
-        faults.add(FaultRule::new("/y", FaultAction::Delay).probability(0.0)).unwrap();
+        faults
+            .add(FaultRule::new("/y", FaultAction::Delay).probability(0.0))
+            .unwrap();
         assert!(faults.check("GET", "/y").is_none());
-        faults.add(FaultRule::new("/z", FaultAction::Delay).method("POST")).unwrap();
+        faults
+            .add(FaultRule::new("/z", FaultAction::Delay).method("POST"))
+            .unwrap();
         assert!(faults.check("GET", "/z").is_none());
         assert!(faults.check("post", "/z").is_some());
-        assert!(faults.add(FaultRule::new("/p", FaultAction::Drop).probability(2.0)).is_err());
+        assert!(
+            faults
+                .add(FaultRule::new("/p", FaultAction::Drop).probability(2.0))
+                .is_err()
+        );
         faults.clear();
         assert!(faults.list().is_empty());
     }
@@ -306,9 +329,18 @@ mod tests {
         .unwrap();
         assert_eq!(rule.times, Some(1));
         assert_eq!(rule.delay_ms, Some(10));
-        assert!(matches!(rule.action, FaultAction::Status { status: 503, ref code, .. } if code == "InjectedFault"));
-        let t: FaultRule = serde_json::from_str(r#"{"path":"*","action":"throttle","retryAfterSeconds":3}"#).unwrap();
-        assert_eq!(t.action, FaultAction::Throttle { retry_after_seconds: 3 });
+        assert!(
+            matches!(rule.action, FaultAction::Status { status: 503, ref code, .. } if code == "InjectedFault")
+        );
+        let t: FaultRule =
+            serde_json::from_str(r#"{"path":"*","action":"throttle","retryAfterSeconds":3}"#)
+                .unwrap();
+        assert_eq!(
+            t.action,
+            FaultAction::Throttle {
+                retry_after_seconds: 3
+            }
+        );
         assert!(serde_json::from_str::<FaultRule>(r#"{"path":"*","action":"explode"}"#).is_err());
     }
 }

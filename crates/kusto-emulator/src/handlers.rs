@@ -40,11 +40,25 @@ pub(crate) async fn route(state: &State, info: &RequestInfo, body: Incoming) -> 
             query(state, info, body, path == "/v2/rest/query").await
         }
         "/v1/rest/mgmt" if method == Method::POST => mgmt(state, info, body).await,
-        p if p.starts_with("/v1/rest/ingest/") && method == Method::POST => streaming_ingest(state, info, body).await,
-        "/v1/rest/query" | "/v2/rest/query" | "/v1/rest/mgmt" | "/v1/rest/auth/metadata" => {
-            Err(ServiceError::new(405, "MethodNotAllowed", "Kusto.Data.Exceptions.KustoBadRequestException", format!("The method {method} is not allowed on {path}"), true))
+        p if p.starts_with("/v1/rest/ingest/") && method == Method::POST => {
+            streaming_ingest(state, info, body).await
         }
-        _ => Err(ServiceError::new(404, "NotFound", "Kusto.Data.Exceptions.KustoBadRequestException", format!("The requested endpoint '{path}' does not exist on the Kusto emulator"), true)),
+        "/v1/rest/query" | "/v2/rest/query" | "/v1/rest/mgmt" | "/v1/rest/auth/metadata" => {
+            Err(ServiceError::new(
+                405,
+                "MethodNotAllowed",
+                "Kusto.Data.Exceptions.KustoBadRequestException",
+                format!("The method {method} is not allowed on {path}"),
+                true,
+            ))
+        }
+        _ => Err(ServiceError::new(
+            404,
+            "NotFound",
+            "Kusto.Data.Exceptions.KustoBadRequestException",
+            format!("The requested endpoint '{path}' does not exist on the Kusto emulator"),
+            true,
+        )),
     };
     result.unwrap_or_else(|e| Reply::error(&e, corr, info.accept_json))
 }
@@ -60,11 +74,17 @@ async fn body_bytes(body: Incoming, limit: usize) -> Result<Vec<u8>, ServiceErro
     match read_body(body, limit).await {
         Ok(b) => Ok(b),
         Err(BodyError::TooLarge) => Err(ServiceError::payload_too_large(limit)),
-        Err(BodyError::Io(e)) => Err(ServiceError::bad_request(format!("The request body could not be read: {e}"))),
+        Err(BodyError::Io(e)) => Err(ServiceError::bad_request(format!(
+            "The request body could not be read: {e}"
+        ))),
     }
 }
 
-async fn parse_request(state: &State, info: &RequestInfo, body: Incoming) -> Result<KustoRequest, ServiceError> {
+async fn parse_request(
+    state: &State,
+    info: &RequestInfo,
+    body: Incoming,
+) -> Result<KustoRequest, ServiceError> {
     if info.method == Method::GET {
         return KustoRequest::from_query(&info.query).map_err(ServiceError::bad_request);
     }
@@ -78,7 +98,10 @@ async fn parse_request(state: &State, info: &RequestInfo, body: Incoming) -> Res
 fn resolve_db(state: &State, requested: Option<&str>) -> Result<String, ServiceError> {
     let name = requested.unwrap_or(&state.config.default_database);
     if state.config.auto_create_databases {
-        state.store.ensure_database(name).map_err(|e| store_error(&e))
+        state
+            .store
+            .ensure_database(name)
+            .map_err(|e| store_error(&e))
     } else {
         state
             .store
@@ -102,14 +125,22 @@ fn limits(req: &KustoRequest) -> Limits {
     }
 }
 
-async fn query(state: &State, info: &RequestInfo, body: Incoming, is_v2: bool) -> Result<Reply, ServiceError> {
+async fn query(
+    state: &State,
+    info: &RequestInfo,
+    body: Incoming,
+    is_v2: bool,
+) -> Result<Reply, ServiceError> {
     let req = parse_request(state, info, body).await?;
     let text = req.csl.trim_start();
     if text.starts_with('.') {
         if is_v2 {
             return Err(ServiceError::gateway(NOT_ON_V2));
         }
-        if !text.get(..5).is_some_and(|s| s.eq_ignore_ascii_case(".show")) {
+        if !text
+            .get(..5)
+            .is_some_and(|s| s.eq_ignore_ascii_case(".show"))
+        {
             return Err(ServiceError::gateway(NOT_SHOW_ON_QUERY));
         }
         return run_command(state, info, &req);
@@ -126,7 +157,10 @@ async fn query(state: &State, info: &RequestInfo, body: Incoming, is_v2: bool) -
     }
     let limits = limits(&req);
     if !is_v2 {
-        return Ok(Reply::json(200, v1::write_query_response(&tables, limits, &info.corr, now)));
+        return Ok(Reply::json(
+            200,
+            v1::write_query_response(&tables, limits, &info.corr, now),
+        ));
     }
     let placement = match req.option_str("results_error_reporting_placement") {
         None => Placement::InData,
@@ -144,7 +178,10 @@ async fn query(state: &State, info: &RequestInfo, body: Incoming, is_v2: bool) -
         limits,
         fragment_rows: state.config.fragment_rows,
     };
-    Ok(Reply::json(200, v2::write_response(&tables, &options, &info.corr, now)))
+    Ok(Reply::json(
+        200,
+        v2::write_response(&tables, &options, &info.corr, now),
+    ))
 }
 
 async fn mgmt(state: &State, info: &RequestInfo, body: Incoming) -> Result<Reply, ServiceError> {
@@ -155,7 +192,11 @@ async fn mgmt(state: &State, info: &RequestInfo, body: Incoming) -> Result<Reply
     run_command(state, info, &req)
 }
 
-fn run_command(state: &State, info: &RequestInfo, req: &KustoRequest) -> Result<Reply, ServiceError> {
+fn run_command(
+    state: &State,
+    info: &RequestInfo,
+    req: &KustoRequest,
+) -> Result<Reply, ServiceError> {
     let db = resolve_db(state, req.db.as_deref())?;
     let ctx = CommandContext {
         store: &state.store,
@@ -199,7 +240,11 @@ fn streaming_error(code: &str, db: &str, table: &str, reason: &str) -> ServiceEr
     e
 }
 
-async fn streaming_ingest(state: &State, info: &RequestInfo, body: Incoming) -> Result<Reply, ServiceError> {
+async fn streaming_ingest(
+    state: &State,
+    info: &RequestInfo,
+    body: Incoming,
+) -> Result<Reply, ServiceError> {
     if !state.config.streaming_ingestion {
         let mut e = ServiceError::new(
             404,
@@ -218,7 +263,13 @@ async fn streaming_ingest(state: &State, info: &RequestInfo, body: Incoming) -> 
         .map(percent_decode)
         .collect();
     let [db_name, table] = segments.as_slice() else {
-        return Err(ServiceError::new(404, "NotFound", "Kusto.Data.Exceptions.KustoBadRequestException", "Streaming ingestion URLs have the form /v1/rest/ingest/{database}/{table}", true));
+        return Err(ServiceError::new(
+            404,
+            "NotFound",
+            "Kusto.Data.Exceptions.KustoBadRequestException",
+            "Streaming ingestion URLs have the form /v1/rest/ingest/{database}/{table}",
+            true,
+        ));
     };
     let mut format_name = None;
     let mut mapping_name = None;
@@ -233,18 +284,41 @@ async fn streaming_ingest(state: &State, info: &RequestInfo, body: Incoming) -> 
     }
     let bytes = body_bytes(body, STREAMING_MAX_BODY).await?;
     let db = resolve_db(state, Some(db_name)).map_err(|_| {
-        streaming_error("BadRequest_DatabaseNotExist", db_name, table, &format!("Entity ID '{db_name}' of kind 'Database' was not found."))
+        streaming_error(
+            "BadRequest_DatabaseNotExist",
+            db_name,
+            table,
+            &format!("Entity ID '{db_name}' of kind 'Database' was not found."),
+        )
     })?;
     let format_name = format_name.ok_or_else(|| {
-        streaming_error("BadRequest_MalformedIngestionProperty", &db, table, "the query parameter 'streamFormat' is required")
+        streaming_error(
+            "BadRequest_MalformedIngestionProperty",
+            &db,
+            table,
+            "the query parameter 'streamFormat' is required",
+        )
     })?;
     let format = DataFormat::parse(&format_name).ok_or_else(|| {
-        streaming_error("BadRequest_FormatNotSupported", &db, table, &format!("The format '{format_name}' is not a known data format"))
+        streaming_error(
+            "BadRequest_FormatNotSupported",
+            &db,
+            table,
+            &format!("The format '{format_name}' is not a known data format"),
+        )
     })?;
     let (table_policy, db_policy) = state.store.streaming_policies(&db, table).map_err(|_| {
-        streaming_error("BadRequest_EntityNotFound", &db, table, &format!("Entity ID '{table}' of kind 'Table' was not found."))
+        streaming_error(
+            "BadRequest_EntityNotFound",
+            &db,
+            table,
+            &format!("Entity ID '{table}' of kind 'Table' was not found."),
+        )
     })?;
-    if !table_policy.or(db_policy).unwrap_or(state.config.streaming_policy_default) {
+    if !table_policy
+        .or(db_policy)
+        .unwrap_or(state.config.streaming_policy_default)
+    {
         return Err(streaming_error(
             "BadRequest_StreamingIngestionPolicyNotEnabled",
             &db,
@@ -270,17 +344,34 @@ async fn streaming_ingest(state: &State, info: &RequestInfo, body: Incoming) -> 
                 .elements,
         ),
     };
-    let (raw, source) = if source_kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("uri")) {
+    let (raw, source) = if source_kind
+        .as_deref()
+        .is_some_and(|k| k.eq_ignore_ascii_case("uri"))
+    {
         let json: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-            streaming_error("BadRequest_MalformedIngestionProperty", &db, table, &format!("the body of a sourceKind=uri request must be JSON: {e}"))
+            streaming_error(
+                "BadRequest_MalformedIngestionProperty",
+                &db,
+                table,
+                &format!("the body of a sourceKind=uri request must be JSON: {e}"),
+            )
         })?;
         let uri = json
             .as_object()
             .and_then(|o| get_ci(o, "sourceUri"))
             .and_then(serde_json::Value::as_str)
-            .ok_or_else(|| streaming_error("BadRequest_EmptyBlobUri", &db, table, "the body has no 'sourceUri'"))?
+            .ok_or_else(|| {
+                streaming_error(
+                    "BadRequest_EmptyBlobUri",
+                    &db,
+                    table,
+                    "the body has no 'sourceUri'",
+                )
+            })?
             .to_string();
-        let data = fetch::get(&uri, STREAMING_MAX_BODY).await.map_err(|e| streaming_error(e.code, &db, table, &e.message))?;
+        let data = fetch::get(&uri, STREAMING_MAX_BODY)
+            .await
+            .map_err(|e| streaming_error(e.code, &db, table, &e.message))?;
         let shown = uri.split('?').next().unwrap_or_default().to_string();
         (data, shown)
     } else {
@@ -312,9 +403,16 @@ async fn streaming_ingest(state: &State, info: &RequestInfo, body: Incoming) -> 
         }
     };
     if data.len() > STREAMING_MAX_DATA {
-        let reason = format!("The input stream is too large: its size exceeds the maximum allowed size of {STREAMING_MAX_DATA} bytes for streaming ingestion (Stream_InputStreamTooLarge)");
+        let reason = format!(
+            "The input stream is too large: its size exceeds the maximum allowed size of {STREAMING_MAX_DATA} bytes for streaming ingestion (Stream_InputStreamTooLarge)"
+        );
         record("Stream_InputStreamTooLarge", &reason);
-        return Err(streaming_error("Stream_InputStreamTooLarge", &db, table, &reason));
+        return Err(streaming_error(
+            "Stream_InputStreamTooLarge",
+            &db,
+            table,
+            &reason,
+        ));
     }
     let request = IngestRequest {
         database: &db,

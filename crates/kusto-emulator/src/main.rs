@@ -37,7 +37,10 @@ fn run() -> Result<(), String> {
     let mut builder = Emulator::builder().port(8080);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"));
+        let mut value = |name: &str| {
+            args.next()
+                .ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
+        };
         match arg.as_str() {
             "--port" | "-p" => {
                 let v = value("--port")?;
@@ -45,7 +48,10 @@ fn run() -> Result<(), String> {
             }
             "--host" => {
                 let v = value("--host")?;
-                builder = builder.host(v.parse::<IpAddr>().map_err(|_| format!("invalid address '{v}'"))?);
+                builder = builder.host(
+                    v.parse::<IpAddr>()
+                        .map_err(|_| format!("invalid address '{v}'"))?,
+                );
             }
             "--database" => builder = builder.database(value("--database")?),
             "--no-auto-create" => builder = builder.auto_create_databases(false),
@@ -73,13 +79,17 @@ fn run() -> Result<(), String> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("could not start the runtime: {e}"))?;
+    let runtime =
+        tokio::runtime::Runtime::new().map_err(|e| format!("could not start the runtime: {e}"))?;
     runtime.block_on(async move {
         let handle = builder.start().await.map_err(|e| e.to_string())?;
         println!("{}", handle.url());
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        eprintln!("kusto-emulator: listening on {} (Ctrl-C to stop)", handle.url());
+        eprintln!(
+            "kusto-emulator: listening on {} (Ctrl-C to stop)",
+            handle.url()
+        );
         wait_for_signal().await;
         eprintln!("kusto-emulator: stopping");
         handle.shutdown().await;

@@ -126,9 +126,12 @@ pub struct IngestionMapping {
 
 /// Finds `key` in a JSON object case-insensitively.
 pub fn get_ci<'a>(object: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
-    object
-        .get(key)
-        .or_else(|| object.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+    object.get(key).or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
 }
 
 fn json_text(value: &Json) -> Option<String> {
@@ -141,7 +144,8 @@ fn json_text(value: &Json) -> Option<String> {
 
 /// Parses mapping JSON text (an array of elements) for a mapping kind.
 pub fn parse_mapping(text: &str, kind: MappingKind) -> Result<Vec<MappingElement>, String> {
-    let json: Json = serde_json::from_str(text).map_err(|e| format!("the mapping is not valid JSON: {e}"))?;
+    let json: Json =
+        serde_json::from_str(text).map_err(|e| format!("the mapping is not valid JSON: {e}"))?;
     let items = json
         .as_array()
         .ok_or_else(|| "the mapping must be a JSON array of column mappings".to_string())?;
@@ -161,9 +165,11 @@ pub fn parse_mapping(text: &str, kind: MappingKind) -> Result<Vec<MappingElement
             .ok_or_else(|| format!("mapping element {i} has no 'Column'"))?
             .to_string();
         let data_type = match get_ci(object, "DataType").or_else(|| get_ci(object, "ColumnType")) {
-            Some(Json::String(s)) if !s.is_empty() => Some(
-                KustoType::parse(s).ok_or_else(|| format!("mapping element '{column}' has an unknown DataType '{s}'"))?,
-            ),
+            Some(Json::String(s)) if !s.is_empty() => {
+                Some(KustoType::parse(s).ok_or_else(|| {
+                    format!("mapping element '{column}' has an unknown DataType '{s}'")
+                })?)
+            }
             _ => None,
         };
         let props = match get_ci(object, "Properties") {
@@ -187,9 +193,9 @@ pub fn parse_mapping(text: &str, kind: MappingKind) -> Result<Vec<MappingElement
         let field = get_ci(&props, "Field").and_then(json_text);
         let const_value = get_ci(&props, "ConstValue").and_then(json_text);
         let transform = match get_ci(&props, "Transform").and_then(json_text) {
-            Some(t) if !t.is_empty() => Some(
-                Transform::parse(&t).ok_or_else(|| format!("mapping element '{column}' has an unknown Transform '{t}'"))?,
-            ),
+            Some(t) if !t.is_empty() => Some(Transform::parse(&t).ok_or_else(|| {
+                format!("mapping element '{column}' has an unknown Transform '{t}'")
+            })?),
             _ => None,
         };
         let element = MappingElement {
@@ -215,7 +221,10 @@ fn validate_element(e: &MappingElement, kind: MappingKind) -> Result<(), String>
     match kind {
         MappingKind::Csv => {
             if e.ordinal.is_none() && !source_free {
-                return Err(format!("csv mapping element '{}' needs an Ordinal, a ConstValue or a SourceLocation transform", e.column));
+                return Err(format!(
+                    "csv mapping element '{}' needs an Ordinal, a ConstValue or a SourceLocation transform",
+                    e.column
+                ));
             }
         }
         MappingKind::Json => {
@@ -229,12 +238,18 @@ fn validate_element(e: &MappingElement, kind: MappingKind) -> Result<(), String>
         }
         _ => {
             if e.path.is_some() && e.field.is_some() {
-                return Err(format!("mapping element '{}' has both Path and Field", e.column));
+                return Err(format!(
+                    "mapping element '{}' has both Path and Field",
+                    e.column
+                ));
             }
             if let Some(p) = &e.path {
                 parse_json_path(p)?;
             } else if e.field.is_none() && !source_free {
-                return Err(format!("mapping element '{}' needs a Field or a Path", e.column));
+                return Err(format!(
+                    "mapping element '{}' needs a Field or a Path",
+                    e.column
+                ));
             }
         }
     }
@@ -374,9 +389,19 @@ mod tests {
         assert!(parse_mapping("[{\"Column\":\"a\"}]", MappingKind::Csv).is_err());
         assert!(parse_mapping("not json", MappingKind::Csv).is_err());
         assert!(parse_mapping("[]", MappingKind::Json).is_err());
-        let j = parse_mapping(r#"[{"column":"x","path":"$.a['b c'][1]"}]"#, MappingKind::Json).unwrap();
+        let j = parse_mapping(
+            r#"[{"column":"x","path":"$.a['b c'][1]"}]"#,
+            MappingKind::Json,
+        )
+        .unwrap();
         assert_eq!(j[0].path.as_deref(), Some("$.a['b c'][1]"));
-        assert!(parse_mapping(r#"[{"column":"x","Properties":{"Path":"$.a[x"}}]"#, MappingKind::Json).is_err());
+        assert!(
+            parse_mapping(
+                r#"[{"column":"x","Properties":{"Path":"$.a[x"}}]"#,
+                MappingKind::Json
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -384,7 +409,10 @@ mod tests {
         let doc: Json = serde_json::json!({"a": {"b c": [1, {"d": true}]}});
         let steps = parse_json_path("$.a['b c'][1].d").unwrap();
         assert_eq!(follow_path(&doc, &steps), Some(&Json::Bool(true)));
-        assert_eq!(follow_path(&doc, &parse_json_path("$").unwrap()), Some(&doc));
+        assert_eq!(
+            follow_path(&doc, &parse_json_path("$").unwrap()),
+            Some(&doc)
+        );
         assert_eq!(follow_path(&doc, &parse_json_path("$.zz").unwrap()), None);
         assert!(parse_json_path("a.b").is_err());
         assert!(parse_json_path("$..").is_err());

@@ -72,7 +72,11 @@ pub fn parse_real(text: &str) -> Option<f64> {
     let special = ["nan", "infinity", "inf"]
         .iter()
         .any(|s| body.eq_ignore_ascii_case(s));
-    if !special && !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if !special
+        && !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     t.parse().ok()
@@ -93,7 +97,9 @@ pub fn from_json(value: &serde_json::Value, ty: KustoType) -> Value {
         (J::Bool(b), KustoType::Bool) => Value::Bool(*b),
         (J::Bool(b), KustoType::Int) => Value::Int(i32::from(*b)),
         (J::Bool(b), KustoType::Long) => Value::Long(i64::from(*b)),
-        (J::Number(n), KustoType::Bool) => n.as_f64().map_or(Value::Null, |f| Value::Bool(f != 0.0)),
+        (J::Number(n), KustoType::Bool) => {
+            n.as_f64().map_or(Value::Null, |f| Value::Bool(f != 0.0))
+        }
         (J::Number(n), KustoType::Int) => n
             .as_i64()
             .and_then(|i| i32::try_from(i).ok())
@@ -116,20 +122,32 @@ mod tests {
     #[test]
     fn fields_follow_kusto_rules() {
         assert_eq!(parse_field("", KustoType::Int), Value::Null);
-        assert_eq!(parse_field("", KustoType::String), Value::String(String::new()));
-        assert_eq!(parse_field(" ", KustoType::String), Value::String(" ".into()));
+        assert_eq!(
+            parse_field("", KustoType::String),
+            Value::String(String::new())
+        );
+        assert_eq!(
+            parse_field(" ", KustoType::String),
+            Value::String(" ".into())
+        );
         assert_eq!(parse_field(" ", KustoType::Long), Value::Null);
         assert_eq!(parse_field("1.5", KustoType::Int), Value::Null);
         assert_eq!(parse_field("-12", KustoType::Int), Value::Int(-12));
         assert_eq!(parse_field("99999999999", KustoType::Int), Value::Null);
-        assert_eq!(parse_field("99999999999", KustoType::Long), Value::Long(99_999_999_999));
+        assert_eq!(
+            parse_field("99999999999", KustoType::Long),
+            Value::Long(99_999_999_999)
+        );
         assert_eq!(parse_field("1", KustoType::Bool), Value::Bool(true));
         assert_eq!(parse_field("0", KustoType::Bool), Value::Bool(false));
         assert_eq!(parse_field("TRUE", KustoType::Bool), Value::Bool(true));
         assert_eq!(parse_field("123", KustoType::Bool), Value::Bool(true));
         assert_eq!(parse_field("yes", KustoType::Bool), Value::Null);
         assert!(matches!(parse_field("NaN", KustoType::Real), Value::Real(r) if r.is_nan()));
-        assert_eq!(parse_field("-Infinity", KustoType::Real), Value::Real(f64::NEG_INFINITY));
+        assert_eq!(
+            parse_field("-Infinity", KustoType::Real),
+            Value::Real(f64::NEG_INFINITY)
+        );
         assert_eq!(parse_field("1e3", KustoType::Real), Value::Real(1000.0));
         assert_eq!(parse_field("x1", KustoType::Real), Value::Null);
         assert_eq!(
@@ -140,7 +158,10 @@ mod tests {
             parse_field("{\"a\":1}", KustoType::Dynamic),
             Value::Dynamic(serde_json::json!({"a": 1}))
         );
-        assert_eq!(parse_field("null", KustoType::Dynamic), Value::Dynamic(serde_json::Value::Null));
+        assert_eq!(
+            parse_field("null", KustoType::Dynamic),
+            Value::Dynamic(serde_json::Value::Null)
+        );
         assert_eq!(
             parse_field("not json", KustoType::Dynamic),
             Value::Dynamic(serde_json::Value::String("not json".into()))
@@ -151,11 +172,20 @@ mod tests {
     #[test]
     fn json_values_convert() {
         use serde_json::json;
-        assert_eq!(from_json(&json!(5), KustoType::String), Value::String("5".into()));
+        assert_eq!(
+            from_json(&json!(5), KustoType::String),
+            Value::String("5".into())
+        );
         assert_eq!(from_json(&json!("5"), KustoType::Long), Value::Long(5));
         assert_eq!(from_json(&json!(1.5), KustoType::Int), Value::Null);
-        assert_eq!(from_json(&json!(1700000000), KustoType::DateTime), Value::Null);
-        assert_eq!(from_json(&json!({"a":[1]}), KustoType::Dynamic), Value::Dynamic(json!({"a":[1]})));
+        assert_eq!(
+            from_json(&json!(1700000000), KustoType::DateTime),
+            Value::Null
+        );
+        assert_eq!(
+            from_json(&json!({"a":[1]}), KustoType::Dynamic),
+            Value::Dynamic(json!({"a":[1]}))
+        );
         assert_eq!(from_json(&json!(true), KustoType::Bool), Value::Bool(true));
     }
 }

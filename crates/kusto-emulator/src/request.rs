@@ -19,10 +19,11 @@ pub(crate) struct KustoRequest {
 impl KustoRequest {
     /// Parses a JSON request body.
     pub(crate) fn from_body(body: &[u8]) -> Result<KustoRequest, String> {
-        let json: Json = serde_json::from_slice(body).map_err(|e| format!("the request body is not valid JSON: {e}"))?;
-        let obj = json
-            .as_object()
-            .ok_or_else(|| "the request body must be a JSON object with 'db', 'csl' and 'properties'".to_string())?;
+        let json: Json = serde_json::from_slice(body)
+            .map_err(|e| format!("the request body is not valid JSON: {e}"))?;
+        let obj = json.as_object().ok_or_else(|| {
+            "the request body must be a JSON object with 'db', 'csl' and 'properties'".to_string()
+        })?;
         let db = match get_ci(obj, "db") {
             Some(Json::String(s)) if !s.is_empty() => Some(s.clone()),
             Some(Json::String(_) | Json::Null) | None => None,
@@ -66,8 +67,9 @@ impl KustoRequest {
             Json::Object(o) => o,
             Json::String(s) if s.trim().is_empty() => return Ok(()),
             Json::String(s) => {
-                parsed = serde_json::from_str::<Json>(s)
-                    .map_err(|e| format!("'properties' is a string that does not hold a JSON object: {e}"))?;
+                parsed = serde_json::from_str::<Json>(s).map_err(|e| {
+                    format!("'properties' is a string that does not hold a JSON object: {e}")
+                })?;
                 parsed
                     .as_object()
                     .ok_or_else(|| "'properties' must be a JSON object".to_string())?

@@ -386,15 +386,25 @@ fn activity_type(path: &str) -> &'static str {
     }
 }
 
-async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, DropConnection> {
+async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     let client_request_id = header("x-ms-client-request-id")
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| Uuid::new_v4().to_string());
-    let accept_gzip = header("accept-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("gzip"));
-    let accept_json = header("accept").is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
+    let accept_gzip =
+        header("accept-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("gzip"));
+    let accept_json =
+        header("accept").is_some_and(|v| v.to_ascii_lowercase().contains("application/json"));
     let path = parts.uri.path().to_string();
     let incoming = RequestInfo {
         method: parts.method.clone(),
@@ -420,11 +430,26 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Fu
                 }
                 match decision.action {
                     FaultAction::Drop => return Err(DropConnection),
-                    FaultAction::Throttle { retry_after_seconds } => {
-                        Reply::error(&ServiceError::throttled(retry_after_seconds), &incoming.corr, true)
-                    }
-                    FaultAction::Status { status, code, message, permanent } => {
-                        let mut e = ServiceError::new(status, &code, "Kusto.Emulator.InjectedFaultException", message, permanent);
+                    FaultAction::Throttle {
+                        retry_after_seconds,
+                    } => Reply::error(
+                        &ServiceError::throttled(retry_after_seconds),
+                        &incoming.corr,
+                        true,
+                    ),
+                    FaultAction::Status {
+                        status,
+                        code,
+                        message,
+                        permanent,
+                    } => {
+                        let mut e = ServiceError::new(
+                            status,
+                            &code,
+                            "Kusto.Emulator.InjectedFaultException",
+                            message,
+                            permanent,
+                        );
                         if status == 429 {
                             e.retry_after = Some(1);
                         }
@@ -444,7 +469,10 @@ async fn serve(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply {
     let needs_token = incoming.path != "/v1/rest/auth/metadata";
     if let Some(token) = state.config.token.as_ref().filter(|_| needs_token) {
         let expected = format!("Bearer {}", token.0);
-        let given = incoming.headers.get("authorization").and_then(|v| v.to_str().ok());
+        let given = incoming
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
         if given != Some(expected.as_str()) {
             let e = ServiceError::new(
                 401,
@@ -472,9 +500,13 @@ fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<Full<
         }
     }
     let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = response.headers_mut();
-    h.insert(http::header::CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
     if let Ok(v) = HeaderValue::from_str(&corr.client_request_id) {
         h.insert("x-ms-client-request-id", v);
     }
@@ -482,7 +514,10 @@ fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<Full<
         h.insert("x-ms-activity-id", v);
     }
     if gzipped {
-        h.insert(http::header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        h.insert(
+            http::header::CONTENT_ENCODING,
+            HeaderValue::from_static("gzip"),
+        );
     }
     if let Some(seconds) = reply.retry_after {
         if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
@@ -516,17 +551,27 @@ pub(crate) async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8
             }
         }
     }
-    if total > limit { Err(BodyError::TooLarge) } else { Ok(out) }
+    if total > limit {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(out)
+    }
 }
 
 async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply {
     let path = incoming.path.trim_end_matches('/');
-    let not_found = || Reply::json(404, "{\"error\":\"unknown emulator control endpoint\"}".into());
+    let not_found = || {
+        Reply::json(
+            404,
+            "{\"error\":\"unknown emulator control endpoint\"}".into(),
+        )
+    };
     match (&incoming.method, path) {
         (&Method::GET, "/_emulator/health") => Reply::json(200, "{\"status\":\"ok\"}".into()),
-        (&Method::GET, "/_emulator/faults") => {
-            Reply::json(200, serde_json::to_string(&state.faults.list()).unwrap_or_else(|_| "[]".into()))
-        }
+        (&Method::GET, "/_emulator/faults") => Reply::json(
+            200,
+            serde_json::to_string(&state.faults.list()).unwrap_or_else(|_| "[]".into()),
+        ),
         (&Method::DELETE, "/_emulator/faults") => {
             let removed = state.faults.list().len();
             state.faults.clear();
@@ -535,20 +580,41 @@ async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply
         (&Method::POST, "/_emulator/faults") => {
             let bytes = match read_body(body, 1 << 20).await {
                 Ok(b) => b,
-                Err(_) => return Reply::json(400, "{\"error\":\"the body could not be read\"}".into()),
+                Err(_) => {
+                    return Reply::json(400, "{\"error\":\"the body could not be read\"}".into());
+                }
             };
             let rules: Vec<FaultRule> = match serde_json::from_slice::<serde_json::Value>(&bytes) {
                 Ok(serde_json::Value::Array(items)) => {
-                    match items.into_iter().map(serde_json::from_value).collect::<Result<Vec<_>, _>>() {
+                    match items
+                        .into_iter()
+                        .map(serde_json::from_value)
+                        .collect::<Result<Vec<_>, _>>()
+                    {
                         Ok(r) => r,
-                        Err(e) => return Reply::json(400, serde_json::json!({"error": e.to_string()}).to_string()),
+                        Err(e) => {
+                            return Reply::json(
+                                400,
+                                serde_json::json!({"error": e.to_string()}).to_string(),
+                            );
+                        }
                     }
                 }
                 Ok(one) => match serde_json::from_value(one) {
                     Ok(r) => vec![r],
-                    Err(e) => return Reply::json(400, serde_json::json!({"error": e.to_string()}).to_string()),
+                    Err(e) => {
+                        return Reply::json(
+                            400,
+                            serde_json::json!({"error": e.to_string()}).to_string(),
+                        );
+                    }
                 },
-                Err(e) => return Reply::json(400, serde_json::json!({"error": format!("invalid JSON: {e}")}).to_string()),
+                Err(e) => {
+                    return Reply::json(
+                        400,
+                        serde_json::json!({"error": format!("invalid JSON: {e}")}).to_string(),
+                    );
+                }
             };
             let mut ids = Vec::new();
             for rule in rules {
@@ -559,8 +625,13 @@ async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply
             }
             Reply::json(200, serde_json::json!({"ids": ids}).to_string())
         }
-        (&Method::DELETE, p) => match p.strip_prefix("/_emulator/faults/").and_then(|id| id.parse::<u64>().ok()) {
-            Some(id) if state.faults.remove(id) => Reply::json(200, format!("{{\"removed\":{id}}}")),
+        (&Method::DELETE, p) => match p
+            .strip_prefix("/_emulator/faults/")
+            .and_then(|id| id.parse::<u64>().ok())
+        {
+            Some(id) if state.faults.remove(id) => {
+                Reply::json(200, format!("{{\"removed\":{id}}}"))
+            }
             _ => not_found(),
         },
         _ => not_found(),

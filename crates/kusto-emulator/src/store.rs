@@ -136,7 +136,9 @@ pub enum StoreError {
     #[error("The name '{0}' is not a valid entity name.")]
     InvalidName(String),
     /// A column exists with another type (`.create-merge table`).
-    #[error("Column '{column}' already exists with type '{existing}', cannot change it to '{requested}'.")]
+    #[error(
+        "Column '{column}' already exists with type '{existing}', cannot change it to '{requested}'."
+    )]
     ColumnTypeConflict {
         /// Column name.
         column: String,
@@ -212,7 +214,10 @@ impl Store {
 
     /// Drops a database and its tables; `false` if it did not exist.
     pub fn drop_database(&self, name: &str) -> bool {
-        self.write().databases.remove(&name.to_lowercase()).is_some()
+        self.write()
+            .databases
+            .remove(&name.to_lowercase())
+            .is_some()
     }
 
     /// The canonical name of an existing database.
@@ -232,7 +237,11 @@ impl Store {
             .collect()
     }
 
-    fn with_db<T>(&self, db: &str, f: impl FnOnce(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with_db<T>(
+        &self,
+        db: &str,
+        f: impl FnOnce(&Database) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let inner = self.read();
         let database = inner
             .databases
@@ -293,45 +302,43 @@ impl Store {
                 return Err(StoreError::DuplicateColumn(c.name.clone()));
             }
         }
-        self.with_db_mut(db, |database| {
-            match database.tables.get_mut(table) {
-                None => {
-                    database.tables.insert(
-                        table.to_string(),
-                        TableData {
-                            name: table.to_string(),
-                            columns: columns.to_vec(),
-                            ..TableData::default()
-                        },
-                    );
-                    Ok(columns.to_vec())
-                }
-                Some(existing) if merge => {
-                    for c in columns {
-                        match existing.columns.iter().find(|e| e.name == c.name) {
-                            Some(e) if e.ty != c.ty => {
-                                return Err(StoreError::ColumnTypeConflict {
-                                    column: c.name.clone(),
-                                    existing: e.ty,
-                                    requested: c.ty,
-                                });
-                            }
-                            Some(_) => {}
-                            None => {
-                                existing.columns.push(c.clone());
-                                let empty = crate::parse_value::parse_field("", c.ty);
-                                let rows = Arc::make_mut(&mut existing.rows);
-                                for row in rows.iter_mut() {
-                                    row.push(empty.clone());
-                                }
+        self.with_db_mut(db, |database| match database.tables.get_mut(table) {
+            None => {
+                database.tables.insert(
+                    table.to_string(),
+                    TableData {
+                        name: table.to_string(),
+                        columns: columns.to_vec(),
+                        ..TableData::default()
+                    },
+                );
+                Ok(columns.to_vec())
+            }
+            Some(existing) if merge => {
+                for c in columns {
+                    match existing.columns.iter().find(|e| e.name == c.name) {
+                        Some(e) if e.ty != c.ty => {
+                            return Err(StoreError::ColumnTypeConflict {
+                                column: c.name.clone(),
+                                existing: e.ty,
+                                requested: c.ty,
+                            });
+                        }
+                        Some(_) => {}
+                        None => {
+                            existing.columns.push(c.clone());
+                            let empty = crate::parse_value::parse_field("", c.ty);
+                            let rows = Arc::make_mut(&mut existing.rows);
+                            for row in rows.iter_mut() {
+                                row.push(empty.clone());
                             }
                         }
                     }
-                    Ok(existing.columns.clone())
                 }
-                Some(existing) if existing.columns == columns => Ok(existing.columns.clone()),
-                Some(_) => Err(StoreError::TableExists(table.to_string())),
+                Ok(existing.columns.clone())
             }
+            Some(existing) if existing.columns == columns => Ok(existing.columns.clone()),
+            Some(_) => Err(StoreError::TableExists(table.to_string())),
         })
     }
 
@@ -402,7 +409,12 @@ impl Store {
     }
 
     /// Creates or replaces an ingestion mapping of a table.
-    pub fn create_mapping(&self, db: &str, table: &str, mapping: IngestionMapping) -> Result<(), StoreError> {
+    pub fn create_mapping(
+        &self,
+        db: &str,
+        table: &str,
+        mapping: IngestionMapping,
+    ) -> Result<(), StoreError> {
         self.with_table_mut(db, table, |t| {
             t.mappings
                 .retain(|m| !(m.name == mapping.name && m.kind == mapping.kind));
@@ -419,10 +431,13 @@ impl Store {
         kind: Option<MappingKind>,
     ) -> Result<Vec<IngestionMapping>, StoreError> {
         self.with_db(db, |d| {
-            let t = d.tables.get(table).ok_or_else(|| StoreError::TableNotFound {
-                database: d.name.clone(),
-                table: table.to_string(),
-            })?;
+            let t = d
+                .tables
+                .get(table)
+                .ok_or_else(|| StoreError::TableNotFound {
+                    database: d.name.clone(),
+                    table: table.to_string(),
+                })?;
             Ok(t.mappings
                 .iter()
                 .filter(|m| kind.is_none_or(|k| m.kind == k))
@@ -446,7 +461,13 @@ impl Store {
     }
 
     /// Drops a mapping; `false` if there was none.
-    pub fn drop_mapping(&self, db: &str, table: &str, name: &str, kind: MappingKind) -> Result<bool, StoreError> {
+    pub fn drop_mapping(
+        &self,
+        db: &str,
+        table: &str,
+        name: &str,
+        kind: MappingKind,
+    ) -> Result<bool, StoreError> {
         self.with_table_mut(db, table, |t| {
             let before = t.mappings.len();
             t.mappings.retain(|m| !(m.name == name && m.kind == kind));
@@ -455,7 +476,12 @@ impl Store {
     }
 
     /// Sets (or with `None` removes) the streaming-ingestion policy of a table.
-    pub fn set_table_streaming_policy(&self, db: &str, table: &str, enabled: Option<bool>) -> Result<(), StoreError> {
+    pub fn set_table_streaming_policy(
+        &self,
+        db: &str,
+        table: &str,
+        enabled: Option<bool>,
+    ) -> Result<(), StoreError> {
         self.with_table_mut(db, table, |t| {
             t.streaming_policy = enabled;
             Ok(())
@@ -463,7 +489,11 @@ impl Store {
     }
 
     /// Sets (or with `None` removes) the streaming-ingestion policy of a database.
-    pub fn set_database_streaming_policy(&self, db: &str, enabled: Option<bool>) -> Result<(), StoreError> {
+    pub fn set_database_streaming_policy(
+        &self,
+        db: &str,
+        enabled: Option<bool>,
+    ) -> Result<(), StoreError> {
         self.with_db_mut(db, |d| {
             d.streaming_policy = enabled;
             Ok(())
@@ -471,12 +501,19 @@ impl Store {
     }
 
     /// The policies set on a table and on its database (`None` = not set).
-    pub fn streaming_policies(&self, db: &str, table: &str) -> Result<(Option<bool>, Option<bool>), StoreError> {
+    pub fn streaming_policies(
+        &self,
+        db: &str,
+        table: &str,
+    ) -> Result<(Option<bool>, Option<bool>), StoreError> {
         self.with_db(db, |d| {
-            let t = d.tables.get(table).ok_or_else(|| StoreError::TableNotFound {
-                database: d.name.clone(),
-                table: table.to_string(),
-            })?;
+            let t = d
+                .tables
+                .get(table)
+                .ok_or_else(|| StoreError::TableNotFound {
+                    database: d.name.clone(),
+                    table: table.to_string(),
+                })?;
             Ok((t.streaming_policy, d.streaming_policy))
         })
     }
@@ -508,21 +545,42 @@ mod tests {
         assert_eq!(store.ensure_database("emu").unwrap(), "Emu");
         let cols = vec![Column::new("a", KustoType::Long)];
         store.create_table("EMU", "T", &cols, false).unwrap();
-        assert_eq!(store.append_rows("emu", "T", vec![vec![Value::Long(1)]]).unwrap(), 1);
+        assert_eq!(
+            store
+                .append_rows("emu", "T", vec![vec![Value::Long(1)]])
+                .unwrap(),
+            1
+        );
         let err = store.append_rows("emu", "T", vec![vec![]]).unwrap_err();
-        assert!(matches!(err, StoreError::RowWidth { expected: 1, actual: 0, .. }));
+        assert!(matches!(
+            err,
+            StoreError::RowWidth {
+                expected: 1,
+                actual: 0,
+                ..
+            }
+        ));
         let merged = store
             .create_table("Emu", "T", &[Column::new("b", KustoType::String)], true)
             .unwrap();
         assert_eq!(merged.len(), 2);
         let snap = store.snapshot("Emu", "T").unwrap();
-        assert_eq!(snap.rows[0], vec![Value::Long(1), Value::String(String::new())]);
+        assert_eq!(
+            snap.rows[0],
+            vec![Value::Long(1), Value::String(String::new())]
+        );
         assert!(matches!(
             store.create_table("Emu", "T", &[Column::new("a", KustoType::Int)], true),
             Err(StoreError::ColumnTypeConflict { .. })
         ));
-        assert!(matches!(store.snapshot("Emu", "t"), Err(StoreError::TableNotFound { .. })));
-        assert!(matches!(store.snapshot("Nope", "T"), Err(StoreError::DatabaseNotFound(_))));
+        assert!(matches!(
+            store.snapshot("Emu", "t"),
+            Err(StoreError::TableNotFound { .. })
+        ));
+        assert!(matches!(
+            store.snapshot("Nope", "T"),
+            Err(StoreError::DatabaseNotFound(_))
+        ));
         assert_eq!(store.clear_table("Emu", "T").unwrap(), 1);
         store.drop_table("Emu", "T", false).unwrap();
         assert!(store.drop_table("Emu", "T", false).is_err());

@@ -468,7 +468,10 @@ mod tests {
         let t = ticks_from_parts(2024, 12, 29, 15, 44, 26, 4_263_080).unwrap();
         assert_eq!(format_datetime(t), "2024-12-29T15:44:26.426308Z");
         assert_eq!(format_datetime(0), "0001-01-01T00:00:00Z");
-        assert_eq!(format_datetime(MAX_DATETIME_TICKS), "9999-12-31T23:59:59.9999999Z");
+        assert_eq!(
+            format_datetime(MAX_DATETIME_TICKS),
+            "9999-12-31T23:59:59.9999999Z"
+        );
     }
 
     #[test]
@@ -492,7 +495,14 @@ mod tests {
         assert_eq!(parse_datetime("2014-11-08 15:05:02 GMT"), Some(t));
         let t = ticks_from_parts(2014, 11, 8, 15, 5, 0, 0).unwrap();
         assert_eq!(parse_datetime("2014-11-08T15:05"), Some(t));
-        for bad in ["", "2014-13-01", "2014-02-30", "yesterday", "2014-11-08T25:00", "2014-11-08Tx"] {
+        for bad in [
+            "",
+            "2014-13-01",
+            "2014-02-30",
+            "yesterday",
+            "2014-11-08T25:00",
+            "2014-11-08Tx",
+        ] {
             assert_eq!(parse_datetime(bad), None, "{bad}");
         }
         // 9 fractional digits are truncated to ticks.
@@ -505,13 +515,28 @@ mod tests {
         assert_eq!(format_timespan(0), "00:00:00");
         let t = TICKS_PER_DAY + TICKS_PER_SECOND + 10_000;
         assert_eq!(format_timespan(t + 1), "1.00:00:01.0010001");
-        assert_eq!(format_timespan(-2 * TICKS_PER_DAY - 2 * TICKS_PER_SECOND - 20_002), "-2.00:00:02.0020002");
-        assert_eq!(format_timespan(TICKS_PER_HOUR + 23 * TICKS_PER_MINUTE + 45 * TICKS_PER_SECOND + 6_789_000), "01:23:45.6789000");
+        assert_eq!(
+            format_timespan(-2 * TICKS_PER_DAY - 2 * TICKS_PER_SECOND - 20_002),
+            "-2.00:00:02.0020002"
+        );
+        assert_eq!(
+            format_timespan(
+                TICKS_PER_HOUR + 23 * TICKS_PER_MINUTE + 45 * TICKS_PER_SECOND + 6_789_000
+            ),
+            "01:23:45.6789000"
+        );
         for (text, ticks) in [
             ("00:00:01.0010001", TICKS_PER_SECOND + 10_001),
             ("-00:00:02.0020002", -(2 * TICKS_PER_SECOND + 20_002)),
             ("0.00:03:00", 3 * TICKS_PER_MINUTE),
-            ("1.02:03:04.5", TICKS_PER_DAY + 2 * TICKS_PER_HOUR + 3 * TICKS_PER_MINUTE + 4 * TICKS_PER_SECOND + 5_000_000),
+            (
+                "1.02:03:04.5",
+                TICKS_PER_DAY
+                    + 2 * TICKS_PER_HOUR
+                    + 3 * TICKS_PER_MINUTE
+                    + 4 * TICKS_PER_SECOND
+                    + 5_000_000,
+            ),
             ("2d", 2 * TICKS_PER_DAY),
             ("1.5h", 90 * TICKS_PER_MINUTE),
             ("30m", 30 * TICKS_PER_MINUTE),

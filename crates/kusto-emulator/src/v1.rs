@@ -26,7 +26,12 @@ impl V1Table {
     }
 }
 
-fn table_json(index: usize, columns: &[Column], rows: &[String], exception: Option<&str>) -> String {
+fn table_json(
+    index: usize,
+    columns: &[Column],
+    rows: &[String],
+    exception: Option<&str>,
+) -> String {
     let mut body: Vec<String> = rows.to_vec();
     if let Some(e) = exception {
         body.push(format!("{{\"Exceptions\":[{e}]}}"));
@@ -53,7 +58,12 @@ pub(crate) fn write_tables(tables: &[V1Table]) -> String {
 
 /// Writes the v1 response of a query: results, @ExtendedProperties, QueryStatus and the table of
 /// contents; a truncated result gets an `{"Exceptions":[...]}` row and a top-level `Exceptions`.
-pub(crate) fn write_query_response(tables: &[ResultTable], limits: Limits, corr: &Correlation, now: i64) -> String {
+pub(crate) fn write_query_response(
+    tables: &[ResultTable],
+    limits: Limits,
+    corr: &Correlation,
+    now: i64,
+) -> String {
     let mut parts = Vec::new();
     let mut exceptions = Vec::new();
     for (i, t) in tables.iter().enumerate() {
@@ -78,7 +88,9 @@ pub(crate) fn write_query_response(tables: &[ResultTable], limits: Limits, corr:
     let n = tables.len();
     let props = V1Table::new(
         &[("Value", KustoType::String)],
-        (0..n.max(1)).map(|_| vec![Value::String(VISUALIZATION.to_string())]).collect(),
+        (0..n.max(1))
+            .map(|_| vec![Value::String(VISUALIZATION.to_string())])
+            .collect(),
     );
     let status = V1Table::new(
         &[

@@ -126,7 +126,14 @@ impl Frames {
     }
 }
 
-fn data_table(id: usize, kind: &str, name: &str, columns: &[Column], rows: &[String], error_row: Option<&str>) -> String {
+fn data_table(
+    id: usize,
+    kind: &str,
+    name: &str,
+    columns: &[Column],
+    rows: &[String],
+    error_row: Option<&str>,
+) -> String {
     let mut body = String::from("[");
     for (i, r) in rows.iter().enumerate() {
         if i > 0 {
@@ -161,7 +168,12 @@ fn fragment(id: usize, rows: &[String]) -> String {
 }
 
 /// Writes a complete v2 response for the result tables of a query.
-pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: &Correlation, now: i64) -> String {
+pub(crate) fn write_response(
+    tables: &[ResultTable],
+    options: &V2Options,
+    corr: &Correlation,
+    now: i64,
+) -> String {
     let mut frames = Frames {
         out: String::new(),
         first: true,
@@ -188,7 +200,14 @@ pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: 
             format!("[{id},\"Visualization\",{viz}]")
         })
         .collect();
-    frames.push(data_table(0, "QueryProperties", "@ExtendedProperties", &props_columns, &props_rows, None));
+    frames.push(data_table(
+        0,
+        "QueryProperties",
+        "@ExtendedProperties",
+        &props_columns,
+        &props_rows,
+        None,
+    ));
 
     let mut dataset_errors: Vec<String> = Vec::new();
     let mut deferred: Vec<String> = Vec::new();
@@ -218,7 +237,11 @@ pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: 
                     .finish(),
             );
             let size = options.fragment_rows.max(1);
-            let chunks: Vec<&[String]> = if rows.is_empty() { vec![&rows[..]] } else { rows.chunks(size).collect() };
+            let chunks: Vec<&[String]> = if rows.is_empty() {
+                vec![&rows[..]]
+            } else {
+                rows.chunks(size).collect()
+            };
             let count = chunks.len();
             for (n, chunk) in chunks.into_iter().enumerate() {
                 let last = n + 1 == count;
@@ -250,7 +273,14 @@ pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: 
             }
             frames.push(completion.finish());
         } else {
-            frames.push(data_table(id, "PrimaryResult", &table.name, &table.columns, &rows, in_data_row.as_deref()));
+            frames.push(data_table(
+                id,
+                "PrimaryResult",
+                &table.name,
+                &table.columns,
+                &rows,
+                in_data_row.as_deref(),
+            ));
         }
         if let Some(e) = &error {
             if !options.defer_partial_failures {
@@ -261,7 +291,13 @@ pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: 
     // As recorded (query_partial_results_defer_is_false.json), a stream that reports an error
     // ends without QueryCompletionInformation.
     if dataset_errors.is_empty() {
-        frames.push(query_completion(tables.len() + 1, corr, now, &deferred, tables));
+        frames.push(query_completion(
+            tables.len() + 1,
+            corr,
+            now,
+            &deferred,
+            tables,
+        ));
     }
     let mut completion = Obj::new()
         .str("FrameType", "DataSetCompletion")
@@ -277,7 +313,13 @@ pub(crate) fn write_response(tables: &[ResultTable], options: &V2Options, corr: 
 
 /// The QueryCompletionInformation table: a QueryLimitsExceeded error row per deferred
 /// truncation, then QueryInfo and QueryResourceConsumption.
-fn query_completion(id: usize, corr: &Correlation, now: i64, deferred: &[String], tables: &[ResultTable]) -> String {
+fn query_completion(
+    id: usize,
+    corr: &Correlation,
+    now: i64,
+    deferred: &[String],
+    tables: &[ResultTable],
+) -> String {
     let columns = [
         Column::new("Timestamp", KustoType::DateTime),
         Column::new("ClientRequestId", KustoType::String),
@@ -292,7 +334,13 @@ fn query_completion(id: usize, corr: &Correlation, now: i64, deferred: &[String]
         Column::new("EventTypeName", KustoType::String),
         Column::new("Payload", KustoType::String),
     ];
-    let row = |level: i32, level_name: &str, status: i32, status_name: &str, event: i32, event_name: &str, payload: String| {
+    let row = |level: i32,
+               level_name: &str,
+               status: i32,
+               status_name: &str,
+               event: i32,
+               event_name: &str,
+               payload: String| {
         let values = vec![
             Value::DateTime(now),
             Value::String(corr.client_request_id.clone()),
@@ -323,7 +371,15 @@ fn query_completion(id: usize, corr: &Correlation, now: i64, deferred: &[String]
             ),
         ));
     }
-    rows.push(row(4, "Info", 0, "S_OK (0)", 4, "QueryInfo", "{\"Count\":1,\"Text\":\"Query completed successfully\"}".into()));
+    rows.push(row(
+        4,
+        "Info",
+        0,
+        "S_OK (0)",
+        4,
+        "QueryInfo",
+        "{\"Count\":1,\"Text\":\"Query completed successfully\"}".into(),
+    ));
     let total_rows: usize = tables.iter().map(|t| t.rows.len()).sum();
     let stats = format!(
         "{{\"ExecutionTime\":0.0,\"resource_usage\":{{\"cache\":{{\"memory\":{{\"hits\":0,\"misses\":0,\"total\":0}},\"disk\":{{\"hits\":0,\"misses\":0,\"total\":0}}}},\"cpu\":{{\"user\":\"00:00:00\",\"kernel\":\"00:00:00\",\"total cpu\":\"00:00:00\"}},\"memory\":{{\"peak_per_node\":0}}}},\"input_dataset_statistics\":{{\"extents\":{{\"total\":0,\"scanned\":0}},\"rows\":{{\"total\":{total_rows},\"scanned\":{total_rows}}}}},\"dataset_statistics\":[{}]}}",
@@ -333,7 +389,22 @@ fn query_completion(id: usize, corr: &Correlation, now: i64, deferred: &[String]
             .collect::<Vec<_>>()
             .join(",")
     );
-    rows.push(row(6, "Stats", 0, "S_OK (0)", 0, "QueryResourceConsumption", stats));
+    rows.push(row(
+        6,
+        "Stats",
+        0,
+        "S_OK (0)",
+        0,
+        "QueryResourceConsumption",
+        stats,
+    ));
     let _ = time::TICKS_PER_SECOND;
-    data_table(id, "QueryCompletionInformation", "QueryCompletionInformation", &columns, &rows, None)
+    data_table(
+        id,
+        "QueryCompletionInformation",
+        "QueryCompletionInformation",
+        &columns,
+        &rows,
+        None,
+    )
 }

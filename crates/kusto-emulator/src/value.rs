@@ -142,7 +142,10 @@ impl Decimal {
         };
         let (negative, digits) = match mantissa_text.strip_prefix('-') {
             Some(rest) => (true, rest),
-            None => (false, mantissa_text.strip_prefix('+').unwrap_or(mantissa_text)),
+            None => (
+                false,
+                mantissa_text.strip_prefix('+').unwrap_or(mantissa_text),
+            ),
         };
         let (int_part, frac_part) = match digits.split_once('.') {
             Some((i, f)) => (i, f),
@@ -196,7 +199,9 @@ impl Decimal {
 
     fn compare(self, other: Decimal) -> Option<Ordering> {
         let scale = self.scale.max(other.scale);
-        let a = self.mantissa.checked_mul(10i128.checked_pow(scale - self.scale)?)?;
+        let a = self
+            .mantissa
+            .checked_mul(10i128.checked_pow(scale - self.scale)?)?;
         let b = other
             .mantissa
             .checked_mul(10i128.checked_pow(scale - other.scale)?)?;
@@ -436,7 +441,11 @@ mod tests {
             ("+7", "7"),
             (".5", "0.5"),
         ] {
-            assert_eq!(Decimal::parse(text).map(|d| d.to_string()).as_deref(), Some(shown), "{text}");
+            assert_eq!(
+                Decimal::parse(text).map(|d| d.to_string()).as_deref(),
+                Some(shown),
+                "{text}"
+            );
         }
         for bad in ["", "abc", "1.2.3", "--1", "1e", "."] {
             assert_eq!(Decimal::parse(bad), None, "{bad}");
@@ -449,16 +458,31 @@ mod tests {
     #[test]
     fn json_encoding_matches_the_service() {
         assert_eq!(json(&Value::Real(f64::NAN), KustoType::Real), "\"NaN\"");
-        assert_eq!(json(&Value::Real(f64::INFINITY), KustoType::Real), "\"Infinity\"");
-        assert_eq!(json(&Value::Real(f64::NEG_INFINITY), KustoType::Real), "\"-Infinity\"");
+        assert_eq!(
+            json(&Value::Real(f64::INFINITY), KustoType::Real),
+            "\"Infinity\""
+        );
+        assert_eq!(
+            json(&Value::Real(f64::NEG_INFINITY), KustoType::Real),
+            "\"-Infinity\""
+        );
         assert_eq!(json(&Value::Real(2.5), KustoType::Real), "2.5");
         assert_eq!(json(&Value::Real(0.0), KustoType::Real), "0.0");
-        assert_eq!(json(&Value::Long(i64::MAX), KustoType::Long), "9223372036854775807");
+        assert_eq!(
+            json(&Value::Long(i64::MAX), KustoType::Long),
+            "9223372036854775807"
+        );
         assert_eq!(json(&Value::Null, KustoType::String), "null");
         assert_eq!(json(&Value::Null, KustoType::Int), "null");
         let g = Uuid::parse_str("C9B2D3A4-5E6F-4A1B-8C2D-3E4F5A6B7C8D").unwrap();
-        assert_eq!(json(&Value::Guid(g), KustoType::Guid), "\"c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d\"");
-        assert_eq!(json(&Value::String("h\u{e9}llo \"q\"".into()), KustoType::String), "\"h\u{e9}llo \\\"q\\\"\"");
+        assert_eq!(
+            json(&Value::Guid(g), KustoType::Guid),
+            "\"c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d\""
+        );
+        assert_eq!(
+            json(&Value::String("h\u{e9}llo \"q\"".into()), KustoType::String),
+            "\"h\u{e9}llo \\\"q\\\"\""
+        );
     }
 
     #[test]

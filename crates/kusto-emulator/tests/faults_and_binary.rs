@@ -11,7 +11,15 @@ use kusto_emulator::{Emulator, FaultAction, FaultRule};
 use serde_json::json;
 
 async fn add(emu: &kusto_emulator::EmulatorHandle, rule: serde_json::Value) -> Answer {
-    answer(client().post(format!("{}/_emulator/faults", emu.url())).json(&rule).send().await.unwrap()).await
+    answer(
+        client()
+            .post(format!("{}/_emulator/faults", emu.url()))
+            .json(&rule)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -29,8 +37,20 @@ async fn status_faults_with_permanence_and_counts() {
         assert_eq!(e["@permanent"], false);
         assert!(q.headers.contains_key("x-ms-activity-id"));
     }
-    assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200, "used up after two");
-    let listed = answer(client().get(format!("{}/_emulator/faults", emu.url())).send().await.unwrap()).await.json();
+    assert_eq!(
+        query(&emu, "Emu", "print 1", json!({})).await.status,
+        200,
+        "used up after two"
+    );
+    let listed = answer(
+        client()
+            .get(format!("{}/_emulator/faults", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .json();
     assert_eq!(listed[0]["applied"], 2);
     assert_eq!(listed[0]["remaining"], 0);
     // Permanent 400, only for POST on the mgmt path; other paths untouched.
@@ -40,7 +60,14 @@ async fn status_faults_with_permanence_and_counts() {
     assert_eq!(m.error()["@permanent"], true);
     assert_eq!(m.error()["code"], "InjectedFault");
     assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
-    let cleared = answer(client().delete(format!("{}/_emulator/faults", emu.url())).send().await.unwrap()).await;
+    let cleared = answer(
+        client()
+            .delete(format!("{}/_emulator/faults", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(cleared.json()["removed"], 2);
     assert_eq!(mgmt(&emu, "Emu", ".show version").await.status, 200);
 }
@@ -49,23 +76,54 @@ async fn status_faults_with_permanence_and_counts() {
 async fn throttling_delay_and_dropped_connections() {
     let emu = start().await;
     add(&emu, json!({"path": "/v1/rest/ingest/*", "action": "throttle", "retryAfterSeconds": 7, "times": 1})).await;
-    let t = answer(client().post(format!("{}/v1/rest/ingest/Emu/T?streamFormat=csv", emu.url())).body("1").send().await.unwrap()).await;
+    let t = answer(
+        client()
+            .post(format!(
+                "{}/v1/rest/ingest/Emu/T?streamFormat=csv",
+                emu.url()
+            ))
+            .body("1")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(t.status, 429);
     assert_eq!(t.headers["retry-after"], "7");
     assert_eq!(t.error()["code"], "TooManyRequests");
-    assert_eq!(t.error()["@type"], "Kusto.Data.Exceptions.KustoRequestThrottledException");
+    assert_eq!(
+        t.error()["@type"],
+        "Kusto.Data.Exceptions.KustoRequestThrottledException"
+    );
     assert_eq!(t.error()["@permanent"], false);
 
-    let id = emu.faults().add(FaultRule::new("/v2/rest/query", FaultAction::Delay).delay(Duration::from_millis(300)).times(1)).unwrap();
+    let id = emu
+        .faults()
+        .add(
+            FaultRule::new("/v2/rest/query", FaultAction::Delay)
+                .delay(Duration::from_millis(300))
+                .times(1),
+        )
+        .unwrap();
     let started = Instant::now();
     let q = query(&emu, "Emu", "print 1", json!({})).await;
     assert_eq!(q.status, 200, "a delayed request is served");
-    assert!(started.elapsed() >= Duration::from_millis(300), "the answer waited for the delay");
-    let rule = emu.faults().list().into_iter().find(|f| f.id == id).unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the answer waited for the delay"
+    );
+    let rule = emu
+        .faults()
+        .list()
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap();
     assert_eq!((rule.applied, rule.remaining), (1, Some(0)));
     assert!(emu.faults().remove(id));
 
-    emu.faults().add(FaultRule::new("/v1/rest/mgmt", FaultAction::Drop).times(1)).unwrap();
+    emu.faults()
+        .add(FaultRule::new("/v1/rest/mgmt", FaultAction::Drop).times(1))
+        .unwrap();
     let dropped = client()
         .post(format!("{}/v1/rest/mgmt", emu.url()))
         .body(json!({"db": "Emu", "csl": ".show version"}).to_string())
@@ -73,27 +131,81 @@ async fn throttling_delay_and_dropped_connections() {
         .await;
     let err = dropped.expect_err("the connection is dropped");
     assert!(!err.is_status(), "{err}");
-    assert_eq!(mgmt(&emu, "Emu", ".show version").await.status, 200, "next request served");
+    assert_eq!(
+        mgmt(&emu, "Emu", ".show version").await.status,
+        200,
+        "next request served"
+    );
 }
 
 #[tokio::test]
 async fn probability_and_invalid_rules() {
     let emu = start().await;
-    emu.faults().add(FaultRule::new("*", FaultAction::Drop).probability(0.0)).unwrap();
+    emu.faults()
+        .add(FaultRule::new("*", FaultAction::Drop).probability(0.0))
+        .unwrap();
     for _ in 0..5 {
         assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
     }
     emu.faults().clear();
-    emu.faults().add(FaultRule::new("/v2/*", FaultAction::Throttle { retry_after_seconds: 1 }).probability(1.0)).unwrap();
+    emu.faults()
+        .add(
+            FaultRule::new(
+                "/v2/*",
+                FaultAction::Throttle {
+                    retry_after_seconds: 1,
+                },
+            )
+            .probability(1.0),
+        )
+        .unwrap();
     assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 429);
-    assert_eq!(add(&emu, json!({"path": "*", "action": "explode"})).await.status, 400);
-    assert_eq!(add(&emu, json!({"path": "*", "action": "drop", "probability": 3})).await.status, 400);
+    assert_eq!(
+        add(&emu, json!({"path": "*", "action": "explode"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        add(
+            &emu,
+            json!({"path": "*", "action": "drop", "probability": 3})
+        )
+        .await
+        .status,
+        400
+    );
     assert_eq!(add(&emu, json!([{"path": "/a", "action": "drop"}, {"path": "/b", "action": "delay", "delayMs": 1}])).await.json()["ids"], json!([3, 4]), "ids keep counting after clear");
-    let del = answer(client().delete(format!("{}/_emulator/faults/3", emu.url())).send().await.unwrap()).await;
+    let del = answer(
+        client()
+            .delete(format!("{}/_emulator/faults/3", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(del.status, 200);
-    assert_eq!(answer(client().delete(format!("{}/_emulator/faults/3", emu.url())).send().await.unwrap()).await.status, 404);
+    assert_eq!(
+        answer(
+            client()
+                .delete(format!("{}/_emulator/faults/3", emu.url()))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .status,
+        404
+    );
     // The control endpoints are never faulted.
-    let health = answer(client().get(format!("{}/_emulator/health", emu.url())).send().await.unwrap()).await;
+    let health = answer(
+        client()
+            .get(format!("{}/_emulator/health", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(health.json(), json!({"status": "ok"}));
 }
 
@@ -103,7 +215,11 @@ async fn shutdown_stops_listening() {
     let url = emu.url().to_string();
     assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
     emu.shutdown().await;
-    let after = client().post(format!("{url}/v2/rest/query")).body("{}").send().await;
+    let after = client()
+        .post(format!("{url}/v2/rest/query"))
+        .body("{}")
+        .send()
+        .await;
     assert!(after.is_err(), "no listener after shutdown");
 }
 
@@ -116,7 +232,9 @@ fn binary_prints_its_url_and_stops_on_sigterm() {
         .spawn()
         .expect("the binary starts");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -134,7 +252,10 @@ fn binary_prints_its_url_and_stops_on_sigterm() {
     assert!(answer.contains("\"Preset\""), "{answer}");
     #[cfg(unix)]
     {
-        let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
@@ -151,7 +272,10 @@ fn binary_prints_its_url_and_stops_on_sigterm() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
-    let bad = Command::new(env!("CARGO_BIN_EXE_kusto-emulator")).args(["--port", "nope"]).output().unwrap();
+    let bad = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+        .args(["--port", "nope"])
+        .output()
+        .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid port"));
 }

@@ -13,7 +13,10 @@ pub(crate) struct Dialect {
 
 /// Splits text into records of fields. Fails with `Stream_ClosingQuoteMissing` on an unterminated
 /// quoted field.
-pub(crate) fn parse_records(text: &str, dialect: Dialect) -> Result<Vec<Vec<String>>, IngestFailure> {
+pub(crate) fn parse_records(
+    text: &str,
+    dialect: Dialect,
+) -> Result<Vec<Vec<String>>, IngestFailure> {
     let mut records = Vec::new();
     let mut fields: Vec<String> = Vec::new();
     let mut field = String::new();
@@ -95,7 +98,11 @@ pub(crate) fn check_field_counts(records: &[Vec<String>]) -> Result<(), IngestFa
     let Some(first) = records.first() else {
         return Ok(());
     };
-    if let Some((i, bad)) = records.iter().enumerate().find(|(_, r)| r.len() != first.len()) {
+    if let Some((i, bad)) = records
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.len() != first.len())
+    {
         return Err(IngestFailure::permanent(
             "Stream_WrongNumberOfFields",
             format!(
@@ -121,7 +128,11 @@ mod tests {
 
     #[test]
     fn quoting_rules() {
-        let r = parse_records("a,\"b,c\",\"say \"\"hi\"\"\"\r\n\n1, \"x\",\"multi\nline\"\n", CSV).unwrap();
+        let r = parse_records(
+            "a,\"b,c\",\"say \"\"hi\"\"\"\r\n\n1, \"x\",\"multi\nline\"\n",
+            CSV,
+        )
+        .unwrap();
         assert_eq!(
             r,
             vec![
@@ -130,14 +141,23 @@ mod tests {
             ]
         );
         let r = parse_records("a,,\n,b", CSV).unwrap();
-        assert_eq!(r, vec![vec!["a".to_string(), String::new(), String::new()], vec![String::new(), "b".into()]]);
+        assert_eq!(
+            r,
+            vec![
+                vec!["a".to_string(), String::new(), String::new()],
+                vec![String::new(), "b".into()]
+            ]
+        );
         let e = parse_records("a,\"open\n", CSV).unwrap_err();
         assert_eq!(e.code, "Stream_ClosingQuoteMissing");
         let tsve = Dialect {
             delimiter: '\t',
             backslash_escapes: true,
         };
-        assert_eq!(parse_records("a\\tb\tc\\\\", tsve).unwrap(), vec![vec!["a\tb".to_string(), "c\\".into()]]);
+        assert_eq!(
+            parse_records("a\\tb\tc\\\\", tsve).unwrap(),
+            vec![vec!["a\tb".to_string(), "c\\".into()]]
+        );
     }
 
     #[test]
@@ -145,6 +165,9 @@ mod tests {
         let ok = parse_records("a,b\nc,d", CSV).unwrap();
         assert!(check_field_counts(&ok).is_ok());
         let bad = parse_records("a,b\nc", CSV).unwrap();
-        assert_eq!(check_field_counts(&bad).unwrap_err().code, "Stream_WrongNumberOfFields");
+        assert_eq!(
+            check_field_counts(&bad).unwrap_err().code,
+            "Stream_WrongNumberOfFields"
+        );
     }
 }

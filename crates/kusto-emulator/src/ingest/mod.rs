@@ -101,7 +101,11 @@ impl DataFormat {
     pub fn is_supported(self) -> bool {
         !matches!(
             self,
-            DataFormat::Avro | DataFormat::ApacheAvro | DataFormat::Orc | DataFormat::W3CLogFile | DataFormat::SStream
+            DataFormat::Avro
+                | DataFormat::ApacheAvro
+                | DataFormat::Orc
+                | DataFormat::W3CLogFile
+                | DataFormat::SStream
         )
     }
 
@@ -180,7 +184,10 @@ pub fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
         let mut out = Vec::new();
         let mut decoder = flate2::read::MultiGzDecoder::new(data).take(max as u64 + 1);
         decoder.read_to_end(&mut out).map_err(|e| {
-            IngestFailure::permanent("BadRequest_InvalidArchive", format!("The gzip data could not be decompressed: {e}"))
+            IngestFailure::permanent(
+                "BadRequest_InvalidArchive",
+                format!("The gzip data could not be decompressed: {e}"),
+            )
         })?;
         return Ok(out);
     }
@@ -194,7 +201,10 @@ pub fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
 }
 
 /// Parses a source into rows of the table's schema without appending them.
-pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedRows, IngestFailure> {
+pub fn parse_rows(
+    columns: &[Column],
+    req: &IngestRequest<'_>,
+) -> Result<ParsedRows, IngestFailure> {
     if !req.format.is_supported() {
         return Err(IngestFailure::permanent(
             "BadRequest_FormatNotSupported",
@@ -205,10 +215,16 @@ pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedR
         ));
     }
     if let Some(mapping) = req.mapping {
-        if let Some(e) = mapping.iter().find(|e| !columns.iter().any(|c| c.name == e.column)) {
+        if let Some(e) = mapping
+            .iter()
+            .find(|e| !columns.iter().any(|c| c.name == e.column))
+        {
             return Err(IngestFailure::permanent(
                 "BadRequest_InvalidMapping",
-                format!("The mapping refers to column '{}', which table '{}' does not have", e.column, req.table),
+                format!(
+                    "The mapping refers to column '{}', which table '{}' does not have",
+                    e.column, req.table
+                ),
             ));
         }
     }
@@ -220,7 +236,11 @@ pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedR
                 f => read_json(&text_data(), f)?,
             };
             let mut rows = Vec::with_capacity(records.len());
-            for (i, record) in records.iter().enumerate().skip(usize::from(req.ignore_first_record)) {
+            for (i, record) in records
+                .iter()
+                .enumerate()
+                .skip(usize::from(req.ignore_first_record))
+            {
                 rows.push(map_json_record(columns, req, record, i + 1)?);
             }
             Ok(ParsedRows { rows, skipped })
@@ -235,7 +255,12 @@ pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedR
                     .map(|l| vec![l.to_string()])
                     .collect(),
                 f => {
-                    let dialect = f.dialect().ok_or_else(|| IngestFailure::permanent("BadRequest_FormatNotSupported", "unsupported format"))?;
+                    let dialect = f.dialect().ok_or_else(|| {
+                        IngestFailure::permanent(
+                            "BadRequest_FormatNotSupported",
+                            "unsupported format",
+                        )
+                    })?;
                     let records = parse_records(&text, dialect)?;
                     check_field_counts(&records)?;
                     records
@@ -249,7 +274,10 @@ pub fn parse_rows(columns: &[Column], req: &IngestRequest<'_>) -> Result<ParsedR
                 .enumerate()
                 .map(|(i, fields)| map_csv_record(columns, req, fields, i + 1))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(ParsedRows { rows, skipped: Vec::new() })
+            Ok(ParsedRows {
+                rows,
+                skipped: Vec::new(),
+            })
         }
     }
 }
@@ -265,9 +293,9 @@ pub struct ParsedRows {
 
 /// Parses a source and appends its rows to the table (all or nothing).
 pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, IngestFailure> {
-    let columns = store.table_schema(req.database, req.table).map_err(|e| {
-        IngestFailure::permanent("BadRequest_EntityNotFound", e.to_string())
-    })?;
+    let columns = store
+        .table_schema(req.database, req.table)
+        .map_err(|e| IngestFailure::permanent("BadRequest_EntityNotFound", e.to_string()))?;
     let parsed = parse_rows(&columns, req)?;
     if parsed.rows.is_empty() {
         let details = if parsed.skipped.is_empty() {
@@ -276,7 +304,11 @@ pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, I
             format!("No valid records: {}", parsed.skipped.join("; "))
         };
         return Err(IngestFailure::permanent(
-            if parsed.skipped.is_empty() { "Stream_NoDataToIngest" } else { "BadRequest_NoRecordsOrWrongFormat" },
+            if parsed.skipped.is_empty() {
+                "Stream_NoDataToIngest"
+            } else {
+                "BadRequest_NoRecordsOrWrongFormat"
+            },
             details,
         ));
     }
@@ -293,7 +325,10 @@ fn read_json(text: &str, format: DataFormat) -> Result<(Vec<Json>, Vec<String>),
     let invalid = |e: serde_json::Error| {
         IngestFailure::permanent(
             "BadRequest_InvalidBlob",
-            format!("The {} data is not valid JSON: {e}", format!("{format:?}").to_lowercase()),
+            format!(
+                "The {} data is not valid JSON: {e}",
+                format!("{format:?}").to_lowercase()
+            ),
         )
     };
     match format {
@@ -328,7 +363,12 @@ fn read_json(text: &str, format: DataFormat) -> Result<(Vec<Json>, Vec<String>),
     }
 }
 
-fn const_or_transform(e: &MappingElement, ty: KustoType, req: &IngestRequest<'_>, record_number: usize) -> Option<Value> {
+fn const_or_transform(
+    e: &MappingElement,
+    ty: KustoType,
+    req: &IngestRequest<'_>,
+    record_number: usize,
+) -> Option<Value> {
     if let Some(c) = &e.const_value {
         return Some(parse_field(c, ty));
     }
@@ -339,13 +379,22 @@ fn const_or_transform(e: &MappingElement, ty: KustoType, req: &IngestRequest<'_>
     }
 }
 
-fn map_csv_record(columns: &[Column], req: &IngestRequest<'_>, fields: &[String], record_number: usize) -> Result<Row, IngestFailure> {
+fn map_csv_record(
+    columns: &[Column],
+    req: &IngestRequest<'_>,
+    fields: &[String],
+    record_number: usize,
+) -> Result<Row, IngestFailure> {
     let Some(mapping) = req.mapping else {
         // Identity mapping: by position; missing fields are null, extra fields dropped.
         return Ok(columns
             .iter()
             .enumerate()
-            .map(|(i, c)| fields.get(i).map_or_else(|| parse_field("", c.ty), |f| parse_field(f, c.ty)))
+            .map(|(i, c)| {
+                fields
+                    .get(i)
+                    .map_or_else(|| parse_field("", c.ty), |f| parse_field(f, c.ty))
+            })
             .collect());
     };
     let mut row: Row = columns.iter().map(|c| parse_field("", c.ty)).collect();
@@ -357,7 +406,10 @@ fn map_csv_record(columns: &[Column], req: &IngestRequest<'_>, fields: &[String]
         row[index] = match const_or_transform(e, ty, req, record_number) {
             Some(v) => v,
             None => {
-                let raw = e.ordinal.and_then(|o| fields.get(o)).map_or("", String::as_str);
+                let raw = e
+                    .ordinal
+                    .and_then(|o| fields.get(o))
+                    .map_or("", String::as_str);
                 transform_value(parse_field(raw, ty), raw_json(raw), e.transform, ty)
             }
         };
@@ -369,7 +421,12 @@ fn raw_json(raw: &str) -> Json {
     serde_json::from_str(raw).unwrap_or_else(|_| Json::String(raw.to_string()))
 }
 
-fn map_json_record(columns: &[Column], req: &IngestRequest<'_>, record: &Json, record_number: usize) -> Result<Row, IngestFailure> {
+fn map_json_record(
+    columns: &[Column],
+    req: &IngestRequest<'_>,
+    record: &Json,
+    record_number: usize,
+) -> Result<Row, IngestFailure> {
     let Some(mapping) = req.mapping else {
         // Identity mapping: top-level properties by (case-sensitive) column name.
         return Ok(columns
@@ -389,7 +446,9 @@ fn map_json_record(columns: &[Column], req: &IngestRequest<'_>, record: &Json, r
                 let found = match (&e.field, &e.path) {
                     (Some(f), _) => record.get(f).cloned(),
                     (None, Some(p)) if p.starts_with('$') => {
-                        let steps = parse_json_path(p).map_err(|m| IngestFailure::permanent("BadRequest_InvalidMapping", m))?;
+                        let steps = parse_json_path(p).map_err(|m| {
+                            IngestFailure::permanent("BadRequest_InvalidMapping", m)
+                        })?;
                         follow_path(record, &steps).cloned()
                     }
                     (None, Some(constant)) => Some(Json::String(constant.clone())),
@@ -465,21 +524,50 @@ mod tests {
         r.ignore_first_record = true;
         let out = parse_rows(&cols(), &r).unwrap();
         assert_eq!(out.rows.len(), 2);
-        assert_eq!(out.rows[0], vec![Value::Long(1), Value::String("x".into()), Value::Dynamic(serde_json::json!({"k":1}))]);
-        assert_eq!(out.rows[1], vec![Value::Null, Value::String(String::new()), Value::Null]);
+        assert_eq!(
+            out.rows[0],
+            vec![
+                Value::Long(1),
+                Value::String("x".into()),
+                Value::Dynamic(serde_json::json!({"k":1}))
+            ]
+        );
+        assert_eq!(
+            out.rows[1],
+            vec![Value::Null, Value::String(String::new()), Value::Null]
+        );
         let short = parse_rows(&cols(), &req(DataFormat::Psv, b"5|y")).unwrap();
-        assert_eq!(short.rows[0], vec![Value::Long(5), Value::String("y".into()), Value::Null]);
+        assert_eq!(
+            short.rows[0],
+            vec![Value::Long(5), Value::String("y".into()), Value::Null]
+        );
     }
 
     #[test]
     fn json_formats_and_mappings() {
-        let out = parse_rows(&cols(), &req(DataFormat::Json, b"{\"a\":1,\"s\":\"x\"}\nnot json\n{\"a\":\"2\",\"d\":[1]}\n")).unwrap();
+        let out = parse_rows(
+            &cols(),
+            &req(
+                DataFormat::Json,
+                b"{\"a\":1,\"s\":\"x\"}\nnot json\n{\"a\":\"2\",\"d\":[1]}\n",
+            ),
+        )
+        .unwrap();
         assert_eq!(out.rows.len(), 2);
         assert_eq!(out.skipped.len(), 1);
         assert_eq!(out.rows[1][0], Value::Long(2));
-        let multi = parse_rows(&cols(), &req(DataFormat::MultiJson, b"[{\"a\":1},{\"a\":2}] {\n\"a\":3}")).unwrap();
+        let multi = parse_rows(
+            &cols(),
+            &req(DataFormat::MultiJson, b"[{\"a\":1},{\"a\":2}] {\n\"a\":3}"),
+        )
+        .unwrap();
         assert_eq!(multi.rows.len(), 3);
-        assert_eq!(parse_rows(&cols(), &req(DataFormat::MultiJson, b"{\"a\":")).unwrap_err().code, "BadRequest_InvalidBlob");
+        assert_eq!(
+            parse_rows(&cols(), &req(DataFormat::MultiJson, b"{\"a\":"))
+                .unwrap_err()
+                .code,
+            "BadRequest_InvalidBlob"
+        );
         let mapping = parse_mapping(
             r#"[{"column":"a","path":"$.x.y"},{"column":"s","Properties":{"Transform":"SourceLocation"}},{"column":"d","path":"$"}]"#,
             MappingKind::Json,
@@ -490,20 +578,34 @@ mod tests {
         let out = parse_rows(&cols(), &r).unwrap();
         assert_eq!(out.rows[0][0], Value::Long(7));
         assert_eq!(out.rows[0][1], Value::String("stream".into()));
-        assert_eq!(out.rows[0][2], Value::Dynamic(serde_json::json!({"x":{"y":7}})));
+        assert_eq!(
+            out.rows[0][2],
+            Value::Dynamic(serde_json::json!({"x":{"y":7}}))
+        );
         let bad = parse_mapping(r#"[{"column":"zz","path":"$.x"}]"#, MappingKind::Json).unwrap();
         r.mapping = Some(&bad);
-        assert_eq!(parse_rows(&cols(), &r).unwrap_err().code, "BadRequest_InvalidMapping");
+        assert_eq!(
+            parse_rows(&cols(), &r).unwrap_err().code,
+            "BadRequest_InvalidMapping"
+        );
     }
 
     #[test]
     fn unsupported_and_compressed() {
-        assert_eq!(parse_rows(&cols(), &req(DataFormat::Avro, b"x")).unwrap_err().code, "BadRequest_FormatNotSupported");
+        assert_eq!(
+            parse_rows(&cols(), &req(DataFormat::Avro, b"x"))
+                .unwrap_err()
+                .code,
+            "BadRequest_FormatNotSupported"
+        );
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut gz, b"1,a,").unwrap();
         let compressed = gz.finish().unwrap();
         assert_eq!(decompress(&compressed, 100).unwrap(), b"1,a,");
         assert_eq!(decompress(b"plain", 100).unwrap(), b"plain");
-        assert_eq!(decompress(&[0x1f, 0x8b, 0, 1], 100).unwrap_err().code, "BadRequest_InvalidArchive");
+        assert_eq!(
+            decompress(&[0x1f, 0x8b, 0, 1], 100).unwrap_err().code,
+            "BadRequest_InvalidArchive"
+        );
     }
 }

@@ -4,14 +4,14 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Date64Array, LargeBinaryArray,
-    LargeStringArray, StringArray, StructArray,
+    Array, ArrayRef, AsArray, BinaryArray, BooleanArray, Date32Array, Date64Array,
+    LargeBinaryArray, LargeStringArray, StringArray, StructArray,
 };
 use arrow::datatypes::{
-    DataType, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
-    DurationSecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, TimeUnit,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
-    UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Decimal128Type, DurationMicrosecondType, DurationMillisecondType,
+    DurationNanosecondType, DurationSecondType, Float32Type, Float64Type, Int8Type, Int16Type,
+    Int32Type, Int64Type, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use bytes::Bytes;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -33,13 +33,17 @@ pub(crate) fn read_records(data: &[u8]) -> Result<Vec<Json>, IngestFailure> {
         .map_err(|e| invalid(format!("The Parquet data could not be read: {e}")))?;
     let mut records = Vec::new();
     for batch in reader {
-        let batch = batch.map_err(|e| invalid(format!("The Parquet data could not be read: {e}")))?;
+        let batch =
+            batch.map_err(|e| invalid(format!("The Parquet data could not be read: {e}")))?;
         let schema = batch.schema();
         let columns: Vec<Vec<Json>> = batch.columns().iter().map(array_to_json).collect();
         for row in 0..batch.num_rows() {
             let mut obj = Map::new();
             for (field, values) in schema.fields().iter().zip(&columns) {
-                obj.insert(field.name().clone(), values.get(row).cloned().unwrap_or(Json::Null));
+                obj.insert(
+                    field.name().clone(),
+                    values.get(row).cloned().unwrap_or(Json::Null),
+                );
             }
             records.push(Json::Object(obj));
         }
@@ -84,7 +88,13 @@ macro_rules! primitive {
     ($array:expr, $ty:ty, $conv:expr) => {{
         let a = $array.as_primitive::<$ty>();
         (0..a.len())
-            .map(|i| if a.is_null(i) { Json::Null } else { $conv(a.value(i)) })
+            .map(|i| {
+                if a.is_null(i) {
+                    Json::Null
+                } else {
+                    $conv(a.value(i))
+                }
+            })
             .collect()
     }};
 }
@@ -113,15 +123,39 @@ fn array_to_json(array: &ArrayRef) -> Vec<Json> {
         DataType::UInt64 => primitive!(array, UInt64Type, |v: u64| Json::from(v)),
         DataType::Float32 => primitive!(array, Float32Type, |v: f32| number(v)),
         DataType::Float64 => primitive!(array, Float64Type, |v: f64| number(v)),
-        DataType::Utf8 => strings(array.as_any().downcast_ref::<StringArray>().map(|a| (0..len).map(|i| (!a.is_null(i)).then(|| a.value(i).to_string())).collect())),
-        DataType::LargeUtf8 => strings(array.as_any().downcast_ref::<LargeStringArray>().map(|a| (0..len).map(|i| (!a.is_null(i)).then(|| a.value(i).to_string())).collect())),
-        DataType::Binary => strings(array.as_any().downcast_ref::<BinaryArray>().map(|a| (0..len).map(|i| (!a.is_null(i)).then(|| String::from_utf8_lossy(a.value(i)).into_owned())).collect())),
-        DataType::LargeBinary => strings(array.as_any().downcast_ref::<LargeBinaryArray>().map(|a| (0..len).map(|i| (!a.is_null(i)).then(|| String::from_utf8_lossy(a.value(i)).into_owned())).collect())),
+        DataType::Utf8 => strings(array.as_any().downcast_ref::<StringArray>().map(|a| {
+            (0..len)
+                .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+                .collect()
+        })),
+        DataType::LargeUtf8 => {
+            strings(array.as_any().downcast_ref::<LargeStringArray>().map(|a| {
+                (0..len)
+                    .map(|i| (!a.is_null(i)).then(|| a.value(i).to_string()))
+                    .collect()
+            }))
+        }
+        DataType::Binary => strings(array.as_any().downcast_ref::<BinaryArray>().map(|a| {
+            (0..len)
+                .map(|i| (!a.is_null(i)).then(|| String::from_utf8_lossy(a.value(i)).into_owned()))
+                .collect()
+        })),
+        DataType::LargeBinary => {
+            strings(array.as_any().downcast_ref::<LargeBinaryArray>().map(|a| {
+                (0..len)
+                    .map(|i| {
+                        (!a.is_null(i)).then(|| String::from_utf8_lossy(a.value(i)).into_owned())
+                    })
+                    .collect()
+            }))
+        }
         DataType::Date32 => {
             let a = array.as_any().downcast_ref::<Date32Array>();
             (0..len)
                 .map(|i| match a {
-                    Some(a) if !a.is_null(i) => datetime_json(Some(i128::from(a.value(i)) * i128::from(time::TICKS_PER_DAY))),
+                    Some(a) if !a.is_null(i) => datetime_json(Some(
+                        i128::from(a.value(i)) * i128::from(time::TICKS_PER_DAY),
+                    )),
                     _ => Json::Null,
                 })
                 .collect()
@@ -130,42 +164,72 @@ fn array_to_json(array: &ArrayRef) -> Vec<Json> {
             let a = array.as_any().downcast_ref::<Date64Array>();
             (0..len)
                 .map(|i| match a {
-                    Some(a) if !a.is_null(i) => datetime_json(Some(i128::from(a.value(i)) * 10_000)),
+                    Some(a) if !a.is_null(i) => {
+                        datetime_json(Some(i128::from(a.value(i)) * 10_000))
+                    }
                     _ => Json::Null,
                 })
                 .collect()
         }
         DataType::Timestamp(unit, _) => match unit {
-            TimeUnit::Second => primitive!(array, TimestampSecondType, |v: i64| datetime_json(Some(i128::from(v) * 10_000_000))),
-            TimeUnit::Millisecond => primitive!(array, TimestampMillisecondType, |v: i64| datetime_json(Some(i128::from(v) * 10_000))),
-            TimeUnit::Microsecond => primitive!(array, TimestampMicrosecondType, |v: i64| datetime_json(Some(i128::from(v) * 10))),
-            TimeUnit::Nanosecond => primitive!(array, TimestampNanosecondType, |v: i64| datetime_json(Some(i128::from(v) / 100))),
+            TimeUnit::Second => primitive!(array, TimestampSecondType, |v: i64| datetime_json(
+                Some(i128::from(v) * 10_000_000)
+            )),
+            TimeUnit::Millisecond => {
+                primitive!(array, TimestampMillisecondType, |v: i64| datetime_json(
+                    Some(i128::from(v) * 10_000)
+                ))
+            }
+            TimeUnit::Microsecond => {
+                primitive!(array, TimestampMicrosecondType, |v: i64| datetime_json(
+                    Some(i128::from(v) * 10)
+                ))
+            }
+            TimeUnit::Nanosecond => {
+                primitive!(array, TimestampNanosecondType, |v: i64| datetime_json(
+                    Some(i128::from(v) / 100)
+                ))
+            }
         },
         DataType::Duration(unit) => match unit {
-            TimeUnit::Second => primitive!(array, DurationSecondType, |v: i64| timespan_json(Some(i128::from(v) * 10_000_000))),
-            TimeUnit::Millisecond => primitive!(array, DurationMillisecondType, |v: i64| timespan_json(Some(i128::from(v) * 10_000))),
-            TimeUnit::Microsecond => primitive!(array, DurationMicrosecondType, |v: i64| timespan_json(Some(i128::from(v) * 10))),
-            TimeUnit::Nanosecond => primitive!(array, DurationNanosecondType, |v: i64| timespan_json(Some(i128::from(v) / 100))),
+            TimeUnit::Second => primitive!(array, DurationSecondType, |v: i64| timespan_json(
+                Some(i128::from(v) * 10_000_000)
+            )),
+            TimeUnit::Millisecond => {
+                primitive!(array, DurationMillisecondType, |v: i64| timespan_json(
+                    Some(i128::from(v) * 10_000)
+                ))
+            }
+            TimeUnit::Microsecond => {
+                primitive!(array, DurationMicrosecondType, |v: i64| timespan_json(
+                    Some(i128::from(v) * 10)
+                ))
+            }
+            TimeUnit::Nanosecond => {
+                primitive!(array, DurationNanosecondType, |v: i64| timespan_json(Some(
+                    i128::from(v) / 100
+                )))
+            }
         },
         DataType::Decimal128(_, scale) => {
             let scale = *scale;
-            primitive!(array, Decimal128Type, |v: i128| Json::String(decimal_text(v, scale)))
+            primitive!(array, Decimal128Type, |v: i128| Json::String(decimal_text(
+                v, scale
+            )))
         }
-        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => {
-            (0..len)
-                .map(|i| {
-                    if array.is_null(i) {
-                        return Json::Null;
-                    }
-                    let item: Option<ArrayRef> = match array.data_type() {
-                        DataType::List(_) => Some(array.as_list::<i32>().value(i)),
-                        DataType::LargeList(_) => Some(array.as_list::<i64>().value(i)),
-                        _ => array.as_fixed_size_list_opt().map(|a| a.value(i)),
-                    };
-                    item.map_or(Json::Null, |a| Json::Array(array_to_json(&a)))
-                })
-                .collect()
-        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(_, _) => (0..len)
+            .map(|i| {
+                if array.is_null(i) {
+                    return Json::Null;
+                }
+                let item: Option<ArrayRef> = match array.data_type() {
+                    DataType::List(_) => Some(array.as_list::<i32>().value(i)),
+                    DataType::LargeList(_) => Some(array.as_list::<i64>().value(i)),
+                    _ => array.as_fixed_size_list_opt().map(|a| a.value(i)),
+                };
+                item.map_or(Json::Null, |a| Json::Array(array_to_json(&a)))
+            })
+            .collect(),
         DataType::Struct(_) => match array.as_any().downcast_ref::<StructArray>() {
             Some(s) => {
                 let children: Vec<(String, Vec<Json>)> = s
@@ -193,7 +257,13 @@ fn array_to_json(array: &ArrayRef) -> Vec<Json> {
             let options = arrow::util::display::FormatOptions::default();
             match arrow::util::display::ArrayFormatter::try_new(array.as_ref(), &options) {
                 Ok(f) => (0..len)
-                    .map(|i| if array.is_null(i) { Json::Null } else { Json::String(f.value(i).to_string()) })
+                    .map(|i| {
+                        if array.is_null(i) {
+                            Json::Null
+                        } else {
+                            Json::String(f.value(i).to_string())
+                        }
+                    })
                     .collect(),
                 Err(_) => vec![Json::Null; len],
             }

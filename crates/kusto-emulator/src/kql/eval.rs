@@ -27,9 +27,30 @@ pub struct ResultTable {
 /// Real functions the emulator does not implement (a semantic "not supported" error rather than
 /// "unknown function").
 const KNOWN_FUNCTIONS: [&str; 24] = [
-    "strlen", "substring", "strcat", "tolower", "toupper", "bin", "floor", "round", "iff", "iif",
-    "case", "coalesce", "parse_json", "todynamic", "array_length", "bag_keys", "format_datetime",
-    "datetime_part", "startofday", "dcount", "countif", "sumif", "extract", "replace_string",
+    "strlen",
+    "substring",
+    "strcat",
+    "tolower",
+    "toupper",
+    "bin",
+    "floor",
+    "round",
+    "iff",
+    "iif",
+    "case",
+    "coalesce",
+    "parse_json",
+    "todynamic",
+    "array_length",
+    "bag_keys",
+    "format_datetime",
+    "datetime_part",
+    "startofday",
+    "dcount",
+    "countif",
+    "sumif",
+    "extract",
+    "replace_string",
 ];
 
 /// Parses and runs `text` against database `db`, binding declared parameters from `params`.
@@ -47,7 +68,12 @@ pub(crate) fn run(
             Some(raw) => bind_parameter(&decl.name, decl.ty, raw)?,
             None => match &decl.default {
                 Some(expr) => {
-                    let ctx = Ctx { columns: &[], params: &bound, now, op: "declare" };
+                    let ctx = Ctx {
+                        columns: &[],
+                        params: &bound,
+                        now,
+                        op: "declare",
+                    };
                     let b = ctx.bind(expr)?;
                     convert(b.eval(&[]), decl.ty)
                 }
@@ -159,7 +185,9 @@ fn typed_literal(name: &str, raw: &str) -> Result<Value, KqlError> {
             },
             _ => Err(bad()),
         },
-        KustoType::Dynamic => serde_json::from_str(inner).map(Value::Dynamic).map_err(|_| bad()),
+        KustoType::Dynamic => serde_json::from_str(inner)
+            .map(Value::Dynamic)
+            .map_err(|_| bad()),
         KustoType::Real => {
             let lower = inner.to_ascii_lowercase();
             let v = match lower.as_str() {
@@ -243,7 +271,9 @@ impl Bound {
                 if v.is_null() {
                     return Value::Null;
                 }
-                let found = list.iter().any(|x| v.compare(&x.eval(row)) == Some(Ordering::Equal));
+                let found = list
+                    .iter()
+                    .any(|x| v.compare(&x.eval(row)) == Some(Ordering::Equal));
                 Value::Bool(found != *negated)
             }
             Bound::And(a, b) => match (a.eval(row), b.eval(row)) {
@@ -265,8 +295,12 @@ impl Bound {
                 match f {
                     Func::IsNull => Value::Bool(arg.is_null()),
                     Func::IsNotNull => Value::Bool(!arg.is_null()),
-                    Func::IsEmpty => Value::Bool(arg.is_null() || arg == Value::String(String::new())),
-                    Func::IsNotEmpty => Value::Bool(!(arg.is_null() || arg == Value::String(String::new()))),
+                    Func::IsEmpty => {
+                        Value::Bool(arg.is_null() || arg == Value::String(String::new()))
+                    }
+                    Func::IsNotEmpty => {
+                        Value::Bool(!(arg.is_null() || arg == Value::String(String::new())))
+                    }
                     Func::Now => Value::Null,
                     Func::Ago => Value::Null,
                     Func::To(t) => convert(arg, *t),
@@ -328,7 +362,10 @@ impl Ctx<'_> {
     fn unresolved(&self, name: &str) -> KqlError {
         KqlError::semantic(
             "SEM0100",
-            format!("'{}' operator: Failed to resolve scalar expression named '{name}'", self.op),
+            format!(
+                "'{}' operator: Failed to resolve scalar expression named '{name}'",
+                self.op
+            ),
         )
     }
 
@@ -362,22 +399,39 @@ impl Ctx<'_> {
             }
             Expr::Cmp(op, a, b) => {
                 let (a, b) = (self.bind(a)?, self.bind(b)?);
-                if !matches!(op, CmpOp::Contains | CmpOp::NotContains | CmpOp::StartsWith | CmpOp::EndsWith | CmpOp::EqCi | CmpOp::NeCi) {
+                if !matches!(
+                    op,
+                    CmpOp::Contains
+                        | CmpOp::NotContains
+                        | CmpOp::StartsWith
+                        | CmpOp::EndsWith
+                        | CmpOp::EqCi
+                        | CmpOp::NeCi
+                ) {
                     if let (Some(ta), Some(tb)) = (a.ty(), b.ty()) {
                         let (ca, cb) = (category(ta), category(tb));
                         if ca != cb && ca != 255 && cb != 255 {
                             return Err(KqlError::semantic(
                                 SEM_UNSUPPORTED,
-                                format!("'{}' operator: Cannot compare values of types {ta} and {tb}. Try adding explicit casts", self.op),
+                                format!(
+                                    "'{}' operator: Cannot compare values of types {ta} and {tb}. Try adding explicit casts",
+                                    self.op
+                                ),
                             ));
                         }
                     }
                 }
                 Bound::Cmp(*op, Box::new(a), Box::new(b))
             }
-            Expr::In { expr, list, negated } => Bound::In(
+            Expr::In {
+                expr,
+                list,
+                negated,
+            } => Bound::In(
                 Box::new(self.bind(expr)?),
-                list.iter().map(|e| self.bind(e)).collect::<Result<_, _>>()?,
+                list.iter()
+                    .map(|e| self.bind(e))
+                    .collect::<Result<_, _>>()?,
                 *negated,
             ),
             Expr::And(a, b) => Bound::And(Box::new(self.bind(a)?), Box::new(self.bind(b)?)),
@@ -407,23 +461,40 @@ impl Ctx<'_> {
             other if KNOWN_FUNCTIONS.contains(&other) || other == "count" => {
                 return Err(KqlError::unsupported(&format!("Function '{other}'")));
             }
-            other => return Err(KqlError::semantic("SEM0260", format!("Unknown function: '{other}'."))),
+            other => {
+                return Err(KqlError::semantic(
+                    "SEM0260",
+                    format!("Unknown function: '{other}'."),
+                ));
+            }
         };
         let expected = if matches!(func, Func::Now) { 0 } else { 1 };
         if args.len() != expected {
             return Err(KqlError::semantic(
                 SEM_UNSUPPORTED,
-                format!("Function '{name}' expects {expected} argument(s) but got {}", args.len()),
+                format!(
+                    "Function '{name}' expects {expected} argument(s) but got {}",
+                    args.len()
+                ),
             ));
         }
-        let bound: Vec<Bound> = args.iter().map(|a| self.bind(a)).collect::<Result<_, _>>()?;
+        let bound: Vec<Bound> = args
+            .iter()
+            .map(|a| self.bind(a))
+            .collect::<Result<_, _>>()?;
         Ok(match func {
             Func::Now => Bound::Const(Value::DateTime(self.now), Some(KustoType::DateTime)),
             Func::Ago => match bound.first() {
-                Some(Bound::Const(Value::TimeSpan(t), _)) => {
-                    Bound::Const(Value::DateTime(self.now.saturating_sub(*t)), Some(KustoType::DateTime))
+                Some(Bound::Const(Value::TimeSpan(t), _)) => Bound::Const(
+                    Value::DateTime(self.now.saturating_sub(*t)),
+                    Some(KustoType::DateTime),
+                ),
+                _ => {
+                    return Err(KqlError::semantic(
+                        SEM_UNSUPPORTED,
+                        "ago() expects a timespan literal or parameter",
+                    ));
                 }
-                _ => return Err(KqlError::semantic(SEM_UNSUPPORTED, "ago() expects a timespan literal or parameter")),
             },
             f => Bound::Func(f, bound),
         })
@@ -445,12 +516,16 @@ fn run_pipeline(
                 Err(StoreError::DatabaseNotFound(d)) => {
                     return Err(KqlError::semantic(
                         "SEM0100",
-                        format!("'database' operator: Failed to resolve database expression named '{d}'"),
+                        format!(
+                            "'database' operator: Failed to resolve database expression named '{d}'"
+                        ),
                     ));
                 }
                 Err(_) => {
                     let message = match p.ops.first() {
-                        None => format!("'table' operator: Failed to resolve table expression named '{name}'"),
+                        None => format!(
+                            "'table' operator: Failed to resolve table expression named '{name}'"
+                        ),
                         Some(op) => format!(
                             "'{}' operator: Failed to resolve table or column expression named '{name}'",
                             op.name
@@ -461,20 +536,33 @@ fn run_pipeline(
             }
         }
         Source::Print(items) => {
-            let ctx = Ctx { columns: &[], params, now, op: "print" };
+            let ctx = Ctx {
+                columns: &[],
+                params,
+                now,
+                op: "print",
+            };
             let mut columns = Vec::new();
             let mut row = Vec::new();
             for (i, (alias, expr)) in items.iter().enumerate() {
                 let b = ctx.bind(expr)?;
                 let ty = b.ty().unwrap_or(KustoType::String);
-                columns.push(Column::new(alias.clone().unwrap_or_else(|| format!("print_{i}")), ty));
+                columns.push(Column::new(
+                    alias.clone().unwrap_or_else(|| format!("print_{i}")),
+                    ty,
+                ));
                 row.push(b.eval(&[]));
             }
             (columns, Arc::new(vec![row]))
         }
     };
     for op in &p.ops {
-        let ctx = Ctx { columns: &columns, params, now, op: op.name };
+        let ctx = Ctx {
+            columns: &columns,
+            params,
+            now,
+            op: op.name,
+        };
         match &op.kind {
             OpKind::Count => {
                 let n = i64::try_from(rows.len()).unwrap_or(i64::MAX);
@@ -491,7 +579,10 @@ fn run_pipeline(
                 if n < 0 {
                     return Err(KqlError::semantic(
                         SEM_UNSUPPORTED,
-                        format!("'{}' operator: the row count must be a non-negative integer", op.name),
+                        format!(
+                            "'{}' operator: the row count must be a non-negative integer",
+                            op.name
+                        ),
                     ));
                 }
                 let n = usize::try_from(n).unwrap_or(usize::MAX);
@@ -507,14 +598,22 @@ fn run_pipeline(
                         "'where' operator: the predicate must be a boolean expression",
                     ));
                 }
-                rows = Arc::new(rows.iter().filter(|r| b.eval(r) == Value::Bool(true)).cloned().collect());
+                rows = Arc::new(
+                    rows.iter()
+                        .filter(|r| b.eval(r) == Value::Bool(true))
+                        .cloned()
+                        .collect(),
+                );
             }
             OpKind::Project(items) => {
                 let bound: Vec<(String, Bound)> = items
                     .iter()
                     .map(|(n, e)| ctx.bind(e).map(|b| (n.clone(), b)))
                     .collect::<Result<_, _>>()?;
-                let new_rows = rows.iter().map(|r| bound.iter().map(|(_, b)| b.eval(r)).collect()).collect();
+                let new_rows = rows
+                    .iter()
+                    .map(|r| bound.iter().map(|(_, b)| b.eval(r)).collect())
+                    .collect();
                 columns = bound
                     .iter()
                     .map(|(n, b)| Column::new(n.clone(), b.ty().unwrap_or(KustoType::String)))
@@ -535,8 +634,20 @@ fn run_pipeline(
                         let (vx, vy) = (b.eval(x), b.eval(y));
                         let ord = match (vx.is_null(), vy.is_null()) {
                             (true, true) => Ordering::Equal,
-                            (true, false) => if *nulls_first { Ordering::Less } else { Ordering::Greater },
-                            (false, true) => if *nulls_first { Ordering::Greater } else { Ordering::Less },
+                            (true, false) => {
+                                if *nulls_first {
+                                    Ordering::Less
+                                } else {
+                                    Ordering::Greater
+                                }
+                            }
+                            (false, true) => {
+                                if *nulls_first {
+                                    Ordering::Greater
+                                } else {
+                                    Ordering::Less
+                                }
+                            }
                             (false, false) => {
                                 let o = vx.sort_cmp(&vy);
                                 if *desc { o.reverse() } else { o }
@@ -576,7 +687,9 @@ fn summarize(
     let mut keys = Vec::new();
     for e in by {
         let Expr::Name(n) = e else {
-            return Err(KqlError::unsupported("A 'summarize ... by' expression other than a column name"));
+            return Err(KqlError::unsupported(
+                "A 'summarize ... by' expression other than a column name",
+            ));
         };
         let b = ctx.bind(e)?;
         columns.push(Column::new(n.clone(), b.ty().unwrap_or(KustoType::String)));
@@ -607,7 +720,9 @@ fn summarize(
             },
             _ => in_ty.unwrap_or(KustoType::Real),
         };
-        let name = alias.clone().unwrap_or_else(|| format!("{prefix}_{arg_name}"));
+        let name = alias
+            .clone()
+            .unwrap_or_else(|| format!("{prefix}_{arg_name}"));
         columns.push(Column::new(name, out_ty));
         aggs.push((prefix, bound, out_ty));
     }
@@ -632,7 +747,11 @@ fn summarize(
         .map(|(mut key, members)| {
             for (prefix, bound, out_ty) in &aggs {
                 let values: Vec<Value> = match bound {
-                    Some(b) => members.iter().map(|r| b.eval(r)).filter(|v| !v.is_null()).collect(),
+                    Some(b) => members
+                        .iter()
+                        .map(|r| b.eval(r))
+                        .filter(|v| !v.is_null())
+                        .collect(),
                     None => Vec::new(),
                 };
                 key.push(aggregate(prefix, &values, members.len(), *out_ty));
@@ -646,8 +765,16 @@ fn summarize(
 fn aggregate(prefix: &str, values: &[Value], count: usize, out_ty: KustoType) -> Value {
     match prefix {
         "count" => Value::Long(i64::try_from(count).unwrap_or(i64::MAX)),
-        "min" => values.iter().min_by(|a, b| a.sort_cmp(b)).cloned().unwrap_or(Value::Null),
-        "max" => values.iter().max_by(|a, b| a.sort_cmp(b)).cloned().unwrap_or(Value::Null),
+        "min" => values
+            .iter()
+            .min_by(|a, b| a.sort_cmp(b))
+            .cloned()
+            .unwrap_or(Value::Null),
+        "max" => values
+            .iter()
+            .max_by(|a, b| a.sort_cmp(b))
+            .cloned()
+            .unwrap_or(Value::Null),
         _ => {
             let as_f64 = |v: &Value| match v {
                 Value::Int(i) => f64::from(*i),
@@ -674,7 +801,11 @@ fn aggregate(prefix: &str, values: &[Value], count: usize, out_ty: KustoType) ->
                         };
                         sum = sum.wrapping_add(x);
                     }
-                    if out_ty == KustoType::Long { Value::Long(sum) } else { Value::TimeSpan(sum) }
+                    if out_ty == KustoType::Long {
+                        Value::Long(sum)
+                    } else {
+                        Value::TimeSpan(sum)
+                    }
                 }
                 _ => Value::Real(values.iter().map(as_f64).sum()),
             }
@@ -693,7 +824,11 @@ mod tests {
         s.create_table(
             "Db",
             "T",
-            &[Column::new("a", KustoType::Long), Column::new("s", KustoType::String), Column::new("d", KustoType::DateTime)],
+            &[
+                Column::new("a", KustoType::Long),
+                Column::new("s", KustoType::String),
+                Column::new("d", KustoType::DateTime),
+            ],
             false,
         )
         .unwrap();
@@ -730,21 +865,44 @@ mod tests {
         let t = &q("T | where isnull(a) or s == 'y' | project s").unwrap()[0];
         assert_eq!(t.rows.len(), 2);
         let t = &q("T | order by a").unwrap()[0];
-        assert_eq!(longs(t, 0), vec![Value::Long(3), Value::Long(2), Value::Long(1), Value::Null]);
+        assert_eq!(
+            longs(t, 0),
+            vec![Value::Long(3), Value::Long(2), Value::Long(1), Value::Null]
+        );
         let t = &q("T | sort by a asc").unwrap()[0];
-        assert_eq!(longs(t, 0), vec![Value::Null, Value::Long(1), Value::Long(2), Value::Long(3)]);
+        assert_eq!(
+            longs(t, 0),
+            vec![Value::Null, Value::Long(1), Value::Long(2), Value::Long(3)]
+        );
         let t = &q("T | summarize count() by s").unwrap()[0];
-        assert_eq!(t.columns, vec![Column::new("s", KustoType::String), Column::new("count_", KustoType::Long)]);
+        assert_eq!(
+            t.columns,
+            vec![
+                Column::new("s", KustoType::String),
+                Column::new("count_", KustoType::Long)
+            ]
+        );
         assert_eq!(t.rows[0], vec![Value::String("x".into()), Value::Long(2)]);
         let t = &q("T | summarize n = count(), m = max(a), total = sum(a)").unwrap()[0];
-        assert_eq!(t.rows, vec![vec![Value::Long(4), Value::Long(3), Value::Long(6)]]);
+        assert_eq!(
+            t.rows,
+            vec![vec![Value::Long(4), Value::Long(3), Value::Long(6)]]
+        );
         let t = &q("T | where d > datetime(2020-06-01) | count").unwrap()[0];
         assert_eq!(t.rows, vec![vec![Value::Long(2)]]);
         let t = &q("T | where s in ('x', 'z') and a != 3 | project b = a").unwrap()[0];
         assert_eq!(t.columns[0].name, "b");
         assert_eq!(longs(t, 0), vec![Value::Long(2)]);
         let t = &q("print 1, x = 'a', real(nan), timespan(1d)").unwrap()[0];
-        assert_eq!(t.columns.iter().map(|c| c.ty).collect::<Vec<_>>(), vec![KustoType::Long, KustoType::String, KustoType::Real, KustoType::TimeSpan]);
+        assert_eq!(
+            t.columns.iter().map(|c| c.ty).collect::<Vec<_>>(),
+            vec![
+                KustoType::Long,
+                KustoType::String,
+                KustoType::Real,
+                KustoType::TimeSpan
+            ]
+        );
         assert_eq!(t.columns[0].name, "print_0");
         assert_eq!(q("T | take 1; T | count").unwrap().len(), 2);
     }
@@ -753,19 +911,39 @@ mod tests {
     fn errors() {
         assert_eq!(
             q("Nope"),
-            Err(KqlError::semantic("SEM0100", "'table' operator: Failed to resolve table expression named 'Nope'"))
+            Err(KqlError::semantic(
+                "SEM0100",
+                "'table' operator: Failed to resolve table expression named 'Nope'"
+            ))
         );
         assert_eq!(
             q("Nope | take 1"),
-            Err(KqlError::semantic("SEM0100", "'take' operator: Failed to resolve table or column expression named 'Nope'"))
+            Err(KqlError::semantic(
+                "SEM0100",
+                "'take' operator: Failed to resolve table or column expression named 'Nope'"
+            ))
         );
         assert_eq!(
             q("T | where x > 1"),
-            Err(KqlError::semantic("SEM0100", "'where' operator: Failed to resolve scalar expression named 'x'"))
+            Err(KqlError::semantic(
+                "SEM0100",
+                "'where' operator: Failed to resolve scalar expression named 'x'"
+            ))
         );
-        assert_eq!(q("T | where foo(a)"), Err(KqlError::semantic("SEM0260", "Unknown function: 'foo'.")));
-        assert!(matches!(q("T | where a == 'x'"), Err(KqlError::Semantic { code: SEM_UNSUPPORTED, .. })));
-        assert!(matches!(q("T | extend b = 1"), Err(KqlError::Semantic { message, .. }) if message.contains("'extend' operator")));
+        assert_eq!(
+            q("T | where foo(a)"),
+            Err(KqlError::semantic("SEM0260", "Unknown function: 'foo'."))
+        );
+        assert!(matches!(
+            q("T | where a == 'x'"),
+            Err(KqlError::Semantic {
+                code: SEM_UNSUPPORTED,
+                ..
+            })
+        ));
+        assert!(
+            matches!(q("T | extend b = 1"), Err(KqlError::Semantic { message, .. }) if message.contains("'extend' operator"))
+        );
     }
 
     #[test]
@@ -789,15 +967,34 @@ mod tests {
         assert_eq!(t.rows[0][1], Value::String("Two".into()));
         assert_eq!(t.rows[0][2], Value::Long(1));
         assert_eq!(t.rows[0][3], Value::Int(7));
-        assert_eq!(bind_parameter("p", KustoType::String, &Json::String("'q'".into())), Ok(Value::String("q".into())));
-        assert_eq!(bind_parameter("p", KustoType::Long, &Json::String("10".into())), Ok(Value::Long(10)));
-        assert_eq!(bind_parameter("p", KustoType::Bool, &Json::Bool(true)), Ok(Value::Bool(true)));
         assert_eq!(
-            bind_parameter("p", KustoType::Dynamic, &Json::String("dynamic([1,\"x\"])".into())),
+            bind_parameter("p", KustoType::String, &Json::String("'q'".into())),
+            Ok(Value::String("q".into()))
+        );
+        assert_eq!(
+            bind_parameter("p", KustoType::Long, &Json::String("10".into())),
+            Ok(Value::Long(10))
+        );
+        assert_eq!(
+            bind_parameter("p", KustoType::Bool, &Json::Bool(true)),
+            Ok(Value::Bool(true))
+        );
+        assert_eq!(
+            bind_parameter(
+                "p",
+                KustoType::Dynamic,
+                &Json::String("dynamic([1,\"x\"])".into())
+            ),
             Ok(Value::Dynamic(serde_json::json!([1, "x"])))
         );
         assert!(bind_parameter("p", KustoType::Long, &Json::String("abc".into())).is_err());
-        let missing = run("declare query_parameters(q:long); T | take q", &Map::new(), &store(), "Db", 0);
+        let missing = run(
+            "declare query_parameters(q:long); T | take q",
+            &Map::new(),
+            &store(),
+            "Db",
+            0,
+        );
         assert!(matches!(missing, Err(KqlError::Semantic { .. })));
     }
 }

@@ -63,8 +63,8 @@ const HYPHENATED: [&str; 12] = [
 ];
 
 const PUNCTS: [&str; 22] = [
-    "==", "!=", "<=", ">=", "=~", "!~", "<>", "|", ";", ",", "(", ")", "[", "]", "{", "}", "=", "<",
-    ">", ".", ":", "-",
+    "==", "!=", "<=", ">=", "=~", "!~", "<>", "|", ";", ",", "(", ")", "[", "]", "{", "}", "=",
+    "<", ">", ".", ":", "-",
 ];
 
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
@@ -80,8 +80,15 @@ pub(crate) fn tokenize_with(src: &str, concat_strings: bool) -> Result<Vec<Token
         let token = lexer.next()?;
         let end = token.tok == Tok::Eof;
         // Adjacent string literals concatenate.
-        if let (true, Tok::Str(s), Some(Token { tok: Tok::Str(prev), text, .. })) =
-            (concat_strings, &token.tok, tokens.last_mut())
+        if let (
+            true,
+            Tok::Str(s),
+            Some(Token {
+                tok: Tok::Str(prev),
+                text,
+                ..
+            }),
+        ) = (concat_strings, &token.tok, tokens.last_mut())
         {
             prev.push_str(s);
             text.push(' ');
@@ -210,7 +217,8 @@ impl Lexer<'_> {
         };
         let mut end = word_end(start);
         // Hyphenated operator names.
-        if self.char_at(end) == Some('-') && self.char_at(end + 1).is_some_and(char::is_alphabetic) {
+        if self.char_at(end) == Some('-') && self.char_at(end + 1).is_some_and(char::is_alphabetic)
+        {
             let longer = word_end(end + 1);
             let candidate = self.src.get(start..longer).unwrap_or("");
             if HYPHENATED.contains(&candidate) || candidate.starts_with("create-") {
@@ -302,7 +310,11 @@ impl Lexer<'_> {
                 .get(body_start..)
                 .and_then(|s| s.find(fence))
                 .ok_or_else(|| self.error(start))?;
-            let body = self.src.get(body_start..body_start + close).unwrap_or("").to_string();
+            let body = self
+                .src
+                .get(body_start..body_start + close)
+                .unwrap_or("")
+                .to_string();
             self.pos = body_start + close + 3;
             return Ok(self.token(Tok::Str(body), start));
         }
@@ -316,7 +328,10 @@ impl Lexer<'_> {
         if verbatim {
             self.pos += 1;
         }
-        let quote = self.peek_char().filter(|q| *q == '"' || *q == '\'').ok_or_else(|| self.error(start))?;
+        let quote = self
+            .peek_char()
+            .filter(|q| *q == '"' || *q == '\'')
+            .ok_or_else(|| self.error(start))?;
         self.pos += 1;
         let mut out = String::new();
         loop {
@@ -346,7 +361,10 @@ impl Lexer<'_> {
                     'f' => out.push('\u{c}'),
                     'v' => out.push('\u{b}'),
                     'u' => {
-                        let hex = self.src.get(self.pos..self.pos + 4).ok_or_else(|| self.error(start))?;
+                        let hex = self
+                            .src
+                            .get(self.pos..self.pos + 4)
+                            .ok_or_else(|| self.error(start))?;
                         let code = u32::from_str_radix(hex, 16).map_err(|_| self.error(start))?;
                         out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                         self.pos += 4;
@@ -422,9 +440,18 @@ mod tests {
                 Tok::Eof,
             ]
         );
-        assert_eq!(toks("@'a''b' \"c\""), vec![Tok::Str("a'bc".into()), Tok::Eof]);
-        assert_eq!(toks("h\"secret\""), vec![Tok::Str("secret".into()), Tok::Eof]);
-        assert_eq!(toks("```multi\nline```"), vec![Tok::Str("multi\nline".into()), Tok::Eof]);
+        assert_eq!(
+            toks("@'a''b' \"c\""),
+            vec![Tok::Str("a'bc".into()), Tok::Eof]
+        );
+        assert_eq!(
+            toks("h\"secret\""),
+            vec![Tok::Str("secret".into()), Tok::Eof]
+        );
+        assert_eq!(
+            toks("```multi\nline```"),
+            vec![Tok::Str("multi\nline".into()), Tok::Eof]
+        );
         assert_eq!(
             toks("datetime(2024-01-01 10:00) dynamic({\"a\":\")\"})"),
             vec![
@@ -433,9 +460,18 @@ mod tests {
                 Tok::Eof
             ]
         );
-        assert_eq!(toks("['my table']"), vec![Tok::QuotedIdent("my table".into()), Tok::Eof]);
-        assert_eq!(toks("2d"), vec![Tok::Timespan(2 * crate::time::TICKS_PER_DAY), Tok::Eof]);
-        assert_eq!(toks("T | project-away x")[2], Tok::Ident("project-away".into()));
+        assert_eq!(
+            toks("['my table']"),
+            vec![Tok::QuotedIdent("my table".into()), Tok::Eof]
+        );
+        assert_eq!(
+            toks("2d"),
+            vec![Tok::Timespan(2 * crate::time::TICKS_PER_DAY), Tok::Eof]
+        );
+        assert_eq!(
+            toks("T | project-away x")[2],
+            Tok::Ident("project-away".into())
+        );
         assert!(tokenize("T | take 1x").is_err());
         assert!(tokenize("'unterminated").is_err());
         assert!(tokenize("a # b").is_err());

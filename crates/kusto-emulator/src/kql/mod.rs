@@ -21,19 +21,55 @@ pub const SEM_UNSUPPORTED: &str = "SEM0001";
 /// Real KQL operators (and statements) that the emulator does not implement: they get a semantic
 /// error naming them instead of a syntax error.
 pub(crate) const UNSUPPORTED_OPERATORS: [&str; 40] = [
-    "as", "consume", "distinct", "evaluate", "extend", "externaldata", "facet", "find", "fork",
-    "getschema", "invoke", "join", "lookup", "make-series", "mv-apply", "mv-expand", "parse",
-    "parse-where", "parse-kv", "partition", "project-away", "project-keep", "project-rename",
-    "project-reorder", "reduce", "render", "sample", "sample-distinct", "scan", "search",
-    "serialize", "top", "top-hitters", "top-nested", "union", "range", "datatable", "materialize",
-    "macro-expand", "summarize-bin",
+    "as",
+    "consume",
+    "distinct",
+    "evaluate",
+    "extend",
+    "externaldata",
+    "facet",
+    "find",
+    "fork",
+    "getschema",
+    "invoke",
+    "join",
+    "lookup",
+    "make-series",
+    "mv-apply",
+    "mv-expand",
+    "parse",
+    "parse-where",
+    "parse-kv",
+    "partition",
+    "project-away",
+    "project-keep",
+    "project-rename",
+    "project-reorder",
+    "reduce",
+    "render",
+    "sample",
+    "sample-distinct",
+    "scan",
+    "search",
+    "serialize",
+    "top",
+    "top-hitters",
+    "top-nested",
+    "union",
+    "range",
+    "datatable",
+    "materialize",
+    "macro-expand",
+    "summarize-bin",
 ];
 
 /// A failure to run a query.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum KqlError {
     /// The text is not valid KQL: `SYN0002` at a byte offset, naming the offending token.
-    #[error("Syntax error: SYN0002: A recognition error occurred. (offset {offset}, token '{token}')")]
+    #[error(
+        "Syntax error: SYN0002: A recognition error occurred. (offset {offset}, token '{token}')"
+    )]
     Syntax {
         /// Byte offset of the offending token in the query text.
         offset: usize,

@@ -153,7 +153,11 @@ impl Parser {
         match self.tokens.get(self.pos) {
             Some(t) => KqlError::Syntax {
                 offset: t.offset,
-                token: if t.tok == Tok::Eof { "<EOF>".into() } else { t.text.clone() },
+                token: if t.tok == Tok::Eof {
+                    "<EOF>".into()
+                } else {
+                    t.text.clone()
+                },
             },
             None => KqlError::Syntax {
                 offset: 0,
@@ -172,7 +176,11 @@ impl Parser {
     }
 
     fn expect_punct(&mut self, p: &str) -> Result<(), KqlError> {
-        if self.eat_punct(p) { Ok(()) } else { Err(self.error()) }
+        if self.eat_punct(p) {
+            Ok(())
+        } else {
+            Err(self.error())
+        }
     }
 
     fn eat_word(&mut self, word: &str) -> bool {
@@ -208,7 +216,10 @@ impl Parser {
                     return Err(self.error());
                 }
                 params.extend(self.param_decls()?);
-            } else if is_word(self.peek(), "let") || is_word(self.peek(), "set") || is_word(self.peek(), "alias") {
+            } else if is_word(self.peek(), "let")
+                || is_word(self.peek(), "set")
+                || is_word(self.peek(), "alias")
+            {
                 let word = self.name()?;
                 return Err(KqlError::unsupported(&format!("'{word}' statement")));
             } else {
@@ -242,7 +253,11 @@ impl Parser {
                     return Err(self.error());
                 }
             };
-            let default = if self.eat_punct("=") { Some(self.primary()?) } else { None };
+            let default = if self.eat_punct("=") {
+                Some(self.primary()?)
+            } else {
+                None
+            };
             out.push(ParamDecl { name, ty, default });
             if self.eat_punct(")") {
                 return Ok(out);
@@ -278,7 +293,12 @@ impl Parser {
             }
         } else {
             match self.peek().clone() {
-                Tok::Ident(w) if UNSUPPORTED_OPERATORS.contains(&w.as_str()) || w == "datatable" || w == "range" || w == "union" => {
+                Tok::Ident(w)
+                    if UNSUPPORTED_OPERATORS.contains(&w.as_str())
+                        || w == "datatable"
+                        || w == "range"
+                        || w == "union" =>
+                {
                     return Err(KqlError::unsupported(&format!("'{w}' operator")));
                 }
                 Tok::Ident(_) | Tok::QuotedIdent(_) => Source::Table {
@@ -296,7 +316,9 @@ impl Parser {
     }
 
     fn named_expr(&mut self) -> Result<(Option<String>, Expr), KqlError> {
-        if matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_)) && matches!(self.peek_at(1), Tok::Punct("=")) {
+        if matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_))
+            && matches!(self.peek_at(1), Tok::Punct("="))
+        {
             let name = self.name()?;
             self.pos += 1;
             return Ok((Some(name), self.expr()?));
@@ -365,12 +387,19 @@ impl Parser {
                     } else {
                         None
                     };
-                    keys.push(SortKey { expr, descending, nulls_first });
+                    keys.push(SortKey {
+                        expr,
+                        descending,
+                        nulls_first,
+                    });
                     if !self.eat_punct(",") {
                         break;
                     }
                 }
-                (if word == "order" { "order" } else { "sort" }, OpKind::Order(keys))
+                (
+                    if word == "order" { "order" } else { "sort" },
+                    OpKind::Order(keys),
+                )
             }
             "summarize" => {
                 self.pos += 1;
@@ -406,7 +435,9 @@ impl Parser {
     }
 
     fn aggregate(&mut self) -> Result<(Option<String>, Aggregate), KqlError> {
-        let alias = if matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_)) && matches!(self.peek_at(1), Tok::Punct("=")) {
+        let alias = if matches!(self.peek(), Tok::Ident(_) | Tok::QuotedIdent(_))
+            && matches!(self.peek_at(1), Tok::Punct("="))
+        {
             let a = self.name()?;
             self.pos += 1;
             Some(a)
@@ -427,7 +458,11 @@ impl Parser {
                 "min" => Aggregate::Min(arg),
                 "max" => Aggregate::Max(arg),
                 "avg" => Aggregate::Avg(arg),
-                other => return Err(KqlError::unsupported(&format!("aggregation function '{other}'"))),
+                other => {
+                    return Err(KqlError::unsupported(&format!(
+                        "aggregation function '{other}'"
+                    )));
+                }
             }
         };
         self.expect_punct(")")?;
@@ -492,7 +527,10 @@ impl Parser {
                 negated: negated_in,
             });
         }
-        if is_word(self.peek(), "has") || is_word(self.peek(), "matches") || is_word(self.peek(), "between") {
+        if is_word(self.peek(), "has")
+            || is_word(self.peek(), "matches")
+            || is_word(self.peek(), "between")
+        {
             let word = self.name()?;
             return Err(KqlError::unsupported(&format!("'{word}' operator")));
         }
@@ -511,7 +549,11 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::Neg(Box::new(self.primary()?)))
             }
-            tok @ (Tok::Long(_) | Tok::Real(_) | Tok::Timespan(_) | Tok::Str(_) | Tok::Typed(..)) => {
+            tok @ (Tok::Long(_)
+            | Tok::Real(_)
+            | Tok::Timespan(_)
+            | Tok::Str(_)
+            | Tok::Typed(..)) => {
                 self.pos += 1;
                 Ok(Expr::Literal(tok))
             }
@@ -559,7 +601,13 @@ mod tests {
         assert_eq!(s.params[0].ty, KustoType::Long);
         assert!(s.params[1].default.is_some());
         let p = &s.statements[0];
-        assert_eq!(p.source, Source::Table { database: None, name: "T".into() });
+        assert_eq!(
+            p.source,
+            Source::Table {
+                database: None,
+                name: "T".into()
+            }
+        );
         let names: Vec<_> = p.ops.iter().map(|o| o.name).collect();
         assert_eq!(names, ["where", "order", "take", "project", "summarize"]);
         let s = parse("print 1, x = 'a'; database('Db').['My T'] | count").unwrap();
@@ -571,11 +619,26 @@ mod tests {
     fn reports_syntax_errors_at_the_token() {
         assert_eq!(
             parse("PerfTest take 5"),
-            Err(KqlError::Syntax { offset: 9, token: "take".into() })
+            Err(KqlError::Syntax {
+                offset: 9,
+                token: "take".into()
+            })
         );
-        assert_eq!(parse("T | take"), Err(KqlError::Syntax { offset: 8, token: "<EOF>".into() }));
-        assert!(matches!(parse("T | frobnicate"), Err(KqlError::Syntax { offset: 4, .. })));
-        assert!(matches!(parse("T | join (U) on a"), Err(KqlError::Semantic { .. })));
+        assert_eq!(
+            parse("T | take"),
+            Err(KqlError::Syntax {
+                offset: 8,
+                token: "<EOF>".into()
+            })
+        );
+        assert!(matches!(
+            parse("T | frobnicate"),
+            Err(KqlError::Syntax { offset: 4, .. })
+        ));
+        assert!(matches!(
+            parse("T | join (U) on a"),
+            Err(KqlError::Semantic { .. })
+        ));
         assert!(matches!(parse(""), Err(KqlError::Syntax { .. })));
     }
 }

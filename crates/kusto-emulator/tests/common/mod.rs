@@ -62,7 +62,11 @@ pub async fn answer(response: reqwest::Response) -> Answer {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let text = response.text().await.expect("body");
-    Answer { status, headers, text }
+    Answer {
+        status,
+        headers,
+        text,
+    }
 }
 
 /// POST /v2/rest/query.
@@ -76,14 +80,21 @@ pub async fn query(emu: &EmulatorHandle, db: &str, csl: &str, options: Value) ->
 
 /// POST /v1/rest/mgmt.
 pub async fn mgmt(emu: &EmulatorHandle, db: &str, csl: &str) -> Answer {
-    post(&format!("{}/v1/rest/mgmt", emu.url()), json!({"db": db, "csl": csl})).await
+    post(
+        &format!("{}/v1/rest/mgmt", emu.url()),
+        json!({"db": db, "csl": csl}),
+    )
+    .await
 }
 
 /// POST /v1/rest/mgmt and require success; returns the rows of table 0.
 pub async fn mgmt_ok(emu: &EmulatorHandle, db: &str, csl: &str) -> Vec<Value> {
     let a = mgmt(emu, db, csl).await;
     assert_eq!(a.status, 200, "{csl}: {}", a.text);
-    a.json()["Tables"][0]["Rows"].as_array().cloned().unwrap_or_default()
+    a.json()["Tables"][0]["Rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Rows of the (single) primary result of a default-mode v2 query.
@@ -102,13 +113,21 @@ pub async fn query_rows(emu: &EmulatorHandle, db: &str, csl: &str) -> Vec<Value>
 /// Splits a v2 body into frames, asserting the line layout of kusto-protocol.md 3.1.
 pub fn frames(text: &str) -> Vec<Value> {
     let lines: Vec<&str> = text.split('\n').collect();
-    assert!(lines.len() >= 3, "at least header, completion and the closing bracket: {text}");
+    assert!(
+        lines.len() >= 3,
+        "at least header, completion and the closing bracket: {text}"
+    );
     assert_eq!(*lines.last().unwrap(), "]", "last line is ]");
     let mut out = Vec::new();
     for (i, line) in lines[..lines.len() - 1].iter().enumerate() {
         let prefix = if i == 0 { '[' } else { ',' };
-        assert!(line.starts_with(prefix), "line {i} starts with {prefix}: {line}");
-        out.push(serde_json::from_str(&line[1..]).unwrap_or_else(|e| panic!("frame {i} ({e}): {line}")));
+        assert!(
+            line.starts_with(prefix),
+            "line {i} starts with {prefix}: {line}"
+        );
+        out.push(
+            serde_json::from_str(&line[1..]).unwrap_or_else(|e| panic!("frame {i} ({e}): {line}")),
+        );
     }
     // The whole body is also one valid JSON array.
     let whole: Value = serde_json::from_str(text).expect("the body is a JSON array");
@@ -119,17 +138,23 @@ pub fn frames(text: &str) -> Vec<Value> {
 /// The frame lines of a v2 body (without the leading `[`/`,`).
 pub fn frame_lines(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.split('\n').collect();
-    lines[..lines.len() - 1].iter().map(|l| l[1..].to_string()).collect()
+    lines[..lines.len() - 1]
+        .iter()
+        .map(|l| l[1..].to_string())
+        .collect()
 }
 
 pub fn fixture_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures")
+        .join(name)
 }
 
 /// A recorded fixture's text.
 pub fn fixture(name: &str) -> String {
     let path = fixture_path(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()))
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {} is missing: {e}", path.display()))
 }
 
 /// The keys of the top-level JSON object in `text`, in the order written. A small scanner, so
@@ -225,6 +250,11 @@ pub fn columns(frame: &Value) -> Vec<(String, String)> {
 pub async fn table_with(emu: &EmulatorHandle, db: &str, table: &str, schema: &str, csv: &str) {
     mgmt_ok(emu, db, &format!(".create table {table} ({schema})")).await;
     if !csv.is_empty() {
-        mgmt_ok(emu, db, &format!(".ingest inline into table {table} <|\n{csv}")).await;
+        mgmt_ok(
+            emu,
+            db,
+            &format!(".ingest inline into table {table} <|\n{csv}"),
+        )
+        .await;
     }
 }
