@@ -131,15 +131,15 @@ impl FaultRule {
         if self.path.is_empty() {
             return Err("'path' must not be empty".into());
         }
-        if let Some(p) = self.probability {
-            if !(0.0..=1.0).contains(&p) {
-                return Err("'probability' must be between 0 and 1".into());
-            }
+        if let Some(p) = self.probability
+            && !(0.0..=1.0).contains(&p)
+        {
+            return Err("'probability' must be between 0 and 1".into());
         }
-        if let FaultAction::Status { status, .. } = &self.action {
-            if !(100..=599).contains(status) {
-                return Err("'status' must be an HTTP status code".into());
-            }
+        if let FaultAction::Status { status, .. } = &self.action
+            && !(100..=599).contains(status)
+        {
+            return Err("'status' must be an HTTP status code".into());
         }
         Ok(())
     }
@@ -235,10 +235,10 @@ impl Faults {
             if !glob_match(&fault.rule.path, path) {
                 continue;
             }
-            if let Some(p) = fault.rule.probability {
-                if rand::random::<f64>() >= p {
-                    continue;
-                }
+            if let Some(p) = fault.rule.probability
+                && rand::random::<f64>() >= p
+            {
+                continue;
             }
             if let Some(r) = fault.remaining.as_mut() {
                 *r -= 1;

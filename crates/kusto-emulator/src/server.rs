@@ -492,11 +492,11 @@ fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<Full<
     let mut gzipped = false;
     if accept_gzip && !body.is_empty() {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(3));
-        if encoder.write_all(&body).is_ok() {
-            if let Ok(compressed) = encoder.finish() {
-                body = compressed;
-                gzipped = true;
-            }
+        if encoder.write_all(&body).is_ok()
+            && let Ok(compressed) = encoder.finish()
+        {
+            body = compressed;
+            gzipped = true;
         }
     }
     let mut response = Response::new(Full::new(Bytes::from(body)));
@@ -519,10 +519,10 @@ fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<Full<
             HeaderValue::from_static("gzip"),
         );
     }
-    if let Some(seconds) = reply.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-            h.insert(http::header::RETRY_AFTER, v);
-        }
+    if let Some(seconds) = reply.retry_after
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        h.insert(http::header::RETRY_AFTER, v);
     }
     response
 }

@@ -92,17 +92,17 @@ pub(crate) fn serialise_rows(table: &ResultTable, limits: Limits) -> (Vec<String
     let mut rows = Vec::with_capacity(table.rows.len());
     let mut size: u64 = 0;
     for row in &table.rows {
-        if let Some(max) = limits.max_records {
-            if rows.len() as u64 >= max {
-                return (rows, Some(format!("{max} records")));
-            }
+        if let Some(max) = limits.max_records
+            && rows.len() as u64 >= max
+        {
+            return (rows, Some(format!("{max} records")));
         }
         let text = row_json(&table.columns, row);
         size += text.len() as u64;
-        if let Some(max) = limits.max_size {
-            if size > max {
-                return (rows, Some(format!("{max} bytes")));
-            }
+        if let Some(max) = limits.max_size
+            && size > max
+        {
+            return (rows, Some(format!("{max} bytes")));
         }
         rows.push(text);
     }
@@ -282,10 +282,10 @@ pub(crate) fn write_response(
                 in_data_row.as_deref(),
             ));
         }
-        if let Some(e) = &error {
-            if !options.defer_partial_failures {
-                dataset_errors.push(e.to_json(corr));
-            }
+        if let Some(e) = &error
+            && !options.defer_partial_failures
+        {
+            dataset_errors.push(e.to_json(corr));
         }
     }
     // As recorded (query_partial_results_defer_is_false.json), a stream that reports an error

@@ -214,19 +214,18 @@ pub fn parse_rows(
             ),
         ));
     }
-    if let Some(mapping) = req.mapping {
-        if let Some(e) = mapping
+    if let Some(mapping) = req.mapping
+        && let Some(e) = mapping
             .iter()
             .find(|e| !columns.iter().any(|c| c.name == e.column))
-        {
-            return Err(IngestFailure::permanent(
-                "BadRequest_InvalidMapping",
-                format!(
-                    "The mapping refers to column '{}', which table '{}' does not have",
-                    e.column, req.table
-                ),
-            ));
-        }
+    {
+        return Err(IngestFailure::permanent(
+            "BadRequest_InvalidMapping",
+            format!(
+                "The mapping refers to column '{}', which table '{}' does not have",
+                e.column, req.table
+            ),
+        ));
     }
     let text_data = || String::from_utf8_lossy(req.data).into_owned();
     match req.format {

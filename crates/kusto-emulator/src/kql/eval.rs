@@ -145,19 +145,17 @@ pub(crate) fn bind_parameter(name: &str, ty: KustoType, raw: &Json) -> Result<Va
         return Ok(Value::String(text));
     }
     let trimmed = text.trim();
-    if let Ok(tokens) = tokenize(trimmed) {
-        if let [t, end] = tokens.as_slice() {
-            if end.tok == Tok::Eof {
-                if let Tok::Typed(n, inner) = &t.tok {
-                    let v = typed_literal(n, inner).map_err(|_| invalid(&text))?;
-                    let converted = convert(v.clone(), ty);
-                    if converted.is_null() && !v.is_null() {
-                        return Err(invalid(&text));
-                    }
-                    return Ok(converted);
-                }
-            }
+    if let Ok(tokens) = tokenize(trimmed)
+        && let [t, end] = tokens.as_slice()
+        && end.tok == Tok::Eof
+        && let Tok::Typed(n, inner) = &t.tok
+    {
+        let v = typed_literal(n, inner).map_err(|_| invalid(&text))?;
+        let converted = convert(v.clone(), ty);
+        if converted.is_null() && !v.is_null() {
+            return Err(invalid(&text));
         }
+        return Ok(converted);
     }
     if trimmed == "null" && ty != KustoType::Dynamic {
         return Ok(Value::Null);
@@ -389,10 +387,10 @@ impl Ctx<'_> {
                     return Err(KqlError::unsupported("Arithmetic on columns"));
                 };
                 let negated = match v {
-                    Value::Long(l) => Value::Long(-l),
-                    Value::Int(i) => Value::Int(-i),
+                    Value::Long(l) => Value::Long(l.wrapping_neg()),
+                    Value::Int(i) => Value::Int(i.wrapping_neg()),
                     Value::Real(r) => Value::Real(-r),
-                    Value::TimeSpan(t) => Value::TimeSpan(-t),
+                    Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_neg()),
                     other => other,
                 };
                 Bound::Const(negated, t)
@@ -407,18 +405,17 @@ impl Ctx<'_> {
                         | CmpOp::EndsWith
                         | CmpOp::EqCi
                         | CmpOp::NeCi
-                ) {
-                    if let (Some(ta), Some(tb)) = (a.ty(), b.ty()) {
-                        let (ca, cb) = (category(ta), category(tb));
-                        if ca != cb && ca != 255 && cb != 255 {
-                            return Err(KqlError::semantic(
-                                SEM_UNSUPPORTED,
-                                format!(
-                                    "'{}' operator: Cannot compare values of types {ta} and {tb}. Try adding explicit casts",
-                                    self.op
-                                ),
-                            ));
-                        }
+                ) && let (Some(ta), Some(tb)) = (a.ty(), b.ty())
+                {
+                    let (ca, cb) = (category(ta), category(tb));
+                    if ca != cb && ca != 255 && cb != 255 {
+                        return Err(KqlError::semantic(
+                            SEM_UNSUPPORTED,
+                            format!(
+                                "'{}' operator: Cannot compare values of types {ta} and {tb}. Try adding explicit casts",
+                                self.op
+                            ),
+                        ));
                     }
                 }
                 Bound::Cmp(*op, Box::new(a), Box::new(b))
