@@ -4,6 +4,8 @@
 //!   the format check, clippy with warnings denied, every test of the workspace (doctests
 //!   included) and the documentation build with warnings denied. `.ci/run` runs exactly this.
 //! * `demo`: the end-to-end demonstration against local services.
+//! * `conformance`: the official Python SDK (azure-kusto-data 6.0.4, in the virtualenv
+//!   `tools/conformance/.venv`) against the `kusto-emulator` binary; also run by `test`.
 //!
 //! Only the standard library is used, so that this crate builds in a second on a fresh clone.
 
@@ -13,6 +15,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod azurite;
+mod conformance;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -21,6 +24,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("demo") => demo(),
+        Some("conformance") => conformance::run_conformance(&root()),
         Some("install-azurite") => azurite::ensure_installed(&root()).map(|_| ()),
         _ => {
             eprintln!(
@@ -28,6 +32,7 @@ fn main() -> ExitCode {
                  commands:\n  \
                  test             format check, clippy, all tests, doc build (what CI runs)\n  \
                  demo             run the local end-to-end demonstration\n  \
+                 conformance      the official Python SDK against the Kusto emulator\n  \
                  install-azurite  install the pinned Azurite into tools/azurite (npm ci)"
             );
             return ExitCode::from(2);
@@ -108,6 +113,8 @@ fn test() -> Result {
         .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
+
+    conformance::run_conformance(&root)?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])

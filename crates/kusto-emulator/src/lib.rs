@@ -1,8 +1,78 @@
 //! A local Azure Data Explorer (Kusto) stand-in that speaks the real wire protocol.
 //!
-//! Not implemented yet: this crate holds only its skeleton. It depends on none of the SDK crates:
-//! client and emulator are two independent implementations of one protocol and check each other.
+//! `kusto-emulator` serves, on one loopback port, the engine and data-management paths of a Kusto
+//! cluster: `/v2/rest/query` (v2 frames, default, fragmented and progressive modes, partial
+//! failures in the three error placements), `/v1/rest/query` (v1 with @ExtendedProperties,
+//! QueryStatus and TableOfContents), `/v1/rest/mgmt` (management commands, v1 results),
+//! `/v1/rest/ingest/{db}/{table}` (streaming ingestion) and `/v1/rest/auth/metadata`. Any Kusto
+//! client pointed at its URL works without special cases; no Docker, cloud or credentials.
+//!
+//! It depends on none of the SDK crates of this repository: client and emulator are two
+//! independent implementations of one protocol and check each other.
+//!
+//! # What it runs
+//!
+//! * Tables in memory ([`Store`]) with the ten Kusto types, databases created on first use.
+//! * Management commands: `.create table`, `.create-merge table`, `.drop table`, `.show tables`,
+//!   `.show table T schema as json` / `cslschema`, `.show databases`, `.show version`,
+//!   `.create database` / `.drop database`, `.create table T ingestion <kind> mapping "m" '<json>'`,
+//!   `.show table T ingestion [kind] mappings`, `.drop table T ingestion <kind> mapping "m"`,
+//!   `.alter table|database X policy streamingingestion enable|disable|'<json>'`,
+//!   `.show table|database X policy streamingingestion`, `.delete ... policy streamingingestion`,
+//!   `.clear table T data`, `.ingest inline into table T [with (...)] <| data`,
+//!   `.show ingestion failures`, `.show streamingingestion failures`.
+//! * A KQL subset ([`kql`]): a table (or `database("db").T`, or `print`), then `count`,
+//!   `take`/`limit`, `project`, `where` (comparisons, `=~`, `contains`, `in`, `and`/`or`/`not`,
+//!   `isnull`/`isnotnull`/`isempty`/`isnotempty`, `to*()` conversions, `now()`, `ago()`),
+//!   `order by`/`sort by`, `summarize count()/sum/min/max/avg ... by ...`; `;`-separated batches;
+//!   `declare query_parameters(...)` bound to the request's parameters. Anything else is a 400 with
+//!   the real error shape: a syntax error (`SYN0002` with line, position and token) or a semantic
+//!   error naming the operator or function the emulator does not run.
+//! * Streaming ingestion of csv, tsv, tsve, scsv, psv, sohsv, txt, raw, json, multijson,
+//!   singlejson and parquet ([`ingest`]), gzip detected from the bytes, mappings by name, the
+//!   4 MiB data and 10 MiB body limits, streaming policies. Avro, ORC and W3C logs are answered with
+//!   a clear "not supported by the Kusto emulator" error. Bad data is recorded in
+//!   `.show ingestion failures` and never half-ingested.
+//! * Fault injection ([`faults`]): through `POST /_emulator/faults` or [`EmulatorHandle::faults`].
+//!
+//! # Example
+//!
+//! ```
+//! use kusto_emulator::{Column, Emulator, FaultAction, FaultRule, KustoType, Value};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! tokio::runtime::Runtime::new()?.block_on(async {
+//!     let emulator = Emulator::builder().database("Emu").start().await?;
+//!     // Point any Kusto client at this URL (engine and data-management endpoints alike).
+//!     assert!(emulator.url().starts_with("http://127.0.0.1:"));
+//!
+//!     // Tables can also be prepared through the library.
+//!     let store = emulator.store();
+//!     store.create_table("Emu", "Events", &[Column::new("Id", KustoType::Long)], false)?;
+//!     store.append_rows("Emu", "Events", vec![vec![Value::Long(1)], vec![Value::Long(2)]])?;
+//!     assert_eq!(store.snapshot("Emu", "Events")?.rows.len(), 2);
+//!
+//!     // Make the next query fail with a transient 503.
+//!     let rule = FaultRule::new(
+//!         "/v2/rest/query",
+//!         FaultAction::Status { status: 503, code: "ServiceUnavailable".into(),
+//!                               message: "try again".into(), permanent: false },
+//!     );
+//!     emulator.faults().add(rule.times(1))?;
+//!
+//!     emulator.shutdown().await;
+//!     Ok::<_, Box<dyn std::error::Error>>(())
+//! })?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The binary `kusto-emulator --port 8080` (0 = any free port) prints the URL as its first line
+//! on stdout and stops cleanly on Ctrl-C or SIGTERM.
 #![deny(missing_docs)]
+// A service error is built at most once per request and carries the whole OneApi body; boxing
+// it would buy nothing measurable.
+#![allow(clippy::result_large_err)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
     not(test),
@@ -16,3 +86,24 @@
 )]
 
 pub mod azurite;
+mod commands;
+mod errors;
+pub mod faults;
+mod fetch;
+mod handlers;
+pub mod ingest;
+pub mod kql;
+pub mod mapping;
+pub mod parse_value;
+mod request;
+mod server;
+pub mod store;
+pub mod time;
+mod v1;
+mod v2;
+pub mod value;
+
+pub use faults::{ActiveFault, FaultAction, FaultRule, Faults};
+pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
+pub use store::{Column, FailureKind, IngestionFailure, Store, StoreError};
+pub use value::{KustoType, Value};

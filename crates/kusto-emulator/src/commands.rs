@@ -1,0 +1,926 @@
+//! Management ("dot") commands, answered in the v1 format (kusto-protocol.md 4.1 and 4.2).
+
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::errors::ServiceError;
+use crate::ingest::{self, DataFormat, IngestRequest};
+use crate::kql::{Tok, tokenize_with};
+use crate::mapping::{IngestionMapping, MappingKind, mapping_to_text, parse_mapping};
+use crate::store::{Column, FailureKind, IngestionFailure, Store, StoreError};
+use crate::time;
+use crate::v1::V1Table;
+use crate::value::{KustoType, Value};
+
+/// What a command needs from its request and the emulator.
+#[derive(Debug)]
+pub(crate) struct CommandContext<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) db: &'a str,
+    pub(crate) activity_id: Uuid,
+    pub(crate) now: i64,
+    /// The version printed by `.show version`.
+    pub(crate) version: &'static str,
+}
+
+/// Maps a store error to the service error a command returns.
+pub(crate) fn store_error(e: &StoreError) -> ServiceError {
+    let text = e.to_string();
+    match e {
+        StoreError::DatabaseNotFound(_) => ServiceError::new(
+            400,
+            "BadRequest_DatabaseNotExist",
+            "Kusto.Data.Exceptions.DatabaseNotFoundException",
+            text,
+            true,
+        ),
+        StoreError::TableNotFound { .. } => ServiceError::new(
+            400,
+            "BadRequest_EntityNotFound",
+            "Kusto.Data.Exceptions.EntityNotFoundException",
+            text,
+            true,
+        ),
+        StoreError::InvalidName(_) => ServiceError::new(
+            400,
+            "BadRequest_EntityNameIsNotValid",
+            "Kusto.Data.Exceptions.EntityNameIsNotValidException",
+            text,
+            true,
+        ),
+        _ => ServiceError::bad_request(text),
+    }
+}
+
+struct Cursor<'a> {
+    tokens: Vec<crate::kql::Token>,
+    pos: usize,
+    command: &'a str,
+}
+
+impl Cursor<'_> {
+    fn peek(&self) -> &Tok {
+        self.tokens.get(self.pos).map_or(&Tok::Eof, |t| &t.tok)
+    }
+
+    fn syntax(&self) -> ServiceError {
+        ServiceError::command_syntax(self.command, "")
+    }
+
+    fn word(&mut self, w: &str) -> bool {
+        if matches!(self.peek(), Tok::Ident(x) if x.eq_ignore_ascii_case(w)) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_word(&mut self, w: &str) -> Result<(), ServiceError> {
+        if self.word(w) {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
+    }
+
+    fn punct(&mut self, p: &str) -> bool {
+        if matches!(self.peek(), Tok::Punct(x) if *x == p) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn expect_punct(&mut self, p: &str) -> Result<(), ServiceError> {
+        if self.punct(p) {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
+    }
+
+    fn name(&mut self) -> Result<String, ServiceError> {
+        match self.peek().clone() {
+            Tok::Ident(s) | Tok::QuotedIdent(s) | Tok::Str(s) => {
+                self.pos += 1;
+                Ok(s)
+            }
+            _ => Err(self.syntax()),
+        }
+    }
+
+    fn string(&mut self) -> Result<String, ServiceError> {
+        match self.peek().clone() {
+            Tok::Str(s) => {
+                self.pos += 1;
+                Ok(s)
+            }
+            _ => Err(self.syntax()),
+        }
+    }
+
+    fn end(&self) -> Result<(), ServiceError> {
+        if *self.peek() == Tok::Eof {
+            Ok(())
+        } else {
+            Err(self.syntax())
+        }
+    }
+
+    /// `with (k=v, ...)` → pairs with lower-cased keys.
+    fn with_properties(&mut self) -> Result<Vec<(String, String)>, ServiceError> {
+        let mut out = Vec::new();
+        if !self.word("with") {
+            return Ok(out);
+        }
+        self.expect_punct("(")?;
+        loop {
+            let key = self.name()?.to_ascii_lowercase();
+            self.expect_punct("=")?;
+            let value = match self.peek().clone() {
+                Tok::Str(s) | Tok::Ident(s) | Tok::QuotedIdent(s) => s,
+                Tok::Long(l) => l.to_string(),
+                Tok::Real(r) => r.to_string(),
+                Tok::Typed(n, raw) => format!("{n}({raw})"),
+                _ => return Err(self.syntax()),
+            };
+            self.pos += 1;
+            out.push((key, value));
+            if self.punct(")") {
+                return Ok(out);
+            }
+            self.expect_punct(",")?;
+        }
+    }
+}
+
+/// Runs a management command.
+pub(crate) fn execute(
+    ctx: &CommandContext<'_>,
+    command: &str,
+) -> Result<Vec<V1Table>, ServiceError> {
+    let trimmed = command.trim();
+    let (head, inline_data) = match trimmed.find("<|") {
+        Some(i) => (&trimmed[..i], Some(&trimmed[i + 2..])),
+        None => (trimmed, None),
+    };
+    let tokens =
+        tokenize_with(head, false).map_err(|_| ServiceError::command_syntax(command, ""))?;
+    let mut c = Cursor {
+        tokens,
+        pos: 0,
+        command,
+    };
+    c.expect_punct(".")?;
+    let verb = match c.peek().clone() {
+        Tok::Ident(v) => v.to_ascii_lowercase(),
+        _ => return Err(c.syntax()),
+    };
+    c.pos += 1;
+    let result = match verb.as_str() {
+        "show" => show(ctx, &mut c)?,
+        "create" | "create-merge" | "create-or-alter" => create(ctx, &mut c, verb != "create")?,
+        "drop" => drop(ctx, &mut c)?,
+        "alter" => alter(ctx, &mut c)?,
+        "delete" => {
+            let (kind, name) = entity(&mut c)?;
+            c.expect_word("policy")?;
+            c.expect_word("streamingingestion")?;
+            c.end()?;
+            set_policy(ctx, kind, &name, None)?
+        }
+        "clear" => {
+            c.expect_word("table")?;
+            let table = c.name()?;
+            c.expect_word("data")?;
+            c.end()?;
+            let removed = ctx
+                .store
+                .clear_table(ctx.db, &table)
+                .map_err(|e| store_error(&e))?;
+            vec![V1Table::new(
+                &[
+                    ("TableName", KustoType::String),
+                    ("DatabaseName", KustoType::String),
+                    ("RemovedRowCount", KustoType::Long),
+                ],
+                vec![vec![
+                    Value::String(table),
+                    Value::String(ctx.db.into()),
+                    Value::Long(removed as i64),
+                ]],
+            )]
+        }
+        "ingest" => {
+            let data = inline_data.ok_or_else(|| c.syntax())?;
+            ingest_inline(ctx, &mut c, data)?
+        }
+        _ => return Err(c.syntax()),
+    };
+    Ok(result)
+}
+
+fn entity(c: &mut Cursor<'_>) -> Result<(&'static str, String), ServiceError> {
+    if c.word("table") {
+        Ok(("Table", c.name()?))
+    } else if c.word("database") {
+        Ok(("Database", c.name()?))
+    } else {
+        Err(c.syntax())
+    }
+}
+
+fn schema_json(table: &str, columns: &[Column]) -> String {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            crate::errors::Obj::new()
+                .str("Name", &c.name)
+                .str("Type", c.ty.clr_type())
+                .str("CslType", c.ty.name())
+                .finish()
+        })
+        .collect();
+    crate::errors::Obj::new()
+        .str("Name", table)
+        .raw("OrderedColumns", &format!("[{}]", cols.join(",")))
+        .finish()
+}
+
+fn table_schema_result(ctx: &CommandContext<'_>, table: &str, schema: String) -> Vec<V1Table> {
+    vec![V1Table::new(
+        &[
+            ("TableName", KustoType::String),
+            ("Schema", KustoType::String),
+            ("DatabaseName", KustoType::String),
+            ("Folder", KustoType::String),
+            ("DocString", KustoType::String),
+        ],
+        vec![vec![
+            Value::String(table.into()),
+            Value::String(schema),
+            Value::String(ctx.db.into()),
+            Value::String(String::new()),
+            Value::String(String::new()),
+        ]],
+    )]
+}
+
+fn mappings_result(
+    ctx: &CommandContext<'_>,
+    table: &str,
+    mappings: &[IngestionMapping],
+) -> Vec<V1Table> {
+    vec![V1Table::new(
+        &[
+            ("Name", KustoType::String),
+            ("Kind", KustoType::String),
+            ("Mapping", KustoType::String),
+            ("LastUpdatedOn", KustoType::DateTime),
+            ("Database", KustoType::String),
+            ("Table", KustoType::String),
+        ],
+        mappings
+            .iter()
+            .map(|m| {
+                vec![
+                    Value::String(m.name.clone()),
+                    Value::String(m.kind.name().into()),
+                    Value::String(m.text.clone()),
+                    Value::DateTime(m.last_updated),
+                    Value::String(ctx.db.into()),
+                    Value::String(table.into()),
+                ]
+            })
+            .collect(),
+    )]
+}
+
+fn policy_text(enabled: Option<bool>) -> Value {
+    match enabled {
+        Some(e) => Value::String(format!("{{\"IsEnabled\":{e},\"HintAllocatedRate\":null}}")),
+        None => Value::Null,
+    }
+}
+
+fn policy_result(
+    ctx: &CommandContext<'_>,
+    kind: &str,
+    name: &str,
+    enabled: Option<bool>,
+) -> Vec<V1Table> {
+    let entity = if kind == "Table" {
+        format!("[{}].[{name}]", ctx.db)
+    } else {
+        format!("[{name}]")
+    };
+    vec![V1Table::new(
+        &[
+            ("PolicyName", KustoType::String),
+            ("EntityName", KustoType::String),
+            ("Policy", KustoType::String),
+            ("ChildEntities", KustoType::String),
+            ("EntityType", KustoType::String),
+        ],
+        vec![vec![
+            Value::String("StreamingIngestionPolicy".into()),
+            Value::String(entity),
+            policy_text(enabled),
+            Value::String(String::new()),
+            Value::String(kind.into()),
+        ]],
+    )]
+}
+
+fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, ServiceError> {
+    if c.word("version") {
+        c.end()?;
+        return Ok(vec![V1Table::new(
+            &[
+                ("BuildVersion", KustoType::String),
+                ("BuildTime", KustoType::DateTime),
+                ("ServiceType", KustoType::String),
+                ("ProductVersion", KustoType::String),
+            ],
+            vec![vec![
+                Value::String(format!("{}.0", ctx.version)),
+                Value::DateTime(time::ticks_from_parts(2026, 1, 1, 0, 0, 0, 0).unwrap_or(0)),
+                Value::String("Engine".into()),
+                Value::String(format!("KustoEmulator_{}", ctx.version)),
+            ]],
+        )]);
+    }
+    if c.word("databases") {
+        c.end()?;
+        let rows = ctx
+            .store
+            .database_names()
+            .into_iter()
+            .map(|name| {
+                let id = Uuid::from_u128(fnv128(&name.to_lowercase()));
+                vec![
+                    Value::String(name.clone()),
+                    Value::String("volatile".into()),
+                    Value::String("v1.0".into()),
+                    Value::Bool(name.eq_ignore_ascii_case(ctx.db)),
+                    Value::String("ReadWrite".into()),
+                    Value::String(String::new()),
+                    Value::Bool(false),
+                    Value::Guid(id),
+                    Value::String(String::new()),
+                ]
+            })
+            .collect();
+        return Ok(vec![V1Table::new(
+            &[
+                ("DatabaseName", KustoType::String),
+                ("PersistentStorage", KustoType::String),
+                ("Version", KustoType::String),
+                ("IsCurrent", KustoType::Bool),
+                ("DatabaseAccessMode", KustoType::String),
+                ("PrettyName", KustoType::String),
+                ("ReservedSlot1", KustoType::Bool),
+                ("DatabaseId", KustoType::Guid),
+                ("InTransitionTo", KustoType::String),
+            ],
+            rows,
+        )]);
+    }
+    if c.word("tables") {
+        c.word("details");
+        c.end()?;
+        let names = ctx.store.table_names(ctx.db).map_err(|e| store_error(&e))?;
+        return Ok(vec![V1Table::new(
+            &[
+                ("TableName", KustoType::String),
+                ("DatabaseName", KustoType::String),
+                ("Folder", KustoType::String),
+                ("DocString", KustoType::String),
+            ],
+            names
+                .into_iter()
+                .map(|n| {
+                    vec![
+                        Value::String(n),
+                        Value::String(ctx.db.into()),
+                        Value::String(String::new()),
+                        Value::String(String::new()),
+                    ]
+                })
+                .collect(),
+        )]);
+    }
+    if c.word("ingestion") {
+        c.expect_word("failures")?;
+        c.end()?;
+        return Ok(vec![ingestion_failures(ctx.store)]);
+    }
+    if c.word("streamingingestion") {
+        c.expect_word("failures")?;
+        c.end()?;
+        return Ok(vec![streaming_failures(ctx.store)]);
+    }
+    if c.word("database") {
+        let name = match c.peek() {
+            Tok::Ident(w) if w == "policy" => ctx.db.to_string(),
+            _ => c.name()?,
+        };
+        c.expect_word("policy")?;
+        c.expect_word("streamingingestion")?;
+        c.end()?;
+        let policy = ctx
+            .store
+            .database_streaming_policy(&name)
+            .map_err(|e| store_error(&e))?;
+        return Ok(policy_result(ctx, "Database", &name, policy));
+    }
+    c.expect_word("table")?;
+    let table = c.name()?;
+    if c.word("schema") {
+        c.expect_word("as")?;
+        c.expect_word("json")?;
+        c.end()?;
+        let columns = ctx
+            .store
+            .table_schema(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
+        return Ok(table_schema_result(
+            ctx,
+            &table,
+            schema_json(&table, &columns),
+        ));
+    }
+    if c.word("cslschema") {
+        c.end()?;
+        let columns = ctx
+            .store
+            .table_schema(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
+        let schema = columns
+            .iter()
+            .map(|c| format!("{}:{}", c.name, c.ty))
+            .collect::<Vec<_>>()
+            .join(",");
+        return Ok(table_schema_result(ctx, &table, schema));
+    }
+    if c.word("policy") {
+        c.expect_word("streamingingestion")?;
+        c.end()?;
+        let (policy, _) = ctx
+            .store
+            .streaming_policies(ctx.db, &table)
+            .map_err(|e| store_error(&e))?;
+        return Ok(policy_result(ctx, "Table", &table, policy));
+    }
+    c.expect_word("ingestion")?;
+    let kind = match c.peek().clone() {
+        Tok::Ident(w) if w != "mappings" => {
+            c.pos += 1;
+            Some(MappingKind::parse(&w).ok_or_else(|| c.syntax())?)
+        }
+        _ => None,
+    };
+    c.expect_word("mappings")?;
+    c.end()?;
+    let mappings = ctx
+        .store
+        .mappings(ctx.db, &table, kind)
+        .map_err(|e| store_error(&e))?;
+    Ok(mappings_result(ctx, &table, &mappings))
+}
+
+fn fnv128(text: &str) -> u128 {
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for b in text.bytes() {
+        hash ^= u128::from(b);
+        hash = hash.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    hash
+}
+
+fn ingestion_failures(store: &Store) -> V1Table {
+    V1Table::new(
+        &[
+            ("OperationId", KustoType::Guid),
+            ("Database", KustoType::String),
+            ("Table", KustoType::String),
+            ("FailedOn", KustoType::DateTime),
+            ("IngestionSourcePath", KustoType::String),
+            ("Details", KustoType::String),
+            ("FailureKind", KustoType::String),
+            ("RootActivityId", KustoType::Guid),
+            ("OperationKind", KustoType::String),
+            ("OriginatesFromUpdatePolicy", KustoType::Bool),
+            ("ErrorCode", KustoType::String),
+            ("Principal", KustoType::String),
+            ("ShouldRetry", KustoType::Bool),
+            ("User", KustoType::String),
+            ("IngestionProperties", KustoType::String),
+            ("NumberOfSources", KustoType::Int),
+        ],
+        store
+            .ingestion_failures()
+            .into_iter()
+            .map(|f| {
+                vec![
+                    Value::Guid(f.operation_id),
+                    Value::String(f.database),
+                    Value::String(f.table),
+                    Value::DateTime(f.failed_on),
+                    Value::String(f.ingestion_source_path),
+                    Value::String(f.details),
+                    Value::String(f.failure_kind.as_str().into()),
+                    Value::Guid(f.root_activity_id),
+                    Value::String(f.operation_kind),
+                    Value::Bool(false),
+                    Value::String(f.error_code),
+                    Value::String(String::new()),
+                    Value::Bool(f.should_retry),
+                    Value::String(String::new()),
+                    Value::String(f.ingestion_properties),
+                    Value::Int(1),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn streaming_failures(store: &Store) -> V1Table {
+    V1Table::new(
+        &[
+            ("Database", KustoType::String),
+            ("Table", KustoType::String),
+            ("Principal", KustoType::String),
+            ("RootActivityId", KustoType::Guid),
+            ("IngestionProperties", KustoType::Dynamic),
+            ("Count", KustoType::Long),
+            ("FirstFailureOn", KustoType::DateTime),
+            ("LastFailureOn", KustoType::DateTime),
+            ("FailureKind", KustoType::String),
+            ("ErrorCode", KustoType::String),
+            ("Details", KustoType::String),
+        ],
+        store
+            .ingestion_failures()
+            .into_iter()
+            .filter(|f| f.operation_kind == "StreamingIngestion")
+            .map(|f| {
+                vec![
+                    Value::String(f.database),
+                    Value::String(f.table),
+                    Value::String(String::new()),
+                    Value::Guid(f.root_activity_id),
+                    Value::Dynamic(
+                        serde_json::from_str(&f.ingestion_properties).unwrap_or(Json::Null),
+                    ),
+                    Value::Long(1),
+                    Value::DateTime(f.failed_on),
+                    Value::DateTime(f.failed_on),
+                    Value::String(f.failure_kind.as_str().into()),
+                    Value::String(f.error_code),
+                    Value::String(f.details),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn column_list(c: &mut Cursor<'_>) -> Result<Vec<Column>, ServiceError> {
+    c.expect_punct("(")?;
+    let mut columns = Vec::new();
+    loop {
+        let name = c.name()?;
+        c.expect_punct(":")?;
+        let ty = match c.peek().clone() {
+            Tok::Ident(t) => KustoType::parse(&t).ok_or_else(|| c.syntax())?,
+            _ => return Err(c.syntax()),
+        };
+        c.pos += 1;
+        columns.push(Column::new(name, ty));
+        if c.punct(")") {
+            return Ok(columns);
+        }
+        c.expect_punct(",")?;
+    }
+}
+
+fn create(
+    ctx: &CommandContext<'_>,
+    c: &mut Cursor<'_>,
+    merge: bool,
+) -> Result<Vec<V1Table>, ServiceError> {
+    if c.word("database") {
+        let name = c.name()?;
+        if c.word("persist") {
+            while *c.peek() != Tok::Eof && !matches!(c.peek(), Tok::Ident(w) if w == "ifnotexists")
+            {
+                c.pos += 1;
+            }
+        } else {
+            c.word("volatile");
+        }
+        c.word("ifnotexists");
+        c.end()?;
+        let canonical = ctx
+            .store
+            .ensure_database(&name)
+            .map_err(|e| store_error(&e))?;
+        return Ok(vec![V1Table::new(
+            &[
+                ("DatabaseName", KustoType::String),
+                ("PersistentStorage", KustoType::String),
+                ("Version", KustoType::String),
+                ("IsCurrent", KustoType::Bool),
+                ("DatabaseAccessMode", KustoType::String),
+                ("PrettyName", KustoType::String),
+                ("DatabaseId", KustoType::Guid),
+            ],
+            vec![vec![
+                Value::String(canonical.clone()),
+                Value::String("volatile".into()),
+                Value::String("v1.0".into()),
+                Value::Bool(false),
+                Value::String("ReadWrite".into()),
+                Value::String(String::new()),
+                Value::Guid(Uuid::from_u128(fnv128(&canonical.to_lowercase()))),
+            ]],
+        )]);
+    }
+    c.expect_word("table")?;
+    let table = c.name()?;
+    if c.word("ingestion") {
+        let kind_word = c.name()?;
+        let kind = MappingKind::parse(&kind_word).ok_or_else(|| c.syntax())?;
+        c.expect_word("mapping")?;
+        let name = c.name()?;
+        let text = c.string()?;
+        c.end()?;
+        let elements = parse_mapping(&text, kind).map_err(|m| {
+            ServiceError::new(
+                400,
+                "BadRequest_InvalidMapping",
+                "Kusto.Data.Exceptions.MappingNotValidException",
+                format!("Mapping '{name}' is not valid: {m}"),
+                true,
+            )
+        })?;
+        let mapping = IngestionMapping {
+            name: name.clone(),
+            kind,
+            text: mapping_to_text(&elements),
+            elements,
+            last_updated: ctx.now,
+        };
+        ctx.store
+            .create_mapping(ctx.db, &table, mapping.clone())
+            .map_err(|e| store_error(&e))?;
+        return Ok(mappings_result(ctx, &table, &[mapping]));
+    }
+    let columns = column_list(c)?;
+    c.with_properties()?;
+    c.end()?;
+    let result = ctx
+        .store
+        .create_table(ctx.db, &table, &columns, merge)
+        .map_err(|e| store_error(&e))?;
+    Ok(table_schema_result(
+        ctx,
+        &table,
+        schema_json(&table, &result),
+    ))
+}
+
+fn drop(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, ServiceError> {
+    if c.word("database") {
+        let name = c.name()?;
+        let if_exists = c.word("ifexists");
+        c.end()?;
+        if !ctx.store.drop_database(&name) && !if_exists {
+            return Err(store_error(&StoreError::DatabaseNotFound(name)));
+        }
+        return Ok(vec![V1Table::new(
+            &[("DatabaseName", KustoType::String)],
+            vec![vec![Value::String(name)]],
+        )]);
+    }
+    c.expect_word("table")?;
+    let table = c.name()?;
+    if c.word("ingestion") {
+        let kind = MappingKind::parse(&c.name()?).ok_or_else(|| c.syntax())?;
+        c.expect_word("mapping")?;
+        let name = c.name()?;
+        c.end()?;
+        let dropped = ctx
+            .store
+            .drop_mapping(ctx.db, &table, &name, kind)
+            .map_err(|e| store_error(&e))?;
+        if !dropped {
+            return Err(ServiceError::new(
+                400,
+                "BadRequest_MappingReferenceWasNotFound",
+                "Kusto.Data.Exceptions.MappingNotFoundException",
+                format!("Entity ID '{name}' of kind 'MappingPersistent' was not found."),
+                true,
+            ));
+        }
+        let rest = ctx
+            .store
+            .mappings(ctx.db, &table, None)
+            .map_err(|e| store_error(&e))?;
+        return Ok(mappings_result(ctx, &table, &rest));
+    }
+    let if_exists = c.word("ifexists");
+    c.end()?;
+    ctx.store
+        .drop_table(ctx.db, &table, if_exists)
+        .map_err(|e| store_error(&e))?;
+    let names = ctx.store.table_names(ctx.db).map_err(|e| store_error(&e))?;
+    Ok(vec![V1Table::new(
+        &[
+            ("TableName", KustoType::String),
+            ("DatabaseName", KustoType::String),
+        ],
+        names
+            .into_iter()
+            .map(|n| vec![Value::String(n), Value::String(ctx.db.into())])
+            .collect(),
+    )])
+}
+
+fn set_policy(
+    ctx: &CommandContext<'_>,
+    kind: &str,
+    name: &str,
+    enabled: Option<bool>,
+) -> Result<Vec<V1Table>, ServiceError> {
+    if kind == "Table" {
+        ctx.store.set_table_streaming_policy(ctx.db, name, enabled)
+    } else {
+        ctx.store.set_database_streaming_policy(name, enabled)
+    }
+    .map_err(|e| store_error(&e))?;
+    Ok(policy_result(ctx, kind, name, enabled))
+}
+
+fn alter(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, ServiceError> {
+    let (kind, name) = entity(c)?;
+    c.expect_word("policy")?;
+    c.expect_word("streamingingestion")?;
+    let enabled = if c.word("enable") {
+        true
+    } else if c.word("disable") {
+        false
+    } else {
+        let text = c.string()?;
+        let json: Json = serde_json::from_str(&text).map_err(|e| {
+            ServiceError::bad_request(format!(
+                "The streaming ingestion policy is not valid JSON: {e}"
+            ))
+        })?;
+        json.as_object()
+            .and_then(|o| crate::mapping::get_ci(o, "IsEnabled"))
+            .and_then(Json::as_bool)
+            .ok_or_else(|| {
+                ServiceError::bad_request(
+                    "The streaming ingestion policy must have a boolean 'IsEnabled'",
+                )
+            })?
+    };
+    c.end()?;
+    set_policy(ctx, kind, &name, Some(enabled))
+}
+
+fn ingest_inline(
+    ctx: &CommandContext<'_>,
+    c: &mut Cursor<'_>,
+    data: &str,
+) -> Result<Vec<V1Table>, ServiceError> {
+    c.expect_word("inline")?;
+    c.expect_word("into")?;
+    c.expect_word("table")?;
+    let table = c.name()?;
+    let props = c.with_properties()?;
+    c.end()?;
+    let get = |k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let format_name = get("format").unwrap_or_else(|| "csv".into());
+    let format = DataFormat::parse(&format_name).ok_or_else(|| {
+        ServiceError::new(
+            400,
+            "BadRequest_FormatNotSupported",
+            "Kusto.Data.Exceptions.FormatNotSupportedException",
+            format!("The format '{format_name}' is not a known data format"),
+            true,
+        )
+    })?;
+    let mapping = match (get("ingestionmapping"), get("ingestionmappingreference")) {
+        (Some(text), _) => Some(parse_mapping(&text, format.mapping_kind()).map_err(|m| {
+            ServiceError::new(
+                400,
+                "BadRequest_InvalidMapping",
+                "Kusto.Data.Exceptions.MappingNotValidException",
+                m,
+                true,
+            )
+        })?),
+        (None, Some(name)) => Some(
+            ctx.store
+                .find_mapping(ctx.db, &table, &name, Some(format.mapping_kind()))
+                .map_err(|e| store_error(&e))?
+                .ok_or_else(|| {
+                    ServiceError::new(
+                        400,
+                        "BadRequest_MappingReferenceWasNotFound",
+                        "Kusto.Data.Exceptions.MappingNotFoundException",
+                        format!("Entity ID '{name}' of kind 'MappingPersistent' was not found."),
+                        true,
+                    )
+                })?
+                .elements,
+        ),
+        _ => None,
+    };
+    let body = data.trim_start_matches([' ', '\t']);
+    let body = body
+        .strip_prefix("\r\n")
+        .or_else(|| body.strip_prefix('\n'))
+        .unwrap_or(body);
+    let ignore_first = get("ignorefirstrecord").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    ctx.store
+        .table_schema(ctx.db, &table)
+        .map_err(|e| store_error(&e))?;
+    let request = IngestRequest {
+        database: ctx.db,
+        table: &table,
+        format,
+        data: body.as_bytes(),
+        mapping: mapping.as_deref(),
+        ignore_first_record: ignore_first,
+        source: "inline",
+    };
+    let operation_id = Uuid::new_v4();
+    let properties =
+        serde_json::json!({"Format": format_name, "IgnoreFirstRecord": ignore_first}).to_string();
+    let record = |code: &str, details: String, kind: FailureKind| {
+        ctx.store.record_ingestion_failure(IngestionFailure {
+            operation_id,
+            database: ctx.db.to_string(),
+            table: table.clone(),
+            failed_on: time::now_ticks(),
+            ingestion_source_path: "inline".into(),
+            details,
+            failure_kind: kind,
+            root_activity_id: ctx.activity_id,
+            operation_kind: "DataIngestPull".into(),
+            error_code: code.to_string(),
+            should_retry: kind == FailureKind::Transient,
+            ingestion_properties: properties.clone(),
+        });
+    };
+    match ingest::ingest(ctx.store, &request) {
+        Ok(outcome) => {
+            if !outcome.skipped.is_empty() {
+                record(
+                    "BadRequest_UnexpectedCharacterInInputStream",
+                    format!("Skipped malformed records: {}", outcome.skipped.join("; ")),
+                    FailureKind::Permanent,
+                );
+            }
+            Ok(vec![V1Table::new(
+                &[
+                    ("ExtentId", KustoType::Guid),
+                    ("ItemLoaded", KustoType::String),
+                    ("Duration", KustoType::TimeSpan),
+                    ("HasErrors", KustoType::Bool),
+                    ("OperationId", KustoType::Guid),
+                ],
+                vec![vec![
+                    Value::Guid(Uuid::new_v4()),
+                    Value::String("inline".into()),
+                    Value::TimeSpan(time::now_ticks().saturating_sub(ctx.now).max(0)),
+                    Value::Bool(!outcome.skipped.is_empty()),
+                    Value::Guid(operation_id),
+                ]],
+            )])
+        }
+        Err(failure) => {
+            record(
+                failure.code,
+                failure.details.clone(),
+                FailureKind::Permanent,
+            );
+            let mut e = ServiceError::bad_request(format!(
+                "Ingestion failed ({}): {}",
+                failure.code, failure.details
+            ));
+            e.code = failure.code.to_string();
+            Err(e)
+        }
+    }
+}

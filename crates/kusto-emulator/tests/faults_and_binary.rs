@@ -1,0 +1,281 @@
+//! Fault injection (control endpoint and library API), shutdown, and the `kusto-emulator` binary.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use kusto_emulator::{Emulator, FaultAction, FaultRule};
+use serde_json::json;
+
+async fn add(emu: &kusto_emulator::EmulatorHandle, rule: serde_json::Value) -> Answer {
+    answer(
+        client()
+            .post(format!("{}/_emulator/faults", emu.url()))
+            .json(&rule)
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn status_faults_with_permanence_and_counts() {
+    let emu = start().await;
+    let a = add(&emu, json!({"path": "/v2/rest/query", "action": "status", "status": 503, "code": "ServiceUnavailable", "message": "try later", "permanent": false, "times": 2})).await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.json()["ids"], json!([1]));
+    for _ in 0..2 {
+        let q = query(&emu, "Emu", "print 1", json!({})).await;
+        assert_eq!(q.status, 503);
+        let e = q.error();
+        assert_eq!(e["code"], "ServiceUnavailable");
+        assert_eq!(e["@message"], "try later");
+        assert_eq!(e["@permanent"], false);
+        assert!(q.headers.contains_key("x-ms-activity-id"));
+    }
+    assert_eq!(
+        query(&emu, "Emu", "print 1", json!({})).await.status,
+        200,
+        "used up after two"
+    );
+    let listed = answer(
+        client()
+            .get(format!("{}/_emulator/faults", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await
+    .json();
+    assert_eq!(listed[0]["applied"], 2);
+    assert_eq!(listed[0]["remaining"], 0);
+    // Permanent 400, only for POST on the mgmt path; other paths untouched.
+    add(&emu, json!({"path": "/v1/rest/mgmt", "method": "POST", "action": "status", "status": 400, "permanent": true})).await;
+    let m = mgmt(&emu, "Emu", ".show version").await;
+    assert_eq!(m.status, 400);
+    assert_eq!(m.error()["@permanent"], true);
+    assert_eq!(m.error()["code"], "InjectedFault");
+    assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
+    let cleared = answer(
+        client()
+            .delete(format!("{}/_emulator/faults", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(cleared.json()["removed"], 2);
+    assert_eq!(mgmt(&emu, "Emu", ".show version").await.status, 200);
+}
+
+#[tokio::test]
+async fn throttling_delay_and_dropped_connections() {
+    let emu = start().await;
+    add(&emu, json!({"path": "/v1/rest/ingest/*", "action": "throttle", "retryAfterSeconds": 7, "times": 1})).await;
+    let t = answer(
+        client()
+            .post(format!(
+                "{}/v1/rest/ingest/Emu/T?streamFormat=csv",
+                emu.url()
+            ))
+            .body("1")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(t.status, 429);
+    assert_eq!(t.headers["retry-after"], "7");
+    assert_eq!(t.error()["code"], "TooManyRequests");
+    assert_eq!(
+        t.error()["@type"],
+        "Kusto.Data.Exceptions.KustoRequestThrottledException"
+    );
+    assert_eq!(t.error()["@permanent"], false);
+
+    let id = emu
+        .faults()
+        .add(
+            FaultRule::new("/v2/rest/query", FaultAction::Delay)
+                .delay(Duration::from_millis(300))
+                .times(1),
+        )
+        .unwrap();
+    let started = Instant::now();
+    let q = query(&emu, "Emu", "print 1", json!({})).await;
+    assert_eq!(q.status, 200, "a delayed request is served");
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "the answer waited for the delay"
+    );
+    let rule = emu
+        .faults()
+        .list()
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap();
+    assert_eq!((rule.applied, rule.remaining), (1, Some(0)));
+    assert!(emu.faults().remove(id));
+
+    emu.faults()
+        .add(FaultRule::new("/v1/rest/mgmt", FaultAction::Drop).times(1))
+        .unwrap();
+    let dropped = client()
+        .post(format!("{}/v1/rest/mgmt", emu.url()))
+        .body(json!({"db": "Emu", "csl": ".show version"}).to_string())
+        .send()
+        .await;
+    let err = dropped.expect_err("the connection is dropped");
+    assert!(!err.is_status(), "{err}");
+    assert_eq!(
+        mgmt(&emu, "Emu", ".show version").await.status,
+        200,
+        "next request served"
+    );
+}
+
+#[tokio::test]
+async fn probability_and_invalid_rules() {
+    let emu = start().await;
+    emu.faults()
+        .add(FaultRule::new("*", FaultAction::Drop).probability(0.0))
+        .unwrap();
+    for _ in 0..5 {
+        assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
+    }
+    emu.faults().clear();
+    emu.faults()
+        .add(
+            FaultRule::new(
+                "/v2/*",
+                FaultAction::Throttle {
+                    retry_after_seconds: 1,
+                },
+            )
+            .probability(1.0),
+        )
+        .unwrap();
+    assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 429);
+    assert_eq!(
+        add(&emu, json!({"path": "*", "action": "explode"}))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        add(
+            &emu,
+            json!({"path": "*", "action": "drop", "probability": 3})
+        )
+        .await
+        .status,
+        400
+    );
+    assert_eq!(add(&emu, json!([{"path": "/a", "action": "drop"}, {"path": "/b", "action": "delay", "delayMs": 1}])).await.json()["ids"], json!([3, 4]), "ids keep counting after clear");
+    let del = answer(
+        client()
+            .delete(format!("{}/_emulator/faults/3", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(del.status, 200);
+    assert_eq!(
+        answer(
+            client()
+                .delete(format!("{}/_emulator/faults/3", emu.url()))
+                .send()
+                .await
+                .unwrap()
+        )
+        .await
+        .status,
+        404
+    );
+    // The control endpoints are never faulted.
+    let health = answer(
+        client()
+            .get(format!("{}/_emulator/health", emu.url()))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(health.json(), json!({"status": "ok"}));
+}
+
+#[tokio::test]
+async fn shutdown_stops_listening() {
+    let emu = Emulator::builder().start().await.unwrap();
+    let url = emu.url().to_string();
+    assert_eq!(query(&emu, "Emu", "print 1", json!({})).await.status, 200);
+    emu.shutdown().await;
+    let after = client()
+        .post(format!("{url}/v2/rest/query"))
+        .body("{}")
+        .send()
+        .await;
+    assert!(after.is_err(), "no listener after shutdown");
+}
+
+#[test]
+fn binary_prints_its_url_and_stops_on_sigterm() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+        .args(["--port", "0", "--database", "Preset"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let answer = runtime.block_on(async {
+        client()
+            .post(format!("{url}/v1/rest/mgmt"))
+            .body(json!({"db": "Preset", "csl": ".show databases"}).to_string())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
+    assert!(answer.contains("\"Preset\""), "{answer}");
+    #[cfg(unix)]
+    {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                assert!(status.success(), "clean exit: {status}");
+                break;
+            }
+            assert!(Instant::now() < deadline, "the emulator did not stop");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let bad = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+        .args(["--port", "nope"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid port"));
+}
