@@ -25,10 +25,12 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
     let python = ensure_venv(&dir)?;
 
     let mut build = cargo();
+    // `--workspace --all-features` resolves dependency features exactly as the test step
+    // does, so the binary reuses the test step's build instead of rebuilding dependencies.
     build.args([
         "build",
-        "--package",
-        "kusto-emulator",
+        "--workspace",
+        "--all-features",
         "--bin",
         "kusto-emulator",
     ]);
