@@ -1,10 +1,7 @@
-//! Installing and (for the early demo) starting the pinned Azurite.
+//! Installing the pinned Azurite (`npm ci` in tools/azurite).
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread::sleep;
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use crate::Result;
 
@@ -41,67 +38,4 @@ pub(crate) fn ensure_installed(root: &Path) -> Result<PathBuf> {
         ));
     }
     Ok(script)
-}
-
-/// A running Azurite process, killed on drop.
-pub(crate) struct Azurite {
-    child: Child,
-    pub(crate) blob_port: u16,
-    pub(crate) queue_port: u16,
-    pub(crate) table_port: u16,
-}
-
-impl Azurite {
-    /// Starts Azurite on free loopback ports and waits until all three services accept
-    /// connections.
-    pub(crate) fn start(script: &Path) -> Result<Self> {
-        let (blob_port, queue_port, table_port) = (free_port()?, free_port()?, free_port()?);
-        let child = Command::new("node")
-            .arg(script)
-            .args(["--silent", "--disableTelemetry", "--skipApiVersionCheck"])
-            .args(["--inMemoryPersistence", "--loose"])
-            .args(["--blobHost", "127.0.0.1", "--queueHost", "127.0.0.1"])
-            .args(["--tableHost", "127.0.0.1"])
-            .args(["--blobPort", &blob_port.to_string()])
-            .args(["--queuePort", &queue_port.to_string()])
-            .args(["--tablePort", &table_port.to_string()])
-            .stdout(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start node for Azurite: {e}"))?;
-        let mut azurite = Azurite {
-            child,
-            blob_port,
-            queue_port,
-            table_port,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        for port in [blob_port, queue_port, table_port] {
-            while TcpStream::connect(("127.0.0.1", port)).is_err() {
-                if let Ok(Some(status)) = azurite.child.try_wait() {
-                    return Err(format!("Azurite exited during start-up ({status})"));
-                }
-                if Instant::now() > deadline {
-                    return Err(format!("Azurite did not listen on port {port} within 30 s"));
-                }
-                sleep(Duration::from_millis(50));
-            }
-        }
-        Ok(azurite)
-    }
-}
-
-impl Drop for Azurite {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind(("127.0.0.1", 0)).map_err(|e| format!("cannot bind a port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| format!("cannot read a port: {e}"))
 }

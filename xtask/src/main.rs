@@ -128,15 +128,18 @@ fn test() -> Result {
 fn demo() -> Result {
     let root = root();
     let azurite = azurite::ensure_installed(&root)?;
-    let running = azurite::Azurite::start(&azurite)?;
-    println!("Azurite (the Azure Storage emulator) is running:");
-    println!("  blob  service: http://127.0.0.1:{}", running.blob_port);
-    println!("  queue service: http://127.0.0.1:{}", running.queue_port);
-    println!("  table service: http://127.0.0.1:{}", running.table_port);
-    println!();
-    println!("The Kusto emulator and the SDK crates are not built yet, so nothing is ingested or");
-    println!("queried. This demo grows with the project; it never claims what did not happen.");
-    drop(running);
-    println!("Azurite stopped.");
-    Ok(())
+    let mut demo = cargo();
+    demo.args([
+        "run",
+        "--quiet",
+        "--package",
+        "kusto-examples",
+        "--bin",
+        "demo",
+    ])
+    .env(azurite::ENV_VAR, &azurite);
+    run(
+        "demo: Azurite and the Kusto emulator, data ingested and queried back",
+        demo,
+    )
 }
