@@ -339,17 +339,7 @@ impl KustoClient {
         query: &str,
         properties: Option<&ClientRequestProperties>,
     ) -> Result<DataSet> {
-        let retry = self.retry_for(properties, true);
-        retry
-            .run(
-                |_| async {
-                    let response = self
-                        .send(Endpoint::QueryV2, database, query, properties)
-                        .await?;
-                    self.v2_events(response).collect_dataset().await
-                },
-                is_retryable,
-            )
+        self.collect(Endpoint::QueryV2, database, query, properties, true)
             .await
     }
 
@@ -407,17 +397,7 @@ impl KustoClient {
         query: &str,
         properties: Option<&ClientRequestProperties>,
     ) -> Result<DataSet> {
-        let retry = self.retry_for(properties, true);
-        retry
-            .run(
-                |_| async {
-                    let response = self
-                        .send(Endpoint::QueryV1, database, query, properties)
-                        .await?;
-                    self.v1_body(response).await
-                },
-                is_retryable,
-            )
+        self.collect(Endpoint::QueryV1, database, query, properties, true)
             .await
     }
 
@@ -431,18 +411,14 @@ impl KustoClient {
         properties: Option<&ClientRequestProperties>,
     ) -> Result<DataSet> {
         let readonly = is_readonly_command(command) || properties.is_some_and(|p| p.is_readonly());
-        let retry = self.retry_for(properties, readonly);
-        retry
-            .run(
-                |_| async {
-                    let response = self
-                        .send(Endpoint::Management, database, command, properties)
-                        .await?;
-                    self.v1_body(response).await
-                },
-                is_retryable,
-            )
-            .await
+        self.collect(
+            Endpoint::Management,
+            database,
+            command,
+            properties,
+            readonly,
+        )
+        .await
     }
 
     /// Runs `text` as a management command when it starts with `.`, else as a query.
@@ -517,6 +493,33 @@ impl KustoClient {
             "KRC.executeStreamingIngestFromBlob;",
         )
         .await
+    }
+
+    /// Sends a request and reads its whole answer, retrying transient failures of the whole
+    /// exchange when the request may be sent twice.
+    async fn collect(
+        &self,
+        endpoint: Endpoint,
+        database: &str,
+        text: &str,
+        properties: Option<&ClientRequestProperties>,
+        idempotent: bool,
+    ) -> Result<DataSet> {
+        let retry = self.retry_for(properties, idempotent);
+        retry
+            .run(
+                |_| async {
+                    let response = self.send(endpoint, database, text, properties).await?;
+                    match endpoint {
+                        Endpoint::QueryV2 => self.v2_events(response).collect_dataset().await,
+                        Endpoint::QueryV1 | Endpoint::Management => {
+                            read_v1(self.body(response)).await
+                        }
+                    }
+                },
+                is_retryable,
+            )
+            .await
     }
 
     fn streaming_url(
@@ -744,10 +747,6 @@ impl KustoClient {
 
     fn v2_events(&self, response: reqwest::Response) -> V2EventStream {
         V2EventStream::with_options(self.body(response), self.inner.parser)
-    }
-
-    async fn v1_body(&self, response: reqwest::Response) -> Result<DataSet> {
-        read_v1(self.body(response)).await
     }
 }
 
