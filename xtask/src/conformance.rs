@@ -25,14 +25,15 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
     let python = ensure_venv(&dir)?;
 
     let mut build = cargo();
-    // `--workspace --all-features` resolves dependency features exactly as the test step
-    // does, so the binary reuses the test step's build instead of rebuilding dependencies.
+    // Built as the test step builds it (`cargo test --no-run` over the workspace with all
+    // features), so that after `cargo xtask test`'s test step this is a no-op instead of a
+    // second build of every dependency with other features.
     build.args([
-        "build",
+        "test",
         "--workspace",
         "--all-features",
-        "--bin",
-        "kusto-emulator",
+        "--no-run",
+        "--quiet",
     ]);
     run("conformance: build the kusto-emulator binary", build)?;
 
