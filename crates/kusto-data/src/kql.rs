@@ -161,8 +161,11 @@ fn is_plain_identifier(name: &str) -> bool {
 /// A value that can be written as a KQL literal of a known type.
 ///
 /// Implemented for `bool`, `i32` (`int`), `i64` (`long`), `f64` (`real`), strings (`string`),
-/// [`uuid::Uuid`] (`guid`), [`std::time::Duration`] (`timespan`), [`serde_json::Value`]
-/// (`dynamic`) and `Option<T>` of each (a typed null such as `long(null)`).
+/// [`uuid::Uuid`] (`guid`), [`KustoDateTime`](crate::KustoDateTime) (`datetime`, all 7
+/// fractional digits), [`KustoTimespan`](crate::KustoTimespan) and [`std::time::Duration`]
+/// (`timespan`), [`KustoDecimal`](crate::KustoDecimal) (`decimal`, exact),
+/// [`serde_json::Value`] (`dynamic`) and `Option<T>` of each (a typed null such as
+/// `long(null)`).
 pub trait KqlLiteral {
     /// The KQL type of the literal, as written in `declare query_parameters(name:type)`.
     const KQL_TYPE: &'static str;
@@ -240,6 +243,27 @@ impl KqlLiteral for Duration {
             "timespan({})",
             crate::client::properties::format_timespan(*self)
         )
+    }
+}
+
+impl KqlLiteral for crate::KustoDateTime {
+    const KQL_TYPE: &'static str = "datetime";
+    fn to_kql_literal(&self) -> String {
+        format!("datetime({self})")
+    }
+}
+
+impl KqlLiteral for crate::KustoTimespan {
+    const KQL_TYPE: &'static str = "timespan";
+    fn to_kql_literal(&self) -> String {
+        format!("timespan({self})")
+    }
+}
+
+impl KqlLiteral for crate::KustoDecimal {
+    const KQL_TYPE: &'static str = "decimal";
+    fn to_kql_literal(&self) -> String {
+        format!("decimal({self})")
     }
 }
 
@@ -439,6 +463,27 @@ mod tests {
         assert_eq!(
             json!({"a": ")\"", "b": [1]}).to_kql_literal(),
             r#"dynamic({"a":")\"","b":[1]})"#
+        );
+        assert_eq!(
+            "2024-05-01T10:20:30.1234567Z"
+                .parse::<crate::KustoDateTime>()
+                .unwrap()
+                .to_kql_literal(),
+            "datetime(2024-05-01T10:20:30.1234567Z)"
+        );
+        assert_eq!(
+            "-1.00:00:02.0020002"
+                .parse::<crate::KustoTimespan>()
+                .unwrap()
+                .to_kql_literal(),
+            "timespan(-1.00:00:02.0020002)"
+        );
+        assert_eq!(
+            "-12.3400000000000000000000001"
+                .parse::<crate::KustoDecimal>()
+                .unwrap()
+                .to_kql_literal(),
+            "decimal(-12.3400000000000000000000001)"
         );
         assert_eq!(None::<i64>.to_kql_literal(), "long(null)");
         assert_eq!(Some(2_i32).to_kql_literal(), "int(2)");

@@ -222,25 +222,12 @@ fn is_true_value(value: &Value) -> bool {
     }
 }
 
-/// Formats a duration as a .NET TimeSpan (`[d.]hh:mm:ss[.fffffff]`).
+/// Formats a duration as a .NET TimeSpan (`[d.]hh:mm:ss[.fffffff]`), in whole 100 ns ticks.
 pub(crate) fn format_timespan(duration: Duration) -> String {
-    let total = duration.as_secs();
-    let (days, hours, minutes, seconds) = (
-        total / 86_400,
-        (total / 3600) % 24,
-        (total / 60) % 60,
-        total % 60,
-    );
-    let ticks = duration.subsec_nanos() / 100;
-    let mut text = String::new();
-    if days > 0 {
-        text.push_str(&format!("{days}."));
-    }
-    text.push_str(&format!("{hours:02}:{minutes:02}:{seconds:02}"));
-    if ticks > 0 {
-        text.push_str(&format!(".{ticks:07}"));
-    }
-    text
+    // Durations beyond the TimeSpan range (about 29,000 years) are clamped to its maximum.
+    crate::KustoTimespan::from_std(duration)
+        .unwrap_or(crate::KustoTimespan::from_ticks(i64::MAX))
+        .to_string()
 }
 
 /// Parses a timeout given as a .NET TimeSpan (`[d.]h:mm:ss[.f...]`), a KQL timespan literal
