@@ -539,3 +539,23 @@ async fn streaming_ingestion_request_shape() {
         "an oversized body is never sent"
     );
 }
+
+#[test]
+fn the_client_and_its_futures_can_move_across_threads() {
+    fn send_sync_clone<T: Send + Sync + Clone + 'static>() {}
+    fn send<T: Send>(_: &T) {}
+    send_sync_clone::<KustoClient>();
+    send_sync_clone::<ConnectionString>();
+    let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:1").unwrap()).unwrap();
+    let properties = ClientRequestProperties::new();
+    send(&client.execute_query("Db", "T", Some(&properties)));
+    send(&client.execute_query_stream("Db", "T", None));
+    send(&client.execute_mgmt("Db", ".show tables", None));
+    send(&client.execute_streaming_ingest(
+        "Db",
+        "T",
+        Bytes::new(),
+        DataFormat::Csv,
+        &StreamingIngestOptions::default(),
+    ));
+}
