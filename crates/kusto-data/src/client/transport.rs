@@ -52,10 +52,25 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
     }
 }
 
-/// `Retry-After` in seconds (the form Kusto and Azure Storage use). HTTP dates are ignored.
+/// `Retry-After` as a number of seconds (the form Kusto and Azure Storage use) or as an HTTP
+/// date (the time left until then; zero for a date in the past). Capped at one day.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
-    let seconds: f64 = value.trim().parse().ok()?;
+    let value = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    let seconds = match value.parse::<f64>() {
+        Ok(seconds) => seconds,
+        Err(_) => {
+            let at =
+                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
+                    .ok()?;
+            (at - time::OffsetDateTime::now_utc())
+                .as_seconds_f64()
+                .max(0.0)
+        }
+    };
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
 }
 
@@ -212,6 +227,21 @@ mod tests {
             "retry-after",
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
+        assert_eq!(
+            retry_after(&headers),
+            Some(Duration::ZERO),
+            "a date in the past"
+        );
+        let soon = (time::OffsetDateTime::now_utc() + time::Duration::seconds(120))
+            .format(&time::format_description::well_known::Rfc2822)
+            .unwrap();
+        headers.insert("retry-after", HeaderValue::from_str(&soon).unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(100) && wait <= Duration::from_secs(120),
+            "{wait:?}"
+        );
+        headers.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", HeaderValue::from_static("-3"));
         assert_eq!(retry_after(&headers), None);
