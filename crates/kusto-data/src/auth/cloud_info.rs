@@ -89,8 +89,11 @@ impl CloudInfo {
         self.login_endpoint.trim_end_matches('/')
     }
 
-    /// `{LoginEndpoint}/{tenant}/oauth2/v2.0/{leaf}`, refusing plain http to non-loopback hosts.
+    /// `{LoginEndpoint}/{tenant}/oauth2/v2.0/{leaf}`, refusing plain http to non-loopback hosts
+    /// and a tenant that is not one path segment (a tenant id or domain name).
     pub(crate) fn oauth_endpoint(&self, tenant: &str, leaf: &str) -> Result<Url> {
+        crate::connection_string::check_authority(tenant)
+            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         let text = format!("{}/{}/oauth2/v2.0/{leaf}", self.login_endpoint(), tenant);
         let url = Url::parse(&text).map_err(|e| {
             Error::InvalidArgument(format!(

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use azure_core::credentials::TokenCredential;
 
-use super::{ConnectionString, ConnectionStringError, Keyword, check_transport, parse_data_source};
+use super::{
+    ConnectionString, ConnectionStringError, Keyword, check_authority, check_transport,
+    parse_data_source,
+};
 use crate::Secret;
 use crate::auth::{
     AccessToken, ApplicationCertificate, Authentication, BoxError, DefaultChain,
@@ -42,6 +45,8 @@ pub struct ConnectionStringBuilder {
     database: Option<String>,
     application_name: Option<String>,
     user_name: Option<String>,
+    login_hint: Option<String>,
+    authority_id: Option<String>,
     authentication: Option<Authentication>,
 }
 
@@ -53,6 +58,8 @@ impl ConnectionStringBuilder {
             database: None,
             application_name: None,
             user_name: None,
+            login_hint: None,
+            authority_id: None,
             authentication: None,
         }
     }
@@ -241,7 +248,7 @@ impl ConnectionStringBuilder {
             } => {
                 non_empty(Keyword::ApplicationClientId, client_id)?;
                 non_empty(Keyword::ApplicationKey, key.expose())?;
-                non_empty(Keyword::AuthorityId, authority)?;
+                check_authority(authority)?;
             }
             Authentication::ApplicationCertificate {
                 client_id,
@@ -253,7 +260,7 @@ impl ConnectionStringBuilder {
                     Keyword::ApplicationCertificateBlob,
                     certificate.pem().expose(),
                 )?;
-                non_empty(Keyword::AuthorityId, authority)?;
+                check_authority(authority)?;
             }
             Authentication::UserPassword {
                 user,
@@ -262,15 +269,16 @@ impl ConnectionStringBuilder {
             } => {
                 non_empty(Keyword::UserId, user)?;
                 non_empty(Keyword::Password, password.expose())?;
-                non_empty(Keyword::AuthorityId, authority)?;
+                check_authority(authority)?;
             }
             Authentication::UserToken(token) => non_empty(Keyword::UserToken, token.expose())?,
             Authentication::ApplicationToken(token) => {
                 non_empty(Keyword::ApplicationToken, token.expose())?
             }
-            Authentication::DeviceCode { authority, .. } => {
-                non_empty(Keyword::AuthorityId, authority)?
-            }
+            Authentication::DeviceCode { authority, .. } => check_authority(authority)?,
+            Authentication::AzureCli {
+                tenant: Some(tenant),
+            } => check_authority(tenant)?,
             _ => {}
         }
         check_transport(&data_source, &authentication)?;
@@ -278,13 +286,16 @@ impl ConnectionStringBuilder {
         if let Some(db) = &database {
             non_empty(Keyword::InitialCatalog, db)?;
         }
+        if let Some(tenant) = &self.authority_id {
+            check_authority(tenant)?;
+        }
         Ok(ConnectionString {
             data_source,
             database,
             application_name: self.application_name,
             user_name: self.user_name,
-            login_hint: None,
-            authority_id: None,
+            login_hint: self.login_hint,
+            authority_id: self.authority_id,
             authentication,
         })
     }
@@ -297,6 +308,8 @@ impl From<ConnectionString> for ConnectionStringBuilder {
             database: value.database,
             application_name: value.application_name,
             user_name: value.user_name,
+            login_hint: value.login_hint,
+            authority_id: value.authority_id,
             authentication: Some(value.authentication),
         }
     }

@@ -11,7 +11,8 @@
 //!   **`;` cannot be escaped**: set such values (passwords, keys) with
 //!   [`ConnectionStringBuilder`];
 //! * the first segment may be a bare URL, taken as the `Data Source`;
-//! * booleans are `true` or `false`, case-insensitive;
+//! * booleans are `true` or `false`, case-insensitive (Python accepts only `True`, `true`,
+//!   `False` and `false`; every other value, `yes`, `1`, ..., is an error here too);
 //! * the database may be the single path segment of the data source
 //!   (`https://help.kusto.windows.net/Samples`), which is then removed from the data source; an
 //!   explicit `Initial Catalog` wins over the path, whatever the order;
@@ -20,7 +21,8 @@
 //! Bad input is a [`ConnectionStringError`], never a panic: the empty string, a trailing `;`, an
 //! empty segment, a segment without `=`, an unknown keyword, a keyword of the table this SDK does
 //! not support (a different variant), a keyword given twice, an empty value, a bad bool, a
-//! malformed URL, conflicting or incomplete authentication keywords.
+//! malformed URL, an `Authority Id` that is not a tenant id or domain name (it becomes a path
+//! segment of the token endpoint), conflicting or incomplete authentication keywords.
 //!
 //! # Authentication
 //!
@@ -216,6 +218,34 @@ fn parse_bool(keyword: Keyword, value: &str) -> ParseResult<bool> {
     }
 }
 
+/// Checks an `Authority Id`: a tenant id (GUID), a domain (`contoso.onmicrosoft.com`) or one of
+/// `organizations`, `common`, `consumers`. It becomes a path segment of the token endpoint
+/// (`{LoginEndpoint}/{tenant}/oauth2/v2.0/token`), so anything but ASCII letters, digits, `-`,
+/// `.` and `_` (a `/`, `?`, `#`, `%`, a space) is refused rather than sent to another endpoint.
+pub(crate) fn check_authority(tenant: &str) -> ParseResult<()> {
+    let invalid = |reason: &str| ConnectionStringError::InvalidValue {
+        keyword: Keyword::AuthorityId,
+        reason: format!("'{}': {reason}", cut(tenant, 64)),
+    };
+    if tenant.trim().is_empty() {
+        return Err(ConnectionStringError::EmptyValue {
+            keyword: Keyword::AuthorityId,
+        });
+    }
+    if !tenant
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
+        return Err(invalid(
+            "a tenant id or domain name has only ASCII letters, digits, '-', '.' and '_'",
+        ));
+    }
+    if tenant.starts_with('.') || tenant.ends_with('.') || tenant.contains("..") {
+        return Err(invalid("a domain name cannot have an empty label"));
+    }
+    Ok(())
+}
+
 /// The authentication a set of keyword values describes.
 struct Selected {
     authentication: Authentication,
@@ -242,6 +272,9 @@ fn select_authentication(
     let mut user = take(K::UserId);
     let password = take(K::Password);
     let mut authority = take(K::AuthorityId);
+    if let Some(tenant) = &authority {
+        check_authority(tenant)?;
+    }
     let app_token = take(K::ApplicationToken);
     let user_token = take(K::UserToken);
     let blob = take(K::ApplicationCertificateBlob);

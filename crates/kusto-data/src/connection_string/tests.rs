@@ -424,6 +424,22 @@ fn bad_input_gives_typed_errors() {
                 host: "10.0.0.4".into(),
             },
         ),
+        (
+            format!("{CLUSTER};AppClientId=a;AppKey=k;Authority=evil.example/x"),
+            E::InvalidValue {
+                keyword: Keyword::AuthorityId,
+                reason: "'evil.example/x': a tenant id or domain name has only ASCII letters, \
+                         digits, '-', '.' and '_'"
+                    .into(),
+            },
+        ),
+        (
+            format!("{CLUSTER};Tenant=.."),
+            E::InvalidValue {
+                keyword: Keyword::AuthorityId,
+                reason: "'..': a domain name cannot have an empty label".into(),
+            },
+        ),
     ];
     for (text, expected) in cases {
         assert_eq!(parse_err(&text), expected, "{text:?}");
@@ -676,6 +692,16 @@ fn every_builder_method() {
     // Back to a builder.
     let again = ConnectionStringBuilder::from(cs.clone()).build().unwrap();
     assert_eq!(again.to_string(), cs.to_string());
+    // A login hint and a lone Authority Id survive the trip through the builder.
+    let parsed = parse(&format!(
+        "{CLUSTER};User ID=alice@contoso.com;Authority Id=contoso.com;TraceAppName=a"
+    ));
+    let again = ConnectionStringBuilder::from(parsed.clone())
+        .build()
+        .unwrap();
+    assert_eq!(again.login_hint(), Some("alice@contoso.com"));
+    assert_eq!(again.authority_id(), Some("contoso.com"));
+    assert_eq!(again.to_string(), parsed.to_string());
 }
 
 #[test]
@@ -716,6 +742,38 @@ fn builder_errors_are_typed() {
         err(ConnectionString::builder("http://kusto.internal").with_azure_cli()),
         ConnectionStringError::TokenOverHttp {
             host: "kusto.internal".into()
+        }
+    );
+    // The tenant becomes a path segment of the token endpoint: only a tenant id or domain.
+    for tenant in ["a/b", "t?x", "t#", "..", "a b", "t%2F"] {
+        for builder in [
+            ConnectionString::builder(CLUSTER).with_application_key("a", "k", tenant),
+            ConnectionString::builder(CLUSTER).with_user_password("u", "p", tenant),
+            ConnectionString::builder(CLUSTER).with_application_certificate(
+                "a",
+                ApplicationCertificate::from_pem("pem"),
+                tenant,
+            ),
+            ConnectionString::builder(CLUSTER).with_device_code(tenant, |_| {}),
+            ConnectionString::builder(CLUSTER).with_azure_cli_in_tenant(tenant),
+        ] {
+            let error = err(builder);
+            assert!(
+                matches!(
+                    error,
+                    ConnectionStringError::InvalidValue {
+                        keyword: Keyword::AuthorityId,
+                        ..
+                    }
+                ),
+                "{tenant}: {error:?}"
+            );
+        }
+    }
+    assert_eq!(
+        err(ConnectionString::builder(CLUSTER).with_device_code(" ", |_| {})),
+        ConnectionStringError::EmptyValue {
+            keyword: Keyword::AuthorityId
         }
     );
     // Explicitly no authentication is fine on any host.

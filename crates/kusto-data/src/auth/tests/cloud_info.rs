@@ -228,4 +228,22 @@ fn login_endpoints_must_be_https_except_on_loopback() {
         broken.oauth_endpoint("t", "token"),
         Err(Error::InvalidArgument(_))
     ));
+    // The tenant is one path segment: nothing that would point the request elsewhere.
+    for tenant in ["", "a/b", "..", ".", "t?x=1", "t#f", "t%2F", "t x", "évil"] {
+        let error = info.oauth_endpoint(tenant, "token").unwrap_err();
+        assert!(matches!(error, Error::InvalidArgument(_)), "{tenant:?}");
+        assert!(error.to_string().contains("Authority Id"), "{error}");
+    }
+    for tenant in [
+        "organizations",
+        "common",
+        "72f988bf-86f1-41af-91ab-2d7cd011db47",
+        "contoso.onmicrosoft.com",
+        "my_tenant",
+    ] {
+        assert_eq!(
+            info.oauth_endpoint(tenant, "token").unwrap().as_str(),
+            format!("https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token")
+        );
+    }
 }
