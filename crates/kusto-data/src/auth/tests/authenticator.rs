@@ -80,7 +80,22 @@ async fn every_method_is_checked_against_the_trusted_endpoints_before_any_token_
     let credential = Arc::new(FakeCredential {
         calls: AtomicUsize::new(0),
     });
-    let methods = vec![
+    // A token file for workload identity; if that credential ran, it would read it and call
+    // the login endpoint.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "CANARY-FEDERATED-JWT").unwrap();
+    #[allow(unused_mut)]
+    let mut methods = vec![
+        Authentication::ManagedIdentity(ManagedIdentity::SystemAssigned),
+        Authentication::ManagedIdentity(ManagedIdentity::ClientId("c".into())),
+        Authentication::AzureCli { tenant: None },
+        Authentication::DeveloperTools,
+        Authentication::WorkloadIdentity(WorkloadIdentity {
+            client_id: Some("client".into()),
+            tenant_id: Some("tenant".into()),
+            token_file: Some(token_file),
+        }),
         Authentication::UserToken("CANARY-U".into()),
         Authentication::ApplicationToken("CANARY-A".into()),
         Authentication::TokenProvider(counting.clone()),
@@ -109,15 +124,39 @@ async fn every_method_is_checked_against_the_trusted_endpoints_before_any_token_
                 .without_developer_tools()
                 .without_managed_identity(),
         ),
+        Authentication::DefaultChain(crate::auth::DefaultChain::new()),
     ];
+    #[cfg(feature = "certificate")]
+    methods.push(Authentication::ApplicationCertificate {
+        client_id: "a".into(),
+        certificate: crate::auth::ApplicationCertificate::from_pem(include_str!("key.pem"))
+            .with_public_certificate(include_str!("cert.pem")),
+        authority: "t".into(),
+    });
+    let mut names: Vec<&str> = methods.iter().map(Authentication::method_name).collect();
+    names.sort_unstable();
+    names.dedup();
+    // Every way of authenticating except `None`, which has no token to protect.
+    assert_eq!(
+        names.len(),
+        if cfg!(feature = "certificate") {
+            14
+        } else {
+            13
+        }
+    );
     for method in methods {
         let name = method.method_name();
         // An unknown host: refused from the host alone.
         let auth = offline(method.clone(), "evil.example.com", TrustedEndpoints::new());
-        let error = auth
-            .authorization_header(&url("https://evil.example.com/v2/rest/query"))
-            .await
-            .unwrap_err();
+        // A refusal is immediate; a credential that ran would take longer (or succeed).
+        let error = tokio::time::timeout(
+            Duration::from_secs(20),
+            auth.authorization_header(&url("https://evil.example.com/v2/rest/query")),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: the credential ran instead of being refused"))
+        .unwrap_err();
         assert!(
             matches!(&error, Error::UntrustedEndpoint { host, login_endpoint: None } if host == "evil.example.com"),
             "{name}: {error:?}"
@@ -135,10 +174,13 @@ async fn every_method_is_checked_against_the_trusted_endpoints_before_any_token_
             )
             .build()
             .unwrap();
-        let error = auth
-            .authorization_header(cs.data_source())
-            .await
-            .unwrap_err();
+        let error = tokio::time::timeout(
+            Duration::from_secs(20),
+            auth.authorization_header(cs.data_source()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{name}: the credential ran instead of being refused"))
+        .unwrap_err();
         assert!(
             matches!(&error, Error::UntrustedEndpoint { login_endpoint: Some(l), .. } if l == "https://login.microsoftonline.us"),
             "{name}: {error:?}"

@@ -254,3 +254,52 @@ async fn device_code_endpoint_errors_are_typed() {
     );
     assert!(error.to_string().contains("device_code"), "{error}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_callers_share_one_sign_in_and_one_refresh_of_an_expired_token() {
+    let server = Server::start(move |request, index| {
+        if request.path.ends_with("/devicecode") {
+            return device_code_answer(900);
+        }
+        match (grant(request), index) {
+            ("refresh_token", _) => success("device-token-2", "CANARY-REFRESH-2"),
+            (_, 0) => oauth_error(400, "authorization_pending", "AADSTS70016: pending"),
+            _ => success("device-token-1", "CANARY-REFRESH-1"),
+        }
+    })
+    .await;
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let auth = authenticator(&device_code_cs(shown.clone()), &server);
+    let (a, b) = (auth.clone(), auth.clone());
+    let target = target();
+    // Both callers find no token; one runs the flow while the other waits for its result.
+    let (first, second) = tokio::join!(
+        a.authorization_header(&target),
+        b.authorization_header(&target)
+    );
+    for header in [first, second] {
+        assert_eq!(header.unwrap().unwrap().expose(), "Bearer device-token-1");
+    }
+    assert_eq!(server.count("/devicecode"), 1);
+    assert_eq!(server.count("/token"), 2, "{:?}", server.requests());
+    assert_eq!(shown.lock().unwrap().len(), 1, "the code was shown once");
+
+    // The token expires; both callers again share one request, a silent refresh.
+    tokio::time::advance(Duration::from_secs(3600 + 1)).await;
+    let (first, second) = tokio::join!(
+        a.authorization_header(&target),
+        b.authorization_header(&target)
+    );
+    for header in [first, second] {
+        assert_eq!(header.unwrap().unwrap().expose(), "Bearer device-token-2");
+    }
+    let requests = server.requests();
+    let refreshes: Vec<_> = requests
+        .iter()
+        .filter(|r| grant(r) == "refresh_token")
+        .collect();
+    assert_eq!(refreshes.len(), 1, "{requests:?}");
+    assert_eq!(refreshes[0].form["refresh_token"], "CANARY-REFRESH-1");
+    assert_eq!(server.count("/devicecode"), 1);
+    assert_eq!(shown.lock().unwrap().len(), 1);
+}
