@@ -7,7 +7,9 @@
 //! is decided by the caller (a query may, an `.append` command may not unless the caller opts in).
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::error::{Error, Result};
 
@@ -262,6 +264,67 @@ mod tests {
             .await;
         assert!(matches!(result, Err(Error::InvalidArgument(_))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    /// Runs `policy` over an operation that always fails with `error()`; returns the (virtual)
+    /// start time of every attempt, in seconds since the first.
+    async fn attempt_times(policy: RetryPolicy, error: fn() -> Error) -> Vec<f64> {
+        let start = Instant::now();
+        let times = std::sync::Mutex::new(Vec::new());
+        let result: Result<()> = policy
+            .run(
+                |_| {
+                    times.lock().unwrap().push(start.elapsed().as_secs_f64());
+                    async move { Err(error()) }
+                },
+                Error::is_transient,
+            )
+            .await;
+        assert!(result.is_err());
+        times.into_inner().unwrap()
+    }
+
+    // The clock is tokio's paused test clock: sleeps complete instantly in real time and advance
+    // virtual time exactly, so the schedule is checked without waiting and without timing.
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_sets_the_delay_and_the_deadline_stops_new_attempts() {
+        // Backoff of a millisecond, Retry-After of 5 s: every retry waits exactly 5 s. With a
+        // 12 s deadline the attempts start at 0, 5 and 10 s; a fourth would start at 15 s.
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(1))
+            .with_max_attempts(10)
+            .with_deadline(Some(Duration::from_secs(12)));
+        let times = attempt_times(policy, || throttled(Some(Duration::from_secs(5)))).await;
+        assert_eq!(times, [0.0, 5.0, 10.0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn backoff_is_exponential_with_jitter_and_bounded_by_attempts() {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_secs(1))
+            .with_max_backoff(Duration::from_secs(6))
+            .with_max_attempts(5)
+            .with_deadline(None);
+        let times = attempt_times(policy, || throttled(None)).await;
+        assert_eq!(times.len(), 5, "{times:?}");
+        let waits: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+        // Ceilings 1, 2, 4, 6 (capped) s; each wait is drawn from [ceiling/2, ceiling].
+        for (wait, ceiling) in waits.iter().zip([1.0, 2.0, 4.0, 6.0]) {
+            assert!(
+                *wait >= ceiling / 2.0 - 1e-6 && *wait <= ceiling + 1e-6,
+                "{waits:?}"
+            );
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_a_deadline_a_long_retry_after_is_waited_for() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(2)
+            .with_deadline(None);
+        let times = attempt_times(policy, || throttled(Some(Duration::from_secs(600)))).await;
+        assert_eq!(times, [0.0, 600.0]);
     }
 
     #[tokio::test]

@@ -19,6 +19,8 @@ use serde_json::Value;
 
 #[derive(Debug, Clone)]
 struct Recorded {
+    /// The request target as sent: absolute-form (`http://host/path`) when sent to a proxy.
+    uri: String,
     path: String,
     query: Option<String>,
     headers: HeaderMap,
@@ -29,6 +31,8 @@ struct Recorded {
 enum Answer {
     Ok(&'static str, String),
     Status(u16, Vec<(&'static str, String)>, String),
+    /// A JSON body sent with this `Content-Encoding`.
+    Encoded(&'static str, Vec<u8>),
     Hang,
 }
 
@@ -52,6 +56,7 @@ async fn handle(State(server): State<Server>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
     server.requests.lock().unwrap().push(Recorded {
+        uri: parts.uri.to_string(),
         path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers: parts.headers,
@@ -69,6 +74,14 @@ async fn handle(State(server): State<Server>, request: Request) -> Response {
             }
             response
         }
+        Some(Answer::Encoded(encoding, body)) => (
+            [
+                ("content-type", "application/json"),
+                ("content-encoding", encoding),
+            ],
+            body,
+        )
+            .into_response(),
         Some(Answer::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::OK.into_response()
@@ -538,6 +551,200 @@ async fn streaming_ingestion_request_shape() {
         2,
         "an oversized body is never sent"
     );
+}
+
+/// `data` as stored (uncompressed) deflate blocks: the framing of a compressed stream, written
+/// without a compressor.
+fn stored_blocks(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut chunks = data.chunks(65_535).peekable();
+    while let Some(chunk) = chunks.next() {
+        out.push(u8::from(chunks.peek().is_none())); // BFINAL on the last block, BTYPE 00
+        let len = chunk.len() as u16;
+        out.extend(len.to_le_bytes());
+        out.extend((!len).to_le_bytes());
+        out.extend(chunk);
+    }
+    out
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFF_u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A gzip member (RFC 1952) holding `data`.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    out.extend(stored_blocks(data));
+    out.extend(crc32(data).to_le_bytes());
+    out.extend((data.len() as u32).to_le_bytes());
+    out
+}
+
+/// A zlib stream (RFC 1950), which is what HTTP `Content-Encoding: deflate` carries.
+fn zlib(data: &[u8]) -> Vec<u8> {
+    let (mut a, mut b) = (1_u32, 0_u32);
+    for &byte in data {
+        a = (a + u32::from(byte)) % 65_521;
+        b = (b + a) % 65_521;
+    }
+    let mut out = vec![0x78, 0x01];
+    out.extend(stored_blocks(data));
+    out.extend(((b << 16) | a).to_be_bytes());
+    out
+}
+
+#[tokio::test]
+async fn gzip_and_deflate_answers_are_decoded() {
+    let (server, url) = start().await;
+    let client = client(&url);
+    let deft = fixture(V2_DEFT);
+    let expected = format!(
+        "{:?}",
+        kusto_data::response::parse_v2(deft.as_bytes())
+            .unwrap()
+            .tables()
+    );
+    for (encoding, body) in [
+        ("gzip", gzip(deft.as_bytes())),
+        ("deflate", zlib(deft.as_bytes())),
+    ] {
+        assert_ne!(body, deft.as_bytes());
+        server.answer(Answer::Encoded(encoding, body));
+        let data = client.execute_query("Db1", "Deft", None).await.unwrap();
+        assert_eq!(format!("{:?}", data.tables()), expected, "{encoding}");
+    }
+    server.answer(Answer::Encoded(
+        "gzip",
+        gzip(fixture(V1_VERSION).as_bytes()),
+    ));
+    let data = client
+        .execute_mgmt("Db1", ".show version", None)
+        .await
+        .unwrap();
+    assert_eq!(
+        data.primary_result()
+            .unwrap()
+            .row(0)
+            .unwrap()
+            .get_string("BuildVersion")
+            .unwrap(),
+        Some("1.0.6693.14577")
+    );
+    for request in server.requests() {
+        let accepted = request.headers["accept-encoding"].to_str().unwrap();
+        assert!(
+            accepted.contains("gzip") && accepted.contains("deflate"),
+            "{accepted}"
+        );
+    }
+    // A body that claims gzip but is not is a typed error, not a panic or garbage rows.
+    server.answer(Answer::Encoded("gzip", b"[not gzip at all]".to_vec()));
+    let error = client
+        .execute_query("Db1", "Deft", Some(&no_retry()))
+        .await
+        .unwrap_err();
+    match &error {
+        Error::Network { message, .. } => {
+            assert!(message.contains("decompressed"), "{message}")
+        }
+        other => panic!("expected a network error, got {other:?}"),
+    }
+}
+
+fn no_retry() -> ClientRequestProperties {
+    let mut properties = ClientRequestProperties::new();
+    properties.set_retry_policy(RetryPolicy::none());
+    properties
+}
+
+/// A loopback address nothing listens on.
+fn dead_address() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    address
+}
+
+#[tokio::test]
+async fn requests_go_through_the_configured_proxy() {
+    let (proxy, proxy_url) = start().await;
+    proxy.answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    // The cluster's address has no listener: only the proxy can answer.
+    let cluster = format!("http://{}", dead_address());
+    let client = KustoClient::builder(ConnectionString::parse(&format!("{cluster}/Db1")).unwrap())
+        .proxy(reqwest::Proxy::http(&proxy_url).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let data = client
+        .execute_mgmt("Db1", ".show version", None)
+        .await
+        .unwrap();
+    assert_eq!(data.tables().len(), 1);
+    let requests = proxy.requests();
+    assert_eq!(requests.len(), 1);
+    // A request to a proxy names the whole target URL (absolute form).
+    assert_eq!(requests[0].uri, format!("{cluster}/v1/rest/mgmt"));
+    assert_eq!(
+        requests[0].headers["host"],
+        cluster.trim_start_matches("http://")
+    );
+}
+
+#[tokio::test]
+async fn a_user_supplied_http_client_is_used() {
+    let (server, url) = start().await;
+    server.answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    let mut defaults = reqwest::header::HeaderMap::new();
+    defaults.insert(
+        "x-from-my-client",
+        reqwest::header::HeaderValue::from_static("yes"),
+    );
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(defaults)
+        .user_agent("my-agent/1.0")
+        .build()
+        .unwrap();
+    // The builder's own proxy belongs to the client it would build; with a client given it is
+    // ignored (this one points nowhere, so using it would fail the request).
+    let client = KustoClient::builder(ConnectionString::parse(&format!("{url}/Db1")).unwrap())
+        .http_client(http)
+        .proxy(reqwest::Proxy::all(format!("http://{}", dead_address())).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    client
+        .execute_mgmt("Db1", ".show version", None)
+        .await
+        .unwrap();
+    let request = &server.requests()[0];
+    assert_eq!(
+        request.uri, "/v1/rest/mgmt",
+        "sent directly, not to a proxy"
+    );
+    assert_eq!(request.headers["x-from-my-client"], "yes");
+    assert_eq!(request.headers["user-agent"], "my-agent/1.0");
+    // The protocol headers are still the SDK's.
+    assert!(
+        request.headers["x-ms-client-request-id"]
+            .to_str()
+            .unwrap()
+            .starts_with("KRC.execute;")
+    );
+    assert_eq!(request.headers["x-ms-version"], "2024-12-12");
 }
 
 #[test]

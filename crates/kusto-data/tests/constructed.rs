@@ -529,6 +529,31 @@ fn v1_data_type_names_booleans_as_numbers_and_objects() {
 }
 
 #[test]
+fn v1_bad_columns_are_malformed_at_their_offset() {
+    for columns in [
+        r#"[{"DataType":"Int64"}]"#,
+        r#"[{"ColumnName":"x"}]"#,
+        r#"{"ColumnName":"x"}"#,
+    ] {
+        let body = format!(r#"{{"Tables":[{{"TableName":"T","Columns":{columns},"Rows":[]}}]}}"#);
+        match parse_v1(body.as_bytes()) {
+            Err(Error::MalformedResponse {
+                message,
+                offset: Some(offset),
+            }) => {
+                assert_eq!(
+                    &body[offset as usize..offset as usize + columns.len()],
+                    columns,
+                    "{message}"
+                );
+                assert!(message.contains("table 0 (T)"), "{message}");
+            }
+            other => panic!("{columns}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn v1_table_of_contents_variants() {
     let table = |name: &str, cols: &str, rows: &str| {
         format!(r#"{{"TableName":"{name}","Columns":[{cols}],"Rows":[{rows}]}}"#)

@@ -84,9 +84,9 @@ pub struct StreamingIngestOptions {
 /// the request properties give one); never follows redirects; and waits for the server timeout
 /// plus a margin (30 s by default) before giving up.
 ///
-/// Queries and read-only management commands (`.show ...`, or `request_readonly`) are retried
-/// on transient failures with the client's [`RetryPolicy`]; other commands only when the
-/// request's properties carry a retry policy.
+/// Queries and read-only management commands (`.show ...`, `.get ...`, or `request_readonly`)
+/// are retried on transient failures with the client's [`RetryPolicy`]; other commands only
+/// when the request's properties carry a retry policy.
 ///
 /// ```no_run
 /// # async fn run() -> kusto_data::Result<()> {
@@ -282,12 +282,33 @@ impl KustoClientBuilder {
     }
 }
 
-/// True when a management command only reads (`.show ...`), so sending it twice is harmless.
+/// True when a management command only reads, so sending it twice is harmless: its verb is
+/// `.show` (`.show tables`, `.show version`, ...) or `.get` (`.get ingestion resources`,
+/// `.get kusto identity token`).
 fn is_readonly_command(command: &str) -> bool {
-    let command = command.trim_start();
-    command
-        .get(..5)
-        .is_some_and(|start| start.eq_ignore_ascii_case(".show"))
+    let verb = command
+        .trim_start()
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap_or_default();
+    verb.eq_ignore_ascii_case(".show") || verb.eq_ignore_ascii_case(".get")
+}
+
+/// How long the client waits for the response of a request to `endpoint`: the server timeout
+/// the properties ask for (`servertimeout` in any spelling, or `norequesttimeout`), else the
+/// service's default for the endpoint (4 min for queries, 10 min for management commands), plus
+/// `margin`.
+fn client_timeout(
+    endpoint: Endpoint,
+    properties: Option<&ClientRequestProperties>,
+    margin: Duration,
+) -> Result<Duration> {
+    let server_timeout = match properties {
+        Some(p) => p.server_timeout()?,
+        None => None,
+    }
+    .unwrap_or_else(|| endpoint.default_timeout());
+    Ok(server_timeout + margin)
 }
 
 impl KustoClient {
@@ -402,8 +423,8 @@ impl KustoClient {
     }
 
     /// Runs a management command (`POST /v1/rest/mgmt`). Retried on transient failures only
-    /// when it is read-only (`.show ...` or `request_readonly`) or the properties carry a retry
-    /// policy.
+    /// when it is read-only (`.show ...`, `.get ...` or `request_readonly`) or the properties
+    /// carry a retry policy.
     pub async fn execute_mgmt(
         &self,
         database: &str,
@@ -672,12 +693,7 @@ impl KustoClient {
             .and_then(ClientRequestProperties::client_request_id)
             .map(str::to_owned)
             .unwrap_or_else(|| format!("KRC.execute;{}", uuid::Uuid::new_v4()));
-        let server_timeout = match properties {
-            Some(p) => p.server_timeout()?,
-            None => None,
-        }
-        .unwrap_or_else(|| endpoint.default_timeout());
-        let timeout = server_timeout + self.inner.timeout_margin;
+        let timeout = client_timeout(endpoint, properties, self.inner.timeout_margin)?;
         let mut body = json!({"db": self.database_or_default(database), "csl": text});
         if let Some(properties) = properties {
             body["properties"] = properties.to_json();
@@ -764,8 +780,82 @@ mod tests {
     fn readonly_commands_are_recognised() {
         assert!(is_readonly_command(".show tables"));
         assert!(is_readonly_command("  .SHOW version"));
+        assert!(is_readonly_command(
+            ".show\ttables | where TableName == 'x'"
+        ));
+        assert!(is_readonly_command(".get ingestion resources"));
+        assert!(is_readonly_command(".get kusto identity token"));
         assert!(!is_readonly_command(".append T <| print 1"));
+        assert!(!is_readonly_command(".set-or-append T <| print 1"));
+        assert!(!is_readonly_command(".showfoo"));
         assert!(!is_readonly_command(".sh"));
+        assert!(!is_readonly_command("show tables"));
         assert!(!is_readonly_command(""));
+    }
+
+    #[test]
+    fn client_timeout_is_the_server_timeout_plus_the_margin() {
+        let margin = DEFAULT_TIMEOUT_MARGIN;
+        let secs = Duration::from_secs;
+        // Service defaults: 4 min for queries (v2 and v1), 10 min for commands; plus 30 s.
+        assert_eq!(
+            client_timeout(Endpoint::QueryV2, None, margin).unwrap(),
+            secs(4 * 60 + 30)
+        );
+        assert_eq!(
+            client_timeout(Endpoint::QueryV1, None, margin).unwrap(),
+            secs(4 * 60 + 30)
+        );
+        assert_eq!(
+            client_timeout(Endpoint::Management, None, margin).unwrap(),
+            secs(10 * 60 + 30)
+        );
+        let empty = ClientRequestProperties::new();
+        assert_eq!(
+            client_timeout(Endpoint::Management, Some(&empty), margin).unwrap(),
+            secs(630)
+        );
+        // `servertimeout` in each spelling of the protocol reference replaces the default.
+        for (spelling, seconds) in [
+            ("00:04:00", 240),
+            ("0:04:00", 240),
+            ("50m", 3000),
+            ("01:00:00.0000000", 3600),
+            ("00:00:10", 10),
+        ] {
+            let mut properties = ClientRequestProperties::new();
+            properties.set_option("servertimeout", spelling);
+            for endpoint in [Endpoint::QueryV2, Endpoint::Management] {
+                assert_eq!(
+                    client_timeout(endpoint, Some(&properties), margin).unwrap(),
+                    secs(seconds + 30),
+                    "{spelling}"
+                );
+            }
+        }
+        // Above the one hour maximum it is clamped; `norequesttimeout` means the maximum.
+        let mut properties = ClientRequestProperties::new();
+        properties.set_option("servertimeout", "2.00:00:00");
+        assert_eq!(
+            client_timeout(Endpoint::QueryV2, Some(&properties), margin).unwrap(),
+            secs(3630)
+        );
+        let mut properties = ClientRequestProperties::new();
+        properties.set_option("norequesttimeout", true);
+        assert_eq!(
+            client_timeout(Endpoint::QueryV2, Some(&properties), margin).unwrap(),
+            secs(3630)
+        );
+        // The margin is configurable; a bad value is a typed error, not a default.
+        assert_eq!(
+            client_timeout(Endpoint::QueryV2, None, Duration::ZERO).unwrap(),
+            secs(240)
+        );
+        let mut properties = ClientRequestProperties::new();
+        properties.set_option("servertimeout", "whenever");
+        assert!(matches!(
+            client_timeout(Endpoint::QueryV2, Some(&properties), margin),
+            Err(Error::InvalidArgument(_))
+        ));
     }
 }

@@ -36,7 +36,10 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
     }
     let message = if error.is_connect() {
         "could not connect (the request was not sent)"
-    } else if error.is_body() || error.is_decode() {
+    } else if error.is_decode() {
+        "the response body could not be decompressed (a broken Content-Encoding stream, or a \
+         connection that failed while it was read)"
+    } else if error.is_body() {
         "the connection failed while the response was being read"
     } else if error.is_request() {
         "the request could not be sent"

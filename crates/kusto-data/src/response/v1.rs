@@ -25,8 +25,8 @@ struct Body<'a> {
 struct RawTable<'a> {
     #[serde(rename = "TableName", default)]
     name: Option<String>,
-    #[serde(rename = "Columns", default)]
-    columns: Option<Value>,
+    #[serde(rename = "Columns", default, borrow)]
+    columns: Option<&'a RawValue>,
     #[serde(rename = "Rows", default, borrow)]
     rows: Option<&'a RawValue>,
 }
@@ -73,10 +73,21 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
     for (index, raw) in raw_tables.into_iter().enumerate() {
         let id = index as i64;
         let name = raw.name.unwrap_or_else(|| format!("Table_{index}"));
+        let columns_at = raw
+            .columns
+            .map(|c| (c.get().as_ptr() as usize).saturating_sub(base) as u64);
+        let columns_value: Option<Value> = raw
+            .columns
+            .map(|c| serde_json::from_str(c.get()))
+            .transpose()
+            .map_err(|e| Error::MalformedResponse {
+                message: format!("table {index} ({name}): bad Columns: {e}"),
+                offset: columns_at,
+            })?;
         let columns =
-            parse_columns(raw.columns.as_ref()).map_err(|m| Error::MalformedResponse {
+            parse_columns(columns_value.as_ref()).map_err(|m| Error::MalformedResponse {
                 message: format!("table {index} ({name}): {m}"),
-                offset: None,
+                offset: columns_at,
             })?;
         let mut rows = Vec::new();
         if let Some(raw_rows) = raw.rows {
