@@ -3,11 +3,12 @@
 use serde_json::Value as Json;
 use uuid::Uuid;
 
+use crate::dm::DataManagement;
 use crate::errors::ServiceError;
 use crate::ingest::{self, DataFormat, IngestRequest};
 use crate::kql::{Tok, tokenize_with};
 use crate::mapping::{IngestionMapping, MappingKind, mapping_to_text, parse_mapping};
-use crate::store::{Column, FailureKind, IngestionFailure, Store, StoreError};
+use crate::store::{Column, Extent, FailureKind, IngestionFailure, Store, StoreError};
 use crate::time;
 use crate::v1::V1Table;
 use crate::value::{KustoType, Value};
@@ -21,6 +22,8 @@ pub(crate) struct CommandContext<'a> {
     pub(crate) now: i64,
     /// The version printed by `.show version`.
     pub(crate) version: &'static str,
+    /// The data-management service, when the emulator runs with Azurite.
+    pub(crate) dm: Option<&'a DataManagement>,
 }
 
 /// Maps a store error to the service error a command returns.
@@ -162,6 +165,9 @@ pub(crate) fn execute(
     command: &str,
 ) -> Result<Vec<V1Table>, ServiceError> {
     let trimmed = command.trim();
+    if let Some(result) = extents_command(ctx, trimmed) {
+        return result;
+    }
     let (head, inline_data) = match trimmed.find("<|") {
         Some(i) => (&trimmed[..i], Some(&trimmed[i + 2..])),
         None => (trimmed, None),
@@ -217,9 +223,278 @@ pub(crate) fn execute(
             let data = inline_data.ok_or_else(|| c.syntax())?;
             ingest_inline(ctx, &mut c, data)?
         }
+        "get" => {
+            if c.word("ingestion") {
+                c.expect_word("resources")?;
+                c.with_properties()?;
+                c.end()?;
+                ingestion_resources(ctx)?
+            } else {
+                c.expect_word("kusto")?;
+                c.expect_word("identity")?;
+                c.expect_word("token")?;
+                c.end()?;
+                let dm = data_management(ctx)?;
+                vec![V1Table::new(
+                    &[("AuthorizationContext", KustoType::String)],
+                    vec![vec![Value::String(dm.authorization_context().to_owned())]],
+                )]
+            }
+        }
         _ => return Err(c.syntax()),
     };
     Ok(result)
+}
+
+fn data_management<'a>(ctx: &CommandContext<'a>) -> Result<&'a DataManagement, ServiceError> {
+    ctx.dm.ok_or_else(|| {
+        ServiceError::new(
+            400,
+            "BadRequest_NotSupported",
+            "Kusto.Data.Exceptions.KustoBadRequestException",
+            "Queued ingestion is not available: this Kusto emulator runs without storage. Start it \
+             with Azurite (EmulatorBuilder::azurite, or kusto-emulator --azurite) to get ingestion \
+             resources.",
+            true,
+        )
+    })
+}
+
+/// `.get ingestion resources` / `.show ingestion resources` (kusto-protocol.md 6.2).
+fn ingestion_resources(ctx: &CommandContext<'_>) -> Result<Vec<V1Table>, ServiceError> {
+    let dm = data_management(ctx)?;
+    let rows = dm
+        .resources()
+        .iter()
+        .map(|r| {
+            vec![
+                Value::String(r.kind.to_owned()),
+                Value::String(r.url.to_string()),
+            ]
+        })
+        .collect();
+    Ok(vec![V1Table::new(
+        &[
+            ("ResourceTypeName", KustoType::String),
+            ("StorageRoot", KustoType::String),
+        ],
+        rows,
+    )])
+}
+
+/// A condition of `.show table T extents where tags ...`.
+#[derive(Debug, Clone, PartialEq)]
+struct TagCondition {
+    contains: bool,
+    negated: bool,
+    value: String,
+}
+
+impl TagCondition {
+    fn matches(&self, extent: &Extent) -> bool {
+        let value = self.value.to_lowercase();
+        let found = extent.tags.iter().any(|tag| {
+            let tag = tag.to_lowercase();
+            if self.contains {
+                tag.contains(&value)
+            } else {
+                tag == value
+            }
+        });
+        found != self.negated
+    }
+}
+
+/// Splits `text` at the first whole word `word` (ASCII case-insensitive) outside quotes.
+fn split_word<'t>(text: &'t str, word: &str) -> Option<(&'t str, &'t str)> {
+    let lower = text.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    let mut quote = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if b == b'\'' || b == b'"' => quote = Some(b),
+            None if lower[i..].starts_with(word)
+                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_')
+                && bytes
+                    .get(i + word.len())
+                    .is_none_or(|n| !n.is_ascii_alphanumeric() && *n != b'_') =>
+            {
+                return Some((&text[..i], &text[i + word.len()..]));
+            }
+            None => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses `tags has|!has|contains|!contains 'value' [and ...]`.
+fn tag_conditions(text: &str, command: &str) -> Result<Vec<TagCondition>, ServiceError> {
+    let syntax = || ServiceError::command_syntax(command, "");
+    let mut conditions = Vec::new();
+    let mut rest = text.trim_start();
+    loop {
+        let after = rest
+            .get(..4)
+            .filter(|w| w.eq_ignore_ascii_case("tags"))
+            .map(|_| rest[4..].trim_start())
+            .ok_or_else(syntax)?;
+        let op_end = after
+            .find(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            .ok_or_else(syntax)?;
+        let (contains, negated) = match after[..op_end].to_ascii_lowercase().as_str() {
+            "has" => (false, false),
+            "!has" => (false, true),
+            "contains" => (true, false),
+            "!contains" => (true, true),
+            _ => return Err(syntax()),
+        };
+        let literal = after[op_end..].trim_start();
+        let quote = literal
+            .chars()
+            .next()
+            .filter(|c| *c == '\'' || *c == '"')
+            .ok_or_else(syntax)?;
+        let close = literal[1..].find(quote).ok_or_else(syntax)? + 1;
+        conditions.push(TagCondition {
+            contains,
+            negated,
+            value: literal[1..close].to_owned(),
+        });
+        rest = literal[close + 1..].trim_start();
+        if rest.is_empty() {
+            return Ok(conditions);
+        }
+        rest = rest
+            .get(..3)
+            .filter(|w| w.eq_ignore_ascii_case("and"))
+            .map(|_| rest[3..].trim_start())
+            .ok_or_else(syntax)?;
+    }
+}
+
+/// Parses `.show table T extents [where tags ...]`: the table and the conditions.
+fn parse_show_extents(
+    text: &str,
+    command: &str,
+) -> Result<Option<(String, Vec<TagCondition>)>, ServiceError> {
+    let (head, filter) = match split_word(text, "where") {
+        Some((head, filter)) => (head, Some(filter)),
+        None => (text, None),
+    };
+    let Ok(tokens) = tokenize_with(head, false) else {
+        return Ok(None);
+    };
+    let mut c = Cursor {
+        tokens,
+        pos: 0,
+        command,
+    };
+    if !(c.punct(".") && c.word("show") && c.word("table")) {
+        return Ok(None);
+    }
+    let Ok(table) = c.name() else {
+        return Ok(None);
+    };
+    if !c.word("extents") {
+        return Ok(None);
+    }
+    c.end()?;
+    let conditions = match filter {
+        Some(filter) => tag_conditions(filter, command)?,
+        None => Vec::new(),
+    };
+    Ok(Some((table, conditions)))
+}
+
+/// `.show table T extents [where tags ...]` and `.drop extents <| .show table T extents where
+/// tags ...`; `None` for any other command.
+fn extents_command(
+    ctx: &CommandContext<'_>,
+    command: &str,
+) -> Option<Result<Vec<V1Table>, ServiceError>> {
+    let drop = match command.split_once("<|") {
+        Some((head, tail)) => {
+            let words: Vec<String> = head
+                .split_whitespace()
+                .map(str::to_ascii_lowercase)
+                .collect();
+            if words != [".drop", "extents"] {
+                return None;
+            }
+            Some(tail.trim())
+        }
+        None => None,
+    };
+    let show = drop.unwrap_or(command);
+    let parsed = match parse_show_extents(show, command) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) if drop.is_some() => return Some(Err(ServiceError::command_syntax(command, ""))),
+        Ok(None) => return None,
+        Err(e) => return Some(Err(e)),
+    };
+    let (table, conditions) = parsed;
+    let selected = |e: &Extent| conditions.iter().all(|c| c.matches(e));
+    Some(if drop.is_some() {
+        ctx.store
+            .drop_extents(ctx.db, &table, selected)
+            .map_err(|e| store_error(&e))
+            .map(|dropped| {
+                vec![V1Table::new(
+                    &[
+                        ("ExtentId", KustoType::Guid),
+                        ("TableName", KustoType::String),
+                        ("CreatedOn", KustoType::DateTime),
+                    ],
+                    dropped
+                        .into_iter()
+                        .map(|e| {
+                            vec![
+                                Value::Guid(e.id),
+                                Value::String(table.clone()),
+                                Value::DateTime(e.created_on),
+                            ]
+                        })
+                        .collect(),
+                )]
+            })
+    } else {
+        ctx.store
+            .extents(ctx.db, &table)
+            .map_err(|e| store_error(&e))
+            .map(|extents| {
+                vec![V1Table::new(
+                    &[
+                        ("ExtentId", KustoType::Guid),
+                        ("DatabaseName", KustoType::String),
+                        ("TableName", KustoType::String),
+                        ("MaxCreatedOn", KustoType::DateTime),
+                        ("RowCount", KustoType::Long),
+                        ("MinCreatedOn", KustoType::DateTime),
+                        ("Tags", KustoType::String),
+                    ],
+                    extents
+                        .into_iter()
+                        .filter(|e| selected(e))
+                        .map(|e| {
+                            vec![
+                                Value::Guid(e.id),
+                                Value::String(ctx.db.to_owned()),
+                                Value::String(table.clone()),
+                                Value::DateTime(e.created_on),
+                                Value::Long(i64::try_from(e.row_count).unwrap_or(i64::MAX)),
+                                Value::DateTime(e.created_on),
+                                Value::String(e.tags.join("\r\n")),
+                            ]
+                        })
+                        .collect(),
+                )]
+            })
+    })
 }
 
 fn entity(c: &mut Cursor<'_>) -> Result<(&'static str, String), ServiceError> {
@@ -413,6 +688,11 @@ fn show(ctx: &CommandContext<'_>, c: &mut Cursor<'_>) -> Result<Vec<V1Table>, Se
         )]);
     }
     if c.word("ingestion") {
+        if c.word("resources") {
+            c.with_properties()?;
+            c.end()?;
+            return ingestion_resources(ctx);
+        }
         c.expect_word("failures")?;
         c.end()?;
         return Ok(vec![ingestion_failures(ctx.store)]);

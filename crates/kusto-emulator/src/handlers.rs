@@ -43,6 +43,11 @@ pub(crate) async fn route(state: &State, info: &RequestInfo, body: Incoming) -> 
         p if p.starts_with("/v1/rest/ingest/") && method == Method::POST => {
             streaming_ingest(state, info, body).await
         }
+        p if p.starts_with("/v1/rest/ingestion/")
+            && state.dm.as_ref().is_some_and(|dm| dm.options().rest_api) =>
+        {
+            rest_ingestion(state, info, body).await
+        }
         "/v1/rest/query" | "/v2/rest/query" | "/v1/rest/mgmt" | "/v1/rest/auth/metadata" => {
             Err(ServiceError::new(
                 405,
@@ -52,15 +57,65 @@ pub(crate) async fn route(state: &State, info: &RequestInfo, body: Incoming) -> 
                 true,
             ))
         }
-        _ => Err(ServiceError::new(
-            404,
-            "NotFound",
-            "Kusto.Data.Exceptions.KustoBadRequestException",
-            format!("The requested endpoint '{path}' does not exist on the Kusto emulator"),
-            true,
-        )),
+        _ => Err(not_found(path)),
     };
     result.unwrap_or_else(|e| Reply::error(&e, corr, info.accept_json))
+}
+
+/// The REST ingestion API (kusto-protocol.md 1.5); only routed when it is on.
+async fn rest_ingestion(
+    state: &State,
+    info: &RequestInfo,
+    body: Incoming,
+) -> Result<Reply, ServiceError> {
+    let Some(dm) = state.dm.as_deref() else {
+        return Err(not_found(&info.path));
+    };
+    let segments: Vec<String> = info
+        .path
+        .trim_start_matches("/v1/rest/ingestion/")
+        .split('/')
+        .map(percent_decode)
+        .collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match (&info.method, segments.as_slice()) {
+        (&Method::GET, ["configuration"]) => {
+            Ok(Reply::json(200, crate::dm::rest::configuration(dm)))
+        }
+        (&Method::POST, ["queued", db, table]) => {
+            let bytes = body_bytes(body, state.config.max_request_body).await?;
+            Ok(Reply::json(
+                200,
+                crate::dm::rest::submit(dm, db, table, &bytes)?,
+            ))
+        }
+        (&Method::GET, ["queued", db, table, operation_id]) => {
+            let details = url::form_urlencoded::parse(info.query.as_bytes())
+                .any(|(k, v)| k.eq_ignore_ascii_case("details") && v.eq_ignore_ascii_case("true"));
+            Ok(Reply::json(
+                200,
+                crate::dm::rest::status(dm, db, table, operation_id, details)?,
+            ))
+        }
+        (_, ["configuration"] | ["queued", _, _] | ["queued", _, _, _]) => Err(ServiceError::new(
+            405,
+            "MethodNotAllowed",
+            "Kusto.Data.Exceptions.KustoBadRequestException",
+            format!("The method {} is not allowed on {}", info.method, info.path),
+            true,
+        )),
+        _ => Err(not_found(&info.path)),
+    }
+}
+
+fn not_found(path: &str) -> ServiceError {
+    ServiceError::new(
+        404,
+        "NotFound",
+        "Kusto.Data.Exceptions.KustoBadRequestException",
+        format!("The requested endpoint '{path}' does not exist on the Kusto emulator"),
+        true,
+    )
 }
 
 fn auth_metadata() -> Reply {
@@ -204,6 +259,7 @@ fn run_command(
         activity_id: info.corr.activity_id,
         now: time::now_ticks(),
         version: env!("CARGO_PKG_VERSION"),
+        dm: state.dm.as_deref(),
     };
     let tables = commands::execute(&ctx, &req.csl)?;
     Ok(Reply::json(200, v1::write_tables(&tables)))

@@ -87,6 +87,7 @@
 
 pub mod azurite;
 mod commands;
+pub mod dm;
 mod errors;
 pub mod faults;
 mod fetch;
@@ -103,7 +104,10 @@ mod v1;
 mod v2;
 pub mod value;
 
+pub use dm::{DataManagement, DataManagementOptions};
 pub use faults::{ActiveFault, FaultAction, FaultRule, Faults};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
-pub use store::{Column, FailureKind, IngestionFailure, Store, StoreError};
+pub use store::{
+    AppendOutcome, Column, Extent, ExtentOptions, FailureKind, IngestionFailure, Store, StoreError,
+};
 pub use value::{KustoType, Value};

@@ -19,6 +19,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 use uuid::Uuid;
 
+use crate::azurite::{Azurite, AzuriteError};
+use crate::dm::{DataManagement, DataManagementOptions};
 use crate::errors::{Correlation, ServiceError};
 use crate::faults::{FaultAction, FaultRule, Faults};
 use crate::handlers;
@@ -52,6 +54,7 @@ pub(crate) struct State {
     pub(crate) store: Arc<Store>,
     pub(crate) faults: Arc<Faults>,
     pub(crate) config: Config,
+    pub(crate) dm: Option<Arc<DataManagement>>,
 }
 
 /// Errors starting the emulator.
@@ -68,6 +71,9 @@ pub enum EmulatorError {
     /// A database name given to the builder is invalid.
     #[error("invalid database name '{0}'")]
     InvalidDatabase(String),
+    /// The data-management service could not set up its storage.
+    #[error("the data-management service did not start: {0}")]
+    DataManagement(#[from] AzuriteError),
 }
 
 /// Entry point: `Emulator::builder()`.
@@ -90,6 +96,8 @@ pub struct EmulatorBuilder {
     store: Option<Arc<Store>>,
     databases: Vec<String>,
     config: Config,
+    azurite: Option<Arc<Azurite>>,
+    dm_options: DataManagementOptions,
 }
 
 impl Default for EmulatorBuilder {
@@ -108,6 +116,8 @@ impl Default for EmulatorBuilder {
                 fragment_rows: 1000,
                 max_request_body: 64 * 1024 * 1024,
             },
+            azurite: None,
+            dm_options: DataManagementOptions::default(),
         }
     }
 }
@@ -183,6 +193,20 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Serve queued ingestion (the data-management service, [`crate::dm`]) over this Azurite:
+    /// `.get ingestion resources`, the queue worker, status reporting and the REST ingestion
+    /// API. Without Azurite those commands and paths answer as a cluster without them.
+    pub fn azurite(mut self, azurite: impl Into<Arc<Azurite>>) -> Self {
+        self.azurite = Some(azurite.into());
+        self
+    }
+
+    /// Settings of the data-management service (used with [`EmulatorBuilder::azurite`]).
+    pub fn data_management(mut self, options: DataManagementOptions) -> Self {
+        self.dm_options = options;
+        self
+    }
+
     /// Binds the listener and starts serving.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         let store = self.store.unwrap_or_default();
@@ -199,10 +223,23 @@ impl EmulatorBuilder {
             .local_addr()
             .map_err(|source| EmulatorError::Bind { addr, source })?;
         let faults = Arc::new(Faults::default());
+        let dm = match self.azurite {
+            Some(azurite) => Some(
+                DataManagement::start(
+                    azurite,
+                    self.dm_options,
+                    Arc::clone(&store),
+                    self.config.auto_create_databases,
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let state = Arc::new(State {
             store: Arc::clone(&store),
             faults: Arc::clone(&faults),
             config: self.config,
+            dm: dm.clone(),
         });
         let (shutdown, signal) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, state, signal));
@@ -216,6 +253,7 @@ impl EmulatorBuilder {
             addr: local,
             store,
             faults,
+            dm,
             shutdown,
             task: Some(task),
         })
@@ -230,6 +268,7 @@ pub struct EmulatorHandle {
     addr: SocketAddr,
     store: Arc<Store>,
     faults: Arc<Faults>,
+    dm: Option<Arc<DataManagement>>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
@@ -255,11 +294,20 @@ impl EmulatorHandle {
         &self.faults
     }
 
-    /// Stops accepting, lets open requests finish (at most 5 s) and returns.
+    /// The data-management service, when started with [`EmulatorBuilder::azurite`].
+    pub fn data_management(&self) -> Option<&Arc<DataManagement>> {
+        self.dm.as_ref()
+    }
+
+    /// Stops accepting, lets open requests finish (at most 5 s), stops the data-management
+    /// worker (letting sources being ingested finish, at most 10 s) and returns.
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(dm) = self.dm.take() {
+            dm.stop().await;
         }
     }
 }
@@ -267,6 +315,9 @@ impl EmulatorHandle {
 impl Drop for EmulatorHandle {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if let Some(dm) = &self.dm {
+            dm.signal_stop();
+        }
     }
 }
 
@@ -377,7 +428,9 @@ pub(crate) struct RequestInfo {
 }
 
 fn activity_type(path: &str) -> &'static str {
-    if path.starts_with("/v1/rest/mgmt") {
+    if path.starts_with("/v1/rest/ingestion/") {
+        "DN.DM.RestIngestion"
+    } else if path.starts_with("/v1/rest/mgmt") {
         "DN.FE.ExecuteControlCommand"
     } else if path.starts_with("/v1/rest/ingest/") {
         "DN.FE.StreamingIngest"
@@ -559,22 +612,38 @@ pub(crate) async fn read_body(mut body: Incoming, limit: usize) -> Result<Vec<u8
 }
 
 async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply {
-    let path = incoming.path.trim_end_matches('/');
+    let mut path = incoming.path.trim_end_matches('/').to_owned();
     let not_found = || {
         Reply::json(
             404,
             "{\"error\":\"unknown emulator control endpoint\"}".into(),
         )
     };
+    // `/_emulator/storage/{account}/faults[/{id}]`: the rules of an account's storage proxy,
+    // with the same verbs and bodies as the emulator's own `/_emulator/faults`.
+    let mut faults: &Faults = &state.faults;
+    if let Some(rest) = path.strip_prefix("/_emulator/storage/") {
+        let (account, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        let Some(account_faults) = state.dm.as_ref().and_then(|dm| dm.storage_faults(account))
+        else {
+            return Reply::json(
+                404,
+                serde_json::json!({"error": format!("no storage proxy for account '{account}' (is the emulator started with Azurite and the proxy on?)")}).to_string(),
+            );
+        };
+        faults = account_faults;
+        path = format!("/_emulator/{tail}");
+    }
+    let path = path.as_str();
     match (&incoming.method, path) {
         (&Method::GET, "/_emulator/health") => Reply::json(200, "{\"status\":\"ok\"}".into()),
         (&Method::GET, "/_emulator/faults") => Reply::json(
             200,
-            serde_json::to_string(&state.faults.list()).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(&faults.list()).unwrap_or_else(|_| "[]".into()),
         ),
         (&Method::DELETE, "/_emulator/faults") => {
-            let removed = state.faults.list().len();
-            state.faults.clear();
+            let removed = faults.list().len();
+            faults.clear();
             Reply::json(200, format!("{{\"removed\":{removed}}}"))
         }
         (&Method::POST, "/_emulator/faults") => {
@@ -618,7 +687,7 @@ async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply
             };
             let mut ids = Vec::new();
             for rule in rules {
-                match state.faults.add(rule) {
+                match faults.add(rule) {
                     Ok(id) => ids.push(id),
                     Err(e) => return Reply::json(400, serde_json::json!({"error": e}).to_string()),
                 }
@@ -629,9 +698,7 @@ async fn control(state: &State, incoming: &RequestInfo, body: Incoming) -> Reply
             .strip_prefix("/_emulator/faults/")
             .and_then(|id| id.parse::<u64>().ok())
         {
-            Some(id) if state.faults.remove(id) => {
-                Reply::json(200, format!("{{\"removed\":{id}}}"))
-            }
+            Some(id) if faults.remove(id) => Reply::json(200, format!("{{\"removed\":{id}}}")),
             _ => not_found(),
         },
         _ => not_found(),

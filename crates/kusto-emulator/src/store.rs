@@ -95,11 +95,57 @@ pub struct IngestionFailure {
     pub ingestion_properties: String,
 }
 
+/// A data shard of a table: the rows of one ingestion, with its tags and creation time.
+///
+/// A table's rows are the rows of its extents, in the order the extents were added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extent {
+    /// The extent id.
+    pub id: Uuid,
+    /// How many rows it holds.
+    pub row_count: usize,
+    /// Its tags (`ingest-by:...`, `drop-by:...` and free tags), in the order given.
+    pub tags: Vec<String>,
+    /// Its creation time (datetime ticks): the ingestion's `creationTime` or the time it was
+    /// appended.
+    pub created_on: i64,
+}
+
+/// How an extent is added by [`Store::append_extent`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExtentOptions {
+    /// Tags of the new extent.
+    pub tags: Vec<String>,
+    /// Its creation time (datetime ticks); now when `None`.
+    pub created_on: Option<i64>,
+    /// `ingestIfNotExists`: skip the append if any extent of the table already has the tag
+    /// `ingest-by:<value>` for one of these values.
+    pub ingest_if_not_exists: Vec<String>,
+}
+
+/// What [`Store::append_extent`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The rows were appended as a new extent.
+    Appended {
+        /// Rows appended.
+        rows: usize,
+        /// The new extent.
+        extent_id: Uuid,
+    },
+    /// Nothing was appended: an extent already carries this `ingest-by:` tag.
+    Skipped {
+        /// The tag found (`ingest-by:<value>`).
+        tag: String,
+    },
+}
+
 #[derive(Debug, Default)]
 struct TableData {
     name: String,
     columns: Vec<Column>,
     rows: Arc<Vec<Row>>,
+    extents: Vec<Extent>,
     mappings: Vec<IngestionMapping>,
     streaming_policy: Option<bool>,
 }
@@ -382,9 +428,25 @@ impl Store {
         })
     }
 
-    /// Appends rows (each with one value per column, in column order) atomically: either every
-    /// row is appended or none. Returns the number of rows appended.
+    /// Appends rows (each with one value per column, in column order) atomically as one new
+    /// untagged extent: either every row is appended or none. Returns the number of rows appended.
     pub fn append_rows(&self, db: &str, table: &str, rows: Vec<Row>) -> Result<usize, StoreError> {
+        match self.append_extent(db, table, rows, &ExtentOptions::default())? {
+            AppendOutcome::Appended { rows, .. } => Ok(rows),
+            AppendOutcome::Skipped { .. } => Ok(0),
+        }
+    }
+
+    /// Appends rows atomically as one new extent with tags and a creation time, unless
+    /// `ingest_if_not_exists` finds an extent with a matching `ingest-by:` tag (checked under the
+    /// same lock as the append, so two concurrent ingestions with one tag append once).
+    pub fn append_extent(
+        &self,
+        db: &str,
+        table: &str,
+        rows: Vec<Row>,
+        options: &ExtentOptions,
+    ) -> Result<AppendOutcome, StoreError> {
         self.with_table_mut(db, table, |t| {
             if let Some(bad) = rows.iter().find(|r| r.len() != t.columns.len()) {
                 return Err(StoreError::RowWidth {
@@ -393,9 +455,72 @@ impl Store {
                     actual: bad.len(),
                 });
             }
+            for value in &options.ingest_if_not_exists {
+                let tag = format!("ingest-by:{value}");
+                if t.extents.iter().any(|e| e.tags.contains(&tag)) {
+                    return Ok(AppendOutcome::Skipped { tag });
+                }
+            }
             let count = rows.len();
-            Arc::make_mut(&mut t.rows).extend(rows);
-            Ok(count)
+            let extent_id = Uuid::new_v4();
+            if count > 0 {
+                Arc::make_mut(&mut t.rows).extend(rows);
+                t.extents.push(Extent {
+                    id: extent_id,
+                    row_count: count,
+                    tags: options.tags.clone(),
+                    created_on: options.created_on.unwrap_or_else(crate::time::now_ticks),
+                });
+            }
+            Ok(AppendOutcome::Appended {
+                rows: count,
+                extent_id,
+            })
+        })
+    }
+
+    /// The extents of a table, oldest first.
+    pub fn extents(&self, db: &str, table: &str) -> Result<Vec<Extent>, StoreError> {
+        self.with_db(db, |d| {
+            d.tables
+                .get(table)
+                .map(|t| t.extents.clone())
+                .ok_or_else(|| StoreError::TableNotFound {
+                    database: d.name.clone(),
+                    table: table.to_string(),
+                })
+        })
+    }
+
+    /// Drops the extents of a table that `select` chooses, with their rows. Returns the dropped
+    /// extents.
+    pub fn drop_extents(
+        &self,
+        db: &str,
+        table: &str,
+        select: impl Fn(&Extent) -> bool,
+    ) -> Result<Vec<Extent>, StoreError> {
+        self.with_table_mut(db, table, |t| {
+            if !t.extents.iter().any(&select) {
+                return Ok(Vec::new());
+            }
+            let mut kept_rows = Vec::with_capacity(t.rows.len());
+            let mut kept = Vec::new();
+            let mut dropped = Vec::new();
+            let mut start = 0;
+            for extent in t.extents.drain(..) {
+                let end = (start + extent.row_count).min(t.rows.len());
+                if select(&extent) {
+                    dropped.push(extent);
+                } else {
+                    kept_rows.extend_from_slice(&t.rows[start..end]);
+                    kept.push(extent);
+                }
+                start = end;
+            }
+            t.extents = kept;
+            t.rows = Arc::new(kept_rows);
+            Ok(dropped)
         })
     }
 
@@ -404,6 +529,7 @@ impl Store {
         self.with_table_mut(db, table, |t| {
             let count = t.rows.len();
             t.rows = Arc::new(Vec::new());
+            t.extents.clear();
             Ok(count)
         })
     }
@@ -585,6 +711,57 @@ mod tests {
         store.drop_table("Emu", "T", false).unwrap();
         assert!(store.drop_table("Emu", "T", false).is_err());
         store.drop_table("Emu", "T", true).unwrap();
+    }
+
+    #[test]
+    fn extents_tags_and_ingest_if_not_exists() {
+        let store = Store::new();
+        store.ensure_database("Emu").unwrap();
+        store
+            .create_table("Emu", "T", &[Column::new("a", KustoType::Long)], false)
+            .unwrap();
+        let rows = |values: &[i64]| values.iter().map(|v| vec![Value::Long(*v)]).collect();
+        let tagged = ExtentOptions {
+            tags: vec!["drop-by:old".into(), "ingest-by:batch1".into()],
+            created_on: Some(42),
+            ingest_if_not_exists: vec!["batch1".into()],
+        };
+        assert!(matches!(
+            store
+                .append_extent("Emu", "T", rows(&[1, 2]), &tagged)
+                .unwrap(),
+            AppendOutcome::Appended { rows: 2, .. }
+        ));
+        // The same ingest-by value again: skipped, nothing appended.
+        assert_eq!(
+            store
+                .append_extent("Emu", "T", rows(&[9]), &tagged)
+                .unwrap(),
+            AppendOutcome::Skipped {
+                tag: "ingest-by:batch1".into()
+            }
+        );
+        store.append_rows("Emu", "T", rows(&[3])).unwrap();
+        let extents = store.extents("Emu", "T").unwrap();
+        assert_eq!(extents.len(), 2);
+        assert_eq!(extents[0].created_on, 42);
+        assert_eq!(extents[0].row_count, 2);
+        assert!(extents[1].tags.is_empty());
+        // Dropping by tag removes exactly that extent's rows.
+        let dropped = store
+            .drop_extents("Emu", "T", |e| e.tags.iter().any(|t| t == "drop-by:old"))
+            .unwrap();
+        assert_eq!(dropped.len(), 1);
+        assert_eq!(
+            *store.snapshot("Emu", "T").unwrap().rows,
+            vec![vec![Value::Long(3)]]
+        );
+        assert_eq!(store.extents("Emu", "T").unwrap().len(), 1);
+        // Empty appends add no extent.
+        store.append_rows("Emu", "T", Vec::new()).unwrap();
+        assert_eq!(store.extents("Emu", "T").unwrap().len(), 1);
+        store.clear_table("Emu", "T").unwrap();
+        assert!(store.extents("Emu", "T").unwrap().is_empty());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::Value as Json;
 
 use crate::mapping::{MappingElement, MappingKind, Transform, follow_path, parse_json_path};
 use crate::parse_value::{from_json, parse_field};
-use crate::store::{Column, Row, Store};
+use crate::store::{AppendOutcome, Column, ExtentOptions, Row, Store};
 use crate::time;
 use crate::value::{KustoType, Value};
 
@@ -200,6 +200,60 @@ pub fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
     Ok(data.to_vec())
 }
 
+/// Decompresses a blob of queued ingestion: gzip (as [`decompress`]) or a zip archive, both
+/// detected from the magic bytes. The files of a zip archive are concatenated in archive order
+/// (directories are skipped); an archive without files is `BadRequest_EmptyArchive`. At most
+/// `max` decompressed bytes are accepted (`BadRequest_FileTooLarge` beyond).
+pub fn decompress_archive(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
+    let is_zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
+    let out = if is_zip {
+        let invalid = |e: zip::result::ZipError| {
+            IngestFailure::permanent(
+                "BadRequest_InvalidArchive",
+                format!("The zip archive could not be read: {e}"),
+            )
+        };
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(data)).map_err(invalid)?;
+        let mut out = Vec::new();
+        let mut files = 0;
+        for i in 0..archive.len() {
+            let entry = archive.by_index(i).map_err(invalid)?;
+            if entry.is_dir() {
+                continue;
+            }
+            files += 1;
+            let budget = (max + 1).saturating_sub(out.len()) as u64;
+            entry.take(budget).read_to_end(&mut out).map_err(|e| {
+                IngestFailure::permanent(
+                    "BadRequest_InvalidArchive",
+                    format!("A file of the zip archive could not be decompressed: {e}"),
+                )
+            })?;
+            if out.len() > max {
+                break;
+            }
+        }
+        if files == 0 {
+            return Err(IngestFailure::permanent(
+                "BadRequest_EmptyArchive",
+                "The zip archive contains no files",
+            ));
+        }
+        out
+    } else {
+        decompress(data, max)?
+    };
+    if out.len() > max {
+        return Err(IngestFailure::permanent(
+            "BadRequest_FileTooLarge",
+            format!(
+                "The data is larger than the {max} bytes the Kusto emulator accepts per source"
+            ),
+        ));
+    }
+    Ok(out)
+}
+
 /// Parses a source into rows of the table's schema without appending them.
 pub fn parse_rows(
     columns: &[Column],
@@ -290,8 +344,19 @@ pub struct ParsedRows {
     pub skipped: Vec<String>,
 }
 
-/// Parses a source and appends its rows to the table (all or nothing).
+/// Parses a source and appends its rows to the table as one untagged extent (all or nothing).
 pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, IngestFailure> {
+    ingest_extent(store, req, &ExtentOptions::default()).map(|(outcome, _)| outcome)
+}
+
+/// Parses a source and appends its rows as one extent with the given tags, creation time and
+/// `ingestIfNotExists` check (all or nothing). An empty source is an error
+/// (`Stream_NoDataToIngest`), as is a source whose every record is malformed.
+pub fn ingest_extent(
+    store: &Store,
+    req: &IngestRequest<'_>,
+    options: &ExtentOptions,
+) -> Result<(IngestOutcome, AppendOutcome), IngestFailure> {
     let columns = store
         .table_schema(req.database, req.table)
         .map_err(|e| IngestFailure::permanent("BadRequest_EntityNotFound", e.to_string()))?;
@@ -311,13 +376,20 @@ pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, I
             details,
         ));
     }
-    let rows = store
-        .append_rows(req.database, req.table, parsed.rows)
+    let appended = store
+        .append_extent(req.database, req.table, parsed.rows, options)
         .map_err(|e| IngestFailure::permanent("General_TransientSchemaMismatch", e.to_string()))?;
-    Ok(IngestOutcome {
-        rows,
-        skipped: parsed.skipped,
-    })
+    let rows = match &appended {
+        AppendOutcome::Appended { rows, .. } => *rows,
+        AppendOutcome::Skipped { .. } => 0,
+    };
+    Ok((
+        IngestOutcome {
+            rows,
+            skipped: parsed.skipped,
+        },
+        appended,
+    ))
 }
 
 fn read_json(text: &str, format: DataFormat) -> Result<(Vec<Json>, Vec<String>), IngestFailure> {
