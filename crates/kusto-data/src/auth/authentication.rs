@@ -68,7 +68,9 @@ pub enum Authentication {
     },
     /// Developer tools: the Azure CLI, then the Azure Developer CLI (`azd`).
     DeveloperTools,
-    /// Microsoft Entra Workload Identity on Kubernetes (a federated token file).
+    /// Microsoft Entra Workload Identity on Kubernetes: the projected service-account token file,
+    /// read for every token request, is sent as a client assertion to the cluster's login
+    /// endpoint.
     WorkloadIdentity(WorkloadIdentity),
     /// A ready user token (`User Token`), sent as is.
     UserToken(Secret),

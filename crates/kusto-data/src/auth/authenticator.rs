@@ -12,9 +12,10 @@ use super::chain::DefaultChainProvider;
 use super::client_secret::ClientSecretProvider;
 use super::cloud_info::{CloudInfoCache, authority_key};
 use super::device_code::DeviceCodeProvider;
-use super::identity::{CredentialProvider, WorkloadIdentityProvider};
+use super::identity::CredentialProvider;
 use super::oauth::endpoint_string;
 use super::user_password::UserPasswordProvider;
+use super::workload_identity::WorkloadIdentityProvider;
 use super::{
     AccessToken, AuthError, Authentication, CloudInfo, StaticTokenProvider, TokenProvider,
     TokenRequest, WorkloadIdentity,

@@ -7,7 +7,8 @@ use futures::future::BoxFuture;
 
 use super::authentication::ChainEnvironment;
 use super::client_secret::ClientSecretProvider;
-use super::identity::{CredentialProvider, WorkloadIdentityProvider};
+use super::identity::CredentialProvider;
+use super::workload_identity::WorkloadIdentityProvider;
 use super::{
     AccessToken, AuthError, DefaultChain, ManagedIdentity, TokenProvider, TokenRequest, boxed,
 };

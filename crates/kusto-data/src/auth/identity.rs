@@ -1,17 +1,13 @@
 //! Adapters from `azure_core` token credentials (and the `azure_identity` 1.x ones: managed
-//! identity, Azure CLI, developer tools, workload identity) to [`TokenProvider`].
+//! identity, Azure CLI, developer tools) to [`TokenProvider`].
 
-use std::collections::HashMap;
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use ::azure_identity::{
-    AzureCliCredential, AzureCliCredentialOptions, ClientAssertionCredentialOptions,
-    DeveloperToolsCredential, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
-    UserAssignedId, WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+    AzureCliCredential, AzureCliCredentialOptions, DeveloperToolsCredential,
+    ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
 };
-use azure_core::cloud::{CloudConfiguration, CustomConfiguration};
 use azure_core::credentials::TokenCredential;
 use azure_core::http::{ClientOptions, Transport};
 use futures::future::BoxFuture;
@@ -20,18 +16,12 @@ use super::{AccessToken, AuthError, ManagedIdentity, TokenProvider, TokenRequest
 use crate::Result;
 
 /// `azure_core` client options that send through `http` (so proxies and timeouts of the user's
-/// client apply), optionally against the login endpoint `authority_host`.
-fn client_options(http: &reqwest::Client, authority_host: Option<&str>) -> ClientOptions {
-    let mut options = ClientOptions {
+/// client apply).
+fn client_options(http: &reqwest::Client) -> ClientOptions {
+    ClientOptions {
         transport: Some(Transport::new(Arc::new(http.clone()))),
         ..ClientOptions::default()
-    };
-    if let Some(host) = authority_host {
-        let mut custom = CustomConfiguration::default();
-        custom.authority_host = host.to_owned();
-        options.cloud = Some(Arc::new(CloudConfiguration::Custom(custom)));
     }
-    options
 }
 
 /// Any `azure_core` [`TokenCredential`] as a [`TokenProvider`].
@@ -83,7 +73,7 @@ impl CredentialProvider {
         };
         let options = ManagedIdentityCredentialOptions {
             user_assigned_id,
-            client_options: client_options(http, None),
+            client_options: client_options(http),
         };
         let credential = ManagedIdentityCredential::new(Some(options))
             .map_err(|e| AuthError::from_azure(NAME, e))?;
@@ -124,63 +114,5 @@ impl CredentialProvider {
 impl TokenProvider for CredentialProvider {
     fn token<'a>(&'a self, request: &'a TokenRequest) -> BoxFuture<'a, Result<AccessToken>> {
         boxed(self.fetch(request))
-    }
-}
-
-/// Workload identity, with one `azure_identity` credential per login endpoint (the login
-/// endpoint comes from the cluster's cloud info, so it is known only at the first request).
-#[derive(Debug)]
-pub(crate) struct WorkloadIdentityProvider {
-    client_id: String,
-    tenant_id: String,
-    token_file: PathBuf,
-    http: reqwest::Client,
-    credentials: Mutex<HashMap<String, CredentialProvider>>,
-}
-
-impl WorkloadIdentityProvider {
-    pub(crate) fn new(
-        client_id: String,
-        tenant_id: String,
-        token_file: PathBuf,
-        http: reqwest::Client,
-    ) -> Self {
-        WorkloadIdentityProvider {
-            client_id,
-            tenant_id,
-            token_file,
-            http,
-            credentials: Mutex::default(),
-        }
-    }
-
-    fn credential(&self, login_endpoint: &str) -> Result<CredentialProvider> {
-        const NAME: &str = "WorkloadIdentityCredential";
-        let mut credentials = self.credentials.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(credential) = credentials.get(login_endpoint) {
-            return Ok(credential.clone());
-        }
-        let options = WorkloadIdentityCredentialOptions {
-            credential_options: ClientAssertionCredentialOptions {
-                client_options: client_options(&self.http, Some(login_endpoint)),
-            },
-            client_id: Some(self.client_id.clone()),
-            tenant_id: Some(self.tenant_id.clone()),
-            token_file_path: Some(self.token_file.clone()),
-        };
-        let credential = WorkloadIdentityCredential::new(Some(options))
-            .map_err(|e| AuthError::from_azure(NAME, e))?;
-        let provider = CredentialProvider::named(NAME, credential);
-        credentials.insert(login_endpoint.to_owned(), provider.clone());
-        Ok(provider)
-    }
-}
-
-impl TokenProvider for WorkloadIdentityProvider {
-    fn token<'a>(&'a self, request: &'a TokenRequest) -> BoxFuture<'a, Result<AccessToken>> {
-        boxed(async move {
-            let credential = self.credential(request.cloud_info().login_endpoint())?;
-            credential.fetch(request).await
-        })
     }
 }

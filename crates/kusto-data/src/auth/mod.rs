@@ -40,6 +40,7 @@ mod error;
 mod identity;
 mod oauth;
 mod user_password;
+mod workload_identity;
 
 #[cfg(test)]
 mod tests;

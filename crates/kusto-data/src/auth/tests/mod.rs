@@ -8,6 +8,7 @@ mod client_secret;
 mod cloud_info;
 mod device_code;
 mod server;
+mod workload_identity;
 
 use super::{Authenticator, CloudInfo};
 use crate::ConnectionString;
