@@ -54,6 +54,7 @@ mod worker;
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -175,6 +176,7 @@ pub struct DataManagement {
     proxy_faults: HashMap<String, Arc<Faults>>,
     operations: Mutex<HashMap<String, Operation>>,
     jobs: mpsc::UnboundedSender<worker::Job>,
+    in_flight: AtomicUsize,
     storage: StorageClient,
     store: Arc<Store>,
     auto_create_databases: bool,
@@ -302,6 +304,7 @@ impl DataManagement {
             proxy_faults,
             operations: Mutex::new(HashMap::new()),
             jobs,
+            in_flight: AtomicUsize::new(0),
             storage: StorageClient::new(),
             store,
             auto_create_databases,
@@ -345,6 +348,25 @@ impl DataManagement {
     /// the proxy is off). Rules match the request path `/<account>/<resource>/...`.
     pub fn storage_faults(&self, account: &str) -> Option<&Arc<Faults>> {
         self.proxy_faults.get(account)
+    }
+
+    /// Sources accepted (from the queues or the REST API) whose outcome is not reported yet.
+    pub fn pending_sources(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Hands a source to the batcher; `false` when shutting down.
+    pub(crate) fn enqueue(&self, job: worker::Job) -> bool {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        if self.jobs.send(job).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    pub(crate) fn source_done(&self) {
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// A URL as the service itself reaches it: proxy URLs are rewritten to Azurite.

@@ -148,9 +148,9 @@ async fn accept(dm: &Arc<DataManagement>, queue: &Url, message: QueueMessage) {
                     status_table,
                 },
             };
-            if let Err(mpsc::error::SendError(job)) = dm.jobs.send(job) {
-                // Shutting down: leave the message in the queue (it becomes visible again).
-                tracing::debug!(source_id = %job.spec.source_id, "not ingested: shutting down");
+            if !dm.enqueue(job) {
+                // Shutting down: the message stays in the queue and becomes visible again.
+                tracing::debug!("a message was not ingested: shutting down");
             }
         }
         Err(e) => {
@@ -224,6 +224,7 @@ async fn batcher(
                 };
                 let result = ingest_source(&dm, &job).await;
                 finish(&dm, &job, result).await;
+                dm.source_done();
             }
         });
     };
@@ -695,9 +696,9 @@ pub(crate) fn submit_rest(
                 index,
             },
         };
-        dm.jobs
-            .send(job)
-            .map_err(|_| "the data-management service is shutting down".to_owned())?;
+        if !dm.enqueue(job) {
+            return Err("the data-management service is shutting down".to_owned());
+        }
     }
     Ok(operation_id.unwrap_or_default())
 }
