@@ -430,6 +430,44 @@ mod tests {
     }
 
     #[test]
+    fn parameter_values_never_reach_the_query_text() {
+        let attacks = [
+            "\"); .drop table T; print (\"",
+            "x\ndeclare query_parameters(y:string);",
+            "'; T | take 1000000 //",
+            "\\\"\\\\\"",
+            "\u{0}",
+            ")",
+        ];
+        let query = "T | where s == v | where d == j";
+        let benign = QueryParameters::new()
+            .with("v", "ok")
+            .unwrap()
+            .with("j", json!("ok"))
+            .unwrap()
+            .apply(query);
+        for attack in attacks {
+            let parameters = QueryParameters::new()
+                .with("v", attack)
+                .unwrap()
+                .with("j", json!({ "k": attack, "a": [attack] }))
+                .unwrap();
+            // The text sent as the query is the same whatever the values.
+            assert_eq!(parameters.apply(query), benign, "{attack:?}");
+            let literals: BTreeMap<&str, &str> = parameters.literals().collect();
+            // The string literal reads back to exactly the value, as one token.
+            assert_eq!(read_back(literals["v"]), attack);
+            // The dynamic literal holds exactly the JSON of the value.
+            let inner = literals["j"]
+                .strip_prefix("dynamic(")
+                .and_then(|l| l.strip_suffix(')'))
+                .unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(inner).unwrap();
+            assert_eq!(parsed, json!({ "k": attack, "a": [attack] }));
+        }
+    }
+
+    #[test]
     fn identifiers_are_quoted_when_needed() {
         assert_eq!(quote_identifier("T_1"), "T_1");
         assert_eq!(quote_identifier("_x"), "_x");

@@ -114,19 +114,22 @@ impl RetryPolicy {
         let exponent = retry.saturating_sub(1).min(64) as i32;
         let factor = self.multiplier.powi(exponent);
         let seconds = self.initial_backoff.as_secs_f64() * factor;
-        let max = self.max_backoff.as_secs_f64();
-        Duration::from_secs_f64(if seconds.is_finite() {
-            seconds.min(max)
+        if seconds.is_finite() && seconds < self.max_backoff.as_secs_f64() {
+            // Below `max_backoff`, so within the range of `Duration`.
+            Duration::try_from_secs_f64(seconds).unwrap_or(self.max_backoff)
         } else {
-            max
-        })
+            self.max_backoff
+        }
     }
 
     /// The delay before retry number `retry` (1-based): jittered backoff, at least the service's
     /// `Retry-After` when one was given.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let ceiling = self.backoff_ceiling(retry);
-        let jittered = ceiling.mul_f64(0.5 + rand::random::<f64>() * 0.5);
+        let factor = 0.5 + rand::random::<f64>() * 0.5;
+        let jittered = Duration::try_from_secs_f64(ceiling.as_secs_f64() * factor)
+            .unwrap_or(ceiling)
+            .min(ceiling);
         match retry_after {
             Some(after) => jittered.max(after),
             None => jittered,
@@ -158,7 +161,7 @@ impl RetryPolicy {
             let retry_after = error.as_service_error().and_then(|e| e.retry_after);
             let delay = self.delay(attempt, retry_after);
             if let Some(deadline) = self.deadline
-                && started.elapsed() + delay >= deadline
+                && started.elapsed().saturating_add(delay) >= deadline
             {
                 tracing::debug!(attempt, ?delay, "retry would pass the deadline; giving up");
                 return Err(error);
@@ -206,6 +209,38 @@ mod tests {
         }
         let after = Duration::from_secs(45);
         assert!(policy.delay(1, Some(after)) >= after);
+    }
+
+    #[test]
+    fn extreme_settings_never_panic() {
+        let huge = RetryPolicy::default()
+            .with_initial_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX)
+            .with_multiplier(f64::MAX);
+        for retry in [1, 2, 64, u32::MAX] {
+            assert_eq!(huge.backoff_ceiling(retry), Duration::MAX);
+            assert!(huge.delay(retry, Some(Duration::MAX)) >= Duration::MAX / 2);
+        }
+        let zero = RetryPolicy::default()
+            .with_initial_backoff(Duration::ZERO)
+            .with_max_backoff(Duration::ZERO)
+            .with_multiplier(f64::NAN);
+        assert_eq!(zero.delay(3, None), Duration::ZERO);
+        // A ceiling above the maximum is the maximum.
+        let capped = RetryPolicy::default()
+            .with_initial_backoff(Duration::from_secs(100))
+            .with_max_backoff(Duration::from_secs(3));
+        assert_eq!(capped.backoff_ceiling(1), Duration::from_secs(3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_huge_delay_with_a_deadline_gives_up_at_once() {
+        let policy = RetryPolicy::default()
+            .with_initial_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX)
+            .with_deadline(Some(Duration::from_secs(60)));
+        let times = attempt_times(policy, || throttled(None)).await;
+        assert_eq!(times, [0.0]);
     }
 
     #[tokio::test]

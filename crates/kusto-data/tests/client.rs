@@ -302,6 +302,32 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
     }
     client.execute_query("Db1", "Deft", None).await.unwrap_err();
     assert_eq!(server.requests().len(), 11);
+
+    // `.get ...` commands only read, and so does any command sent with `request_readonly`.
+    server
+        .answer(throttled())
+        .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    client
+        .execute_mgmt("Db1", ".get ingestion resources", None)
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 13);
+    server
+        .answer(throttled())
+        .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
+    let mut readonly = ClientRequestProperties::new();
+    readonly.set_option("request_readonly", true);
+    client
+        .execute_mgmt(
+            "Db1",
+            ".execute database script <| .show tables",
+            Some(&readonly),
+        )
+        .await
+        .unwrap();
+    assert_eq!(server.requests().len(), 15);
+    let body: Value = serde_json::from_slice(&server.requests()[14].body).unwrap();
+    assert_eq!(body["properties"]["Options"]["request_readonly"], true);
 }
 
 #[tokio::test]

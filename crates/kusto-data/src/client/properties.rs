@@ -173,10 +173,7 @@ impl ClientRequestProperties {
         };
         let parsed = match value {
             Value::String(text) => parse_timeout(text),
-            Value::Number(n) => n
-                .as_f64()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(Duration::from_secs_f64),
+            Value::Number(n) => n.as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok()),
             _ => None,
         };
         match parsed {
@@ -256,7 +253,7 @@ fn parse_timeout(text: &str) -> Option<Duration> {
         "d" | "day" | "days" => number * 86_400.0,
         _ => return None,
     };
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
+    Duration::try_from_secs_f64(seconds).ok()
 }
 
 fn parse_dotnet_timespan(text: &str) -> Option<Duration> {
@@ -324,6 +321,9 @@ mod tests {
             json!(true),
             json!("-5m"),
             json!("1:2"),
+            json!(-1),
+            json!(1e300),
+            json!("99999999999999999999999d"),
         ] {
             let mut properties = ClientRequestProperties::new();
             properties.set_option("servertimeout", bad.clone());

@@ -286,9 +286,10 @@ mod tests {
     #[test]
     fn decodes_edge_values() {
         let r = row(
-            r#"[9223372036854775807,-9223372036854775808,"NaN","-Infinity",1,0,12345678901234567890.123456789,600000000,""]"#,
+            r#"[9223372036854775807,-9223372036854775808,"NaN","-Infinity",1,0,12345678901234567890.123456789,600000000,"",-864000000001]"#,
             &[
                 "long", "long", "real", "real", "bool", "bool", "decimal", "timespan", "datetime",
+                "timespan",
             ],
         );
         assert_eq!(r[0], KustoValue::Long(i64::MAX));
@@ -303,6 +304,8 @@ mod tests {
             KustoValue::TimeSpan(KustoTimespan::from_ticks(600_000_000))
         );
         assert_eq!(r[8], KustoValue::Null);
+        // Ticks may be negative: one day and one tick before zero.
+        assert_eq!(r[9].to_string(), "-1.00:00:00.0000001");
     }
 
     #[test]
