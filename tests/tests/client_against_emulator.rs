@@ -229,6 +229,46 @@ async fn parameters_cannot_inject() {
 }
 
 #[tokio::test]
+async fn hostile_parameter_values_come_back_as_values() {
+    let h = start("Hostile").await;
+    let attacks = [
+        "\"; .drop table AllTypes; print \"",
+        "x\" | union (print s = \"injected\") | where \"\" == \"",
+        "' | take 100 //",
+        "\\\" | print 1 //",
+        "line\nbreak | where 1 == 1",
+        "\r\n.drop database Hostile",
+        "h@\"x\"",
+        "```fenced```",
+        ")",
+        // BMP characters only: the emulator's lexer decodes each `\uXXXX` on its own, so a
+        // character above U+FFFF (sent as a surrogate pair, as the service reads it) does not
+        // survive it yet.
+        "\u{2028}é\u{7f}\u{0}",
+        "",
+    ];
+    for attack in attacks {
+        let parameters = QueryParameters::new().with("v", attack).unwrap();
+        let data = h
+            .client
+            .execute_query_with_parameters("Hostile", "print s = v", &parameters, None)
+            .await
+            .unwrap_or_else(|e| panic!("{attack:?}: {e}"));
+        let table = data.primary_result().unwrap();
+        assert_eq!(
+            (table.len(), table.columns().len()),
+            (1, 1),
+            "{attack:?}: exactly the one column and row the query makes"
+        );
+        assert_eq!(
+            table.row(0).unwrap().get_string("s").unwrap(),
+            Some(attack),
+            "the value arrives unchanged"
+        );
+    }
+}
+
+#[tokio::test]
 async fn fragmented_and_progressive_modes_give_the_same_rows() {
     let h = prepared("Modes").await;
     let plain = h
