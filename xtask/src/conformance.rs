@@ -1,11 +1,15 @@
 //! `cargo xtask conformance`: the official Python SDK against the Kusto emulator.
 //!
 //! 1. Creates the virtualenv `tools/conformance/.venv` with `python3 -m venv` and installs the
-//!    pinned `tools/conformance/requirements.txt`, only when the venv is missing or the
-//!    requirements changed since the last install (a copy is kept in the venv as a stamp).
-//! 2. Builds the `kusto-emulator` binary and starts it on port 0, reading its URL from the first
-//!    line of its stdout.
-//! 3. Runs `tools/conformance/test_conformance.py <url>`, which exits non-zero on any failure.
+//!    pinned `tools/conformance/requirements.txt` (azure-kusto-data and azure-kusto-ingest 6.0.4,
+//!    pandas), only when the venv is missing or the requirements changed since the last install
+//!    (a copy is kept in the venv as a stamp).
+//! 2. Builds the `kusto-emulator` binary and starts it on port 0 with `--azurite` (queued
+//!    ingestion over the pinned Azurite, installed when missing), reading its URL from the
+//!    first line of its stdout.
+//! 3. Runs `tools/conformance/test_conformance.py <url>` (queries, commands, streaming) and
+//!    `tools/conformance/test_ingest_conformance.py <url>` (queued, streaming and managed
+//!    streaming ingestion of files, streams and DataFrames); each exits non-zero on a failure.
 //! 4. Stops the emulator (SIGTERM, then kill after a deadline), also when a step failed.
 
 use std::fs;
@@ -15,7 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::{Result, cargo, run};
+use crate::{Result, azurite, cargo, run};
 
 const STAMP: &str = ".requirements.installed";
 
@@ -23,6 +27,7 @@ const STAMP: &str = ".requirements.installed";
 pub(crate) fn run_conformance(root: &Path) -> Result {
     let dir = root.join("tools").join("conformance");
     let python = ensure_venv(&dir)?;
+    let azurite_script = azurite::ensure_installed(root)?;
 
     let mut build = cargo();
     // Built as the test step builds it (`cargo test --no-run` over the workspace with all
@@ -39,20 +44,28 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
 
     let binary = emulator_binary(root);
     eprintln!("\n==> conformance: start {} --port 0", binary.display());
-    let emulator = Emulator::start(&binary)?;
+    let emulator = Emulator::start(&binary, &azurite_script)?;
     eprintln!("    emulator listening on {}", emulator.url);
 
-    let mut tests = Command::new(&python);
-    tests
-        .arg(dir.join("test_conformance.py"))
+    let mut data = Command::new(&python);
+    data.arg(dir.join("test_conformance.py"))
         .arg(&emulator.url)
         .current_dir(&dir);
-    let result = run(
+    let data_result = run(
         "conformance: azure-kusto-data 6.0.4 (Python) against the emulator",
-        tests,
+        data,
+    );
+    let mut ingest = Command::new(&python);
+    ingest
+        .arg(dir.join("test_ingest_conformance.py"))
+        .arg(&emulator.url)
+        .current_dir(&dir);
+    let ingest_result = run(
+        "conformance: azure-kusto-ingest 6.0.4 (Python) against the emulator and Azurite",
+        ingest,
     );
     emulator.stop();
-    result
+    data_result.and(ingest_result)
 }
 
 fn venv_python(venv: &Path) -> PathBuf {
@@ -147,9 +160,10 @@ struct Emulator {
 }
 
 impl Emulator {
-    fn start(binary: &Path) -> Result<Emulator> {
+    fn start(binary: &Path, azurite_script: &Path) -> Result<Emulator> {
         let mut child = Command::new(binary)
-            .args(["--port", "0"])
+            .args(["--port", "0", "--azurite", "--batching-window-ms", "200"])
+            .env(azurite::ENV_VAR, azurite_script)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
