@@ -16,7 +16,7 @@ fn the_demo_ingests_and_reads_back_every_row() {
         "ingested 2 rows by streaming ingestion from a blob in Azurite",
         ".get ingestion resources: 7 resources",
         "the data-management service ingested the queued blob",
-        "2024-05-06T21:10:00Z        | KANSAS   | Flood",
+        "2024-05-06T21:10:00Z         | KANSAS   | Flood",
         "2024-05-01T10:20:30.1234567Z | TEXAS    | Hail",
         "  TEXAS      3",
         "  KANSAS     2",
