@@ -4,8 +4,10 @@
 //! cluster: `/v2/rest/query` (v2 frames, default, fragmented and progressive modes, partial
 //! failures in the three error placements), `/v1/rest/query` (v1 with @ExtendedProperties,
 //! QueryStatus and TableOfContents), `/v1/rest/mgmt` (management commands, v1 results),
-//! `/v1/rest/ingest/{db}/{table}` (streaming ingestion) and `/v1/rest/auth/metadata`. Any Kusto
-//! client pointed at its URL works without special cases; no Docker, cloud or credentials.
+//! `/v1/rest/ingest/{db}/{table}` (streaming ingestion), `/v1/rest/auth/metadata` and, with
+//! Azurite, the data-management side (`.get ingestion resources`, queued ingestion through storage
+//! queues, `/v1/rest/ingestion/...`). Any Kusto client pointed at its URL works without special
+//! cases; no Docker, cloud or credentials.
 //!
 //! It depends on none of the SDK crates of this repository: client and emulator are two
 //! independent implementations of one protocol and check each other.
@@ -34,6 +36,14 @@
 //!   a clear "not supported by the Kusto emulator" error. Bad data is recorded in
 //!   `.show ingestion failures` and never half-ingested.
 //! * Fault injection ([`faults`]): through `POST /_emulator/faults` or [`EmulatorHandle::faults`].
+//! * Queued ingestion, when started with [`EmulatorBuilder::azurite`] ([`dm`]): `.get ingestion
+//!   resources` and `.get kusto identity token` with SAS URLs into Azurite (two accounts by
+//!   default), a worker that reads the ready queues (base64 JSON messages, any key casing),
+//!   downloads, decompresses (gzip, zip), maps and appends each source as a tagged extent
+//!   (`ingestIfNotExists`, `drop-by:` with `.show table T extents` / `.drop extents`), and
+//!   reports to the notification queues and the status table; the REST ingestion API
+//!   (`/v1/rest/ingestion/...`); and a fault-injecting proxy in front of each storage account
+//!   ([`DataManagement::storage_faults`], `POST /_emulator/storage/{account}/faults`).
 //!
 //! # Example
 //!
@@ -67,8 +77,28 @@
 //! # }
 //! ```
 //!
+//! Queued ingestion over Azurite:
+//!
+//! ```no_run
+//! use kusto_emulator::{DataManagementOptions, Emulator, azurite::Azurite};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let azurite = Azurite::start().await?; // tools/azurite, installed by `cargo xtask install-azurite`
+//! let emulator = Emulator::builder()
+//!     .azurite(azurite)
+//!     .data_management(DataManagementOptions::default())
+//!     .start()
+//!     .await?;
+//! let dm = emulator.data_management().expect("started with Azurite");
+//! assert_eq!(dm.resource_urls("TempStorage").len(), 2);
+//! emulator.shutdown().await; // also stops the Azurite it owns
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! The binary `kusto-emulator --port 8080` (0 = any free port) prints the URL as its first line
-//! on stdout and stops cleanly on Ctrl-C or SIGTERM.
+//! on stdout and stops cleanly on Ctrl-C or SIGTERM; `--azurite` adds queued ingestion over an
+//! Azurite of its own, `--attach-azurite` over a running one.
 #![deny(missing_docs)]
 // A service error is built at most once per request and carries the whole OneApi body; boxing
 // it would buy nothing measurable.
