@@ -28,8 +28,8 @@ from azure.kusto.data.exceptions import KustoApiError
 from azure.kusto.ingest import (
     BlobDescriptor,
     ColumnMapping,
+    FileDescriptor,
     IngestionProperties,
-    IngestionResult,
     KustoStreamingIngestClient,
     ManagedStreamingIngestClient,
     QueuedIngestClient,
@@ -117,7 +117,7 @@ def queued_file_with_success_notification():
         with open(path, "w", encoding="utf-8") as f:
             f.write("1,alpha,2024-05-01T10:20:30.1234567Z,0.5\n2,\"be,ta\",,\n3,gamma,2024-05-03,-1.5\n")
         source_id = uuid.uuid4()
-        from azure.kusto.ingest import FileDescriptor
+
         result = ingest.ingest_from_file(
             FileDescriptor(path, source_id=source_id),
             props("QFile", data_format=DataFormat.CSV, report_level=ReportLevel.FailuresAndSuccesses),
@@ -221,6 +221,31 @@ def managed_streaming_and_its_fallback_to_queued():
     equal(result.status.name, "QUEUED", "fell back to queued")
     wait_for_count("MStream", 2)
     equal(rows("MStream | where Id == 21 | project Name"), [["fallback"]], "the fallback row arrived")
+
+
+@test
+def every_client_ingests_a_file_a_stream_and_a_dataframe():
+    recreate("Matrix", "Id:long, Name:string")
+    clients = [
+        ("queued", QueuedIngestClient(kcsb())),
+        ("streaming", KustoStreamingIngestClient(kcsb())),
+        ("managed", ManagedStreamingIngestClient(kcsb(), kcsb())),
+    ]
+    expected = []
+    with tempfile.TemporaryDirectory() as directory:
+        for n, (name, ingest) in enumerate(clients):
+            base = 100 * (n + 1)
+            path = os.path.join(directory, f"{name}.csv")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(f"{base + 1},{name}-file\n")
+            ingest.ingest_from_file(path, props("Matrix", data_format=DataFormat.CSV))
+            ingest.ingest_from_stream(io.BytesIO(f"{base + 2},{name}-stream\n".encode()),
+                                      props("Matrix", data_format=DataFormat.CSV))
+            frame = pandas.DataFrame({"Id": [base + 3], "Name": [f"{name}-dataframe"]})
+            ingest.ingest_from_dataframe(frame, props("Matrix"))
+            expected += [[base + 1, f"{name}-file"], [base + 2, f"{name}-stream"], [base + 3, f"{name}-dataframe"]]
+    wait_for_count("Matrix", 9)
+    equal(rows("Matrix | order by Id asc"), expected, "a file, a stream and a DataFrame per client")
 
 
 @test

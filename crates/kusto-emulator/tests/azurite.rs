@@ -248,3 +248,32 @@ async fn storage_client_round_trips_blobs_messages_and_entities() {
     assert_eq!(entity["Status"], "Succeeded");
     assert_eq!(entity["RowKey"], "r'1");
 }
+
+#[test]
+fn azurite_stops_when_a_test_panics() {
+    let (ports_tx, ports_rx) = std::sync::mpsc::channel();
+    let outcome = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async move {
+            let azurite = Azurite::start().await.unwrap();
+            let e = azurite.endpoints();
+            ports_tx
+                .send([e.blob.port(), e.queue.port(), e.table.port()])
+                .unwrap();
+            panic!("a failing test");
+        });
+    })
+    .join();
+    assert!(outcome.is_err(), "the thread panicked");
+    let ports = ports_rx.recv().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    for port in ports.into_iter().flatten() {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "Azurite still listens on {port} after the panic"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}

@@ -662,3 +662,55 @@ async fn report_level_none_and_failures_only_are_honoured() {
     );
     emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn malformed_json_lines_make_a_partial_success() {
+    let emu = start().await;
+    mgmt(&emu, "Emu", SCHEMA).await;
+    let resources = resources(&emu).await;
+    let token = identity_token(&emu).await;
+    let status_table = &resources["IngestionsStatusTable"][0];
+    let blob = upload(
+        &resources["TempStorage"][0],
+        "partial.json",
+        b"{\"Id\":1,\"Name\":\"ok\"}\n{broken\n{\"Id\":2,\"Name\":\"also ok\"}\n".to_vec(),
+    )
+    .await;
+    let id = Uuid::new_v4().to_string();
+    insert_pending(status_table, &id, &id).await;
+    let mut m = message(
+        &id,
+        &blob,
+        "Events",
+        &token,
+        json!({"format": "json"}),
+        true,
+    );
+    m["ReportMethod"] = json!(2);
+    m["IngestionStatusInTable"] =
+        json!({"TableConnectionString": status_table.as_str(), "PartitionKey": id, "RowKey": id});
+    post_message(&resources["SecuredReadyForAggregationQueue"][0], &m).await;
+    let e = wait_for(20, "the partial status", || async {
+        let e = entity(status_table, &id, &id).await;
+        (e["Status"] != "Pending").then_some(e)
+    })
+    .await;
+    assert_eq!(e["Status"], "PartiallySucceeded", "{e}");
+    assert_eq!(
+        e["ErrorCode"],
+        "BadRequest_UnexpectedCharacterInInputStream"
+    );
+    assert_eq!(count(&emu, "Emu", "Events").await, 2);
+    let failed = wait_for(10, "the failure notification", || async {
+        let m = peek_json(&resources["FailedIngestionsQueue"][0]).await;
+        (!m.is_empty()).then_some(m)
+    })
+    .await;
+    assert_eq!(failed[0]["IngestionSourceId"], id.as_str());
+    assert!(
+        peek_json(&resources["SuccessfulIngestionsQueue"][0])
+            .await
+            .is_empty()
+    );
+    emu.shutdown().await;
+}
