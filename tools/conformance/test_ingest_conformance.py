@@ -117,7 +117,6 @@ def queued_file_with_success_notification():
         with open(path, "w", encoding="utf-8") as f:
             f.write("1,alpha,2024-05-01T10:20:30.1234567Z,0.5\n2,\"be,ta\",,\n3,gamma,2024-05-03,-1.5\n")
         source_id = uuid.uuid4()
-
         result = ingest.ingest_from_file(
             FileDescriptor(path, source_id=source_id),
             props("QFile", data_format=DataFormat.CSV, report_level=ReportLevel.FailuresAndSuccesses),
