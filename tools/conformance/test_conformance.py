@@ -15,7 +15,6 @@ import gzip
 import io
 import json
 import sys
-import traceback
 import uuid
 
 import requests
@@ -30,23 +29,10 @@ from azure.kusto.data.exceptions import (
 )
 from azure.kusto.data.response import KustoResponseDataSetV1, KustoResponseDataSetV2
 
+from harness import check, equal, main, test
+
 URL = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else ""
 DB = "Conformance"
-TESTS = []
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-def equal(actual, expected, what):
-    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
 
 
 def client():
@@ -371,23 +357,5 @@ def correlation_headers_and_gzip():
     equal(response.headers.get("Content-Encoding"), "gzip", "gzip when asked (requests sends Accept-Encoding: gzip)")
 
 
-def main():
-    if not URL:
-        print("usage: test_conformance.py <emulator url>", file=sys.stderr)
-        return 2
-    passed = failed = 0
-    for fn in TESTS:
-        try:
-            fn()
-            passed += 1
-            print(f"ok     {fn.__name__}")
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAILED {fn.__name__}")
-            traceback.print_exc()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("test_conformance.py", URL))

@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 
 import pandas
@@ -39,24 +38,11 @@ from azure.kusto.ingest import (
 from azure.kusto.ingest.ingestion_properties import IngestionMappingKind
 from azure.kusto.ingest.status import KustoIngestStatusQueues
 
+from harness import check, equal, main, test
+
 URL = sys.argv[1].rstrip("/") if len(sys.argv) > 1 else ""
 DB = "IngestConformance"
-TESTS = []
 UTC = datetime.timezone.utc
-
-
-def test(fn):
-    TESTS.append(fn)
-    return fn
-
-
-def check(condition, message):
-    if not condition:
-        raise AssertionError(message)
-
-
-def equal(actual, expected, what):
-    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
 
 
 def kcsb():
@@ -288,23 +274,5 @@ def permanent_streaming_errors_are_raised():
         raise AssertionError("streaming into a table with a disabled policy must fail")
 
 
-def main():
-    if not URL:
-        print("usage: test_ingest_conformance.py <emulator url>", file=sys.stderr)
-        return 2
-    passed = failed = 0
-    for fn in TESTS:
-        try:
-            fn()
-            passed += 1
-            print(f"ok     {fn.__name__}")
-        except Exception:  # noqa: BLE001 - report every failure and go on
-            failed += 1
-            print(f"FAILED {fn.__name__}")
-            traceback.print_exc()
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main("test_ingest_conformance.py", URL))

@@ -33,7 +33,7 @@ const DEV_ACCOUNT_KEY: &str =
 enum Storage {
     None,
     Start,
-    Attach(AzuriteEndpoints),
+    Attach(Box<AzuriteEndpoints>),
 }
 
 fn attach_endpoints(value: &str) -> Result<AzuriteEndpoints, String> {
@@ -138,7 +138,7 @@ fn run() -> Result<(), String> {
             }
             "--azurite" => storage = Storage::Start,
             "--attach-azurite" => {
-                storage = Storage::Attach(attach_endpoints(&value("--attach-azurite")?)?);
+                storage = Storage::Attach(Box::new(attach_endpoints(&value("--attach-azurite")?)?));
             }
             "--batching-window-ms" => {
                 let v = value("--batching-window-ms")?;
@@ -175,7 +175,7 @@ fn run() -> Result<(), String> {
                 builder.azurite(azurite).data_management(dm_options)
             }
             Storage::Attach(endpoints) => builder
-                .azurite(Azurite::attach(endpoints, accounts_from_env()?))
+                .azurite(Azurite::attach(*endpoints, accounts_from_env()?))
                 .data_management(dm_options),
         };
         let handle = builder.start().await.map_err(|e| e.to_string())?;

@@ -242,7 +242,12 @@ impl EmulatorBuilder {
             dm: dm.clone(),
         });
         let (shutdown, signal) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, state, signal));
+        let task = tokio::spawn(serve_http(
+            listener,
+            move |req| handle(Arc::clone(&state), req),
+            signal,
+            Duration::from_secs(5),
+        ));
         let url = match local.ip() {
             IpAddr::V6(ip) => format!("http://[{ip}]:{}", local.port()),
             IpAddr::V4(ip) => format!("http://{ip}:{}", local.port()),
@@ -321,7 +326,20 @@ impl Drop for EmulatorHandle {
     }
 }
 
-async fn accept_loop(listener: TcpListener, state: Arc<State>, mut signal: watch::Receiver<bool>) {
+/// Serves HTTP/1.1 connections from `listener` with `handler` until `signal` turns true, then
+/// lets open connections finish for at most `drain` (used by the emulator and the storage proxy).
+pub(crate) async fn serve_http<H, Fut, B>(
+    listener: TcpListener,
+    handler: H,
+    mut signal: watch::Receiver<bool>,
+    drain: Duration,
+) where
+    H: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Response<B>, DropConnection>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     let mut connections = JoinSet::new();
     loop {
         tokio::select! {
@@ -335,10 +353,10 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut signal: watch
                         continue;
                     }
                 };
-                let state = Arc::clone(&state);
+                let handler = handler.clone();
                 let mut conn_signal = signal.clone();
                 connections.spawn(async move {
-                    let service = service_fn(move |req| handle(Arc::clone(&state), req));
+                    let service = service_fn(handler);
                     let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
                     tokio::pin!(conn);
                     tokio::select! {
@@ -358,7 +376,7 @@ async fn accept_loop(listener: TcpListener, state: Arc<State>, mut signal: watch
         }
     }
     drop(listener);
-    let drained = tokio::time::timeout(Duration::from_secs(5), async {
+    let drained = tokio::time::timeout(drain, async {
         while connections.join_next().await.is_some() {}
     })
     .await;

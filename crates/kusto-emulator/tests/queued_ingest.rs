@@ -10,8 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow::datatypes::{DataType, Field};
 use dm_common::*;
 use kusto_emulator::DataManagementOptions;
 use serde_json::{Value, json};
@@ -21,25 +20,20 @@ use uuid::Uuid;
 const SCHEMA: &str = ".create table Events (Id:long, Name:string, At:datetime, Score:real)";
 
 fn parquet_events() -> Vec<u8> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("id", DataType::Int64, false),
-        Field::new("name", DataType::Utf8, true),
-        Field::new("score", DataType::Float64, true),
-    ]));
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
+    parquet_file(vec![
+        (
+            Field::new("id", DataType::Int64, false),
             Arc::new(Int64Array::from(vec![20, 21])) as ArrayRef,
+        ),
+        (
+            Field::new("name", DataType::Utf8, true),
             Arc::new(StringArray::from(vec![Some("pq-a"), None])),
+        ),
+        (
+            Field::new("score", DataType::Float64, true),
             Arc::new(Float64Array::from(vec![Some(2.5), Some(-1.0)])),
-        ],
-    )
-    .unwrap();
-    let mut file = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    file
+        ),
+    ])
 }
 
 fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {

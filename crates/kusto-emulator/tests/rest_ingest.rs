@@ -7,8 +7,7 @@ mod dm_common;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
-use arrow::record_batch::RecordBatch;
+use arrow::datatypes::{DataType, Field};
 use dm_common::*;
 use kusto_emulator::DataManagementOptions;
 use serde_json::{Value, json};
@@ -70,23 +69,16 @@ fn containers(config: &Value) -> Vec<Url> {
 }
 
 fn parquet_rows() -> Vec<u8> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("key", DataType::Int64, false),
-        Field::new("label", DataType::Utf8, true),
-    ]));
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
+    parquet_file(vec![
+        (
+            Field::new("key", DataType::Int64, false),
             Arc::new(Int64Array::from(vec![30, 31])) as ArrayRef,
+        ),
+        (
+            Field::new("label", DataType::Utf8, true),
             Arc::new(StringArray::from(vec![Some("p30"), Some("p31")])),
-        ],
-    )
-    .unwrap();
-    let mut file = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    file
+        ),
+    ])
 }
 
 #[tokio::test]

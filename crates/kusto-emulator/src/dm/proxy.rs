@@ -23,16 +23,13 @@ use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use url::Url;
 
 use crate::faults::{FaultAction, Faults};
-use crate::server::DropConnection;
+use crate::server::{DropConnection, serve_http};
 
 type Body = BoxBody<Bytes, Box<dyn std::error::Error + Send + Sync>>;
 
@@ -110,7 +107,12 @@ impl StorageProxy {
                     .tasks
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .spawn(accept_loop(listener, route, signal.clone()));
+                    .spawn(serve_http(
+                        listener,
+                        move |req| forward(Arc::clone(&route), req),
+                        signal.clone(),
+                        Duration::from_secs(2),
+                    ));
             }
         }
         Ok(proxy)
@@ -160,37 +162,6 @@ impl Drop for StorageProxy {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
     }
-}
-
-async fn accept_loop(listener: TcpListener, route: Arc<Route>, mut signal: watch::Receiver<bool>) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = signal.changed() => break,
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                };
-                let route = Arc::clone(&route);
-                let mut conn_signal = signal.clone();
-                connections.spawn(async move {
-                    let service = service_fn(move |req| forward(Arc::clone(&route), req));
-                    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), service);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => {}
-                        _ = conn_signal.changed() => {
-                            conn.as_mut().graceful_shutdown();
-                            let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
-                        }
-                    }
-                });
-                while connections.try_join_next().is_some() {}
-            }
-        }
-    }
-    connections.abort_all();
 }
 
 fn full(status: StatusCode, body: String, headers: &[(&'static str, String)]) -> Response<Body> {

@@ -58,6 +58,21 @@ pub(crate) struct Job {
     pub(crate) origin: Origin,
 }
 
+impl Job {
+    fn from_queue(parsed: QueuedMessage, queue: &Url, message: QueueMessage) -> Job {
+        Job {
+            spec: parsed.spec,
+            origin: Origin::Queue {
+                queue: queue.clone(),
+                message,
+                report_level: parsed.report_level,
+                report_method: parsed.report_method,
+                status_table: parsed.status_table,
+            },
+        }
+    }
+}
+
 /// Starts the pollers (one per ready queue) and the batcher.
 pub(crate) fn spawn(
     dm: &Arc<DataManagement>,
@@ -132,23 +147,8 @@ async fn accept(dm: &Arc<DataManagement>, queue: &Url, message: QueueMessage) {
         }
     });
     match parsed {
-        Ok(QueuedMessage {
-            spec,
-            report_level,
-            report_method,
-            status_table,
-        }) => {
-            let job = Job {
-                spec,
-                origin: Origin::Queue {
-                    queue: queue.clone(),
-                    message,
-                    report_level,
-                    report_method,
-                    status_table,
-                },
-            };
-            if !dm.enqueue(job) {
+        Ok(parsed) => {
+            if !dm.enqueue(Job::from_queue(parsed, queue, message)) {
                 // Shutting down: the message stays in the queue and becomes visible again.
                 tracing::debug!("a message was not ingested: shutting down");
             }
@@ -166,22 +166,7 @@ async fn accept(dm: &Arc<DataManagement>, queue: &Url, message: QueueMessage) {
             };
             match e.partial {
                 Some(partial) => {
-                    let QueuedMessage {
-                        spec,
-                        report_level,
-                        report_method,
-                        status_table,
-                    } = *partial;
-                    let job = Job {
-                        spec,
-                        origin: Origin::Queue {
-                            queue: queue.clone(),
-                            message,
-                            report_level,
-                            report_method,
-                            status_table,
-                        },
-                    };
+                    let job = Job::from_queue(*partial, queue, message);
                     finish(dm, &job, SourceResult::Failed(failure)).await;
                 }
                 None => {

@@ -291,3 +291,17 @@ pub fn message(
         "AdditionalProperties": properties,
     })
 }
+
+/// A Parquet file of one row group with the given columns.
+pub fn parquet_file(columns: Vec<(arrow::datatypes::Field, arrow::array::ArrayRef)>) -> Vec<u8> {
+    let (fields, arrays): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+    let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(fields));
+    let batch = arrow::record_batch::RecordBatch::try_new(std::sync::Arc::clone(&schema), arrays)
+        .expect("a record batch");
+    let mut file = Vec::new();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(&mut file, schema, None).expect("a parquet writer");
+    writer.write(&batch).expect("write");
+    writer.close().expect("close");
+    file
+}
