@@ -163,6 +163,95 @@ async fn operators() {
 }
 
 #[tokio::test]
+async fn string_and_arithmetic_operators() {
+    let emu = start().await;
+    events(&emu).await;
+    // Levels by Id: 1 Warning, 2 Error, 3 Info, 4 Warning, 5 Error, 6 Info.
+    let cases: [(&str, Vec<i64>); 17] = [
+        ("Events | where Name has 'NAME3'", vec![3]),
+        ("Events | where Name has 'name'", vec![]),
+        ("Events | where Level !has 'info'", vec![1, 2, 4, 5]),
+        ("Events | where Level has_cs 'Error'", vec![2, 5]),
+        ("Events | where Level has_cs 'error'", vec![]),
+        ("Events | where Level !has_cs 'Error'", vec![1, 3, 4, 6]),
+        (
+            "Events | where Name startswith 'NAME'",
+            vec![1, 2, 3, 4, 5, 6],
+        ),
+        ("Events | where Name startswith_cs 'NAME'", vec![]),
+        (
+            "Events | where Name !startswith 'name1'",
+            vec![2, 3, 4, 5, 6],
+        ),
+        ("Events | where Level contains_cs 'arn'", vec![1, 4]),
+        ("Events | where Level !contains 'R'", vec![3, 6]),
+        ("Events | where Level endswith_cs 'or'", vec![2, 5]),
+        (
+            "Events | where Level in~ ('error', 'INFO')",
+            vec![2, 3, 5, 6],
+        ),
+        ("Events | where Level !in~ ('error', 'INFO')", vec![1, 4]),
+        ("Events | where Id * 2 - 1 > 7", vec![5, 6]),
+        ("Events | where Id % 3 == 0 or -Id < -5", vec![3, 6]),
+        (
+            "Events | where When - datetime(2024-01-01) >= 2d + 12h",
+            vec![4, 5, 6],
+        ),
+    ];
+    for (csl, expected) in cases {
+        let expected: Vec<Value> = expected.into_iter().map(Value::from).collect();
+        assert_eq!(ids(&emu, csl).await, expected, "{csl}");
+    }
+    let a = query(
+        &emu,
+        "Emu",
+        "Events | where Id == 2 | project Id, Half = Id / 2, Frac = Id / 4.0, Later = When + 12h, Gap = When - datetime(2024-01-01), Neg = -Amount",
+        json!({}),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    let f = a.frames();
+    assert_eq!(
+        columns(&f[2])
+            .into_iter()
+            .map(|(n, t)| format!("{n}:{t}"))
+            .collect::<Vec<_>>(),
+        [
+            "Id:long",
+            "Half:long",
+            "Frac:real",
+            "Later:datetime",
+            "Gap:timespan",
+            "Neg:real"
+        ]
+    );
+    assert!(
+        frame_lines(&a.text)[2]
+            .contains(r#""Rows":[[2,1,0.5,"2024-01-02T12:00:00Z","1.00:00:00",-3.0]]"#),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | summarize s = sum(Id * 10) | project s, t = s / 7"
+        )
+        .await,
+        vec![json!([210, 30])]
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "print x = 1 + 2 * 3, y = (1 + 2) * 3, z = 1 / 0"
+        )
+        .await,
+        vec![json!([7, 9, null])]
+    );
+}
+
+#[tokio::test]
 async fn query_parameters() {
     let emu = start().await;
     events(&emu).await;
@@ -322,6 +411,30 @@ async fn query_errors_have_the_real_shapes() {
         ("Events | extend x = 1", "'extend' operator"),
         ("let x = 1; Events", "'let' statement"),
         ("Events | where strlen(Name) > 1", "Function 'strlen'"),
+        (
+            "Events | where Name has_any ('a', 'b')",
+            "'has_any' operator",
+        ),
+        ("Events | where Id between (1 .. 3)", "'between' operator"),
+        ("Events | where Id !between (1 .. 3)", "'!between' operator"),
+        ("Events | where Name hasprefix 'na'", "'hasprefix' operator"),
+        (
+            "Events | where Name matches regex 'n.*'",
+            "'matches regex' operator",
+        ),
+        (
+            "Events | project Id + 1",
+            "A 'project' expression without a column name",
+        ),
+        (
+            "Events | where Amount > decimal(1) + 1",
+            "Arithmetic on decimal values",
+        ),
+        ("Events | project-away Id", "'project-away' operator"),
+        (
+            "Events | mv-expand x = dynamic([1, 2])",
+            "'mv-expand' operator",
+        ),
     ] {
         let e = query(&emu, "Emu", csl, json!({})).await.error();
         let message = e["innererror"]["message"].as_str().unwrap().to_string();
@@ -340,6 +453,23 @@ async fn query_errors_have_the_real_shapes() {
             .unwrap()
             .contains("Cannot compare values of types long and string")
     );
+    let e = query(&emu, "Emu", "Events | where Name + 1 == 2", json!({})).await;
+    assert_eq!(e.status, 400);
+    assert_eq!(
+        e.error()["innererror"]["@type"],
+        "Kusto.Data.Exceptions.SemanticException"
+    );
+    assert_eq!(
+        e.error()["innererror"]["message"],
+        "'where' operator: Cannot apply the arithmetic operator '+' to values of types string and long"
+    );
+    // Operator tokens lex: a misplaced one is a syntax error at that token, not at the lexer.
+    let e = query(&emu, "Emu", "Events | where Id * * 2", json!({}))
+        .await
+        .error();
+    assert_eq!(e["innererror"]["code"], "SYN0002");
+    assert_eq!(e["innererror"]["@token"], "*");
+    assert_eq!(e["innererror"]["@pos"], "20");
 }
 
 #[tokio::test]
@@ -438,6 +568,28 @@ async fn malformed_requests() {
     )
     .await;
     assert_eq!(a.frames()[2]["Rows"], json!([[7]]));
+}
+
+#[tokio::test]
+async fn authorization_is_ignored_without_a_token_check() {
+    let emu = Emulator::builder().start().await.unwrap();
+    for auth in ["Bearer anything", "Basic dXNlcjpwYXNz", "garbage"] {
+        let a = post_with(
+            &format!("{}/v2/rest/query", emu.url()),
+            json!({"db": "Emu", "csl": "print 1"}),
+            &[("Authorization", auth)],
+        )
+        .await;
+        assert_eq!(a.status, 200, "{auth}: {}", a.text);
+        assert_eq!(a.frames()[2]["Rows"], json!([[1]]));
+        let m = post_with(
+            &format!("{}/v1/rest/mgmt", emu.url()),
+            json!({"db": "Emu", "csl": ".show version"}),
+            &[("Authorization", auth)],
+        )
+        .await;
+        assert_eq!(m.status, 200, "{auth}: {}", m.text);
+    }
 }
 
 #[tokio::test]

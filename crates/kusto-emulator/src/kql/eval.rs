@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value as Json};
 
 use super::lexer::{Tok, tokenize};
-use super::parser::{Aggregate, CmpOp, Expr, OpKind, Pipeline, Source, parse};
+use super::parser::{Aggregate, ArithOp, CmpOp, Expr, OpKind, Pipeline, Source, StrOp, parse};
 use super::{KqlError, SEM_UNSUPPORTED};
 use crate::parse_value::{parse_integer, parse_scalar};
 use crate::store::{Column, Row, Store, StoreError};
+use crate::time::MAX_DATETIME_TICKS;
 use crate::value::{KustoType, Value};
 
 /// One result table of a query.
@@ -230,7 +231,11 @@ enum Bound {
     Const(Value, Option<KustoType>),
     Col(usize, KustoType),
     Cmp(CmpOp, Box<Bound>, Box<Bound>),
-    In(Box<Bound>, Vec<Bound>, bool),
+    /// `expr in (list)`: negated (`!in`), case-insensitive (`in~`).
+    In(Box<Bound>, Vec<Bound>, bool, bool),
+    /// An arithmetic operation and its result type (`None` when both sides are untyped nulls).
+    Arith(ArithOp, Box<Bound>, Box<Bound>, Option<KustoType>),
+    Neg(Box<Bound>),
     And(Box<Bound>, Box<Bound>),
     Or(Box<Bound>, Box<Bound>),
     Not(Box<Bound>),
@@ -255,6 +260,8 @@ impl Bound {
             Bound::Col(_, t) => Some(*t),
             Bound::Func(Func::Now | Func::Ago, _) => Some(KustoType::DateTime),
             Bound::Func(Func::To(t), _) => Some(*t),
+            Bound::Arith(_, _, _, t) => *t,
+            Bound::Neg(inner) => inner.ty(),
             _ => Some(KustoType::Bool),
         }
     }
@@ -264,16 +271,30 @@ impl Bound {
             Bound::Const(v, _) => v.clone(),
             Bound::Col(i, _) => row.get(*i).cloned().unwrap_or(Value::Null),
             Bound::Cmp(op, a, b) => compare(*op, &a.eval(row), &b.eval(row)),
-            Bound::In(e, list, negated) => {
+            Bound::In(e, list, negated, case_insensitive) => {
                 let v = e.eval(row);
                 if v.is_null() {
                     return Value::Null;
                 }
-                let found = list
-                    .iter()
-                    .any(|x| v.compare(&x.eval(row)) == Some(Ordering::Equal));
+                let found = list.iter().any(|x| {
+                    let x = x.eval(row);
+                    match (&v, *case_insensitive) {
+                        (Value::String(s), true) if !x.is_null() => {
+                            s.to_lowercase() == x.to_text().to_lowercase()
+                        }
+                        _ => v.compare(&x) == Some(Ordering::Equal),
+                    }
+                });
                 Value::Bool(found != *negated)
             }
+            Bound::Arith(op, a, b, ty) => arith(*op, &a.eval(row), &b.eval(row), *ty),
+            Bound::Neg(a) => match a.eval(row) {
+                Value::Long(l) => Value::Long(l.wrapping_neg()),
+                Value::Int(i) => Value::Int(i.wrapping_neg()),
+                Value::Real(r) => Value::Real(-r),
+                Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_neg()),
+                _ => Value::Null,
+            },
             Bound::And(a, b) => match (a.eval(row), b.eval(row)) {
                 (Value::Bool(false), _) | (_, Value::Bool(false)) => Value::Bool(false),
                 (Value::Bool(true), Value::Bool(true)) => Value::Bool(true),
@@ -309,6 +330,27 @@ impl Bound {
 }
 
 fn compare(op: CmpOp, a: &Value, b: &Value) -> Value {
+    if let CmpOp::Str {
+        op,
+        case_sensitive,
+        negated,
+    } = op
+    {
+        // String operators see their operands as strings; a null (non-string) value is the
+        // empty string, as `tostring()` makes it.
+        let (text, pattern) = if case_sensitive {
+            (a.to_text(), b.to_text())
+        } else {
+            (a.to_text().to_lowercase(), b.to_text().to_lowercase())
+        };
+        let found = match op {
+            StrOp::Contains => text.contains(&pattern),
+            StrOp::StartsWith => text.starts_with(&pattern),
+            StrOp::EndsWith => text.ends_with(&pattern),
+            StrOp::Has => has_term(&text, &pattern),
+        };
+        return Value::Bool(found != negated);
+    }
     if a.is_null() || b.is_null() {
         return Value::Null;
     }
@@ -316,10 +358,6 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> Value {
     let result = match op {
         CmpOp::EqCi => lower(a) == lower(b),
         CmpOp::NeCi => lower(a) != lower(b),
-        CmpOp::Contains => lower(a).contains(&lower(b)),
-        CmpOp::NotContains => !lower(a).contains(&lower(b)),
-        CmpOp::StartsWith => lower(a).starts_with(&lower(b)),
-        CmpOp::EndsWith => lower(a).ends_with(&lower(b)),
         _ => {
             let Some(ord) = a.compare(b) else {
                 return match op {
@@ -339,6 +377,215 @@ fn compare(op: CmpOp, a: &Value, b: &Value) -> Value {
         }
     };
     Value::Bool(result)
+}
+
+/// Whether `term` occurs in `text` as a whole term: not preceded or followed by an alphanumeric
+/// character where the term itself begins or ends with one (`has`; `"hello world" has "world"`,
+/// but not `"hello world" has "orld"`). An empty term is found everywhere.
+fn has_term(text: &str, term: &str) -> bool {
+    if term.is_empty() {
+        return true;
+    }
+    let starts_with_word = term.chars().next().is_some_and(char::is_alphanumeric);
+    let ends_with_word = term.chars().next_back().is_some_and(char::is_alphanumeric);
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|rest| rest.find(term)) {
+        let at = from + found;
+        let end = at + term.len();
+        let before = text.get(..at).and_then(|s| s.chars().next_back());
+        let after = text.get(end..).and_then(|s| s.chars().next());
+        let bounded = |c: Option<char>| !c.is_some_and(char::is_alphanumeric);
+        if (!starts_with_word || bounded(before)) && (!ends_with_word || bounded(after)) {
+            return true;
+        }
+        from = at
+            + text
+                .get(at..)
+                .and_then(|s| s.chars().next())
+                .map_or(1, char::len_utf8);
+    }
+    false
+}
+
+fn is_numeric(t: KustoType) -> bool {
+    matches!(t, KustoType::Int | KustoType::Long | KustoType::Real)
+}
+
+/// The result type of `a op b` (the typing rules of KQL's numerical and datetime/timespan
+/// arithmetic), or the semantic error a cluster gives for operand types that do not combine.
+fn arith_type(
+    op: ArithOp,
+    ta: Option<KustoType>,
+    tb: Option<KustoType>,
+    context: &str,
+) -> Result<Option<KustoType>, KqlError> {
+    use KustoType::{DateTime, Decimal, Dynamic, Int, Long, Real, TimeSpan};
+    let mismatch = |a: &dyn std::fmt::Display, b: &dyn std::fmt::Display| {
+        KqlError::semantic(
+            SEM_UNSUPPORTED,
+            format!(
+                "'{context}' operator: Cannot apply the arithmetic operator '{}' to values of types {a} and {b}",
+                op.symbol()
+            ),
+        )
+    };
+    if ta == Some(Decimal) || tb == Some(Decimal) {
+        return Err(KqlError::unsupported("Arithmetic on decimal values"));
+    }
+    if ta == Some(Dynamic) || tb == Some(Dynamic) {
+        return Err(KqlError::unsupported("Arithmetic on dynamic values"));
+    }
+    let (a, b) = match (ta, tb) {
+        (Some(a), Some(b)) => (a, b),
+        // An untyped `null` takes the type of the other side.
+        (Some(t), None) | (None, Some(t)) => {
+            return if is_numeric(t) || matches!(t, DateTime | TimeSpan) {
+                Ok(Some(t))
+            } else {
+                Err(mismatch(&t, &"null"))
+            };
+        }
+        (None, None) => return Ok(None),
+    };
+    let rank = |t: KustoType| match t {
+        Int => 0,
+        Long => 1,
+        _ => 2,
+    };
+    let result = match (op, a, b) {
+        (_, a, b) if is_numeric(a) && is_numeric(b) => {
+            if rank(a) >= rank(b) {
+                a
+            } else {
+                b
+            }
+        }
+        (ArithOp::Sub, DateTime, DateTime) => TimeSpan,
+        (ArithOp::Add | ArithOp::Sub, DateTime, TimeSpan) | (ArithOp::Add, TimeSpan, DateTime) => {
+            DateTime
+        }
+        (ArithOp::Add | ArithOp::Sub, TimeSpan, TimeSpan) => TimeSpan,
+        (ArithOp::Mul, TimeSpan, n) | (ArithOp::Mul, n, TimeSpan) if is_numeric(n) => TimeSpan,
+        (ArithOp::Div, TimeSpan, n) if is_numeric(n) => TimeSpan,
+        (ArithOp::Div, TimeSpan, TimeSpan) => Real,
+        _ => return Err(mismatch(&a, &b)),
+    };
+    Ok(Some(result))
+}
+
+fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(i) => Some(i64::from(*i)),
+        Value::Long(l) => Some(*l),
+        _ => None,
+    }
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(f64::from(*i)),
+        Value::Long(l) => Some(*l as f64),
+        Value::Real(r) => Some(*r),
+        _ => None,
+    }
+}
+
+/// A tick count from a real, or `None` when it is not finite or out of range.
+fn ticks_from_f64(x: f64) -> Option<i64> {
+    let rounded = x.round();
+    (rounded.is_finite() && rounded.abs() < i64::MAX as f64).then_some(rounded as i64)
+}
+
+/// A datetime within Kusto's range, null outside it.
+fn datetime_or_null(ticks: Option<i64>) -> Value {
+    match ticks {
+        Some(t) if (0..=MAX_DATETIME_TICKS).contains(&t) => Value::DateTime(t),
+        _ => Value::Null,
+    }
+}
+
+/// Evaluates `a op b` for operands already checked by [`arith_type`]. Integer arithmetic wraps
+/// on overflow (as .NET's unchecked arithmetic does); integer division or modulo by zero is null.
+fn arith(op: ArithOp, a: &Value, b: &Value, ty: Option<KustoType>) -> Value {
+    use ArithOp::{Add, Div, Mod, Mul, Sub};
+    match (a, b) {
+        (Value::Null, _) | (_, Value::Null) => Value::Null,
+        (Value::DateTime(x), Value::DateTime(y)) => Value::TimeSpan(x.wrapping_sub(*y)),
+        (Value::DateTime(x), Value::TimeSpan(y)) => datetime_or_null(match op {
+            Sub => x.checked_sub(*y),
+            _ => x.checked_add(*y),
+        }),
+        (Value::TimeSpan(x), Value::DateTime(y)) => datetime_or_null(y.checked_add(*x)),
+        (Value::TimeSpan(x), Value::TimeSpan(y)) => match op {
+            Add => Value::TimeSpan(x.wrapping_add(*y)),
+            Sub => Value::TimeSpan(x.wrapping_sub(*y)),
+            Div => Value::Real(*x as f64 / *y as f64),
+            Mul | Mod => Value::Null,
+        },
+        (Value::TimeSpan(t), n) | (n, Value::TimeSpan(t)) if op == Mul => match (as_i64(n), n) {
+            (Some(k), _) => Value::TimeSpan(t.wrapping_mul(k)),
+            (None, Value::Real(r)) => {
+                ticks_from_f64(*t as f64 * r).map_or(Value::Null, Value::TimeSpan)
+            }
+            _ => Value::Null,
+        },
+        (Value::TimeSpan(t), n) if op == Div => match (as_i64(n), n) {
+            (Some(0), _) => Value::Null,
+            (Some(k), _) => Value::TimeSpan(t.wrapping_div(k)),
+            (None, Value::Real(r)) => {
+                ticks_from_f64(*t as f64 / r).map_or(Value::Null, Value::TimeSpan)
+            }
+            _ => Value::Null,
+        },
+        _ => match ty {
+            Some(KustoType::Real) => match (as_f64(a), as_f64(b)) {
+                (Some(x), Some(y)) => Value::Real(match op {
+                    Add => x + y,
+                    Sub => x - y,
+                    Mul => x * y,
+                    Div => x / y,
+                    Mod => x % y,
+                }),
+                _ => Value::Null,
+            },
+            Some(KustoType::Long | KustoType::Int) => {
+                let (Some(x), Some(y)) = (as_i64(a), as_i64(b)) else {
+                    return Value::Null;
+                };
+                let result = match op {
+                    Add => Some(x.wrapping_add(y)),
+                    Sub => Some(x.wrapping_sub(y)),
+                    Mul => Some(x.wrapping_mul(y)),
+                    Div => (y != 0).then(|| x.wrapping_div(y)),
+                    Mod => (y != 0).then(|| x.wrapping_rem(y)),
+                };
+                match (result, ty) {
+                    // Both sides are ints: 32-bit wrapping arithmetic.
+                    (Some(r), Some(KustoType::Int)) => Value::Int(r as i32),
+                    (Some(r), _) => Value::Long(r),
+                    (None, _) => Value::Null,
+                }
+            }
+            _ => Value::Null,
+        },
+    }
+}
+
+/// Replaces an operation on constants by its value (so that `ago(1d + 1h)` or `take 2 * 5`
+/// see a constant).
+fn fold(b: Bound) -> Bound {
+    let constant = |x: &Bound| matches!(x, Bound::Const(..));
+    let all_constant = match &b {
+        Bound::Arith(_, x, y, _) => constant(x) && constant(y),
+        Bound::Neg(x) => constant(x),
+        _ => false,
+    };
+    if all_constant {
+        let ty = b.ty();
+        Bound::Const(b.eval(&[]), ty)
+    } else {
+        b
+    }
 }
 
 fn category(t: KustoType) -> u8 {
@@ -383,29 +630,38 @@ impl Ctx<'_> {
             }
             Expr::Neg(inner) => {
                 let b = self.bind(inner)?;
-                let Bound::Const(v, t) = b else {
-                    return Err(KqlError::unsupported("Arithmetic on columns"));
-                };
-                let negated = match v {
-                    Value::Long(l) => Value::Long(l.wrapping_neg()),
-                    Value::Int(i) => Value::Int(i.wrapping_neg()),
-                    Value::Real(r) => Value::Real(-r),
-                    Value::TimeSpan(t) => Value::TimeSpan(t.wrapping_neg()),
-                    other => other,
-                };
-                Bound::Const(negated, t)
+                match b.ty() {
+                    None
+                    | Some(
+                        KustoType::Int | KustoType::Long | KustoType::Real | KustoType::TimeSpan,
+                    ) => {}
+                    Some(KustoType::Decimal) => {
+                        return Err(KqlError::unsupported("Arithmetic on decimal values"));
+                    }
+                    Some(KustoType::Dynamic) => {
+                        return Err(KqlError::unsupported("Arithmetic on dynamic values"));
+                    }
+                    Some(t) => {
+                        return Err(KqlError::semantic(
+                            SEM_UNSUPPORTED,
+                            format!(
+                                "'{}' operator: Cannot apply the unary operator '-' to a value of type {t}",
+                                self.op
+                            ),
+                        ));
+                    }
+                }
+                fold(Bound::Neg(Box::new(b)))
+            }
+            Expr::Arith(op, a, b) => {
+                let (a, b) = (self.bind(a)?, self.bind(b)?);
+                let ty = arith_type(*op, a.ty(), b.ty(), self.op)?;
+                fold(Bound::Arith(*op, Box::new(a), Box::new(b), ty))
             }
             Expr::Cmp(op, a, b) => {
                 let (a, b) = (self.bind(a)?, self.bind(b)?);
-                if !matches!(
-                    op,
-                    CmpOp::Contains
-                        | CmpOp::NotContains
-                        | CmpOp::StartsWith
-                        | CmpOp::EndsWith
-                        | CmpOp::EqCi
-                        | CmpOp::NeCi
-                ) && let (Some(ta), Some(tb)) = (a.ty(), b.ty())
+                if !matches!(op, CmpOp::Str { .. } | CmpOp::EqCi | CmpOp::NeCi)
+                    && let (Some(ta), Some(tb)) = (a.ty(), b.ty())
                 {
                     let (ca, cb) = (category(ta), category(tb));
                     if ca != cb && ca != 255 && cb != 255 {
@@ -424,12 +680,14 @@ impl Ctx<'_> {
                 expr,
                 list,
                 negated,
+                case_insensitive,
             } => Bound::In(
                 Box::new(self.bind(expr)?),
                 list.iter()
                     .map(|e| self.bind(e))
                     .collect::<Result<_, _>>()?,
                 *negated,
+                *case_insensitive,
             ),
             Expr::And(a, b) => Bound::And(Box::new(self.bind(a)?), Box::new(self.bind(b)?)),
             Expr::Or(a, b) => Bound::Or(Box::new(self.bind(a)?), Box::new(self.bind(b)?)),
@@ -941,6 +1199,278 @@ mod tests {
         assert!(
             matches!(q("T | extend b = 1"), Err(KqlError::Semantic { message, .. }) if message.contains("'extend' operator"))
         );
+    }
+
+    fn print(text: &str) -> (Vec<KustoType>, Vec<Value>) {
+        let t = &q(&format!("print {text}")).unwrap()[0];
+        (t.columns.iter().map(|c| c.ty).collect(), t.rows[0].clone())
+    }
+
+    #[test]
+    fn arithmetic() {
+        use KustoType as K;
+        let d = |y, day| Value::DateTime(ticks_from_parts(y, 1, day, 0, 0, 0, 0).unwrap());
+        let day = crate::time::TICKS_PER_DAY;
+        let hour = crate::time::TICKS_PER_HOUR;
+        assert_eq!(
+            print("1 + 2 * 3, (1 + 2) * 3, 7 / 2, -7 / 2, 7 % 3, -7 % 3, 10 - 2 - 3"),
+            (
+                vec![K::Long; 7],
+                [7, 9, 3, -3, 1, -1, 5].map(Value::Long).to_vec()
+            )
+        );
+        assert_eq!(
+            print("7.0 / 2, 1 + 0.5, 5.5 % 2, 1.0 / 0, -(2.5)"),
+            (
+                vec![K::Real; 5],
+                [3.5, 1.5, 1.5, f64::INFINITY, -2.5]
+                    .map(Value::Real)
+                    .to_vec()
+            )
+        );
+        // int with int stays int (and wraps); int with long is long.
+        assert_eq!(
+            print("int(2147483647) + int(1), int(2) * 3, int(5) / int(2)"),
+            (
+                vec![K::Int, K::Long, K::Int],
+                vec![Value::Int(i32::MIN), Value::Long(6), Value::Int(2)]
+            )
+        );
+        assert_eq!(
+            print("9223372036854775807 + 1, 1 / 0, 1 % 0"),
+            (
+                vec![K::Long; 3],
+                vec![Value::Long(i64::MIN), Value::Null, Value::Null]
+            )
+        );
+        assert_eq!(
+            print(
+                "datetime(2020-01-03) - datetime(2020-01-01), datetime(2020-01-01) + 2d, \
+                 1d + datetime(2020-01-01), datetime(2020-01-03) - 1d, 1d - 1h, 2h * 3, 3 * 2h, \
+                 1d / 2, 1d / 1h, 1h * 0.5, -1d"
+            ),
+            (
+                vec![
+                    K::TimeSpan,
+                    K::DateTime,
+                    K::DateTime,
+                    K::DateTime,
+                    K::TimeSpan,
+                    K::TimeSpan,
+                    K::TimeSpan,
+                    K::TimeSpan,
+                    K::Real,
+                    K::TimeSpan,
+                    K::TimeSpan
+                ],
+                vec![
+                    Value::TimeSpan(2 * day),
+                    d(2020, 3),
+                    d(2020, 2),
+                    d(2020, 2),
+                    Value::TimeSpan(23 * hour),
+                    Value::TimeSpan(6 * hour),
+                    Value::TimeSpan(6 * hour),
+                    Value::TimeSpan(12 * hour),
+                    Value::Real(24.0),
+                    Value::TimeSpan(hour / 2),
+                    Value::TimeSpan(-day),
+                ]
+            )
+        );
+        // Out of the datetime range: null.
+        assert_eq!(print("datetime(0001-01-01) - 1d").1, vec![Value::Null]);
+        // On columns, with nulls propagating; constants fold for ago() and take.
+        let t = &q("T | project x = a * 10 + 1, y = -a, z = d + 1d").unwrap()[0];
+        assert_eq!(
+            t.columns,
+            vec![
+                Column::new("x", K::Long),
+                Column::new("y", K::Long),
+                Column::new("z", K::DateTime)
+            ]
+        );
+        assert_eq!(
+            t.rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            vec![
+                Value::Long(31),
+                Value::Long(11),
+                Value::Null,
+                Value::Long(21)
+            ]
+        );
+        assert_eq!(t.rows[1][1], Value::Long(-1));
+        assert_eq!(t.rows[0][2], d(2020, 2));
+        assert_eq!(q("T | take 1 + 1").unwrap()[0].rows.len(), 2);
+        assert_eq!(
+            q("T | where a % 2 == 1 | project a").unwrap()[0].rows,
+            vec![vec![Value::Long(3)], vec![Value::Long(1)]]
+        );
+        let now = ticks_from_parts(2024, 6, 1, 0, 0, 0, 0).unwrap();
+        let t = &run(
+            "print ago(1d + 1h) == now() - 25h, ago(-1h)",
+            &Map::new(),
+            &store(),
+            "Db",
+            now,
+        )
+        .unwrap()[0];
+        assert_eq!(
+            t.rows,
+            vec![vec![Value::Bool(true), Value::DateTime(now + hour)]]
+        );
+        let summed = &q("T | summarize s = sum(a * 2)").unwrap()[0];
+        assert_eq!(summed.rows, vec![vec![Value::Long(12)]]);
+        // Types that do not combine, and what the emulator does not run.
+        for text in [
+            "print 'a' + 'b'",
+            "print 1 + true",
+            "print datetime(2020-01-01) + datetime(2020-01-01)",
+            "print 1d / datetime(2020-01-01)",
+            "print 2 / 1d",
+            "print -'a'",
+            "T | where s + 1 > 0",
+        ] {
+            assert!(
+                matches!(q(text), Err(KqlError::Semantic { code: SEM_UNSUPPORTED, ref message }) if message.contains("Cannot apply")),
+                "{text}: {:?}",
+                q(text)
+            );
+        }
+        for text in [
+            "print decimal(1) + 1",
+            "print dynamic(1) * 2",
+            "print -decimal(1)",
+        ] {
+            assert!(
+                matches!(q(text), Err(KqlError::Semantic { ref message, .. }) if message.contains("not supported by the Kusto emulator")),
+                "{text}: {:?}",
+                q(text)
+            );
+        }
+        assert!(
+            matches!(q("T | where a + 1"), Err(KqlError::Semantic { message, .. }) if message.contains("boolean"))
+        );
+    }
+
+    #[test]
+    fn string_operators() {
+        let s = Store::new();
+        s.ensure_database("Db").unwrap();
+        s.create_table("Db", "W", &[Column::new("s", KustoType::String)], false)
+            .unwrap();
+        let texts = [
+            "Hello World",
+            "hello-world.log",
+            "HELLOWORLD",
+            "say hello",
+            "",
+        ];
+        s.append_rows(
+            "Db",
+            "W",
+            texts
+                .iter()
+                .map(|t| vec![Value::String((*t).into())])
+                .collect(),
+        )
+        .unwrap();
+        let matching = |predicate: &str| -> Vec<String> {
+            let t = &run(&format!("W | where {predicate}"), &Map::new(), &s, "Db", 0).unwrap()[0];
+            t.rows.iter().map(|r| r[0].to_text()).collect()
+        };
+        let all = |list: &[&str]| list.iter().map(|t| (*t).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            matching("s has 'world'"),
+            all(&["Hello World", "hello-world.log"])
+        );
+        assert_eq!(
+            matching("s !has 'world'"),
+            all(&["HELLOWORLD", "say hello", ""])
+        );
+        assert_eq!(matching("s has_cs 'World'"), all(&["Hello World"]));
+        assert_eq!(
+            matching("s !has_cs 'World'"),
+            all(&["hello-world.log", "HELLOWORLD", "say hello", ""])
+        );
+        // A term is not found inside a longer one, a phrase is found at term boundaries.
+        assert_eq!(matching("s has 'orld'"), Vec::<String>::new());
+        assert_eq!(matching("s has 'world.log'"), all(&["hello-world.log"]));
+        assert_eq!(matching("s has 'o w'"), Vec::<String>::new());
+        assert_eq!(
+            matching("s contains 'WORLD'"),
+            all(&["Hello World", "hello-world.log", "HELLOWORLD"])
+        );
+        assert_eq!(matching("s contains_cs 'WORLD'"), all(&["HELLOWORLD"]));
+        assert_eq!(matching("s !contains 'world'"), all(&["say hello", ""]));
+        assert_eq!(
+            matching("s !contains_cs 'World'"),
+            all(&["hello-world.log", "HELLOWORLD", "say hello", ""])
+        );
+        assert_eq!(
+            matching("s startswith 'hello'"),
+            all(&["Hello World", "hello-world.log", "HELLOWORLD"])
+        );
+        assert_eq!(
+            matching("s startswith_cs 'hello'"),
+            all(&["hello-world.log"])
+        );
+        assert_eq!(matching("s !startswith 'hello'"), all(&["say hello", ""]));
+        assert_eq!(
+            matching("s !startswith_cs 'hello'"),
+            all(&["Hello World", "HELLOWORLD", "say hello", ""])
+        );
+        assert_eq!(matching("s endswith 'HELLO'"), all(&["say hello"]));
+        assert_eq!(matching("s endswith_cs 'HELLO'"), Vec::<String>::new());
+        assert_eq!(
+            matching("s !endswith '.LOG'"),
+            all(&["Hello World", "HELLOWORLD", "say hello", ""])
+        );
+        assert_eq!(
+            matching("s !endswith_cs 'World'"),
+            all(&["hello-world.log", "HELLOWORLD", "say hello", ""])
+        );
+        assert_eq!(
+            matching("s in~ ('hello world', 'SAY HELLO')"),
+            all(&["Hello World", "say hello"])
+        );
+        assert_eq!(
+            matching("s in ('hello world', 'say hello')"),
+            all(&["say hello"])
+        );
+        assert_eq!(
+            matching("s !in~ ('hello world', 'SAY HELLO')"),
+            all(&["hello-world.log", "HELLOWORLD", ""])
+        );
+        // On a non-string column: the value's text, null being the empty string.
+        assert_eq!(
+            q("T | where a has '3' | count").unwrap()[0].rows,
+            vec![vec![Value::Long(1)]]
+        );
+        assert_eq!(
+            q("T | where a !contains '3' | count").unwrap()[0].rows,
+            vec![vec![Value::Long(3)]]
+        );
+    }
+
+    #[test]
+    fn has_term_boundaries() {
+        assert!(has_term("a.b", "a"));
+        assert!(has_term("a.b", "b"));
+        assert!(has_term("x", "x"));
+        assert!(!has_term("ab", "a"));
+        assert!(!has_term("ba", "a"));
+        assert!(has_term("ba a", "a"), "a later occurrence counts");
+        assert!(has_term("é b", "é"));
+        assert!(!has_term("", "a"));
+        assert!(has_term("anything", ""));
+        // A term with punctuation at its ends needs no boundary there.
+        assert!(has_term("key=value", "=value"));
+        assert!(
+            !has_term("key=value", "=val"),
+            "ends inside a term: not a whole term"
+        );
+        assert!(!has_term("key=value", "y=value"), "starts inside a term");
     }
 
     #[test]

@@ -62,9 +62,12 @@ const HYPHENATED: [&str; 12] = [
     "invoke-x",
 ];
 
-const PUNCTS: [&str; 22] = [
-    "==", "!=", "<=", ">=", "=~", "!~", "<>", "|", ";", ",", "(", ")", "[", "]", "{", "}", "=",
-    "<", ">", ".", ":", "-",
+/// Punctuation and operator tokens, longest first where one is a prefix of another. Every
+/// token of the KQL grammar is here (also those of operators the emulator does not run, such as
+/// `=>` or `..`), so that valid KQL gets past the lexer and is judged by the parser.
+const PUNCTS: [&str; 28] = [
+    "==", "!=", "<=", ">=", "=~", "!~", "<>", "=>", "..", "|", ";", ",", "(", ")", "[", "]", "{",
+    "}", "=", "<", ">", ".", ":", "-", "+", "*", "/", "%",
 ];
 
 pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, LexError> {
@@ -224,6 +227,10 @@ impl Lexer<'_> {
             if HYPHENATED.contains(&candidate) || candidate.starts_with("create-") {
                 end = longer;
             }
+        }
+        // `in~` (and, after `!`, `!in~`): the case-insensitive list membership operator.
+        if self.src.get(start..end) == Some("in") && self.char_at(end) == Some('~') {
+            end += 1;
         }
         let word = self.src.get(start..end).unwrap_or("").to_string();
         self.pos = end;
@@ -472,6 +479,59 @@ mod tests {
             toks("T | project-away x")[2],
             Tok::Ident("project-away".into())
         );
+        // Every operator token of KQL lexes, also of operators the emulator does not run.
+        assert_eq!(
+            toks("a+b-c*d/e%f"),
+            vec![
+                Tok::Ident("a".into()),
+                Tok::Punct("+"),
+                Tok::Ident("b".into()),
+                Tok::Punct("-"),
+                Tok::Ident("c".into()),
+                Tok::Punct("*"),
+                Tok::Ident("d".into()),
+                Tok::Punct("/"),
+                Tok::Ident("e".into()),
+                Tok::Punct("%"),
+                Tok::Ident("f".into()),
+                Tok::Eof,
+            ]
+        );
+        assert_eq!(
+            toks("x-1 // c\n"),
+            vec![
+                Tok::Ident("x".into()),
+                Tok::Punct("-"),
+                Tok::Long(1),
+                Tok::Eof
+            ]
+        );
+        assert_eq!(
+            toks("a in~ ('x') and b !in~ ('y') and c !has 'z'"),
+            vec![
+                Tok::Ident("a".into()),
+                Tok::Ident("in~".into()),
+                Tok::Punct("("),
+                Tok::Str("x".into()),
+                Tok::Punct(")"),
+                Tok::Ident("and".into()),
+                Tok::Ident("b".into()),
+                Tok::Ident("!in~".into()),
+                Tok::Punct("("),
+                Tok::Str("y".into()),
+                Tok::Punct(")"),
+                Tok::Ident("and".into()),
+                Tok::Ident("c".into()),
+                Tok::Ident("!has".into()),
+                Tok::Str("z".into()),
+                Tok::Eof,
+            ]
+        );
+        assert_eq!(
+            toks("(1 .. 5) x => y")[2..4],
+            [Tok::Punct(".."), Tok::Long(5)]
+        );
+        assert_eq!(toks("x => y")[1], Tok::Punct("=>"));
         assert!(tokenize("T | take 1x").is_err());
         assert!(tokenize("'unterminated").is_err());
         assert!(tokenize("a # b").is_err());

@@ -88,11 +88,93 @@ pub(crate) enum CmpOp {
     Ge,
     EqCi,
     NeCi,
+    /// A string operator: `contains`, `startswith`, `endswith` or `has`, with its `_cs`
+    /// (case-sensitive) and `!` (negated) variants.
+    Str {
+        op: StrOp,
+        case_sensitive: bool,
+        negated: bool,
+    },
+}
+
+/// The string predicates of [`CmpOp::Str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StrOp {
     Contains,
-    NotContains,
     StartsWith,
     EndsWith,
+    /// The right side is a whole term of the left side.
+    Has,
 }
+
+impl CmpOp {
+    /// The string operator spelled `word` (`has`, `!startswith_cs`, ...).
+    fn string_operator(word: &str) -> Option<CmpOp> {
+        let (negated, rest) = match word.strip_prefix('!') {
+            Some(rest) => (true, rest),
+            None => (false, word),
+        };
+        let (case_sensitive, base) = match rest.strip_suffix("_cs") {
+            Some(base) => (true, base),
+            None => (false, rest),
+        };
+        let op = match base {
+            "contains" => StrOp::Contains,
+            "startswith" => StrOp::StartsWith,
+            "endswith" => StrOp::EndsWith,
+            "has" => StrOp::Has,
+            _ => return None,
+        };
+        Some(CmpOp::Str {
+            op,
+            case_sensitive,
+            negated,
+        })
+    }
+}
+
+/// Arithmetic operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArithOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Mod,
+}
+
+impl ArithOp {
+    /// The operator as written.
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+        }
+    }
+}
+
+/// Real KQL scalar operators that the emulator does not run: a semantic error names them.
+const UNSUPPORTED_SCALAR_OPERATORS: [&str; 16] = [
+    "between",
+    "!between",
+    "has_any",
+    "has_all",
+    "hasprefix",
+    "!hasprefix",
+    "hasprefix_cs",
+    "!hasprefix_cs",
+    "hassuffix",
+    "!hassuffix",
+    "hassuffix_cs",
+    "!hassuffix_cs",
+    "matches",
+    "contains_any",
+    "has_any_index",
+    "like",
+];
 
 /// A scalar expression.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,7 +188,10 @@ pub(crate) enum Expr {
         expr: Box<Expr>,
         list: Vec<Expr>,
         negated: bool,
+        /// `in~`: strings compare case-insensitively.
+        case_insensitive: bool,
     },
+    Arith(ArithOp, Box<Expr>, Box<Expr>),
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
@@ -254,7 +339,7 @@ impl Parser {
                 }
             };
             let default = if self.eat_punct("=") {
-                Some(self.primary()?)
+                Some(self.unary()?)
             } else {
                 None
             };
@@ -353,7 +438,12 @@ impl Parser {
                     let out = match (&alias, &expr) {
                         (Some(a), _) => a.clone(),
                         (None, Expr::Name(n)) => n.clone(),
-                        _ => return Err(self.error()),
+                        _ => {
+                            return Err(KqlError::unsupported(
+                                "A 'project' expression without a column name (write \
+                                 'name = expression')",
+                            ));
+                        }
                     };
                     items.push((out, expr));
                     if !self.eat_punct(",") {
@@ -488,7 +578,7 @@ impl Parser {
     }
 
     fn comparison(&mut self) -> Result<Expr, KqlError> {
-        let left = self.primary()?;
+        let left = self.additive()?;
         let op = match self.peek() {
             Tok::Punct("==") => Some(CmpOp::Eq),
             Tok::Punct("!=") | Tok::Punct("<>") => Some(CmpOp::Ne),
@@ -498,24 +588,24 @@ impl Parser {
             Tok::Punct(">=") => Some(CmpOp::Ge),
             Tok::Punct("=~") => Some(CmpOp::EqCi),
             Tok::Punct("!~") => Some(CmpOp::NeCi),
-            Tok::Ident(w) if w == "contains" => Some(CmpOp::Contains),
-            Tok::Ident(w) if w == "startswith" => Some(CmpOp::StartsWith),
-            Tok::Ident(w) if w == "endswith" => Some(CmpOp::EndsWith),
-            Tok::Ident(w) if w == "!contains" => Some(CmpOp::NotContains),
+            Tok::Ident(w) => CmpOp::string_operator(w),
             _ => None,
         };
         if let Some(op) = op {
             self.pos += 1;
-            let right = self.primary()?;
+            let right = self.additive()?;
             return Ok(Expr::Cmp(op, Box::new(left), Box::new(right)));
         }
-        let negated_in = is_word(self.peek(), "!in");
-        if is_word(self.peek(), "in") || negated_in {
+        let word = match self.peek() {
+            Tok::Ident(w) => w.clone(),
+            _ => return Ok(left),
+        };
+        if matches!(word.as_str(), "in" | "!in" | "in~" | "!in~") {
             self.pos += 1;
             self.expect_punct("(")?;
             let mut list = Vec::new();
             loop {
-                list.push(self.primary()?);
+                list.push(self.additive()?);
                 if !self.eat_punct(",") {
                     break;
                 }
@@ -524,17 +614,61 @@ impl Parser {
             return Ok(Expr::In {
                 expr: Box::new(left),
                 list,
-                negated: negated_in,
+                negated: word.starts_with('!'),
+                case_insensitive: word.ends_with('~'),
             });
         }
-        if is_word(self.peek(), "has")
-            || is_word(self.peek(), "matches")
-            || is_word(self.peek(), "between")
-        {
-            let word = self.name()?;
-            return Err(KqlError::unsupported(&format!("'{word}' operator")));
+        if UNSUPPORTED_SCALAR_OPERATORS.contains(&word.as_str()) {
+            let shown = if word == "matches" && is_word(self.peek_at(1), "regex") {
+                "matches regex".to_string()
+            } else {
+                word
+            };
+            return Err(KqlError::unsupported(&format!("'{shown}' operator")));
         }
         Ok(left)
+    }
+
+    /// `a + b`, `a - b` (left-associative).
+    fn additive(&mut self) -> Result<Expr, KqlError> {
+        let mut left = self.multiplicative()?;
+        loop {
+            let op = match self.peek() {
+                Tok::Punct("+") => ArithOp::Add,
+                Tok::Punct("-") => ArithOp::Sub,
+                _ => return Ok(left),
+            };
+            self.pos += 1;
+            let right = self.multiplicative()?;
+            left = Expr::Arith(op, Box::new(left), Box::new(right));
+        }
+    }
+
+    /// `a * b`, `a / b`, `a % b` (left-associative).
+    fn multiplicative(&mut self) -> Result<Expr, KqlError> {
+        let mut left = self.unary()?;
+        loop {
+            let op = match self.peek() {
+                Tok::Punct("*") => ArithOp::Mul,
+                Tok::Punct("/") => ArithOp::Div,
+                Tok::Punct("%") => ArithOp::Mod,
+                _ => return Ok(left),
+            };
+            self.pos += 1;
+            let right = self.unary()?;
+            left = Expr::Arith(op, Box::new(left), Box::new(right));
+        }
+    }
+
+    /// `-x`, `+x` or a primary expression.
+    fn unary(&mut self) -> Result<Expr, KqlError> {
+        if self.eat_punct("-") {
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        if self.eat_punct("+") {
+            return self.unary();
+        }
+        self.primary()
     }
 
     fn primary(&mut self) -> Result<Expr, KqlError> {
@@ -544,10 +678,6 @@ impl Parser {
                 let e = self.expr()?;
                 self.expect_punct(")")?;
                 Ok(e)
-            }
-            Tok::Punct("-") => {
-                self.pos += 1;
-                Ok(Expr::Neg(Box::new(self.primary()?)))
             }
             tok @ (Tok::Long(_)
             | Tok::Real(_)
@@ -640,5 +770,152 @@ mod tests {
             Err(KqlError::Semantic { .. })
         ));
         assert!(matches!(parse(""), Err(KqlError::Syntax { .. })));
+    }
+
+    fn where_expr(text: &str) -> Expr {
+        let s = parse(&format!("T | where {text}")).unwrap();
+        match &s.statements[0].ops[0].kind {
+            OpKind::Where(e) => e.clone(),
+            other => panic!("not a where: {other:?}"),
+        }
+    }
+
+    fn name(n: &str) -> Box<Expr> {
+        Box::new(Expr::Name(n.into()))
+    }
+
+    fn long(v: i64) -> Box<Expr> {
+        Box::new(Expr::Literal(Tok::Long(v)))
+    }
+
+    #[test]
+    fn string_operators_and_their_variants() {
+        for (word, op, case_sensitive, negated) in [
+            ("has", StrOp::Has, false, false),
+            ("!has", StrOp::Has, false, true),
+            ("has_cs", StrOp::Has, true, false),
+            ("!has_cs", StrOp::Has, true, true),
+            ("contains", StrOp::Contains, false, false),
+            ("!contains", StrOp::Contains, false, true),
+            ("contains_cs", StrOp::Contains, true, false),
+            ("!contains_cs", StrOp::Contains, true, true),
+            ("startswith", StrOp::StartsWith, false, false),
+            ("!startswith", StrOp::StartsWith, false, true),
+            ("startswith_cs", StrOp::StartsWith, true, false),
+            ("!startswith_cs", StrOp::StartsWith, true, true),
+            ("endswith", StrOp::EndsWith, false, false),
+            ("!endswith", StrOp::EndsWith, false, true),
+            ("endswith_cs", StrOp::EndsWith, true, false),
+            ("!endswith_cs", StrOp::EndsWith, true, true),
+        ] {
+            assert_eq!(
+                where_expr(&format!("s {word} 'x'")),
+                Expr::Cmp(
+                    CmpOp::Str {
+                        op,
+                        case_sensitive,
+                        negated
+                    },
+                    name("s"),
+                    Box::new(Expr::Literal(Tok::Str("x".into())))
+                ),
+                "{word}"
+            );
+        }
+        for (word, negated, case_insensitive) in [
+            ("in", false, false),
+            ("!in", true, false),
+            ("in~", false, true),
+            ("!in~", true, true),
+        ] {
+            assert_eq!(
+                where_expr(&format!("s {word} ('a', 1 + 1)")),
+                Expr::In {
+                    expr: name("s"),
+                    list: vec![
+                        Expr::Literal(Tok::Str("a".into())),
+                        Expr::Arith(ArithOp::Add, long(1), long(1))
+                    ],
+                    negated,
+                    case_insensitive
+                },
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
+    fn arithmetic_precedence_and_associativity() {
+        // a + b * c == a + (b * c); a - b - c == (a - b) - c; unary minus binds tightest.
+        assert_eq!(
+            where_expr("a + b * c > -d - 1 % 2"),
+            Expr::Cmp(
+                CmpOp::Gt,
+                Box::new(Expr::Arith(
+                    ArithOp::Add,
+                    name("a"),
+                    Box::new(Expr::Arith(ArithOp::Mul, name("b"), name("c")))
+                )),
+                Box::new(Expr::Arith(
+                    ArithOp::Sub,
+                    Box::new(Expr::Neg(name("d"))),
+                    Box::new(Expr::Arith(ArithOp::Mod, long(1), long(2)))
+                ))
+            )
+        );
+        assert_eq!(
+            where_expr("(a - b - c) / 2 == 0 and x"),
+            Expr::And(
+                Box::new(Expr::Cmp(
+                    CmpOp::Eq,
+                    Box::new(Expr::Arith(
+                        ArithOp::Div,
+                        Box::new(Expr::Arith(
+                            ArithOp::Sub,
+                            Box::new(Expr::Arith(ArithOp::Sub, name("a"), name("b"))),
+                            name("c")
+                        )),
+                        long(2)
+                    )),
+                    long(0)
+                )),
+                name("x")
+            )
+        );
+        let s = parse("declare query_parameters(n:long = -5); T | take n").unwrap();
+        assert_eq!(s.params[0].default, Some(Expr::Neg(long(5))));
+    }
+
+    #[test]
+    fn unsupported_scalar_operators_are_semantic_errors_naming_them() {
+        for (text, named) in [
+            ("a between (1 .. 5)", "'between' operator"),
+            ("a !between (1 .. 5)", "'!between' operator"),
+            ("s has_any ('a', 'b')", "'has_any' operator"),
+            ("s has_all ('a', 'b')", "'has_all' operator"),
+            ("s hasprefix 'a'", "'hasprefix' operator"),
+            ("s !hassuffix_cs 'a'", "'!hassuffix_cs' operator"),
+            ("s matches regex 'a.*'", "'matches regex' operator"),
+        ] {
+            match parse(&format!("T | where {text}")) {
+                Err(KqlError::Semantic { message, .. }) => {
+                    assert!(message.starts_with(named), "{text}: {message}")
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse("T | project a + 1"),
+            Err(KqlError::Semantic { message, .. }) if message.contains("'project' expression without a column name")
+        ));
+        // Still a syntax error: an operator with a missing operand.
+        assert!(matches!(
+            parse("T | where a + "),
+            Err(KqlError::Syntax { token, .. }) if token == "<EOF>"
+        ));
+        assert!(matches!(
+            parse("T | where a * * b"),
+            Err(KqlError::Syntax { token, .. }) if token == "*"
+        ));
     }
 }
