@@ -322,6 +322,35 @@ mod tests {
     }
 
     #[test]
+    fn a_probability_applies_to_about_that_fraction_of_requests() {
+        let faults = Faults::default();
+        faults
+            .add(FaultRule::new("/p", FaultAction::Drop).probability(0.2))
+            .unwrap();
+        let hits = (0..10_000)
+            .filter(|_| faults.check("GET", "/p").is_some())
+            .count();
+        // Expected 2000, standard deviation 40: the band is over 12 deviations wide on each
+        // side (never missed in practice), and excludes the 8000 of an inverted comparison.
+        assert!((1500..=2500).contains(&hits), "{hits} of 10000");
+        assert_eq!(faults.list()[0].applied, hits as u64);
+        // A request the probability skips falls through to the next matching rule.
+        faults.clear();
+        faults
+            .add(FaultRule::new("/q", FaultAction::Drop).probability(0.5))
+            .unwrap();
+        faults
+            .add(FaultRule::new("/q", FaultAction::Delay))
+            .unwrap();
+        let actions: Vec<FaultAction> = (0..200)
+            .filter_map(|_| faults.check("GET", "/q").map(|d| d.action))
+            .collect();
+        assert_eq!(actions.len(), 200, "the second rule catches the rest");
+        assert!(actions.contains(&FaultAction::Drop));
+        assert!(actions.contains(&FaultAction::Delay));
+    }
+
+    #[test]
     fn json_form() {
         let rule: FaultRule = serde_json::from_str(
             r#"{"path":"/v2/rest/query","action":"status","status":503,"permanent":false,"times":1,"delayMs":10}"#,

@@ -210,6 +210,177 @@ async fn probability_and_invalid_rules() {
 }
 
 #[tokio::test]
+async fn a_probability_between_zero_and_one_faults_some_requests_and_not_others() {
+    let emu = start().await;
+    let id = emu
+        .faults()
+        .add(
+            FaultRule::new(
+                "/v2/rest/query",
+                FaultAction::Status {
+                    status: 503,
+                    code: "ServiceUnavailable".into(),
+                    message: "coin flip".into(),
+                    permanent: false,
+                },
+            )
+            .probability(0.5),
+        )
+        .unwrap();
+    let (mut faulted, mut served) = (0u64, 0u64);
+    for _ in 0..200 {
+        let a = query(&emu, "Emu", "print 1", json!({})).await;
+        match a.status {
+            503 => {
+                assert_eq!(a.error()["@message"], "coin flip");
+                faulted += 1;
+            }
+            200 => {
+                assert_eq!(a.frames()[2]["Rows"], json!([[1]]));
+                served += 1;
+            }
+            other => panic!("unexpected status {other}: {}", a.text),
+        }
+    }
+    // Each outcome has probability 2^-200 of never happening: both must be seen.
+    assert!(
+        faulted > 0 && served > 0,
+        "faulted {faulted}, served {served}"
+    );
+    let rule = emu
+        .faults()
+        .list()
+        .into_iter()
+        .find(|f| f.id == id)
+        .unwrap();
+    assert_eq!(rule.applied, faulted, "only the faulted requests count");
+    assert_eq!(rule.remaining, None);
+}
+
+#[tokio::test]
+async fn a_library_status_fault_can_be_permanent() {
+    let emu = start().await;
+    emu.faults()
+        .add(
+            FaultRule::new(
+                "/v1/rest/mgmt",
+                FaultAction::Status {
+                    status: 403,
+                    code: "Forbidden".into(),
+                    message: "no access for you".into(),
+                    permanent: true,
+                },
+            )
+            .method("POST")
+            .times(1),
+        )
+        .unwrap();
+    let a = mgmt(&emu, "Emu", ".show version").await;
+    assert_eq!(a.status, 403, "{}", a.text);
+    let e = a.error();
+    assert_eq!(e["code"], "Forbidden");
+    assert_eq!(e["@message"], "no access for you");
+    assert_eq!(e["@permanent"], true);
+    assert_eq!(e["@type"], "Kusto.Emulator.InjectedFaultException");
+    assert!(a.headers.contains_key("x-ms-activity-id"));
+    assert_eq!(
+        mgmt(&emu, "Emu", ".show version").await.status,
+        200,
+        "used up after one"
+    );
+}
+
+/// A client that gives up long before `DELAY`.
+fn impatient_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_millis(150))
+        .build()
+        .unwrap()
+}
+
+const DELAY: Duration = Duration::from_millis(1500);
+
+/// Sends `print 1` to /v2/rest/query with `client`.
+async fn send_query(
+    client: &reqwest::Client,
+    emu: &kusto_emulator::EmulatorHandle,
+) -> reqwest::Result<reqwest::Response> {
+    client
+        .post(format!("{}/v2/rest/query", emu.url()))
+        .body(json!({"db": "Emu", "csl": "print 1"}).to_string())
+        .send()
+        .await
+}
+
+#[tokio::test]
+async fn a_delay_precedes_the_status_throttle_and_drop_actions() {
+    let emu = start().await;
+    let actions = [
+        FaultAction::Status {
+            status: 503,
+            code: "ServiceUnavailable".into(),
+            message: "slow and failing".into(),
+            permanent: false,
+        },
+        FaultAction::Throttle {
+            retry_after_seconds: 4,
+        },
+        FaultAction::Drop,
+    ];
+    for action in actions {
+        let id = emu
+            .faults()
+            .add(
+                FaultRule::new("/v2/rest/query", action.clone())
+                    .delay(DELAY)
+                    .times(2),
+            )
+            .unwrap();
+        // The answer (or the dropped connection) comes only after the delay: a client with a
+        // shorter timeout times out instead of seeing the action.
+        let early = send_query(&impatient_client(), &emu).await;
+        let err = early.expect_err("the answer is delayed");
+        assert!(err.is_timeout(), "{action:?}: {err}");
+        // A patient client sees the action, after at least roughly the delay.
+        let started = Instant::now();
+        let late = send_query(&client(), &emu).await;
+        assert!(
+            started.elapsed() >= DELAY - Duration::from_millis(50),
+            "{action:?}: waited {:?}",
+            started.elapsed()
+        );
+        match &action {
+            FaultAction::Status { .. } => {
+                let a = answer(late.unwrap()).await;
+                assert_eq!(a.status, 503);
+                assert_eq!(a.error()["@message"], "slow and failing");
+            }
+            FaultAction::Throttle { .. } => {
+                let a = answer(late.unwrap()).await;
+                assert_eq!(a.status, 429);
+                assert_eq!(a.headers["retry-after"], "4");
+                assert_eq!(a.error()["code"], "TooManyRequests");
+            }
+            _ => {
+                let err = late.expect_err("the connection is dropped");
+                assert!(!err.is_timeout() && !err.is_status(), "{err}");
+            }
+        }
+        let rule = emu
+            .faults()
+            .list()
+            .into_iter()
+            .find(|f| f.id == id)
+            .unwrap();
+        assert_eq!((rule.applied, rule.remaining), (2, Some(0)), "{action:?}");
+        // Used up: the next request is served normally.
+        let next = answer(send_query(&client(), &emu).await.unwrap()).await;
+        assert_eq!(next.status, 200, "{action:?}: {}", next.text);
+        assert!(emu.faults().remove(id));
+    }
+}
+
+#[tokio::test]
 async fn shutdown_stops_listening() {
     let emu = Emulator::builder().start().await.unwrap();
     let url = emu.url().to_string();
@@ -223,8 +394,9 @@ async fn shutdown_stops_listening() {
     assert!(after.is_err(), "no listener after shutdown");
 }
 
-#[test]
-fn binary_prints_its_url_and_stops_on_sigterm() {
+/// Starts the binary, checks that it serves, sends it `signal` (a `kill` signal name) and
+/// requires a clean exit.
+fn run_binary_until(signal: &str) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
         .args(["--port", "0", "--database", "Preset"])
         .stdout(Stdio::piped())
@@ -253,29 +425,53 @@ fn binary_prints_its_url_and_stops_on_sigterm() {
     #[cfg(unix)]
     {
         let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args([&format!("-{signal}"), &child.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Some(status) = child.try_wait().unwrap() {
-                assert!(status.success(), "clean exit: {status}");
+                assert!(status.success(), "clean exit on SIG{signal}: {status}");
                 break;
             }
-            assert!(Instant::now() < deadline, "the emulator did not stop");
+            assert!(
+                Instant::now() < deadline,
+                "the emulator did not stop on SIG{signal}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Stopped means stopped listening.
+        let after = runtime.block_on(async {
+            client()
+                .post(format!("{url}/v1/rest/mgmt"))
+                .body("{}")
+                .send()
+                .await
+        });
+        assert!(after.is_err(), "no listener after SIG{signal}");
     }
     #[cfg(not(unix))]
     {
+        let _ = signal;
         child.kill().unwrap();
         child.wait().unwrap();
     }
+}
+
+#[test]
+fn binary_prints_its_url_and_stops_on_sigterm() {
+    run_binary_until("TERM");
     let bad = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
         .args(["--port", "nope"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid port"));
+}
+
+/// Ctrl-C in a terminal delivers SIGINT.
+#[test]
+fn binary_stops_cleanly_on_sigint() {
+    run_binary_until("INT");
 }
