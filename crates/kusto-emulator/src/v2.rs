@@ -1,7 +1,7 @@
 //! The v2 query response (kusto-protocol.md section 3): one frame per line, key order as recorded,
 //! DataTable / fragmented / progressive tables, partial failures in the three placements.
 
-use crate::errors::{Correlation, Obj, ServiceError, truncation_error};
+use crate::errors::{Correlation, Obj, truncation_error};
 use crate::kql::ResultTable;
 use crate::store::Column;
 use crate::time;
@@ -109,10 +109,6 @@ pub(crate) fn serialise_rows(table: &ResultTable, limits: Limits) -> (Vec<String
     (rows, None)
 }
 
-fn error_array(error: &ServiceError, corr: &Correlation) -> String {
-    format!("[{}]", error.to_json(corr))
-}
-
 struct Frames {
     out: String,
     first: bool,
@@ -214,11 +210,13 @@ pub(crate) fn write_response(
     for (i, table) in tables.iter().enumerate() {
         let id = i + 1;
         let (rows, cut) = serialise_rows(table, options.limits);
-        let error = cut.as_ref().map(|limit| truncation_error(limit));
-        let error_json = match (&error, options.defer_partial_failures) {
-            (Some(e), false) => Some(error_array(e, corr)),
+        // The error object is written once: its placements (a row, TableCompletion) and
+        // DataSetCompletion repeat the same text, `@context.timestamp` included.
+        let error_text = match (&cut, options.defer_partial_failures) {
+            (Some(limit), false) => Some(truncation_error(limit).to_json(corr)),
             _ => None,
         };
+        let error_json = error_text.as_ref().map(|e| format!("[{e}]"));
         if let (Some(limit), true) = (&cut, options.defer_partial_failures) {
             deferred.push(limit.clone());
         }
@@ -282,10 +280,8 @@ pub(crate) fn write_response(
                 in_data_row.as_deref(),
             ));
         }
-        if let Some(e) = &error
-            && !options.defer_partial_failures
-        {
-            dataset_errors.push(e.to_json(corr));
+        if let Some(e) = error_text {
+            dataset_errors.push(e);
         }
     }
     // As recorded (query_partial_results_defer_is_false.json), a stream that reports an error

@@ -344,7 +344,21 @@ async fn end_of_table_and_end_of_dataset_placements() {
             .iter()
             .all(|x| x["Rows"].as_array().unwrap().iter().all(Value::is_array))
     );
-    assert_eq!(f.last().unwrap()["HasErrors"], true);
+    let completion_errors = completion["OneApiErrors"].clone();
+    let dataset = f.last().unwrap();
+    assert_eq!(dataset["FrameType"], "DataSetCompletion");
+    assert_eq!(dataset["HasErrors"], true);
+    assert_eq!(
+        dataset["OneApiErrors"], completion_errors,
+        "DataSetCompletion repeats the TableCompletion's error"
+    );
+    assert!(
+        completion_errors[0]["error"]["@message"]
+            .as_str()
+            .unwrap()
+            .contains("2 records"),
+        "{completion_errors}"
+    );
 
     let opts =
         json!({"truncationmaxrecords": 2, "results_error_reporting_placement": "EndOfDataset"});
@@ -464,4 +478,185 @@ async fn correlation_headers_and_gzip() {
         .unwrap();
     assert!(plain.headers().get("content-encoding").is_none());
     assert!(!plain.headers()["x-ms-client-request-id"].is_empty());
+}
+
+/// The error objects that are rows (in-data markers) of the fragments and tables of `frames`.
+fn in_data_errors(frames: &[Value]) -> Vec<Value> {
+    frames
+        .iter()
+        .filter(|f| f["FrameType"] == "TableFragment" || f["TableKind"] == "PrimaryResult")
+        .flat_map(|f| f["Rows"].as_array().cloned().unwrap_or_default())
+        .filter(|r| !r.is_array())
+        .collect()
+}
+
+fn data_rows(frames: &[Value]) -> Vec<Value> {
+    frames
+        .iter()
+        .filter(|f| f["FrameType"] == "TableFragment" || f["TableKind"] == "PrimaryResult")
+        .flat_map(|f| f["Rows"].as_array().cloned().unwrap_or_default())
+        .filter(Value::is_array)
+        .collect()
+}
+
+fn assert_limits_error(errors: &Value, context: &str) {
+    let e = &errors[0]["error"];
+    assert_eq!(
+        errors.as_array().map(Vec::len),
+        Some(1),
+        "{context}: {errors}"
+    );
+    assert_eq!(e["code"], "LimitsExceeded", "{context}");
+    assert_eq!(
+        e["@type"], "Kusto.Data.Exceptions.KustoServicePartialQueryFailureLimitsExceededException",
+        "{context}"
+    );
+    assert_eq!(e["@permanent"], false, "{context}");
+    assert!(
+        e["@message"]
+            .as_str()
+            .unwrap()
+            .contains("E_QUERY_RESULT_SET_TOO_LARGE"),
+        "{context}"
+    );
+}
+
+#[tokio::test]
+async fn end_of_table_placement_without_fragments_reports_at_the_end_of_the_dataset() {
+    // kusto-protocol.md 3.8: EndOfTable puts the error in the TableCompletion frame, which only
+    // fragmented and progressive tables have; DataSetCompletion repeats it in every mode. So a
+    // whole DataTable carries no marker and the error is in DataSetCompletion alone.
+    let emu = start().await;
+    events(&emu).await;
+    let opts =
+        json!({"truncationmaxrecords": 2, "results_error_reporting_placement": "end_of_table"});
+    let a = query(&emu, "Emu", "X", opts).await;
+    assert_eq!(a.status, 200);
+    let f = a.frames();
+    assert_eq!(
+        kinds(&f),
+        [
+            "DataSetHeader",
+            "DataTable",
+            "DataTable",
+            "DataSetCompletion"
+        ],
+        "as recorded for a reported partial failure: no QueryCompletionInformation"
+    );
+    assert_eq!(
+        frame_lines(&a.text)[0],
+        r#"{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":false,"ErrorReportingPlacement":"EndOfTable"}"#
+    );
+    assert_eq!(f[2]["TableKind"], "PrimaryResult");
+    assert_eq!(f[2]["Rows"], json!([[1], [2]]), "only data rows");
+    assert_eq!(f[3]["HasErrors"], true);
+    assert_eq!(f[3]["Cancelled"], false);
+    assert_limits_error(&f[3]["OneApiErrors"], "non-fragmented EndOfTable");
+    assert_eq!(
+        keys_in_order(&frame_lines(&a.text)[3]),
+        ["FrameType", "HasErrors", "Cancelled", "OneApiErrors"]
+    );
+}
+
+#[tokio::test]
+async fn progressive_mode_with_truncation_in_each_placement() {
+    let emu = Emulator::builder().fragment_rows(1).start().await.unwrap();
+    events(&emu).await;
+    let progressive = |extra: Value| {
+        let mut opts = json!({"results_progressive_enabled": true, "truncationmaxrecords": 2});
+        for (k, v) in extra.as_object().unwrap() {
+            opts[k] = v.clone();
+        }
+        opts
+    };
+    let table_frames = [
+        "DataSetHeader",
+        "DataTable",
+        "TableHeader",
+        "TableFragment",
+        "TableProgress",
+        "TableFragment",
+        "TableProgress",
+        "TableCompletion",
+    ];
+
+    // InData (the default): the error object ends the last fragment.
+    let f = query(&emu, "Emu", "X", progressive(json!({})))
+        .await
+        .frames();
+    assert_eq!(kinds(&f)[..8], table_frames);
+    assert_eq!(kinds(&f)[8..], ["DataSetCompletion"]);
+    assert_eq!(f[0]["IsProgressive"], true);
+    assert_eq!(f[0]["ErrorReportingPlacement"], "InData");
+    assert_eq!(f[3]["Rows"], json!([[1]]));
+    assert_eq!(f[5]["Rows"][0], json!([2]));
+    let markers = in_data_errors(&f);
+    assert_eq!(markers.len(), 1);
+    assert_eq!(f[5]["Rows"][1], markers[0], "the marker is the last row");
+    assert_limits_error(&markers[0]["OneApiErrors"], "progressive InData");
+    assert_eq!(f[6]["TableProgress"], 100.0);
+    assert_eq!(
+        f[7],
+        json!({"FrameType":"TableCompletion","TableId":1,"RowCount":2})
+    );
+    assert_eq!(f[8]["HasErrors"], true);
+    assert_eq!(f[8]["OneApiErrors"], markers[0]["OneApiErrors"]);
+
+    // EndOfTable: the error is in TableCompletion and DataSetCompletion, not in the rows.
+    let f = query(
+        &emu,
+        "Emu",
+        "X",
+        progressive(json!({"results_error_reporting_placement": "end_of_table"})),
+    )
+    .await
+    .frames();
+    assert_eq!(kinds(&f)[..8], table_frames);
+    assert_eq!(kinds(&f)[8..], ["DataSetCompletion"]);
+    assert_eq!(f[0]["ErrorReportingPlacement"], "EndOfTable");
+    assert!(in_data_errors(&f).is_empty());
+    assert_eq!(data_rows(&f), [json!([1]), json!([2])]);
+    assert_eq!(f[7]["RowCount"], 2);
+    assert_limits_error(&f[7]["OneApiErrors"], "progressive EndOfTable");
+    assert_eq!(f[8]["HasErrors"], true);
+    assert_eq!(f[8]["OneApiErrors"], f[7]["OneApiErrors"]);
+
+    // EndOfDataset: only DataSetCompletion has it.
+    let f = query(
+        &emu,
+        "Emu",
+        "X",
+        progressive(json!({"results_error_reporting_placement": "end_of_dataset"})),
+    )
+    .await
+    .frames();
+    assert_eq!(kinds(&f)[..8], table_frames);
+    assert_eq!(f[0]["ErrorReportingPlacement"], "EndOfDataset");
+    assert!(in_data_errors(&f).is_empty());
+    assert!(f[7].get("OneApiErrors").is_none(), "{}", f[7]);
+    assert_eq!(data_rows(&f), [json!([1]), json!([2])]);
+    assert_eq!(f[8]["HasErrors"], true);
+    assert_limits_error(&f[8]["OneApiErrors"], "progressive EndOfDataset");
+
+    // Deferred: no markers anywhere, the failure only in QueryCompletionInformation.
+    let f = query(
+        &emu,
+        "Emu",
+        "X",
+        progressive(json!({"deferpartialqueryfailures": true})),
+    )
+    .await
+    .frames();
+    assert_eq!(kinds(&f)[..8], table_frames);
+    assert_eq!(kinds(&f)[8..], ["DataTable", "DataSetCompletion"]);
+    assert!(in_data_errors(&f).is_empty());
+    assert!(f[7].get("OneApiErrors").is_none());
+    assert_eq!(
+        f[9],
+        json!({"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false})
+    );
+    let qci = &f[8];
+    assert_eq!(qci["TableKind"], "QueryCompletionInformation");
+    assert_eq!(qci["Rows"][0][5], 2);
+    assert_eq!(qci["Rows"][0][10], "QueryLimitsExceeded");
 }
