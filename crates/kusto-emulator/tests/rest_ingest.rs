@@ -81,6 +81,66 @@ fn parquet_rows() -> Vec<u8> {
     ])
 }
 
+/// Every key of a JSON value, as dotted paths (array elements share their array's path).
+fn key_paths(value: &Value, prefix: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let path = format!("{prefix}.{k}");
+                out.push(path.clone());
+                key_paths(v, &path, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                key_paths(item, prefix, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn configuration_has_the_shape_of_the_recorded_one() {
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fixtures/azure-kusto-java/config-response.json"),
+        )
+        .expect("the recorded configuration"),
+    )
+    .unwrap();
+    let emu = start().await;
+    let ours = configuration(&emu).await;
+    let (mut expected, mut actual) = (Vec::new(), Vec::new());
+    key_paths(&recorded, "", &mut expected);
+    key_paths(&ours, "", &mut actual);
+    // The emulator has no OneLake folders: its `lakeFolders` is an empty array.
+    expected.retain(|p| !p.starts_with(".containerSettings.lakeFolders."));
+    expected.sort();
+    expected.dedup();
+    actual.sort();
+    actual.dedup();
+    assert_eq!(actual, expected);
+    for (path, value) in [
+        (
+            "/ingestionSettings/maxBlobsPerBatch",
+            &recorded["ingestionSettings"]["maxBlobsPerBatch"],
+        ),
+        (
+            "/ingestionSettings/maxDataSize",
+            &recorded["ingestionSettings"]["maxDataSize"],
+        ),
+        (
+            "/containerSettings/refreshInterval",
+            &recorded["containerSettings"]["refreshInterval"],
+        ),
+    ] {
+        assert_eq!(ours.pointer(path), Some(value), "{path}");
+    }
+    emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn configuration_submission_status_and_rows() {
     let emu = start().await;
