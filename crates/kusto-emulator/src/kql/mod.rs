@@ -2,6 +2,15 @@
 //! `project`, `where`, `order by`/`sort by` and `summarize`, with `declare query_parameters(...)`
 //! bound to the request's parameters (kusto-protocol.md 10.4).
 //!
+//! Scalar expressions: literals, columns, parameters; `==`, `!=`, `<`, `<=`, `>`, `>=`, `=~`,
+//! `!~`; the string operators `contains`, `startswith`, `endswith` and `has` (whole terms), each
+//! with its case-sensitive `_cs` and negated `!` forms; `in`, `!in`, `in~`, `!in~`; `and`, `or`,
+//! `not()`; arithmetic `+ - * / %` and unary `-` with KQL's typing (int, long and real promote to
+//! the wider type; datetime and timespan combine as `datetime - datetime = timespan`, `datetime ±
+//! timespan`, `timespan * number`, `timespan / number`, `timespan / timespan = real`; integer
+//! division by zero is null); `isnull`, `isnotnull`, `isempty`, `isnotempty`, `now()`, `ago()`
+//! and the `to*()` conversions.
+//!
 //! Anything else is rejected with the error shapes of a real cluster: a syntax error
 //! (`SYN0002`, with line, position and token) for text that is not KQL, a semantic error naming
 //! the operator or function for KQL the emulator does not implement.
