@@ -241,10 +241,9 @@ async fn hostile_parameter_values_come_back_as_values() {
         "h@\"x\"",
         "```fenced```",
         ")",
-        // BMP characters only: the emulator's lexer decodes each `\uXXXX` on its own, so a
-        // character above U+FFFF (sent as a surrogate pair, as the service reads it) does not
-        // survive it yet.
         "\u{2028}é\u{7f}\u{0}",
+        // Above U+FFFF: sent as a surrogate pair, read back as one character.
+        "\u{1f600} and \u{10ffff}",
         "",
     ];
     for attack in attacks {

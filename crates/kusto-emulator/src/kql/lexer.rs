@@ -368,13 +368,23 @@ impl Lexer<'_> {
                     'f' => out.push('\u{c}'),
                     'v' => out.push('\u{b}'),
                     'u' => {
-                        let hex = self
-                            .src
-                            .get(self.pos..self.pos + 4)
-                            .ok_or_else(|| self.error(start))?;
-                        let code = u32::from_str_radix(hex, 16).map_err(|_| self.error(start))?;
-                        out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
+                        let code = self.hex4(self.pos).ok_or_else(|| self.error(start))?;
                         self.pos += 4;
+                        // A UTF-16 surrogate pair (`\uD83D\uDE00`, as JSON encoders write
+                        // characters above U+FFFF) is one character.
+                        let low = (0xD800..0xDC00).contains(&code)
+                            && self.src.get(self.pos..self.pos + 2) == Some("\\u")
+                            && self
+                                .hex4(self.pos + 2)
+                                .is_some_and(|l| (0xDC00..0xE000).contains(&l));
+                        let code = if low {
+                            let l = self.hex4(self.pos + 2).unwrap_or(0xDC00);
+                            self.pos += 6;
+                            0x10000 + ((code - 0xD800) << 10) + (l - 0xDC00)
+                        } else {
+                            code
+                        };
+                        out.push(char::from_u32(code).unwrap_or('\u{fffd}'));
                     }
                     other => out.push(other),
                 }
@@ -382,6 +392,17 @@ impl Lexer<'_> {
             }
             out.push(c);
         }
+    }
+}
+
+impl Lexer<'_> {
+    /// Four hexadecimal digits at `at`, as a number.
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let hex = self.src.get(at..at + 4)?;
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(hex, 16).ok()
     }
 }
 
@@ -424,6 +445,26 @@ mod tests {
 
     fn toks(src: &str) -> Vec<Tok> {
         tokenize(src).unwrap().into_iter().map(|t| t.tok).collect()
+    }
+
+    #[test]
+    fn unicode_escapes_and_surrogate_pairs() {
+        let strings = |src: &str| -> Vec<String> {
+            tokenize(src)
+                .unwrap()
+                .into_iter()
+                .filter_map(|t| match t.tok {
+                    Tok::Str(s) => Some(s),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(strings(r#""\u00e9\ud83d\ude00x""#), ["\u{e9}\u{1f600}x"]);
+        // A lone surrogate is a replacement character, not a panic.
+        assert_eq!(strings(r#""\ud83dx""#), ["\u{fffd}x"]);
+        assert_eq!(strings(r#""\ude00""#), ["\u{fffd}"]);
+        assert!(tokenize(r#""\u+abc""#).is_err());
+        assert!(tokenize(r#""\u12""#).is_err());
     }
 
     #[test]
