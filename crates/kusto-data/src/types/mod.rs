@@ -24,6 +24,9 @@
 //! An empty string in a `datetime`, `timespan`, `guid` or `decimal` column is read as null (the
 //! value carries no data; hand-made responses contain it). Any other value that does not match
 //! its column's type is an error naming the table, row, column and type.
+//!
+//! `dynamic` objects keep the key order the service sent (serde_json's `preserve_order` feature
+//! is enabled by this crate), so printing a value gives back the service's text.
 
 mod datetime;
 mod decimal;
