@@ -188,6 +188,11 @@ fn dynamic_values_keep_their_json_kind() {
         values[5],
         KustoValue::Dynamic(json!({"rowId": 2, "arr": [0, 2]}))
     );
+    // The service's key order is kept (equality above ignores it; the text does not).
+    let KustoValue::Dynamic(object) = &values[5] else {
+        panic!("a dynamic object");
+    };
+    assert_eq!(object.to_string(), r#"{"rowId":2,"arr":[0,2]}"#);
 }
 
 #[test]
