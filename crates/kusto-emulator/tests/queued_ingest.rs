@@ -223,7 +223,7 @@ async fn csv_json_and_parquet_blobs_arrive_with_status_and_notifications() {
     )
     .await;
 
-    // Parquet, by column name for id/name and a field mapping for score.
+    // Parquet with an inline mapping of paths (the At column is not mapped: null).
     let parquet_blob = upload(&containers[0], "Emu__Events__p.parquet", parquet_events()).await;
     let parquet_id = Uuid::new_v4().to_string();
     let parquet_mapping = json!([

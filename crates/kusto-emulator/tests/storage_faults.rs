@@ -22,6 +22,15 @@ async fn try_upload(container: &url::Url, name: &str) -> Result<reqwest::Respons
         .await
 }
 
+/// The HTTP status of an upload that gets an answer.
+async fn upload_status(container: &url::Url, name: &str) -> u16 {
+    try_upload(container, name)
+        .await
+        .expect("an answer")
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn one_account_fails_while_the_other_works() {
     let emu = start().await;
@@ -51,14 +60,7 @@ async fn one_account_fails_while_the_other_works() {
     let body = failed.text().await.unwrap();
     assert!(body.contains("<Code>InternalError</Code>"), "{body}");
     // Account 2 is untouched, and so are its queues.
-    assert_eq!(
-        try_upload(&containers[1], "b.csv")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        201
-    );
+    assert_eq!(upload_status(&containers[1], "b.csv").await, 201);
     post_text(&resources["SecuredReadyForAggregationQueue"][1], "aGVsbG8=").await;
     assert!(faults.remove(rule));
 
@@ -80,14 +82,7 @@ async fn one_account_fails_while_the_other_works() {
         assert_eq!(busy.headers()["x-ms-error-code"], "ServerBusy");
         assert_eq!(busy.headers()["retry-after"], "2");
     }
-    assert_eq!(
-        try_upload(&containers[0], "c.csv")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
-        201
-    );
+    assert_eq!(upload_status(&containers[0], "c.csv").await, 201);
 
     // A dropped connection, then a delay longer than the client waits (a time-out).
     faults
@@ -141,11 +136,7 @@ async fn control_endpoint_and_direct_storage_for_the_service() {
         .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(
-        try_upload(&resources["TempStorage"][0], "x.csv")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        upload_status(&resources["TempStorage"][0], "x.csv").await,
         503
     );
     let unknown = http()
@@ -181,11 +172,7 @@ async fn control_endpoint_and_direct_storage_for_the_service() {
         .unwrap();
     assert_eq!(cleared.status().as_u16(), 200);
     assert_eq!(
-        try_upload(&resources["TempStorage"][0], "x.csv")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        upload_status(&resources["TempStorage"][0], "x.csv").await,
         201
     );
     emu.shutdown().await;
@@ -204,11 +191,7 @@ async fn without_the_proxy_urls_point_at_azurite() {
     assert_eq!(resources["TempStorage"][0].port(), blob_port);
     assert!(dm.storage_faults("kustoemu1").is_none());
     assert_eq!(
-        try_upload(&resources["TempStorage"][1], "x.csv")
-            .await
-            .unwrap()
-            .status()
-            .as_u16(),
+        upload_status(&resources["TempStorage"][1], "x.csv").await,
         201
     );
     emu.shutdown().await;

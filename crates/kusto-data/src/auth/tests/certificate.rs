@@ -14,7 +14,7 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::server::{Server, token_answer};
-use super::{assert_no_canary, authenticator, target};
+use super::{assert_no_canary, authenticator, bearer};
 use crate::auth::certificate::pem_blocks;
 use crate::auth::{ApplicationCertificate, AuthError, Authenticator};
 use crate::{ConnectionString, Error};
@@ -65,14 +65,7 @@ async fn run(certificate: ApplicationCertificate) -> (Value, Value, Server) {
         .build()
         .unwrap();
     let auth = authenticator(&cs, &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer cert-token"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer cert-token");
     assert_no_canary(&format!("{auth:?}"));
     let form = assertions.lock().unwrap()[0].clone();
     assert_eq!(form["grant_type"], "client_credentials");
@@ -131,14 +124,7 @@ async fn pkcs1_keys_given_thumbprints_and_the_certificate_chain() {
     let cs = ConnectionString::parse(&text).unwrap();
     let server = Server::start(|_, _| token_answer("t", 3600)).await;
     let auth = authenticator(&cs, &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer t"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer t");
     let form = server.requests()[0].form.clone();
     let (header, _) = verify(&form["client_assertion"]);
     assert_eq!(header["x5t"], URL_SAFE_NO_PAD.encode(thumbprint_bytes()));

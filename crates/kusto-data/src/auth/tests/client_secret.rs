@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::server::{Server, oauth_error, token_answer};
-use super::{assert_no_canary, authenticator, target};
+use super::{assert_no_canary, authenticator, bearer, target};
 use crate::auth::{AuthError, DefaultChain};
 use crate::{ConnectionString, Error};
 
@@ -46,38 +46,16 @@ async fn client_credentials_are_posted_cached_and_refreshed_before_expiry() {
 
     // Cached, also for clones.
     let clone = auth.clone();
-    assert_eq!(
-        clone
-            .authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer tok-0"
-    );
+    assert_eq!(bearer(&clone).await, "Bearer tok-0");
     assert_eq!(server.count("/token"), 1);
 
     // Still more than 5 minutes left: cached.
     tokio::time::advance(Duration::from_secs(3600 - 310)).await;
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer tok-0"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer tok-0");
     assert_eq!(server.count("/token"), 1);
     // Less than 5 minutes left: refreshed.
     tokio::time::advance(Duration::from_secs(20)).await;
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer tok-1"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer tok-1");
     assert_eq!(server.count("/token"), 2);
 }
 
@@ -125,14 +103,7 @@ async fn a_token_that_is_already_expired_is_never_handed_out() {
         );
         assert!(!error.is_transient());
     }
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer good"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer good");
     assert_eq!(server.count("/token"), 3);
 }
 
@@ -144,24 +115,10 @@ async fn an_expired_cached_token_is_not_returned_when_the_refresh_fails() {
     })
     .await;
     let auth = authenticator(&app_key_cs(), &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer first"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer first");
     // In the refresh window, the refresh fails but the token still has minutes left.
     tokio::time::advance(Duration::from_secs(3600 - 120)).await;
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer first"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer first");
     assert_eq!(server.count("/token"), 2);
     // Past expiry: the failure is returned, never the expired token.
     tokio::time::advance(Duration::from_secs(121)).await;
@@ -240,14 +197,7 @@ async fn malformed_token_answers_and_network_failures_are_typed() {
         );
     }
     // `expires_in` as a string is accepted.
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer t"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer t");
 
     // Nothing listens on the login endpoint.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -275,14 +225,7 @@ async fn user_and_password_use_the_cloud_client_app_id() {
     ))
     .unwrap();
     let auth = authenticator(&cs, &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer tok-0"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer tok-0");
     let request = &server.requests()[0];
     assert_eq!(request.path, "/organizations/oauth2/v2.0/token");
     assert_eq!(request.form["grant_type"], "password");
@@ -317,14 +260,7 @@ async fn the_default_chain_uses_the_environment_secret_and_keeps_it() {
         .unwrap();
     let auth = authenticator(&cs, &server);
     assert_eq!(auth.method_name(), "default chain");
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer tok-0"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer tok-0");
     let request = &server.requests()[0];
     assert_eq!(request.path, "/env-tenant/oauth2/v2.0/token");
     assert_eq!(request.form["client_id"], "env-client");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::server::{Recorded, Server, oauth_error};
-use super::{assert_no_canary, authenticator, target};
+use super::{assert_no_canary, authenticator, bearer, target};
 use crate::auth::{AuthError, DeviceCodeInfo};
 use crate::{ConnectionString, Error};
 
@@ -147,23 +147,9 @@ async fn a_refused_refresh_token_starts_the_flow_again() {
     .await;
     let shown = Arc::new(Mutex::new(Vec::new()));
     let auth = authenticator(&device_code_cs(shown.clone()), &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer first"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer first");
     tokio::time::advance(Duration::from_secs(3600)).await;
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer second"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer second");
     assert_eq!(server.count("/devicecode"), 2);
     assert_eq!(shown.lock().unwrap().len(), 2);
 }

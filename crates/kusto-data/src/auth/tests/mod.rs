@@ -44,6 +44,16 @@ fn authenticator(cs: &ConnectionString, server: &Server) -> Authenticator {
         .unwrap()
 }
 
+/// The `Authorization` header `auth` gives for [`TARGET`] (which must have one).
+async fn bearer(auth: &Authenticator) -> String {
+    auth.authorization_header(&target())
+        .await
+        .unwrap()
+        .expect("an Authorization header")
+        .expose()
+        .to_owned()
+}
+
 /// Searches `text` for secret canaries.
 fn assert_no_canary(text: &str) {
     assert!(!text.contains("CANARY"), "a secret leaked: {text}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::server::{Server, oauth_error, token_answer};
-use super::{assert_no_canary, authenticator, target};
+use super::{assert_no_canary, authenticator, bearer, target};
 use crate::auth::{AuthError, DefaultChain, WorkloadIdentity};
 use crate::{ConnectionString, Error};
 
@@ -33,14 +33,7 @@ async fn the_token_file_is_the_client_assertion_and_is_read_again_on_refresh() {
     let cs = workload_cs(&file);
     let auth = authenticator(&cs, &server);
     assert_eq!(auth.method_name(), "workload identity");
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer wi-0"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer wi-0");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
@@ -61,14 +54,7 @@ async fn the_token_file_is_the_client_assertion_and_is_read_again_on_refresh() {
     assert_eq!(server.count("/token"), 1);
     std::fs::write(&file, "CANARY-FEDERATED-2").unwrap();
     tokio::time::advance(Duration::from_secs(3600 - 60)).await;
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer wi-1"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer wi-1");
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(requests[1].form["client_assertion"], "CANARY-FEDERATED-2");
@@ -175,14 +161,7 @@ async fn the_default_chain_uses_workload_identity_from_the_environment() {
         .build()
         .unwrap();
     let auth = authenticator(&cs, &server);
-    assert_eq!(
-        auth.authorization_header(&target())
-            .await
-            .unwrap()
-            .unwrap()
-            .expose(),
-        "Bearer wi-0"
-    );
+    assert_eq!(bearer(&auth).await, "Bearer wi-0");
     let request = &server.requests()[0];
     assert_eq!(request.path, "/env-tenant/oauth2/v2.0/token");
     assert_eq!(request.form["client_id"], "env-client");
