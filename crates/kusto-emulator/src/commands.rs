@@ -306,28 +306,33 @@ impl TagCondition {
 }
 
 /// Splits `text` at the first whole word `word` (ASCII case-insensitive) outside quotes.
+///
+/// `word` is ASCII. The scan compares bytes, never slices `text` at an arbitrary byte: a
+/// multi-byte character (`.create table Café ...`) is skipped byte by byte, and a match can only
+/// start on an ASCII byte, which is always a character boundary. A word touching a non-ASCII
+/// letter (`éwhere`) is part of a longer identifier, not the word.
 fn split_word<'t>(text: &'t str, word: &str) -> Option<(&'t str, &'t str)> {
-    let lower = text.to_ascii_lowercase();
-    let bytes = lower.as_bytes();
+    let bytes = text.as_bytes();
+    let word = word.as_bytes();
+    // Any byte of a non-ASCII character counts as part of an identifier (Kusto identifiers may
+    // contain Unicode letters).
+    let is_word_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || !b.is_ascii();
     let mut quote = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let b = bytes[i];
+    for (i, &b) in bytes.iter().enumerate() {
         match quote {
             Some(q) if b == q => quote = None,
             Some(_) => {}
             None if b == b'\'' || b == b'"' => quote = Some(b),
-            None if lower[i..].starts_with(word)
-                && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric() && bytes[i - 1] != b'_')
-                && bytes
-                    .get(i + word.len())
-                    .is_none_or(|n| !n.is_ascii_alphanumeric() && *n != b'_') =>
+            None if bytes
+                .get(i..i + word.len())
+                .is_some_and(|candidate| candidate.eq_ignore_ascii_case(word))
+                && (i == 0 || !is_word_byte(bytes[i - 1]))
+                && bytes.get(i + word.len()).is_none_or(|n| !is_word_byte(*n)) =>
             {
-                return Some((&text[..i], &text[i + word.len()..]));
+                return Some((text.get(..i)?, text.get(i + word.len()..)?));
             }
             None => {}
         }
-        i += 1;
     }
     None
 }
@@ -1201,6 +1206,106 @@ fn ingest_inline(
             ));
             e.code = failure.code.to_string();
             Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn context(store: &Store) -> CommandContext<'_> {
+        CommandContext {
+            store,
+            db: "Emu",
+            activity_id: Uuid::nil(),
+            now: time::now_ticks(),
+            version: "0.0.0",
+            dm: None,
+        }
+    }
+
+    fn store() -> Store {
+        let store = Store::new();
+        store.ensure_database("Emu").unwrap();
+        store
+    }
+
+    #[test]
+    fn split_word_does_not_slice_inside_a_character() {
+        // Regression: `lower[i..]` panicked when `i` was the second byte of `é`.
+        assert_eq!(split_word(".create table Café (a:long)", "where"), None);
+        assert_eq!(
+            split_word(".show table Café extents where tags has 'é'", "where"),
+            Some((".show table Café extents ", " tags has 'é'"))
+        );
+        assert_eq!(
+            split_word("Ünïcödé WHERE x", "where"),
+            Some(("Ünïcödé ", " x"))
+        );
+        // Inside quotes, or glued to a (non-ASCII) letter, it is not the word.
+        assert_eq!(split_word("'where' éwhere whereé", "where"), None);
+        assert_eq!(split_word("😀where", "where"), None);
+        assert_eq!(split_word("😀 where", "where"), Some(("😀 ", "")));
+    }
+
+    #[test]
+    fn a_table_with_a_non_ascii_name_is_created_and_listed() {
+        let store = store();
+        let ctx = context(&store);
+        let tables = execute(&ctx, ".create table Café (a:long, Größe:string)").unwrap();
+        assert_eq!(tables[0].rows[0][0], Value::String("Café".into()));
+        execute(&ctx, ".ingest inline into table Café <| 1,groß").unwrap();
+        assert_eq!(store.snapshot("Emu", "Café").unwrap().rows.len(), 1);
+        let extents = execute(&ctx, ".show table Café extents where tags !has 'ü'").unwrap();
+        assert_eq!(extents[0].rows.len(), 1);
+        let dropped = execute(
+            &ctx,
+            ".drop extents <| .show table Café extents where tags !has 'ü'",
+        )
+        .unwrap();
+        assert_eq!(dropped[0].rows.len(), 1);
+    }
+
+    /// Every command, with a multi-byte character inserted at every character boundary (and
+    /// cut at every boundary), is answered with a result or an error, never a panic.
+    #[test]
+    fn no_command_panics_on_multi_byte_characters() {
+        let commands = [
+            ".create table T (a:long, b:string)",
+            ".create-merge table T (c:real) with (folder='x')",
+            ".show table T extents where tags has 'x' and tags !contains \"y\"",
+            ".drop extents <| .show table T extents where tags has 'x'",
+            ".ingest inline into table T with (format='csv') <| 1,x",
+            ".create table T ingestion csv mapping 'm' '[{\"column\":\"a\",\"Properties\":{\"Ordinal\":\"0\"}}]'",
+            ".alter table T policy streamingingestion '{\"IsEnabled\":true}'",
+            ".show table T schema as json",
+            ".show tables",
+            ".clear table T data",
+            ".drop table T ifexists",
+        ];
+        for command in commands {
+            for insert in ["é", "€", "😀", "\u{301}"] {
+                let boundaries: Vec<usize> = command
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([command.len()])
+                    .collect();
+                for &at in &boundaries {
+                    let variant = format!("{}{insert}{}", &command[..at], &command[at..]);
+                    let cut = format!("{}{insert}", &command[..at]);
+                    for text in [variant, cut] {
+                        let store = store();
+                        let ctx = context(&store);
+                        let _ = execute(&ctx, ".create table T (a:long, b:string)");
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                let _ = execute(&ctx, &text);
+                            }));
+                        assert!(outcome.is_ok(), "panicked on {text:?}");
+                    }
+                }
+            }
         }
     }
 }

@@ -188,4 +188,38 @@ mod tests {
         );
         assert_eq!(from_json(&json!(true), KustoType::Bool), Value::Bool(true));
     }
+
+    /// The text parsers behind ingestion (datetime, timespan, decimal, numbers, guid, JSON
+    /// paths) get a multi-byte character at every position of valid input and answer null or an
+    /// error, never a panic.
+    #[test]
+    fn no_field_parser_panics_on_multi_byte_characters() {
+        let samples = [
+            "2014-01-01T01:01:01.1234567+02:00",
+            "Sat, 8 Nov 14 15:05:02 GMT",
+            "Saturday, 08-Nov-14 15:05:02 PST",
+            "-1.02:03:04.5",
+            "1.5h",
+            "10microseconds",
+            "-12.340e-3",
+            "00000000-0000-0000-0000-000000000001",
+            "true",
+            "{\"a\":[1]}",
+        ];
+        for sample in samples {
+            for insert in ["é", "€", "😀", "\u{301}"] {
+                let boundaries = sample.char_indices().map(|(i, _)| i).chain([sample.len()]);
+                for at in boundaries {
+                    let text = format!("{}{insert}{}", &sample[..at], &sample[at..]);
+                    let outcome = std::panic::catch_unwind(|| {
+                        for ty in KustoType::ALL {
+                            let _ = parse_field(&text, ty);
+                        }
+                        let _ = crate::mapping::parse_json_path(&format!("$.{text}['{text}'][0]"));
+                    });
+                    assert!(outcome.is_ok(), "panicked on {text:?}");
+                }
+            }
+        }
+    }
 }

@@ -483,3 +483,44 @@ async fn databases_can_be_required_to_exist() {
     mgmt_ok(&emu, "Known", ".create database Unknown").await;
     assert_eq!(mgmt(&emu, "Unknown", ".show tables").await.status, 200);
 }
+
+/// Regression: a non-ASCII character outside quotes in a command (`.create table Café ...`)
+/// panicked the connection task, and the client got an empty reply. Kusto identifiers may
+/// contain Unicode letters, so the table is created, filled and queried like any other; a
+/// character that is not a letter (an emoji) is a syntax error with a proper 400 body.
+#[tokio::test]
+async fn non_ascii_names_in_commands_work_and_never_break_the_connection() {
+    let emu = start().await;
+    let created = mgmt_ok(&emu, "Emu", ".create table Café (a:long, Größe:string)").await;
+    assert_eq!(created[0][0], "Café");
+    mgmt_ok(&emu, "Emu", ".ingest inline into table Café <| 1,groß").await;
+    assert_eq!(
+        query_rows(&emu, "Emu", "Café | where Größe == 'groß' | count").await,
+        [json!([1])]
+    );
+    assert_eq!(
+        query_rows(&emu, "Emu", "['Café'] | project a").await,
+        [json!([1])]
+    );
+    let tables = mgmt_ok(&emu, "Emu", ".show tables").await;
+    assert!(tables.iter().any(|r| r[0] == "Café"), "{tables:?}");
+    let extents = mgmt_ok(
+        &emu,
+        "Emu",
+        ".show table Café extents where tags !has 'ünïcode'",
+    )
+    .await;
+    assert_eq!(extents.len(), 1);
+    let schema = mgmt_ok(&emu, "Emu", ".show table Café cslschema").await;
+    assert_eq!(schema[0][1], "a:long,Größe:string");
+    for bad in [
+        ".create table Ca😀fé (a:long)",
+        ".show table 😀 extents where tags has 'x'",
+        ".😀",
+    ] {
+        let a = mgmt(&emu, "Emu", bad).await;
+        assert_eq!(a.status, 400, "{bad}: {}", a.text);
+        assert_eq!(a.error()["code"], "BadRequest_SyntaxError", "{bad}");
+    }
+    mgmt_ok(&emu, "Emu", ".drop table Café").await;
+}

@@ -1524,4 +1524,35 @@ mod tests {
         );
         assert!(matches!(missing, Err(KqlError::Semantic { .. })));
     }
+
+    /// Every query, with a multi-byte character inserted at (or the text cut after) every
+    /// character boundary, gets a result or an error, never a panic.
+    #[test]
+    fn no_query_panics_on_multi_byte_characters() {
+        let queries = [
+            "T | where s has 'x' and a > 1 | project a, s | take 2",
+            "T | where s contains_cs \"y\" or s !startswith @'z' | order by a desc nulls last",
+            "T | summarize n = count(), m = max(a) by s | sort by n asc",
+            "declare query_parameters(p:string = 'x'); T | where s == p | count",
+            "print x = datetime(2020-01-01) + 1d, y = dynamic({\"a\":1}), z = ['q'] // c",
+            "T | where d > ago(1h) and isnotempty(s) | limit 1",
+        ];
+        let store = store();
+        for query in queries {
+            for insert in ["é", "€", "😀", "\u{301}"] {
+                let boundaries = query.char_indices().map(|(i, _)| i).chain([query.len()]);
+                for at in boundaries {
+                    let variant = format!("{}{insert}{}", &query[..at], &query[at..]);
+                    let cut = format!("{}{insert}", &query[..at]);
+                    for text in [variant, cut] {
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                let _ = run(&text, &Map::new(), &store, "Db", 0);
+                            }));
+                        assert!(outcome.is_ok(), "panicked on {text:?}");
+                    }
+                }
+            }
+        }
+    }
 }
