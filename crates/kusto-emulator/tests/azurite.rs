@@ -277,3 +277,46 @@ fn azurite_stops_when_a_test_panics() {
         }
     }
 }
+
+/// Azurite runs in its default strict mode (not `--loose`): a request that relies on a storage
+/// feature Azurite does not implement (here a CRC64 content hash) is refused (Azurite answers
+/// `500 FeatureNotSupported`) instead of being accepted without the check, so that a client
+/// depending on it notices in tests. Ordinary uploads with SAS URLs are accepted.
+#[tokio::test]
+async fn azurite_runs_in_strict_mode() {
+    use kusto_emulator::azurite::storage::child_url;
+    let azurite = Azurite::start_with(AzuriteOptions {
+        accounts: vec!["strict1".into()],
+        ..AzuriteOptions::default()
+    })
+    .await
+    .unwrap();
+    azurite.create_container("strict1", "data").await.unwrap();
+    let container = azurite.container_sas_url("strict1", "data").unwrap();
+    let http = reqwest::Client::new();
+    let upload = |name: &str, crc64: bool| {
+        let mut request = http
+            .put(child_url(&container, name))
+            .header("x-ms-blob-type", "BlockBlob")
+            .header("x-ms-version", "2021-08-06")
+            .body("a,b\n");
+        if crc64 {
+            request = request.header("x-ms-content-crc64", "AAAAAAAAAAA=");
+        }
+        request.send()
+    };
+    let plain = upload("plain.csv", false).await.unwrap();
+    assert_eq!(plain.status(), 201);
+    let strict = upload("crc64.csv", true).await.unwrap();
+    assert_eq!(
+        strict.status(),
+        500,
+        "strict mode refuses x-ms-content-crc64"
+    );
+    let body = strict.text().await.unwrap();
+    assert!(
+        body.contains("FeatureNotSupported") && body.contains("x-ms-content-crc64"),
+        "{body}"
+    );
+    azurite.stop().await;
+}

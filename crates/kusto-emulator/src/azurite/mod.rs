@@ -173,7 +173,11 @@ impl Azurite {
         let mut child = Command::new("node")
             .arg(&script)
             .args(["--silent", "--disableTelemetry", "--skipApiVersionCheck"])
-            .args(["--inMemoryPersistence", "--loose"])
+            // Strict mode (no `--loose`): a request relying on a feature Azurite does not
+            // implement (CRC64 hashes, customer-provided keys) fails with `500
+            // FeatureNotSupported` instead of passing unchecked. Nothing of the emulator or the
+            // SDK needs `--loose` (the Azurite test suites pass without it).
+            .args(["--inMemoryPersistence"])
             .args(["--blobHost", "127.0.0.1", "--blobPort", "0"])
             .args(["--queueHost", "127.0.0.1", "--queuePort", "0"])
             .args(["--tableHost", "127.0.0.1", "--tablePort", "0"])
