@@ -2,7 +2,9 @@
 //! ingestion, Azurite). The tests live in `tests/`; this library holds their shared harness.
 
 use kusto_data::{ConnectionString, KustoClient, RetryPolicy};
-use kusto_emulator::{Emulator, EmulatorHandle};
+use kusto_emulator::azurite::Azurite;
+use kusto_emulator::{DataManagementOptions, Emulator, EmulatorHandle};
+use kusto_ingest::{IngestProtocol, QueuedIngestClient, StorageRetry};
 use std::time::Duration;
 
 /// A running emulator and a client pointed at it.
@@ -41,4 +43,68 @@ pub fn fast_retry() -> RetryPolicy {
     RetryPolicy::default()
         .with_initial_backoff(Duration::from_millis(2))
         .with_max_backoff(Duration::from_millis(20))
+}
+
+/// A running emulator with queued ingestion over a new Azurite, an engine client and a queued
+/// ingestion client.
+#[derive(Debug)]
+pub struct IngestHarness {
+    /// The emulator (and its Azurite).
+    pub emulator: EmulatorHandle,
+    /// A client of the engine, for commands and queries.
+    pub client: KustoClient,
+    /// The queued ingestion client.
+    pub ingest: QueuedIngestClient,
+    /// The test's database.
+    pub database: String,
+}
+
+/// Storage retries that wait milliseconds.
+pub fn fast_storage_retry() -> StorageRetry {
+    StorageRetry {
+        max_retries: 1,
+        initial_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        max_total: Duration::from_secs(10),
+    }
+}
+
+/// Starts an emulator with queued ingestion (batching window 200 ms; REST API on when
+/// `rest_api`) over a new Azurite, and a queued client using `protocol`.
+pub async fn start_ingest(
+    database: &str,
+    rest_api: bool,
+    protocol: IngestProtocol,
+) -> IngestHarness {
+    let azurite = Azurite::start()
+        .await
+        .unwrap_or_else(|e| panic!("Azurite must start (cargo xtask install-azurite): {e}"));
+    let emulator = Emulator::builder()
+        .database(database)
+        .azurite(azurite)
+        .data_management(DataManagementOptions {
+            batching_window: Duration::from_millis(200),
+            rest_api,
+            ..DataManagementOptions::default()
+        })
+        .start()
+        .await
+        .unwrap_or_else(|e| panic!("the emulator must start: {e}"));
+    let connection_string = ConnectionString::parse(&format!("{}/{database}", emulator.url()))
+        .unwrap_or_else(|e| panic!("emulator URL: {e}"));
+    let client = KustoClient::builder(connection_string.clone())
+        .retry_policy(fast_retry())
+        .build()
+        .unwrap_or_else(|e| panic!("client: {e}"));
+    let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
+        .protocol(protocol)
+        .storage_retry(fast_storage_retry())
+        .build()
+        .unwrap_or_else(|e| panic!("ingest client: {e}"));
+    IngestHarness {
+        emulator,
+        client,
+        ingest,
+        database: database.to_owned(),
+    }
 }

@@ -33,6 +33,9 @@ pub enum Error {
         endpoint: String,
         /// What failed.
         message: String,
+        /// At which step of the exchange the failure happened: this tells whether the request
+        /// can have reached the service ([`Error::may_have_reached_service`]).
+        phase: NetworkPhase,
         /// The underlying error, if any.
         #[source]
         source: Option<Box<dyn std::error::Error + Send + Sync>>,
@@ -103,7 +106,64 @@ pub enum Error {
     },
 }
 
+/// The step of an HTTP exchange at which a network error happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum NetworkPhase {
+    /// No connection could be made (refused, unreachable, TLS failure, connect timeout): the
+    /// request never left the client.
+    Connect,
+    /// The connection was made but sending the request failed: the service may or may not
+    /// have received all of it.
+    Send,
+    /// The request was sent and the connection failed while the answer was awaited or read:
+    /// the service may have acted on it.
+    Response,
+}
+
 impl Error {
+    /// The HTTP status of the service's answer, when it answered with an error status.
+    pub fn status(&self) -> Option<u16> {
+        self.as_service_error().map(|e| e.status)
+    }
+
+    /// True when no (complete) answer arrived within the client-side timeout.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
+    }
+
+    /// True when no connection to the service could be made (the request was not sent).
+    pub fn is_connect(&self) -> bool {
+        matches!(
+            self,
+            Error::Network {
+                phase: NetworkPhase::Connect,
+                ..
+            }
+        )
+    }
+
+    /// True when the request can have reached the service, so that sending it again may make
+    /// the service act twice (ingest the same rows twice, for instance). False only when the
+    /// failure certainly happened before anything was sent: a connection that could not be
+    /// made, a refused or invalid argument, an untrusted endpoint, or no token.
+    pub fn may_have_reached_service(&self) -> bool {
+        match self {
+            Error::Network { phase, .. } => *phase != NetworkPhase::Connect,
+            Error::InvalidArgument(_)
+            | Error::ConnectionString(_)
+            | Error::Auth(_)
+            | Error::UntrustedEndpoint { .. }
+            | Error::Io(_) => false,
+            Error::Service(_)
+            | Error::Timeout { .. }
+            | Error::MalformedResponse { .. }
+            | Error::PartialFailure(_)
+            | Error::Conversion(_)
+            | Error::ColumnNotFound { .. } => true,
+        }
+    }
+
     /// The service error, when the service answered with an error status.
     pub fn as_service_error(&self) -> Option<&ServiceError> {
         match self {

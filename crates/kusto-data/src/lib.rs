@@ -62,7 +62,7 @@ pub use arrow;
 pub use client::{ClientRequestProperties, KustoClient, KustoClientBuilder};
 pub use connection_string::{ConnectionString, ConnectionStringBuilder};
 pub use data_format::{Compression, DataFormat, IngestionMappingKind};
-pub use error::{ConversionError, Error, OneApiError, Result, ServiceError};
+pub use error::{ConversionError, Error, NetworkPhase, OneApiError, Result, ServiceError};
 pub use response::{DataSet, KustoTable, PartialFailure};
 pub use retry::RetryPolicy;
 pub use secret::Secret;

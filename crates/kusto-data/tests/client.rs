@@ -432,6 +432,121 @@ async fn a_refused_connection_is_a_transient_network_error() {
     let error = client.execute_query("Db1", "T", None).await.unwrap_err();
     assert!(matches!(error, Error::Network { .. }), "{error}");
     assert!(error.is_transient());
+    assert!(error.is_connect());
+    assert!(!error.is_timeout());
+    assert!(
+        !error.may_have_reached_service(),
+        "nothing was sent: safe to resend"
+    );
+}
+
+#[tokio::test]
+async fn errors_tell_whether_the_request_can_have_reached_the_service() {
+    let (server, url) = start().await;
+    let client = KustoClient::builder(ConnectionString::parse(&url).unwrap())
+        .retry_policy(RetryPolicy::none())
+        .timeout_margin(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    // A hanging answer: the request was sent, it may have been acted on.
+    server.answer(Answer::Hang);
+    let mut properties = ClientRequestProperties::new();
+    properties.set_server_timeout(Duration::from_millis(100));
+    let error = client
+        .execute_mgmt("Db1", ".append T <| print 1", Some(&properties))
+        .await
+        .unwrap_err();
+    assert!(error.is_timeout(), "{error}");
+    assert!(error.may_have_reached_service());
+    assert_eq!(error.status(), None);
+    // An answer with an error status reached the service, and says which.
+    server.answer(Answer::Status(409, vec![], one_api("Conflict", true)));
+    let error = client
+        .execute_mgmt("Db1", ".append T <| print 1", None)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(409));
+    assert!(error.may_have_reached_service());
+    assert!(!error.is_connect());
+    // A bad argument never left the client.
+    let error = Error::InvalidArgument("x".into());
+    assert!(!error.may_have_reached_service());
+}
+
+#[tokio::test]
+async fn rest_requests_share_authentication_headers_retries_and_errors() {
+    use kusto_data::client::RestRequest;
+    let (server, url) = start().await;
+    let client = client(&url);
+    // A GET is idempotent: a 503 is retried, then the JSON answer is read.
+    server
+        .answer(Answer::Status(
+            503,
+            vec![],
+            one_api("ServiceUnavailable", false),
+        ))
+        .answer(Answer::Ok(
+            "application/json",
+            r#"{"containerSettings":{"containers":[]}}"#.to_owned(),
+        ));
+    let response = client
+        .execute_rest(
+            RestRequest::get(["v1", "rest", "ingestion", "configuration"])
+                .request_id_prefix("KIC.test;"),
+        )
+        .await
+        .unwrap();
+    let json: Value = response.json().unwrap();
+    assert!(json["containerSettings"]["containers"].is_array());
+    assert!(response.client_request_id.starts_with("KIC.test;"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    let last = &requests[1];
+    assert_eq!(last.path, "/v1/rest/ingestion/configuration");
+    for header in [
+        "x-ms-client-request-id",
+        "x-ms-version",
+        "x-ms-app",
+        "x-ms-user",
+        "x-ms-client-version",
+    ] {
+        assert!(last.headers.contains_key(header), "{header}");
+    }
+    // A POST is sent once; its path segments are escaped; a 404 is typed by its status.
+    server.answer(Answer::Status(404, vec![], one_api("NotFound", true)));
+    let body = serde_json::json!({"blobs": []});
+    let error = client
+        .execute_rest(RestRequest::post(
+            ["v1", "rest", "ingestion", "queued", "My Db", "T/1"],
+            &body,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(404));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(requests[2].path, "/v1/rest/ingestion/queued/My%20Db/T%2F1");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&requests[2].body).unwrap(),
+        body
+    );
+    assert_eq!(
+        requests[2].headers["content-type"],
+        "application/json; charset=utf-8"
+    );
+    // A success body that is not JSON is a typed error quoting its start.
+    server.answer(Answer::Ok("text/html", "<html>gateway</html>".to_owned()));
+    let response = client
+        .execute_rest(RestRequest::get(["v1", "x"]).query("details", "true"))
+        .await
+        .unwrap();
+    assert_eq!(server.requests()[3].query.as_deref(), Some("details=true"));
+    match response.json::<Value>() {
+        Err(Error::MalformedResponse { message, .. }) => {
+            assert!(message.contains("<html>"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[tokio::test]

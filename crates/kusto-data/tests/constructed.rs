@@ -351,6 +351,7 @@ async fn a_failing_body_stream_ends_the_event_stream_with_its_error() {
     pieces.push(Err(Error::Network {
         endpoint: "https://x".into(),
         message: "connection reset".into(),
+        phase: kusto_data::error::NetworkPhase::Response,
         source: None,
     }));
     let items: Vec<_> = V2EventStream::new(stream::iter(pieces)).collect().await;

@@ -1,8 +1,52 @@
-//! Ingestion into Azure Data Explorer (Kusto).
+//! Ingestion into Azure Data Explorer (Kusto): queued ingestion over both of the service's
+//! protocols (storage queues and the REST ingestion API), with uploads in bounded memory, ranked
+//! storage accounts and a status every caller can wait on.
 //!
-//! Not implemented yet: this crate holds only its skeleton. It will provide queued ingestion over
-//! storage queues and over the REST protocol, streaming ingestion, managed streaming with fall-back
-//! to queued ingestion, and status tracking, all built on `kusto-data`.
+//! | task | start here |
+//! |---|---|
+//! | say where the data goes and how it is read | [`IngestionProperties`], [`ColumnMapping`] |
+//! | say what to ingest (file, bytes, `AsyncRead`, blob) | [`IngestionSource`] |
+//! | ingest through the data-management service | [`QueuedIngestClient::ingest`] |
+//! | ingest many sources with bounded concurrency | [`QueuedIngestClient::ingest_many`] |
+//! | wait for the outcome, from this or another process | [`IngestionOperation::wait`], [`QueuedIngestClient::resume`] |
+//! | decide what to do about an error | [`Error::is_transient`] |
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use kusto_data::{ConnectionString, DataFormat};
+//! use kusto_ingest::{IngestionProperties, IngestionSource, QueuedIngestClient};
+//!
+//! // The local emulator; a real cluster would be `ConnectionString::builder(url).with_azure_cli()`.
+//! let client = QueuedIngestClient::new(ConnectionString::parse("http://127.0.0.1:8080")?)?;
+//! let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv);
+//! let operation = client
+//!     .ingest(IngestionSource::bytes("1,start\n2,stop\n"), &properties)
+//!     .await?;
+//! let status = operation.wait(Duration::from_secs(60)).await?;
+//! println!("{status:?}");
+//! # Ok(()) }
+//! ```
+//!
+//! # How a source travels
+//!
+//! 1. The properties are checked ([`IngestionProperties::validate`]); nothing is sent when they
+//!    are wrong, and the error names the field.
+//! 2. The protocol is chosen ([`IngestProtocol`]): the REST configuration is asked for (and
+//!    cached); a 404 means storage queues; otherwise the service's `preferredIngestionMethod`.
+//! 3. The data is compressed as it streams (gzip, unless the format is binary or the data is
+//!    compressed already) and uploaded in blocks to a container of the best-ranked storage
+//!    account ([`ranking`]); a failed upload moves to the next account ([`upload`]).
+//! 4. Over the queue protocol a status entity is written (`Pending`) and a message posted to the
+//!    best-ranked queue; over REST the blob is submitted with `POST
+//!    /v1/rest/ingestion/queued/{db}/{table}`.
+//! 5. The returned [`IngestionOperation`] reads the status table or the REST operation.
+//!
+//! The wire forms, and where they deliberately differ from the Python SDK's, are in
+//! [`protocol`]. Status sources are described in [`status`].
+//!
+//! Not built yet: streaming and managed-streaming ingestion (they are the next step of this
+//! crate).
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -15,3 +59,29 @@
         clippy::print_stderr
     )
 )]
+
+pub mod error;
+pub mod properties;
+pub mod protocol;
+mod queued;
+pub mod ranking;
+pub mod resources;
+pub mod source;
+pub mod status;
+mod storage;
+pub mod upload;
+
+pub use error::{Error, Result, StorageService};
+pub use properties::{
+    ColumnMapping, IngestionMapping, IngestionProperties, ReportLevel, ReportMethod,
+    TransformationMethod, ValidationImplications, ValidationOptions, ValidationPolicy,
+};
+pub use queued::{
+    ActiveProtocol, IngestProtocol, NotificationKind, QueuedIngestClient,
+    QueuedIngestClientBuilder, SourceOutcome,
+};
+pub use resources::{IngestionResources, RestConfiguration};
+pub use source::IngestionSource;
+pub use status::{IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus};
+pub use storage::StorageRetry;
+pub use upload::UploadOptions;

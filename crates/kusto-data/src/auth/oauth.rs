@@ -24,6 +24,13 @@ pub(crate) fn endpoint_string(url: &Url) -> String {
 
 /// A transport failure talking to `endpoint`.
 pub(crate) fn network_error(endpoint: &str, error: reqwest::Error) -> Error {
+    let phase = if error.is_connect() {
+        crate::error::NetworkPhase::Connect
+    } else if error.is_request() {
+        crate::error::NetworkPhase::Send
+    } else {
+        crate::error::NetworkPhase::Response
+    };
     let message = if error.is_timeout() {
         "the request timed out".to_owned()
     } else if error.is_connect() {
@@ -34,6 +41,7 @@ pub(crate) fn network_error(endpoint: &str, error: reqwest::Error) -> Error {
     Error::Network {
         endpoint: endpoint.to_owned(),
         message,
+        phase,
         source: None,
     }
 }

@@ -63,6 +63,142 @@ impl Endpoint {
     }
 }
 
+/// Timeout of [`KustoClient::execute_rest`] requests when their properties set none.
+pub const DEFAULT_REST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The HTTP method of a [`RestRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RestMethod {
+    /// `GET`.
+    Get,
+    /// `POST` with a JSON body.
+    Post,
+}
+
+/// A request to a REST endpoint of the cluster, sent by [`KustoClient::execute_rest`].
+#[derive(Debug, Clone)]
+pub struct RestRequest {
+    method: RestMethod,
+    path: Vec<String>,
+    query: Vec<(String, String)>,
+    body: Option<Bytes>,
+    properties: Option<ClientRequestProperties>,
+    idempotent: bool,
+    request_id_prefix: String,
+    max_body: usize,
+}
+
+impl RestRequest {
+    /// A `GET` of the path made of `segments` (each percent-encoded as one path segment), below
+    /// the cluster URL. Idempotent, so retried on transient failures.
+    pub fn get<I, S>(segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RestRequest {
+            method: RestMethod::Get,
+            path: segments.into_iter().map(Into::into).collect(),
+            query: Vec::new(),
+            body: None,
+            properties: None,
+            idempotent: true,
+            request_id_prefix: "KRC.executeRest;".to_owned(),
+            max_body: 64 << 20,
+        }
+    }
+
+    /// A `POST` of `body` (JSON) to the path made of `segments`. Not idempotent unless marked so.
+    pub fn post<I, S>(segments: I, body: &serde_json::Value) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut request = Self::get(segments);
+        request.method = RestMethod::Post;
+        request.body = Some(Bytes::from(body.to_string()));
+        request.idempotent = false;
+        request
+    }
+
+    /// Adds a query-string parameter.
+    #[must_use]
+    pub fn query(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.query.push((name.into(), value.into()));
+        self
+    }
+
+    /// Request properties: client request id, application and user for tracing, server
+    /// timeout (`servertimeout`) and retry policy. Their options are not sent.
+    #[must_use]
+    pub fn properties(mut self, properties: ClientRequestProperties) -> Self {
+        self.properties = Some(properties);
+        self
+    }
+
+    /// Whether sending the request twice is harmless, so that transient failures are retried
+    /// with the client's policy.
+    #[must_use]
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.idempotent = idempotent;
+        self
+    }
+
+    /// The prefix of the generated client request id (default `KRC.executeRest;`); a uuid
+    /// follows it.
+    #[must_use]
+    pub fn request_id_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.request_id_prefix = prefix.into();
+        self
+    }
+
+    /// The largest success body read (default 64 MiB).
+    #[must_use]
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// The method.
+    pub fn method(&self) -> RestMethod {
+        self.method
+    }
+
+    /// The path segments.
+    pub fn path(&self) -> &[String] {
+        &self.path
+    }
+}
+
+/// A successful (2xx) answer of [`KustoClient::execute_rest`].
+#[derive(Debug, Clone)]
+pub struct RestResponse {
+    /// The HTTP status.
+    pub status: u16,
+    /// The whole body.
+    pub body: Bytes,
+    /// The client request id the request was sent with.
+    pub client_request_id: String,
+}
+
+impl RestResponse {
+    /// The body parsed as JSON into `T`; a body that does not parse is
+    /// [`Error::MalformedResponse`] quoting its start.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            let text = String::from_utf8_lossy(&self.body);
+            let start: String = text.chars().take(200).collect();
+            Error::MalformedResponse {
+                message: format!(
+                    "the answer is not the JSON expected ({e}); it starts with {start:?}"
+                ),
+                offset: None,
+            }
+        })
+    }
+}
+
 /// Options of a streaming-ingestion request ([`KustoClient::execute_streaming_ingest`]).
 #[derive(Debug, Clone, Default)]
 pub struct StreamingIngestOptions {
@@ -344,6 +480,22 @@ impl KustoClient {
         self.inner.database.as_deref()
     }
 
+    /// The application name sent in `x-ms-app`.
+    pub fn application_name(&self) -> &str {
+        &self.inner.application
+    }
+
+    /// The client version sent in `x-ms-client-version`.
+    pub fn client_version(&self) -> &str {
+        &self.inner.client_version
+    }
+
+    /// The HTTP client every request of this client goes through (its proxy and timeouts); the
+    /// ingestion clients of `kusto-ingest` send their storage requests through it too.
+    pub fn http_client(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     /// The authenticator (cloud info, tokens) of this client.
     pub fn authenticator(&self) -> &Authenticator {
         &self.inner.authenticator
@@ -513,6 +665,112 @@ impl KustoClient {
             &options,
             "KRC.executeStreamingIngestFromBlob;",
         )
+        .await
+    }
+
+    /// Sends a request to another REST endpoint of the cluster, such as the REST ingestion API
+    /// of the data-management service (`GET /v1/rest/ingestion/configuration`,
+    /// `POST /v1/rest/ingestion/queued/{database}/{table}`, the operation status), with the same
+    /// authentication, trusted-endpoint check, tracing headers, client request id, timeouts and
+    /// error classification as queries.
+    ///
+    /// A request marked [`idempotent`](RestRequest::idempotent) (every `GET` by default) is
+    /// retried on transient failures with the client's [`RetryPolicy`]; others only when the
+    /// request's properties carry a retry policy. An answer outside 2xx is
+    /// [`Error::Service`] (its [`status`](Error::status) tells e.g. 404 from 429); a success
+    /// body larger than [`RestRequest::max_body`] is refused.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
+    /// use kusto_data::client::RestRequest;
+    /// let response = client
+    ///     .execute_rest(RestRequest::get(["v1", "rest", "ingestion", "configuration"]))
+    ///     .await?;
+    /// let configuration: serde_json::Value = response.json()?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn execute_rest(&self, request: RestRequest) -> Result<RestResponse> {
+        let properties = request.properties.as_ref();
+        let retry = self.retry_for(properties, request.idempotent);
+        retry.run(|_| self.send_rest(&request), is_retryable).await
+    }
+
+    async fn send_rest(&self, request: &RestRequest) -> Result<RestResponse> {
+        let mut url = self.endpoint_url("")?;
+        {
+            let mut segments = url.path_segments_mut().map_err(|()| {
+                Error::InvalidArgument(format!(
+                    "the cluster URL {} cannot take a path",
+                    display_url(&self.inner.cluster)
+                ))
+            })?;
+            segments.pop_if_empty();
+            for segment in &request.path {
+                segments.push(segment);
+            }
+        }
+        if !request.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &request.query {
+                pairs.append_pair(name, value);
+            }
+        }
+        let properties = request.properties.as_ref();
+        let request_id = properties
+            .and_then(ClientRequestProperties::client_request_id)
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("{}{}", request.request_id_prefix, uuid::Uuid::new_v4()));
+        let timeout = properties
+            .map(ClientRequestProperties::server_timeout)
+            .transpose()?
+            .flatten()
+            .unwrap_or(DEFAULT_REST_TIMEOUT)
+            + self.inner.timeout_margin;
+        let mut headers = self.headers(&request_id, properties)?;
+        let body = match &request.body {
+            Some(body) => {
+                headers.insert(
+                    reqwest::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json; charset=utf-8"),
+                );
+                Some(reqwest::Body::from(body.clone()))
+            }
+            None => None,
+        };
+        let method = match request.method {
+            RestMethod::Get => reqwest::Method::GET,
+            RestMethod::Post => reqwest::Method::POST,
+        };
+        let span = tracing::debug_span!(
+            "kusto.rest",
+            path = %request.path.join("/"),
+            client_request_id = %request_id
+        );
+        let max_body = request.max_body;
+        async {
+            let response = self
+                .send_http(method, url, headers, body, timeout, &request_id)
+                .await?;
+            let status = response.status().as_u16();
+            let mut stream = Box::pin(self.body(response));
+            let mut bytes = Vec::new();
+            while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+                let chunk = chunk?;
+                if bytes.len() + chunk.len() > max_body {
+                    return Err(Error::MalformedResponse {
+                        message: format!("the answer is larger than {max_body} bytes"),
+                        offset: Some(bytes.len() as u64),
+                    });
+                }
+                bytes.extend_from_slice(&chunk);
+            }
+            Ok(RestResponse {
+                status,
+                body: Bytes::from(bytes),
+                client_request_id: request_id.clone(),
+            })
+        }
+        .instrument(span)
         .await
     }
 
@@ -717,8 +975,29 @@ impl KustoClient {
     async fn post(
         &self,
         url: Url,
-        mut headers: HeaderMap,
+        headers: HeaderMap,
         body: reqwest::Body,
+        timeout: Duration,
+        request_id: &str,
+    ) -> Result<reqwest::Response> {
+        self.send_http(
+            reqwest::Method::POST,
+            url,
+            headers,
+            Some(body),
+            timeout,
+            request_id,
+        )
+        .await
+    }
+
+    /// Authenticates and sends; the timeout covers the wait for the response headers.
+    async fn send_http(
+        &self,
+        method: reqwest::Method,
+        url: Url,
+        mut headers: HeaderMap,
+        body: Option<reqwest::Body>,
         timeout: Duration,
         request_id: &str,
     ) -> Result<reqwest::Response> {
@@ -730,7 +1009,10 @@ impl KustoClient {
             value.set_sensitive(true);
             headers.insert(reqwest::header::AUTHORIZATION, value);
         }
-        let request = self.inner.http.post(url).headers(headers).body(body);
+        let mut request = self.inner.http.request(method, url).headers(headers);
+        if let Some(body) = body {
+            request = request.body(body);
+        }
         let response = match tokio::time::timeout(timeout, request.send()).await {
             Err(_) => {
                 return Err(Error::Timeout {

@@ -6,9 +6,9 @@ mod tracing_headers;
 mod transport;
 
 pub use kusto_client::{
-    API_VERSION, DEFAULT_MGMT_TIMEOUT, DEFAULT_QUERY_TIMEOUT, DEFAULT_STREAMING_INGEST_TIMEOUT,
-    DEFAULT_TIMEOUT_MARGIN, KustoClient, KustoClientBuilder, MAX_STREAMING_BODY,
-    StreamingIngestOptions,
+    API_VERSION, DEFAULT_MGMT_TIMEOUT, DEFAULT_QUERY_TIMEOUT, DEFAULT_REST_TIMEOUT,
+    DEFAULT_STREAMING_INGEST_TIMEOUT, DEFAULT_TIMEOUT_MARGIN, KustoClient, KustoClientBuilder,
+    MAX_STREAMING_BODY, RestMethod, RestRequest, RestResponse, StreamingIngestOptions,
 };
 pub use properties::{
     ClientRequestProperties, MAX_SERVER_TIMEOUT, OPTION_DEFER_PARTIAL_QUERY_FAILURES,

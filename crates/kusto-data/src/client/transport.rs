@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures::Stream;
 use reqwest::header::HeaderMap;
 
-use crate::error::{Error, OneApiError, ServiceError};
+use crate::error::{Error, NetworkPhase, OneApiError, ServiceError};
 
 /// The largest error body read from the service; the rest is dropped.
 const MAX_ERROR_BODY: usize = 1 << 20;
@@ -28,15 +28,26 @@ pub(crate) fn display_url(url: &reqwest::Url) -> String {
 /// Classifies a `reqwest` error: timeouts become [`Error::Timeout`], everything else
 /// [`Error::Network`] with a message that says whether the request was sent at all.
 pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Duration) -> Error {
+    if error.is_connect() {
+        return Error::Network {
+            endpoint: endpoint.to_owned(),
+            message: "could not connect (the request was not sent)".to_owned(),
+            phase: NetworkPhase::Connect,
+            source: Some(Box::new(error.without_url())),
+        };
+    }
     if error.is_timeout() {
         return Error::Timeout {
             endpoint: endpoint.to_owned(),
             timeout,
         };
     }
-    let message = if error.is_connect() {
-        "could not connect (the request was not sent)"
-    } else if error.is_decode() {
+    let phase = if error.is_request() {
+        NetworkPhase::Send
+    } else {
+        NetworkPhase::Response
+    };
+    let message = if error.is_decode() {
         "the response body could not be decompressed (a broken Content-Encoding stream, or a \
          connection that failed while it was read)"
     } else if error.is_body() {
@@ -51,6 +62,7 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
     Error::Network {
         endpoint: endpoint.to_owned(),
         message: message.to_owned(),
+        phase,
         source: Some(Box::new(error.without_url())),
     }
 }

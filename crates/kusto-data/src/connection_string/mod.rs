@@ -532,6 +532,18 @@ impl ConnectionString {
         &self.authentication
     }
 
+    /// The same connection string for another cluster URL (e.g. the data-management endpoint
+    /// derived by [`crate::endpoints::ingest_endpoint`]); database, authentication and tracing
+    /// names are kept. The URL's path and query are dropped.
+    pub fn with_data_source(mut self, data_source: &Url) -> Self {
+        let mut url = data_source.clone();
+        url.set_path("/");
+        url.set_query(None);
+        url.set_fragment(None);
+        self.data_source = url;
+        self
+    }
+
     /// The same connection string with another authentication.
     pub fn with_authentication(mut self, authentication: Authentication) -> Self {
         self.authentication = authentication;

@@ -1,0 +1,739 @@
+//! [`QueuedIngestClient`]: queued ingestion of files, bytes, readers and blobs over the
+//! storage-queue protocol or the REST protocol.
+//!
+//! Every ingest call validates the properties, uploads the data (unless it is a blob already)
+//! to the best-ranked storage account, submits it (a queue message, or a REST request) and
+//! returns an [`IngestionOperation`] whose status can be read and waited for.
+//!
+//! The protocol is chosen per client ([`IngestProtocol`]): by default the client asks for the
+//! REST configuration (cached, refreshed hourly); a 404 means the cluster has only the queue
+//! protocol; when both exist, the service's `preferredIngestionMethod` decides.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{BoxStream, StreamExt};
+use kusto_data::client::RestRequest;
+use kusto_data::endpoints::ingest_endpoint;
+use kusto_data::{ConnectionString, KustoClient};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use url::Url;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::properties::{IngestionProperties, ReportLevel};
+use crate::protocol::{
+    MAX_QUEUE_MESSAGE, QueuedBlob, StatusEntity, encode_message, queue_message, rest_body,
+};
+use crate::ranking::{RankedAccounts, account_name};
+use crate::resources::{IngestionResources, ResourceManager, RestConfiguration};
+use crate::source::{IngestionSource, SourceData, without_query};
+use crate::status::{
+    IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus, Tracking,
+    from_entity, from_rest,
+};
+use crate::storage::{Storage, StorageRetry};
+use crate::upload::{UploadOptions, Uploader, upload};
+
+/// Which protocol a [`QueuedIngestClient`] submits with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IngestProtocol {
+    /// Ask the service (default): REST when it offers it and does not prefer queues.
+    #[default]
+    Auto,
+    /// Storage queues (`.get ingestion resources`, a message per source).
+    Queue,
+    /// The REST ingestion API (`/v1/rest/ingestion/...`).
+    Rest,
+}
+
+/// The protocol in use, once [`IngestProtocol::Auto`] is resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ActiveProtocol {
+    /// Storage queues.
+    Queue,
+    /// The REST ingestion API.
+    Rest,
+}
+
+/// Which notification queue to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationKind {
+    /// `SuccessfulIngestionsQueue`.
+    Success,
+    /// `FailedIngestionsQueue`.
+    Failure,
+}
+
+/// The outcome of one source of [`QueuedIngestClient::ingest_many`].
+#[derive(Debug)]
+pub struct SourceOutcome {
+    /// The source id.
+    pub source_id: Uuid,
+    /// The operation, or why the source was not submitted (nothing of it was ingested then).
+    pub result: Result<IngestionOperation>,
+}
+
+/// Queued ingestion into one cluster. Cheap to clone (an `Arc` inside); share one per cluster.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use std::time::Duration;
+/// use kusto_data::{ConnectionString, DataFormat};
+/// use kusto_ingest::{IngestionProperties, IngestionSource, QueuedIngestClient};
+///
+/// let cs = ConnectionString::builder("https://mycluster.westeurope.kusto.windows.net")
+///     .with_azure_cli()
+///     .build()?;
+/// let client = QueuedIngestClient::new(cs)?; // talks to https://ingest-mycluster...
+/// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv)
+///     .with_ignore_first_record(true);
+/// let operation = client.ingest(IngestionSource::file("events.csv"), &properties).await?;
+/// let status = operation.wait(Duration::from_secs(300)).await?;
+/// assert!(status.succeeded());
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct QueuedIngestClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    resources: ResourceManager,
+    storage: Storage,
+    ranking: RankedAccounts,
+    protocol: IngestProtocol,
+    upload: UploadOptions,
+}
+
+impl fmt::Debug for QueuedIngestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("QueuedIngestClient")
+            .field("kusto", self.inner.resources.kusto())
+            .field("protocol", &self.inner.protocol)
+            .field("upload", &self.inner.upload)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`QueuedIngestClient`].
+#[derive(Debug)]
+#[must_use]
+pub struct QueuedIngestClientBuilder {
+    kusto: std::result::Result<KustoClient, kusto_data::Error>,
+    protocol: IngestProtocol,
+    upload: UploadOptions,
+    storage_retry: StorageRetry,
+    refresh: Duration,
+}
+
+impl QueuedIngestClientBuilder {
+    /// The protocol (default [`IngestProtocol::Auto`]).
+    pub fn protocol(mut self, protocol: IngestProtocol) -> Self {
+        self.protocol = protocol;
+        self
+    }
+
+    /// Upload settings: gzip level, block size, concurrency, attempts.
+    pub fn upload_options(mut self, options: UploadOptions) -> Self {
+        self.upload = options;
+        self
+    }
+
+    /// How each storage request is retried before the client moves to another account.
+    pub fn storage_retry(mut self, retry: StorageRetry) -> Self {
+        self.storage_retry = retry;
+        self
+    }
+
+    /// How long ingestion resources, the identity token and the REST configuration are kept
+    /// (default 1 hour).
+    pub fn resource_refresh(mut self, period: Duration) -> Self {
+        self.refresh = period;
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<QueuedIngestClient> {
+        let kusto = self.kusto?;
+        self.upload.validate()?;
+        let storage = Storage::new(kusto.http_client().clone(), self.storage_retry);
+        Ok(QueuedIngestClient {
+            inner: Arc::new(Inner {
+                resources: ResourceManager::new(kusto, self.refresh),
+                storage,
+                ranking: RankedAccounts::new(),
+                protocol: self.protocol,
+                upload: self.upload,
+            }),
+        })
+    }
+}
+
+impl QueuedIngestClient {
+    /// A client for the cluster of `connection_string`. An engine URL is turned into the
+    /// data-management URL (`https://ingest-...`); loopback and IP hosts are kept.
+    pub fn new(connection_string: ConnectionString) -> Result<Self> {
+        Self::builder(connection_string).build()
+    }
+
+    /// A builder for the cluster of `connection_string` (the data-management URL is derived as
+    /// in [`new`](Self::new)).
+    pub fn builder(connection_string: ConnectionString) -> QueuedIngestClientBuilder {
+        let kusto = ingest_endpoint(connection_string.data_source())
+            .and_then(|url| KustoClient::new(connection_string.with_data_source(&url)));
+        Self::builder_with(kusto)
+    }
+
+    /// A builder over a `KustoClient` of the data-management endpoint, with its own HTTP
+    /// client, authentication, trusted endpoints and retry policy.
+    pub fn builder_from_kusto_client(dm_client: KustoClient) -> QueuedIngestClientBuilder {
+        Self::builder_with(Ok(dm_client))
+    }
+
+    fn builder_with(
+        kusto: std::result::Result<KustoClient, kusto_data::Error>,
+    ) -> QueuedIngestClientBuilder {
+        QueuedIngestClientBuilder {
+            kusto,
+            protocol: IngestProtocol::Auto,
+            upload: UploadOptions::default(),
+            storage_retry: StorageRetry::default(),
+            refresh: Duration::from_secs(3600),
+        }
+    }
+
+    /// The client of the data-management endpoint.
+    pub fn kusto_client(&self) -> &KustoClient {
+        self.inner.resources.kusto()
+    }
+
+    /// The protocol used for the next ingestions.
+    pub async fn active_protocol(&self) -> Result<ActiveProtocol> {
+        match self.inner.protocol {
+            IngestProtocol::Queue => Ok(ActiveProtocol::Queue),
+            IngestProtocol::Rest => {
+                self.rest_configuration().await?;
+                Ok(ActiveProtocol::Rest)
+            }
+            IngestProtocol::Auto => {
+                match self.inner.resources.rest_configuration().await?.as_ref() {
+                    Some(config) if !config.prefers_queue() => Ok(ActiveProtocol::Rest),
+                    _ => Ok(ActiveProtocol::Queue),
+                }
+            }
+        }
+    }
+
+    /// The ingestion resources (cached).
+    pub async fn ingestion_resources(&self) -> Result<Arc<IngestionResources>> {
+        self.inner.resources.resources().await
+    }
+
+    /// The REST configuration (cached); an error when the service does not offer the REST API.
+    pub async fn rest_configuration(&self) -> Result<RestConfiguration> {
+        match self.inner.resources.rest_configuration().await?.as_ref() {
+            Some(config) => Ok(config.clone()),
+            None => Err(Error::MissingResource(
+                "REST ingestion API (GET /v1/rest/ingestion/configuration answered 404)",
+            )),
+        }
+    }
+
+    /// The current rank (0.0 to 1.0) of a storage account, by name (see [`crate::ranking`]).
+    pub fn storage_account_rank(&self, account: &str) -> f64 {
+        self.inner.ranking.rank(account)
+    }
+
+    /// Ingests one source.
+    pub async fn ingest(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+    ) -> Result<IngestionOperation> {
+        properties.validate()?;
+        let protocol = self.active_protocol().await?;
+        let source_id = source.source_id;
+        match protocol {
+            ActiveProtocol::Queue => {
+                let resources = self.inner.resources.resources().await?;
+                let blob_url = match &source.data {
+                    SourceData::Blob(url) => Some(url.clone()),
+                    _ => None,
+                };
+                self.check_message_size(&resources, blob_url, source_id, properties)
+                    .await?;
+                let blob = self.prepare(source, properties, protocol).await?;
+                self.enqueue(&blob, properties).await
+            }
+            ActiveProtocol::Rest => {
+                let blob = self.prepare(source, properties, protocol).await?;
+                let mut operations = self.submit_rest(&[blob], properties).await?;
+                operations
+                    .pop()
+                    .ok_or_else(|| Error::Protocol(format!("no operation for source {source_id}")))
+            }
+        }
+    }
+
+    /// Ingests many sources with at most `concurrency` uploads at a time, yielding each
+    /// source's outcome as it completes. Over REST, uploaded blobs are submitted together, up
+    /// to the service's `maxBlobsPerBatch` per request.
+    pub async fn ingest_many<S>(
+        &self,
+        sources: S,
+        properties: IngestionProperties,
+        concurrency: usize,
+    ) -> Result<BoxStream<'static, SourceOutcome>>
+    where
+        S: futures::Stream<Item = IngestionSource> + Send + 'static,
+    {
+        properties.validate()?;
+        let protocol = self.active_protocol().await?;
+        let concurrency = concurrency.max(1);
+        let properties = Arc::new(properties);
+        let client = self.clone();
+        match protocol {
+            ActiveProtocol::Queue => Ok(sources
+                .map(move |source| {
+                    let client = client.clone();
+                    let properties = Arc::clone(&properties);
+                    async move {
+                        let source_id = source.source_id;
+                        SourceOutcome {
+                            source_id,
+                            result: client.ingest(source, &properties).await,
+                        }
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .boxed()),
+            ActiveProtocol::Rest => {
+                let batch = self.rest_configuration().await?.max_blobs_per_batch.max(1);
+                let uploader = client.clone();
+                let upload_properties = Arc::clone(&properties);
+                Ok(sources
+                    .map(move |source| {
+                        let client = uploader.clone();
+                        let properties = Arc::clone(&upload_properties);
+                        async move {
+                            let source_id = source.source_id;
+                            (
+                                source_id,
+                                client
+                                    .prepare(source, &properties, ActiveProtocol::Rest)
+                                    .await,
+                            )
+                        }
+                    })
+                    .buffer_unordered(concurrency)
+                    .ready_chunks(batch)
+                    .then(move |chunk| {
+                        let client = client.clone();
+                        let properties = Arc::clone(&properties);
+                        async move { client.submit_chunk(chunk, &properties).await }
+                    })
+                    .flat_map(futures::stream::iter)
+                    .boxed())
+            }
+        }
+    }
+
+    async fn submit_chunk(
+        &self,
+        chunk: Vec<(Uuid, Result<Prepared>)>,
+        properties: &IngestionProperties,
+    ) -> Vec<SourceOutcome> {
+        let mut outcomes = Vec::new();
+        let mut ready = Vec::new();
+        for (source_id, prepared) in chunk {
+            match prepared {
+                Ok(blob) => ready.push(blob),
+                Err(error) => outcomes.push(SourceOutcome {
+                    source_id,
+                    result: Err(error),
+                }),
+            }
+        }
+        if ready.is_empty() {
+            return outcomes;
+        }
+        match self.submit_rest(&ready, properties).await {
+            Ok(operations) => {
+                for operation in operations {
+                    outcomes.push(SourceOutcome {
+                        source_id: operation.source_ids[0],
+                        result: Ok(operation),
+                    });
+                }
+            }
+            Err(error) => {
+                let message = error.to_string();
+                let transient = error.is_transient();
+                let mut first = Some(error);
+                for blob in ready {
+                    let result = match first.take() {
+                        Some(error) => Err(error),
+                        None => Err(Error::BatchFailed {
+                            message: message.clone(),
+                            transient,
+                        }),
+                    };
+                    outcomes.push(SourceOutcome {
+                        source_id: blob.source_id,
+                        result,
+                    });
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// Attaches an operation (deserialized, perhaps in another process) to this client, so
+    /// that its status can be read.
+    pub fn resume(&self, mut operation: IngestionOperation) -> IngestionOperation {
+        operation.client = Some(self.clone());
+        operation
+    }
+
+    /// Reads up to `count` messages (1 to 32 per queue) of the success or failure notification
+    /// queues, removing them when `remove` is true. These queues are shared by every client of
+    /// the cluster.
+    pub async fn read_notifications(
+        &self,
+        kind: NotificationKind,
+        count: u8,
+        remove: bool,
+    ) -> Result<Vec<Notification>> {
+        let resources = self.inner.resources.resources().await?;
+        let queues = match kind {
+            NotificationKind::Success => &resources.success_queues,
+            NotificationKind::Failure => &resources.failed_queues,
+        };
+        let mut out = Vec::new();
+        for queue in queues {
+            for text in self
+                .inner
+                .storage
+                .read_messages(queue, count, remove)
+                .await?
+            {
+                out.push(Notification::decode(&text)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The status of `operation`'s sources.
+    pub(crate) async fn operation_status(
+        &self,
+        operation: &IngestionOperation,
+    ) -> Result<IngestionStatus> {
+        match &operation.tracking {
+            Tracking::None => Ok(IngestionStatus {
+                sources: operation
+                    .source_ids
+                    .iter()
+                    .map(|id| SourceStatus::new(*id, SourceState::Queued))
+                    .collect(),
+            }),
+            Tracking::Table { table } => {
+                let resources = self.inner.resources.resources().await?;
+                let url = resources
+                    .status_tables
+                    .iter()
+                    .find(|t| without_query(t) == *table)
+                    .or(resources.status_tables.first())
+                    .ok_or(Error::MissingResource("IngestionsStatusTable"))?
+                    .clone();
+                let mut sources = Vec::new();
+                for id in &operation.source_ids {
+                    let key = id.to_string();
+                    let entity = self.inner.storage.get_entity(&url, &key, &key).await?;
+                    sources.push(from_entity(*id, &entity));
+                }
+                Ok(IngestionStatus { sources })
+            }
+            Tracking::Rest { operation_id } => {
+                let request = RestRequest::get([
+                    "v1",
+                    "rest",
+                    "ingestion",
+                    "queued",
+                    operation.database.as_str(),
+                    operation.table.as_str(),
+                    operation_id.as_str(),
+                ])
+                .query("details", "true")
+                .request_id_prefix("KRS.getStatus;");
+                let response = self.kusto_client().execute_rest(request).await?;
+                let body: Value = response.json()?;
+                Ok(from_rest(&operation.source_ids, &body))
+            }
+        }
+    }
+
+    /// Uploads the source (unless it is a blob) and returns what the submission needs.
+    async fn prepare(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+        protocol: ActiveProtocol,
+    ) -> Result<Prepared> {
+        let source_id = source.source_id;
+        if let SourceData::Blob(url) = &source.data {
+            return Ok(Prepared {
+                url: url.clone(),
+                raw_size: source.raw_size,
+                source_id,
+            });
+        }
+        let containers = match protocol {
+            ActiveProtocol::Queue => self.inner.resources.resources().await?.containers.clone(),
+            ActiveProtocol::Rest => {
+                let config = self.rest_configuration().await?;
+                if config.containers.is_empty() {
+                    return Err(Error::MissingResource(
+                        "storage containers in the REST configuration (uploads to lake folders \
+                         are not supported by this client)",
+                    ));
+                }
+                config.containers
+            }
+        };
+        let resources = &self.inner.resources;
+        let invalidate = || resources.invalidate_storage();
+        let uploader = Uploader {
+            storage: &self.inner.storage,
+            ranking: &self.inner.ranking,
+            options: &self.inner.upload,
+            on_auth_failure: &invalidate,
+        };
+        let uploaded = upload(&uploader, &containers, source, properties).await?;
+        Ok(Prepared {
+            url: uploaded.url,
+            raw_size: uploaded.raw_size,
+            source_id,
+        })
+    }
+
+    /// Refuses, before anything is uploaded, a message that could not fit the queue.
+    async fn check_message_size(
+        &self,
+        resources: &IngestionResources,
+        blob_url: Option<Url>,
+        source_id: Uuid,
+        properties: &IngestionProperties,
+    ) -> Result<()> {
+        let token = self.inner.resources.identity_token().await?;
+        let longest_container = resources
+            .containers
+            .iter()
+            .map(|c| c.as_str().len())
+            .max()
+            .unwrap_or(0);
+        let placeholder = match blob_url {
+            Some(url) => url,
+            None => {
+                let padding = "x".repeat(longest_container + 300);
+                Url::parse(&format!("https://{padding}.invalid/c/b"))
+                    .map_err(|e| Error::InvalidArgument(e.to_string()))?
+            }
+        };
+        let status_table = resources.status_tables.first();
+        let blob = QueuedBlob {
+            url: &placeholder,
+            raw_size: Some(u64::MAX),
+            source_id,
+        };
+        let status = status_table.map(|table| StatusEntity {
+            table,
+            partition_key: source_id.to_string(),
+            row_key: source_id.to_string(),
+        });
+        let message = queue_message(
+            properties,
+            &blob,
+            &token,
+            status.as_ref(),
+            self.kusto_client().application_name(),
+            self.kusto_client().client_version(),
+            OffsetDateTime::now_utc(),
+        );
+        let size = encode_message(&message).len();
+        if size > MAX_QUEUE_MESSAGE {
+            return Err(Error::MessageTooLarge {
+                size,
+                limit: MAX_QUEUE_MESSAGE,
+            });
+        }
+        Ok(())
+    }
+
+    /// Posts the queue message of one blob (queue protocol), inserting the status entity first
+    /// when the properties ask for table reporting.
+    async fn enqueue(
+        &self,
+        blob: &Prepared,
+        properties: &IngestionProperties,
+    ) -> Result<IngestionOperation> {
+        let resources = self.inner.resources.resources().await?;
+        let token = self.inner.resources.identity_token().await?;
+        let tracked =
+            properties.report_level != ReportLevel::None && properties.report_method.uses_table();
+        let key = blob.source_id.to_string();
+        let status_table = if tracked {
+            let table = resources
+                .status_tables
+                .first()
+                .ok_or(Error::MissingResource("IngestionsStatusTable"))?;
+            let entity = json!({
+                "PartitionKey": key,
+                "RowKey": key,
+                "Status": "Pending",
+                "IngestionSourceId": key,
+                "IngestionSourcePath": without_query(&blob.url),
+                "Database": properties.database,
+                "Table": properties.table,
+                "UpdatedOn": crate::properties::format_datetime(OffsetDateTime::now_utc()),
+                "Details": "",
+            });
+            self.inner.storage.insert_entity(table, &entity).await?;
+            Some(table)
+        } else {
+            None
+        };
+        let status = status_table.map(|table| StatusEntity {
+            table,
+            partition_key: key.clone(),
+            row_key: key.clone(),
+        });
+        let message = queue_message(
+            properties,
+            &QueuedBlob {
+                url: &blob.url,
+                raw_size: blob.raw_size,
+                source_id: blob.source_id,
+            },
+            &token,
+            status.as_ref(),
+            self.kusto_client().application_name(),
+            self.kusto_client().client_version(),
+            OffsetDateTime::now_utc(),
+        );
+        let text = encode_message(&message);
+        if text.len() > MAX_QUEUE_MESSAGE {
+            return Err(Error::MessageTooLarge {
+                size: text.len(),
+                limit: MAX_QUEUE_MESSAGE,
+            });
+        }
+        if resources.ready_queues.is_empty() {
+            return Err(Error::MissingResource("SecuredReadyForAggregationQueue"));
+        }
+        let order = self.inner.ranking.order(&resources.ready_queues);
+        let attempts = order.len().min(3);
+        let mut errors = Vec::new();
+        let mut sent = false;
+        for queue in order.iter().take(attempts) {
+            let account = account_name(queue);
+            match self.inner.storage.send_message(queue, text.clone()).await {
+                Ok(()) => {
+                    self.inner.ranking.record(&account, true);
+                    sent = true;
+                    break;
+                }
+                Err(error) => {
+                    self.inner.ranking.record(&account, false);
+                    if error.is_storage_authorization_failure() {
+                        self.inner.resources.invalidate_storage();
+                    }
+                    tracing::debug!(%error, account, "enqueue failed; trying the next queue");
+                    errors.push(error);
+                }
+            }
+        }
+        if !sent {
+            return Err(Error::AllAccountsFailed {
+                what: "enqueue",
+                attempts: errors,
+            });
+        }
+        Ok(IngestionOperation {
+            database: properties.database.clone(),
+            table: properties.table.clone(),
+            source_ids: vec![blob.source_id],
+            blobs: vec![without_query(&blob.url)],
+            tracking: match status_table {
+                Some(table) => Tracking::Table {
+                    table: without_query(table),
+                },
+                None => Tracking::None,
+            },
+            client: Some(self.clone()),
+        })
+    }
+
+    /// Submits blobs of one format over REST (one request), returning one operation per blob.
+    async fn submit_rest(
+        &self,
+        blobs: &[Prepared],
+        properties: &IngestionProperties,
+    ) -> Result<Vec<IngestionOperation>> {
+        let track = properties.report_level != ReportLevel::None;
+        let queued: Vec<QueuedBlob<'_>> = blobs
+            .iter()
+            .map(|b| QueuedBlob {
+                url: &b.url,
+                raw_size: b.raw_size,
+                source_id: b.source_id,
+            })
+            .collect();
+        let body = rest_body(properties, &queued, track, OffsetDateTime::now_utc());
+        let request = RestRequest::post(
+            [
+                "v1",
+                "rest",
+                "ingestion",
+                "queued",
+                properties.database.as_str(),
+                properties.table.as_str(),
+            ],
+            &body,
+        )
+        .request_id_prefix("KRS.ingestQueued;");
+        let response = self.kusto_client().execute_rest(request).await?;
+        let answer: Value = response.json()?;
+        let operation_id = answer
+            .get("ingestionOperationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let tracking = if track && !operation_id.is_empty() {
+            Tracking::Rest { operation_id }
+        } else {
+            Tracking::None
+        };
+        Ok(blobs
+            .iter()
+            .map(|blob| IngestionOperation {
+                database: properties.database.clone(),
+                table: properties.table.clone(),
+                source_ids: vec![blob.source_id],
+                blobs: vec![without_query(&blob.url)],
+                tracking: tracking.clone(),
+                client: Some(self.clone()),
+            })
+            .collect())
+    }
+}
+
+/// A blob ready to be submitted.
+#[derive(Debug, Clone)]
+struct Prepared {
+    url: Url,
+    raw_size: Option<u64>,
+    source_id: Uuid,
+}

@@ -1,0 +1,416 @@
+//! Azure Storage as the ingestion needs it, through the official `azure_storage_blob` and
+//! `azure_storage_queue` crates (blocks staged and committed, queue messages sent), and one small
+//! client of our own for the status table on `azure_core`'s pipeline (no maintained Table crate
+//! exists in the 1.x line). Every request goes through the `reqwest` client of the
+//! `KustoClient`, so its proxy and timeouts apply to storage too. Clients are built from SAS URLs
+//! only, never with a credential; errors show URLs without their SAS.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use azure_core::http::{
+    ClientOptions, ExponentialRetryOptions, Method, Pipeline, Request, RequestContent,
+    RetryOptions, Transport,
+};
+use azure_storage_blob::models::BlockLookupList;
+use azure_storage_blob::{BlockBlobClient, BlockBlobClientOptions};
+use azure_storage_queue::models::QueueMessage;
+use azure_storage_queue::{QueueClient, QueueClientOptions};
+use bytes::Bytes;
+use serde_json::Value;
+use url::Url;
+
+use crate::error::{Error, StorageService};
+use crate::ranking::account_name;
+use crate::source::without_query;
+
+/// How storage requests are retried by the storage pipeline before the ingestion client moves
+/// to another account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageRetry {
+    /// Retries of one request (default 3).
+    pub max_retries: u32,
+    /// First backoff (default 200 ms), doubling.
+    pub initial_delay: Duration,
+    /// Largest backoff (default 5 s).
+    pub max_delay: Duration,
+    /// All retries of one request end after this (default 60 s).
+    pub max_total: Duration,
+}
+
+impl Default for StorageRetry {
+    fn default() -> Self {
+        StorageRetry {
+            max_retries: 3,
+            initial_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(5),
+            max_total: Duration::from_secs(60),
+        }
+    }
+}
+
+fn core_duration(duration: Duration) -> azure_core::time::Duration {
+    azure_core::time::Duration::try_from(duration).unwrap_or(azure_core::time::Duration::MAX)
+}
+
+/// Storage clients sharing one HTTP client and retry policy.
+#[derive(Clone)]
+pub(crate) struct Storage {
+    http: reqwest::Client,
+    retry: StorageRetry,
+    table_pipeline: Arc<Pipeline>,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Storage {
+    pub(crate) fn new(http: reqwest::Client, retry: StorageRetry) -> Self {
+        let options = client_options(&http, &retry);
+        let table_pipeline = Arc::new(Pipeline::new(
+            Some("kusto-ingest"),
+            Some(env!("CARGO_PKG_VERSION")),
+            options,
+            Vec::new(),
+            Vec::new(),
+            None,
+        ));
+        Storage {
+            http,
+            retry,
+            table_pipeline,
+        }
+    }
+
+    fn options(&self) -> ClientOptions {
+        client_options(&self.http, &self.retry)
+    }
+
+    /// A block-blob client for `name` in the container at `container` (a SAS URL).
+    pub(crate) fn blob(&self, container: &Url, name: &str) -> Result<BlobTarget, Error> {
+        let mut url = container.clone();
+        url.path_segments_mut()
+            .map_err(|()| {
+                storage_error(
+                    StorageService::Blob,
+                    container,
+                    None,
+                    None,
+                    "the container URL cannot take a blob name",
+                )
+            })?
+            .pop_if_empty()
+            .push(name);
+        let client = BlockBlobClient::new(
+            url.clone(),
+            None,
+            Some(BlockBlobClientOptions {
+                client_options: self.options(),
+                ..Default::default()
+            }),
+        )
+        .map_err(|e| from_azure(StorageService::Blob, &url, e))?;
+        Ok(BlobTarget { client, url })
+    }
+
+    /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
+    pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), Error> {
+        let client = QueueClient::new(
+            queue.clone(),
+            None,
+            Some(QueueClientOptions {
+                client_options: self.options(),
+                ..Default::default()
+            }),
+        )
+        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        let content = RequestContent::try_from(QueueMessage {
+            message_text: Some(text),
+        })
+        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        client
+            .send_message(content, None)
+            .await
+            .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        Ok(())
+    }
+
+    /// Reads and optionally removes up to `count` messages of the queue at `queue`, returning
+    /// their texts.
+    pub(crate) async fn read_messages(
+        &self,
+        queue: &Url,
+        count: u8,
+        remove: bool,
+    ) -> Result<Vec<String>, Error> {
+        let client = QueueClient::new(
+            queue.clone(),
+            None,
+            Some(QueueClientOptions {
+                client_options: self.options(),
+                ..Default::default()
+            }),
+        )
+        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        let count = count.clamp(1, 32);
+        let error = |e| from_azure(StorageService::Queue, queue, e);
+        if !remove {
+            let options = azure_storage_queue::models::QueueClientPeekMessagesOptions {
+                number_of_messages: Some(i32::from(count)),
+                ..Default::default()
+            };
+            let peeked = client
+                .peek_messages(Some(options))
+                .await
+                .map_err(error)?
+                .into_model()
+                .map_err(error)?;
+            return Ok(peeked
+                .items
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|m| m.message_text)
+                .collect());
+        }
+        let options = azure_storage_queue::models::QueueClientReceiveMessagesOptions {
+            number_of_messages: Some(i32::from(count)),
+            ..Default::default()
+        };
+        let received = client
+            .receive_messages(Some(options))
+            .await
+            .map_err(error)?
+            .into_model()
+            .map_err(error)?;
+        let mut texts = Vec::new();
+        for message in received.items.unwrap_or_default() {
+            if let (Some(id), Some(receipt)) = (&message.message_id, &message.pop_receipt) {
+                client
+                    .delete_message(id, receipt, None)
+                    .await
+                    .map_err(error)?;
+            }
+            if let Some(text) = message.message_text {
+                texts.push(text);
+            }
+        }
+        Ok(texts)
+    }
+
+    /// Inserts `entity` into the table at `table` (a SAS URL).
+    pub(crate) async fn insert_entity(&self, table: &Url, entity: &Value) -> Result<(), Error> {
+        let mut request = Request::new(table.clone(), Method::Post);
+        table_headers(&mut request);
+        request.insert_header("content-type", "application/json");
+        request.insert_header("prefer", "return-no-content");
+        request.set_body(Bytes::from(entity.to_string()));
+        self.table_pipeline
+            .send(&azure_core::http::Context::new(), &mut request, None)
+            .await
+            .map_err(|e| from_azure(StorageService::Table, table, e))?;
+        Ok(())
+    }
+
+    /// Reads the entity of `partition_key` / `row_key` from the table at `table`.
+    pub(crate) async fn get_entity(
+        &self,
+        table: &Url,
+        partition_key: &str,
+        row_key: &str,
+    ) -> Result<Value, Error> {
+        let url = entity_url(table, partition_key, row_key)?;
+        let mut request = Request::new(url, Method::Get);
+        table_headers(&mut request);
+        let response = self
+            .table_pipeline
+            .send(&azure_core::http::Context::new(), &mut request, None)
+            .await
+            .map_err(|e| from_azure(StorageService::Table, table, e))?;
+        serde_json::from_slice(response.body()).map_err(|e| {
+            Error::Protocol(format!(
+                "the status entity of {} is not JSON: {e}",
+                without_query(table)
+            ))
+        })
+    }
+}
+
+fn table_headers(request: &mut Request) {
+    request.insert_header("accept", "application/json;odata=nometadata");
+    request.insert_header("x-ms-version", "2019-02-02");
+    request.insert_header("dataserviceversion", "3.0");
+}
+
+/// The URL of one entity: the table's last path segment becomes
+/// `Table(PartitionKey='..',RowKey='..')`, the SAS query kept.
+fn entity_url(table: &Url, partition_key: &str, row_key: &str) -> Result<Url, Error> {
+    let name = table
+        .path_segments()
+        .and_then(|mut s| s.next_back().map(str::to_owned))
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            storage_error(
+                StorageService::Table,
+                table,
+                None,
+                None,
+                "the status table URL names no table",
+            )
+        })?;
+    let quote = |key: &str| key.replace('\'', "''");
+    let mut url = table.clone();
+    url.path_segments_mut()
+        .map_err(|()| storage_error(StorageService::Table, table, None, None, "bad table URL"))?
+        .pop()
+        .push(&format!(
+            "{name}(PartitionKey='{}',RowKey='{}')",
+            quote(partition_key),
+            quote(row_key)
+        ));
+    Ok(url)
+}
+
+fn client_options(http: &reqwest::Client, retry: &StorageRetry) -> ClientOptions {
+    ClientOptions {
+        transport: Some(Transport::new(Arc::new(http.clone()))),
+        retry: RetryOptions::exponential(ExponentialRetryOptions {
+            initial_delay: core_duration(retry.initial_delay),
+            max_retries: retry.max_retries,
+            max_total_elapsed: core_duration(retry.max_total),
+            max_delay: core_duration(retry.max_delay),
+        }),
+        ..Default::default()
+    }
+}
+
+/// A block blob being written.
+pub(crate) struct BlobTarget {
+    client: BlockBlobClient,
+    url: Url,
+}
+
+impl BlobTarget {
+    /// The blob's URL, with the container's SAS.
+    pub(crate) fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// Writes the whole blob in one request.
+    pub(crate) async fn put(&self, data: Bytes) -> Result<(), Error> {
+        let length = data.len() as u64;
+        let options = azure_storage_blob::models::BlockBlobClientUploadOptions {
+            partition_size: std::num::NonZero::new(length.max(1)),
+            parallel: std::num::NonZero::new(1),
+            ..Default::default()
+        };
+        self.client
+            .upload(data.into(), Some(options))
+            .await
+            .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
+        Ok(())
+    }
+
+    /// Stages one block.
+    pub(crate) async fn stage(&self, block_id: &[u8], data: Bytes) -> Result<(), Error> {
+        let length = data.len() as u64;
+        self.client
+            .stage_block(block_id, length, data.into(), None)
+            .await
+            .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
+        Ok(())
+    }
+
+    /// Commits the staged blocks in order.
+    pub(crate) async fn commit(&self, block_ids: Vec<Vec<u8>>) -> Result<(), Error> {
+        let list = BlockLookupList {
+            latest: Some(block_ids),
+            ..Default::default()
+        };
+        let content = list
+            .try_into()
+            .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
+        self.client
+            .commit_block_list(content, None)
+            .await
+            .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
+        Ok(())
+    }
+}
+
+fn storage_error(
+    service: StorageService,
+    url: &Url,
+    status: Option<u16>,
+    code: Option<String>,
+    message: &str,
+) -> Error {
+    Error::Storage {
+        service,
+        account: account_name(url),
+        status,
+        code,
+        message: format!("{}: {message}", without_query(url)),
+    }
+}
+
+/// A storage error of the azure crates as this crate's error, without any URL query (SAS) in
+/// its text.
+pub(crate) fn from_azure(service: StorageService, url: &Url, error: azure_core::Error) -> Error {
+    let (status, code) = match error.kind() {
+        azure_core::error::ErrorKind::HttpResponse {
+            status, error_code, ..
+        } => (Some(u16::from(*status)), error_code.clone()),
+        _ => (None, None),
+    };
+    let text = scrub(&error.to_string());
+    storage_error(service, url, status, code, &text)
+}
+
+/// Removes query strings from every URL in `text` (error messages of the storage crates may
+/// quote the request URL with its SAS).
+fn scrub(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('?') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')')
+            .unwrap_or(tail.len());
+        if tail[..end].contains('=') {
+            out.push_str("?<query removed>");
+        } else {
+            out.push_str(&tail[..end]);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_never_carry_the_sas() {
+        let text = "HttpResponse(Forbidden, \"AuthorizationFailure\") PUT http://127.0.0.1:1/acct/c/b?sv=1&sig=SECRET%3D failed";
+        let scrubbed = scrub(text);
+        assert!(!scrubbed.contains("SECRET"), "{scrubbed}");
+        assert!(scrubbed.contains("http://127.0.0.1:1/acct/c/b?<query removed>"));
+        assert_eq!(scrub("what? nothing"), "what? nothing");
+    }
+
+    #[test]
+    fn entity_urls_quote_their_keys_and_keep_the_sas() {
+        let table = Url::parse("http://127.0.0.1:1/acct/status?sv=1&tn=status&sig=x").unwrap();
+        let url = entity_url(&table, "a'b", "c").unwrap();
+        assert_eq!(url.path(), "/acct/status(PartitionKey='a''b',RowKey='c')");
+        assert_eq!(url.query(), Some("sv=1&tn=status&sig=x"));
+    }
+}

@@ -1,0 +1,474 @@
+//! Uploads: a source read once, compressed as it streams (gzip, when the format calls for it and
+//! the data is not compressed already), cut into blocks, and written as a block blob into a
+//! container of the best-ranked storage account.
+//!
+//! Memory is bounded whatever the source size: at most `concurrency` blocks are being staged
+//! while one more is filled, so an upload holds about `(concurrency + 1) x block_size` bytes
+//! plus one read buffer (with the defaults, 2 x 4 MiB + 4 MiB + 1 MiB). Data that fits one block
+//! is written with a single `Put Blob`; larger data with `Put Block` calls and a `Put Block
+//! List`.
+//!
+//! A failed upload moves to the next container in ranked order (each attempt recorded in the
+//! ranking): a file or bytes restart from their beginning; a forward-only reader can move only
+//! while everything read from it is still in memory (it fit one block); otherwise the upload
+//! fails with [`Error::ForwardOnlySource`], after the storage client has retried the failing
+//! block itself.
+
+use std::io::Write;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use kusto_data::{Compression, DataFormat};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use url::Url;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::properties::IngestionProperties;
+use crate::ranking::{RankedAccounts, account_name};
+use crate::source::{IngestionSource, SourceData, compressed_file_raw_size, compressed_raw_size};
+use crate::storage::Storage;
+
+/// The gzip level used by default: level 3 of zlib-rs compresses about 86 MB/s per core to a
+/// ratio of 0.342 on generated CSV, against 55 MB/s and 0.333 at level 6 and a poor 0.50 at level
+/// 1 (`rust-dependencies.md` section 7; `docs/benchmarks.md` has this crate's figures).
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+/// The block size of uploads (4 MiB).
+pub const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
+/// Blocks of one upload staged at once.
+pub const DEFAULT_BLOCK_CONCURRENCY: usize = 2;
+/// Containers tried for one source before the upload fails.
+pub const DEFAULT_UPLOAD_ATTEMPTS: usize = 3;
+
+const READ_CHUNK: usize = 1 << 20;
+
+/// How uploads are made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOptions {
+    /// gzip level 0-9 (default [`DEFAULT_COMPRESSION_LEVEL`]).
+    pub compression_level: u32,
+    /// Block size in bytes (default 4 MiB; at least 64 KiB, at most 100 MiB).
+    pub block_size: usize,
+    /// Blocks staged at once per upload (default 2).
+    pub block_concurrency: usize,
+    /// Containers tried per source (default 3; at most the number of containers).
+    pub attempts: usize,
+}
+
+impl Default for UploadOptions {
+    fn default() -> Self {
+        UploadOptions {
+            compression_level: DEFAULT_COMPRESSION_LEVEL,
+            block_size: DEFAULT_BLOCK_SIZE,
+            block_concurrency: DEFAULT_BLOCK_CONCURRENCY,
+            attempts: DEFAULT_UPLOAD_ATTEMPTS,
+        }
+    }
+}
+
+impl UploadOptions {
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.compression_level > 9 {
+            return Err(Error::InvalidArgument(format!(
+                "the gzip level must be 0 to 9, not {}",
+                self.compression_level
+            )));
+        }
+        if !(64 << 10..=100 << 20).contains(&self.block_size) {
+            return Err(Error::InvalidArgument(format!(
+                "the block size must be 64 KiB to 100 MiB, not {} bytes",
+                self.block_size
+            )));
+        }
+        if self.block_concurrency == 0 || self.attempts == 0 {
+            return Err(Error::InvalidArgument(
+                "block concurrency and upload attempts must be at least 1".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A source written to a blob.
+#[derive(Debug, Clone)]
+pub(crate) struct Uploaded {
+    /// The blob URL with the container's SAS.
+    pub(crate) url: Url,
+    /// The raw (uncompressed) size, where the data tells it.
+    pub(crate) raw_size: Option<u64>,
+}
+
+/// What one upload attempt left behind when it failed.
+enum Failed {
+    /// The input can be read again from its start (file, bytes) or is wholly in memory.
+    Retry(Error, Option<(Bytes, u64)>),
+    /// Part of a forward-only input is gone.
+    Fatal(Error),
+}
+
+/// The input of an upload attempt.
+enum Input {
+    File(std::path::PathBuf, u64),
+    Bytes(Bytes),
+    Reader(Box<dyn AsyncRead + Send + Unpin>),
+}
+
+/// The blob name of a source: `{db}__{table}__{source id}__{name}`, with `.gz` when this
+/// client compresses it, and the compression suffix when the name lacks it.
+pub(crate) fn blob_name(
+    database: &str,
+    table: &str,
+    source_id: Uuid,
+    name: &str,
+    format: DataFormat,
+    compress: bool,
+    compression: Compression,
+) -> String {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut blob = format!("{database}__{table}__{source_id}__{clean}");
+    if clean == "stream" {
+        blob.push('.');
+        blob.push_str(format.wire_name());
+    }
+    let lower = blob.to_ascii_lowercase();
+    if compress {
+        blob.push_str(".gz");
+    } else if compression != Compression::None && !lower.ends_with(compression.suffix()) {
+        blob.push_str(compression.suffix());
+    }
+    blob
+}
+
+/// What an upload needs from its client.
+pub(crate) struct Uploader<'a> {
+    pub(crate) storage: &'a Storage,
+    pub(crate) ranking: &'a RankedAccounts,
+    pub(crate) options: &'a UploadOptions,
+    /// Called after a storage authorization failure (the resources are fetched again).
+    pub(crate) on_auth_failure: &'a (dyn Fn() + Send + Sync),
+}
+
+/// Uploads `source` to one of `containers`, trying them in ranked order.
+pub(crate) async fn upload(
+    uploader: &Uploader<'_>,
+    containers: &[Url],
+    source: IngestionSource,
+    properties: &IngestionProperties,
+) -> Result<Uploaded> {
+    let Uploader {
+        storage,
+        ranking,
+        options,
+        on_auth_failure,
+    } = *uploader;
+    let (database, table, format) = (
+        properties.database.as_str(),
+        properties.table.as_str(),
+        properties.format,
+    );
+    if containers.is_empty() {
+        return Err(Error::MissingResource("TempStorage containers"));
+    }
+    let compression = source.compression();
+    let compress = format.compress_before_upload() && compression == Compression::None;
+    let name = blob_name(
+        database,
+        table,
+        source.source_id,
+        &source.display_name(),
+        format,
+        compress,
+        compression,
+    );
+    let source_id = source.source_id;
+    let given_raw_size = source.raw_size;
+    let mut input = match source.data {
+        SourceData::File(path) => {
+            let metadata = tokio::fs::metadata(&path)
+                .await
+                .map_err(|e| Error::Source {
+                    path: path.clone(),
+                    message: "the file cannot be opened".to_owned(),
+                    source: Some(e),
+                })?;
+            if !metadata.is_file() {
+                return Err(Error::Source {
+                    path,
+                    message: "not a regular file".to_owned(),
+                    source: None,
+                });
+            }
+            Input::File(path, metadata.len())
+        }
+        SourceData::Bytes(bytes) => Input::Bytes(bytes),
+        SourceData::Reader(reader) => Input::Reader(reader),
+        SourceData::Blob(_) => {
+            return Err(Error::InvalidArgument(
+                "a blob source is not uploaded".to_owned(),
+            ));
+        }
+    };
+    // The raw size the data tells by itself, for compressed files and bytes.
+    let compressed_raw = match (&input, compression) {
+        (_, Compression::None) => None,
+        (Input::File(path, _), compression) => {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || compressed_file_raw_size(&path, compression))
+                .await
+                .ok()
+                .flatten()
+        }
+        (Input::Bytes(bytes), compression) => compressed_raw_size(bytes, compression),
+        (Input::Reader(_), _) => None,
+    };
+    let order = ranking.order(containers);
+    let attempts = options.attempts.min(order.len()).max(1);
+    let mut errors = Vec::new();
+    let mut held: Option<(Bytes, u64)> = None;
+    for container in order.iter().take(attempts) {
+        let account = account_name(container);
+        let target = storage.blob(container, &name)?;
+        let result = match (&mut input, held.take()) {
+            (_, Some((block, raw))) => put_whole(&target, block, raw).await,
+            (Input::File(path, length), None) => {
+                let file = tokio::fs::File::open(&*path)
+                    .await
+                    .map_err(|e| Error::Source {
+                        path: path.clone(),
+                        message: "the file cannot be opened".to_owned(),
+                        source: Some(e),
+                    })?;
+                let result = write_blob(&target, file, compress, options, true).await;
+                match result {
+                    Ok(read) if read != *length => {
+                        return Err(Error::Source {
+                            path: path.clone(),
+                            message: format!(
+                                "the file changed size during the upload ({length} bytes before, \
+                                 {read} read)"
+                            ),
+                            source: None,
+                        });
+                    }
+                    Err(Failed::Fatal(Error::Read(e))) => {
+                        return Err(Error::Source {
+                            path: path.clone(),
+                            message: "reading the file failed".to_owned(),
+                            source: Some(e),
+                        });
+                    }
+                    other => other,
+                }
+            }
+            (Input::Bytes(bytes), None) => {
+                write_blob(
+                    &target,
+                    std::io::Cursor::new(bytes.clone()),
+                    compress,
+                    options,
+                    true,
+                )
+                .await
+            }
+            (Input::Reader(reader), None) => {
+                write_blob(&target, reader, compress, options, false).await
+            }
+        };
+        match result {
+            Ok(read) => {
+                ranking.record(&account, true);
+                let raw_size = if compression == Compression::None {
+                    Some(read)
+                } else {
+                    compressed_raw.or(given_raw_size)
+                };
+                return Ok(Uploaded {
+                    url: target.url().clone(),
+                    raw_size,
+                });
+            }
+            Err(Failed::Retry(error, block)) => {
+                ranking.record(&account, false);
+                if error.is_storage_authorization_failure() {
+                    on_auth_failure();
+                }
+                tracing::debug!(%error, account, "upload failed; trying the next container");
+                if matches!(input, Input::Reader(_)) && block.is_none() {
+                    return Err(Error::ForwardOnlySource {
+                        source_id,
+                        cause: Box::new(error),
+                    });
+                }
+                held = block;
+                errors.push(error);
+            }
+            Err(Failed::Fatal(error)) => {
+                if matches!(error, Error::Storage { .. }) {
+                    ranking.record(&account, false);
+                    if error.is_storage_authorization_failure() {
+                        on_auth_failure();
+                    }
+                    return Err(Error::ForwardOnlySource {
+                        source_id,
+                        cause: Box::new(error),
+                    });
+                }
+                return Err(error);
+            }
+        }
+    }
+    Err(Error::AllAccountsFailed {
+        what: "upload",
+        attempts: errors,
+    })
+}
+
+async fn put_whole(
+    target: &crate::storage::BlobTarget,
+    block: Bytes,
+    raw: u64,
+) -> Result<u64, Failed> {
+    match target.put(block.clone()).await {
+        Ok(()) => Ok(raw),
+        Err(error) => Err(Failed::Retry(error, Some((block, raw)))),
+    }
+}
+
+/// Streams `reader` through the encoder into the blob; returns the number of raw bytes read.
+async fn write_blob<R: AsyncRead + Unpin>(
+    target: &crate::storage::BlobTarget,
+    mut reader: R,
+    compress: bool,
+    options: &UploadOptions,
+    replayable: bool,
+) -> Result<u64, Failed> {
+    let block_size = options.block_size;
+    let mut encoder = compress.then(|| {
+        flate2::write::GzEncoder::new(
+            Vec::with_capacity(READ_CHUNK),
+            flate2::Compression::new(options.compression_level),
+        )
+    });
+    let mut current = BytesMut::with_capacity(block_size);
+    // The first full block is held back: if nothing follows it, it goes in one request.
+    let mut pending: Option<Bytes> = None;
+    let mut block_ids: Vec<Vec<u8>> = Vec::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut raw: u64 = 0;
+    let mut buffer = vec![0u8; READ_CHUNK];
+    let fail = |error: Error| {
+        if replayable {
+            Failed::Retry(error, None)
+        } else {
+            Failed::Fatal(error)
+        }
+    };
+    loop {
+        let n = read_full(&mut reader, &mut buffer)
+            .await
+            .map_err(|e| Failed::Fatal(Error::Read(e)))?;
+        raw += n as u64;
+        let finished = n == 0;
+        match encoder.take() {
+            Some(mut gz) => {
+                let chunk = buffer[..n].to_vec();
+                let (gz, output) = tokio::task::spawn_blocking(move || {
+                    let result = if finished {
+                        gz.try_finish()
+                    } else {
+                        gz.write_all(&chunk)
+                    }
+                    .map(|()| std::mem::take(gz.get_mut()));
+                    (gz, result)
+                })
+                .await
+                .map_err(|e| Failed::Fatal(Error::Read(std::io::Error::other(e))))?;
+                current.extend_from_slice(&output.map_err(|e| Failed::Fatal(Error::Read(e)))?);
+                encoder = Some(gz);
+            }
+            None => current.extend_from_slice(&buffer[..n]),
+        }
+        while current.len() >= block_size {
+            let block = current.split_to(block_size).freeze();
+            if pending.is_none() && block_ids.is_empty() {
+                pending = Some(block);
+                continue;
+            }
+            if let Some(first) = pending.take() {
+                stage(&mut in_flight, &mut block_ids, target, first);
+            }
+            stage(&mut in_flight, &mut block_ids, target, block);
+            while in_flight.len() >= options.block_concurrency {
+                if let Some(result) = in_flight.next().await {
+                    result.map_err(fail)?;
+                }
+            }
+        }
+        if finished {
+            break;
+        }
+    }
+    let rest = current.split().freeze();
+    if block_ids.is_empty() {
+        let whole = match pending.take() {
+            None => Some(rest.clone()),
+            Some(first) if rest.is_empty() => Some(first),
+            Some(first) => {
+                stage(&mut in_flight, &mut block_ids, target, first);
+                None
+            }
+        };
+        if let Some(block) = whole {
+            return put_whole(target, block, raw).await;
+        }
+    } else if let Some(first) = pending.take() {
+        stage(&mut in_flight, &mut block_ids, target, first);
+    }
+    if !rest.is_empty() {
+        stage(&mut in_flight, &mut block_ids, target, rest);
+    }
+    while let Some(result) = in_flight.next().await {
+        result.map_err(fail)?;
+    }
+    target.commit(block_ids).await.map_err(fail)?;
+    Ok(raw)
+}
+
+type StageFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
+fn stage<'a>(
+    in_flight: &mut FuturesUnordered<StageFuture<'a>>,
+    block_ids: &mut Vec<Vec<u8>>,
+    target: &'a crate::storage::BlobTarget,
+    block: Bytes,
+) {
+    let id = format!("{:016}", block_ids.len()).into_bytes();
+    block_ids.push(id.clone());
+    in_flight.push(Box::pin(async move { target.stage(&id, block).await }));
+}
+
+/// Reads until `buffer` is full or the input ends.
+async fn read_full<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    buffer: &mut [u8],
+) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let n = reader.read(&mut buffer[filled..]).await?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+    }
+    Ok(filled)
+}
