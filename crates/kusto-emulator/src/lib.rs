@@ -85,7 +85,7 @@
 //! use kusto_emulator::{DataManagementOptions, Emulator, azurite::Azurite};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let azurite = Azurite::start().await?; // tools/azurite, installed by `cargo xtask install-azurite`
+//! let azurite = Azurite::start().await?; // see azurite::locate for where Azurite is found
 //! let emulator = Emulator::builder()
 //!     .azurite(azurite)
 //!     .data_management(DataManagementOptions::default())

@@ -3,26 +3,32 @@
 //! ```text
 //! kusto-emulator [--port 8080] [--host 127.0.0.1] [--database NAME]... [--no-auto-create]
 //!                [--streaming-policy-default enabled|disabled] [--no-streaming-ingestion]
-//!                [--azurite | --attach-azurite BLOB,QUEUE,TABLE] [--batching-window-ms N]
-//!                [--no-rest-ingestion] [--no-storage-proxy]
+//!                [--azurite [--azurite-js PATH] | --attach-azurite BLOB,QUEUE,TABLE]
+//!                [--batching-window-ms N] [--no-rest-ingestion] [--no-storage-proxy]
 //! ```
 //!
-//! The first line on stdout is the URL (`http://127.0.0.1:PORT`), so that scripts started with
-//! `--port 0` can read it. Logs go to stderr (`RUST_LOG` filters them).
+//! `kusto-emulator --help` describes every option; `--version` prints the version. The first
+//! line on stdout is the URL (`http://127.0.0.1:PORT`), so that scripts started with `--port 0`
+//! can read it. Logs go to stderr (`RUST_LOG` filters them).
 //!
-//! With `--azurite` the emulator starts its own Azurite (found through `KUSTO_AZURITE_JS` or
-//! this repository's `tools/azurite`, installed by `cargo xtask install-azurite`) with two
-//! storage accounts and serves queued ingestion; the Azurite stops with the emulator. With
-//! `--attach-azurite` it uses an Azurite that is already running, given the base URLs of its
-//! three services, and the accounts of the `AZURITE_ACCOUNTS` variable (`name:key[;name:key]`,
-//! as Azurite reads it; Azurite's well-known `devstoreaccount1` when unset).
+//! With `--azurite` the emulator starts its own Azurite with two storage accounts and serves
+//! queued ingestion; the Azurite stops with the emulator. Azurite is found through
+//! `--azurite-js`, `KUSTO_AZURITE_JS`, an `azurite` executable on `PATH` (`npm install -g
+//! azurite@3.35.0`) or this repository's `tools/azurite` (`cargo xtask install-azurite`), in this
+//! order. With `--attach-azurite` it uses an Azurite that is already running, given the base URLs
+//! of its three services, and the accounts of the `AZURITE_ACCOUNTS` variable
+//! (`name:key[;name:key]`, as Azurite reads it; Azurite's well-known `devstoreaccount1` when
+//! unset).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::process::ExitCode;
-
 use std::time::Duration;
 
-use kusto_emulator::azurite::{AccountKey, Azurite, AzuriteEndpoints, StorageAccount};
+use clap::{Parser, ValueEnum};
+use kusto_emulator::azurite::{
+    AccountKey, Azurite, AzuriteEndpoints, AzuriteOptions, StorageAccount,
+};
 use kusto_emulator::{DataManagementOptions, Emulator};
 
 /// Azurite's documented development account key.
@@ -32,7 +38,8 @@ const DEV_ACCOUNT_KEY: &str =
 /// How the data-management service gets its storage.
 enum Storage {
     None,
-    Start,
+    /// Start Azurite, from this script if given.
+    Start(Option<PathBuf>),
     Attach(Box<AzuriteEndpoints>),
 }
 
@@ -47,7 +54,10 @@ fn attach_endpoints(value: &str) -> Result<AzuriteEndpoints, String> {
             queue: queue.clone(),
             table: table.clone(),
         }),
-        _ => Err("--attach-azurite needs three URLs: BLOB,QUEUE,TABLE".to_owned()),
+        _ => Err(format!(
+            "expected three URLs (BLOB,QUEUE,TABLE), got {}",
+            urls.len()
+        )),
     }
 }
 
@@ -75,22 +85,69 @@ fn accounts_from_env() -> Result<Vec<StorageAccount>, String> {
         .collect()
 }
 
-const USAGE: &str = "usage: kusto-emulator [--port PORT] [--host ADDR] [--database NAME]... \
-[--no-auto-create] [--streaming-policy-default enabled|disabled] [--no-streaming-ingestion] \
-[--azurite | --attach-azurite BLOB,QUEUE,TABLE] [--batching-window-ms N] [--no-rest-ingestion] \
-[--no-storage-proxy]\n\n\
-  --port PORT     port to listen on (0 = any free port; default 8080)\n\
-  --host ADDR     address to listen on (default 127.0.0.1)\n\
-  --database NAME create this database at start (repeatable)\n\
-  --no-auto-create            unknown databases are errors instead of being created on first use\n\
-  --streaming-policy-default  policy of tables and databases that set none (default enabled)\n\
-  --no-streaming-ingestion    answer 404 on /v1/rest/ingest, as a cluster without the feature\n\
-  --azurite                   start Azurite (tools/azurite or KUSTO_AZURITE_JS) and serve queued ingestion\n\
-  --attach-azurite B,Q,T      serve queued ingestion over a running Azurite (accounts from AZURITE_ACCOUNTS)\n\
-  --batching-window-ms N      how long queued sources wait to be batched (default 1000)\n\
-  --no-rest-ingestion         answer 404 on /v1/rest/ingestion, as a cluster without the REST API\n\
-  --no-storage-proxy          hand out Azurite's own URLs instead of the fault-injecting proxy's\n\n\
-The first line printed on stdout is the URL. Stop with Ctrl-C.";
+/// A local Azure Data Explorer (Kusto) emulator: the engine and data-management endpoints over
+/// in-memory tables, for development and tests.
+///
+/// The first line printed on stdout is the URL (`http://127.0.0.1:PORT`); logs go to stderr
+/// (`RUST_LOG` filters them). Stop with Ctrl-C or SIGTERM.
+#[derive(Debug, Parser)]
+#[command(name = "kusto-emulator", version, args_override_self = true)]
+struct Args {
+    /// Port to listen on (0 = any free port).
+    #[arg(short, long, value_name = "PORT", default_value_t = 8080)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    host: IpAddr,
+    /// Create this database at start (repeatable).
+    #[arg(long = "database", value_name = "NAME")]
+    databases: Vec<String>,
+    /// Unknown databases are errors instead of being created on first use.
+    #[arg(long)]
+    no_auto_create: bool,
+    /// Streaming ingestion policy of tables and databases that set none.
+    #[arg(long, value_enum, value_name = "POLICY", default_value_t = Policy::Enabled)]
+    streaming_policy_default: Policy,
+    /// Answer 404 on /v1/rest/ingest, as a cluster without streaming ingestion.
+    #[arg(long)]
+    no_streaming_ingestion: bool,
+    /// Start Azurite and serve queued ingestion over it (Azurite is found through
+    /// --azurite-js, KUSTO_AZURITE_JS, an `azurite` on PATH or this repository's tools/azurite).
+    #[arg(long, conflicts_with = "attach_azurite")]
+    azurite: bool,
+    /// Azurite's entry script (.../azurite/dist/src/azurite.js) for --azurite, run with node.
+    #[arg(long, value_name = "PATH", requires = "azurite")]
+    azurite_js: Option<PathBuf>,
+    /// Serve queued ingestion over a running Azurite, given the base URLs of its blob, queue and
+    /// table services (accounts from AZURITE_ACCOUNTS, `name:key;...`; Azurite's
+    /// devstoreaccount1 when unset).
+    #[arg(long, value_name = "BLOB,QUEUE,TABLE", value_parser = attach_endpoints)]
+    attach_azurite: Option<AzuriteEndpoints>,
+    /// How long queued sources wait to be batched, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = default_batching_window_ms())]
+    batching_window_ms: u64,
+    /// Answer 404 on /v1/rest/ingestion, as a cluster without the REST ingestion API.
+    #[arg(long)]
+    no_rest_ingestion: bool,
+    /// Hand out Azurite's own URLs instead of those of the fault-injecting storage proxy.
+    #[arg(long)]
+    no_storage_proxy: bool,
+}
+
+/// The value of `--streaming-policy-default`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Policy {
+    /// Streaming ingestion is enabled.
+    #[value(aliases = ["enable", "true"])]
+    Enabled,
+    /// Streaming ingestion is disabled.
+    #[value(aliases = ["disable", "false"])]
+    Disabled,
+}
+
+fn default_batching_window_ms() -> u64 {
+    u64::try_from(DataManagementOptions::default().batching_window.as_millis()).unwrap_or(u64::MAX)
+}
 
 fn main() -> ExitCode {
     match run() {
@@ -103,59 +160,31 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), String> {
-    let mut builder = Emulator::builder().port(8080);
-    let mut storage = Storage::None;
-    let mut dm_options = DataManagementOptions::default();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .ok_or_else(|| format!("{name} needs a value\n\n{USAGE}"))
-        };
-        match arg.as_str() {
-            "--port" | "-p" => {
-                let v = value("--port")?;
-                builder = builder.port(v.parse().map_err(|_| format!("invalid port '{v}'"))?);
-            }
-            "--host" => {
-                let v = value("--host")?;
-                builder = builder.host(
-                    v.parse::<IpAddr>()
-                        .map_err(|_| format!("invalid address '{v}'"))?,
-                );
-            }
-            "--database" => builder = builder.database(value("--database")?),
-            "--no-auto-create" => builder = builder.auto_create_databases(false),
-            "--no-streaming-ingestion" => builder = builder.streaming_ingestion(false),
-            "--streaming-policy-default" => {
-                let v = value("--streaming-policy-default")?;
-                let enabled = match v.as_str() {
-                    "enabled" | "enable" | "true" => true,
-                    "disabled" | "disable" | "false" => false,
-                    _ => return Err(format!("invalid policy '{v}' (enabled or disabled)")),
-                };
-                builder = builder.streaming_policy_default(enabled);
-            }
-            "--azurite" => storage = Storage::Start,
-            "--attach-azurite" => {
-                storage = Storage::Attach(Box::new(attach_endpoints(&value("--attach-azurite")?)?));
-            }
-            "--batching-window-ms" => {
-                let v = value("--batching-window-ms")?;
-                let ms: u64 = v
-                    .parse()
-                    .map_err(|_| format!("invalid milliseconds '{v}'"))?;
-                dm_options.batching_window = Duration::from_millis(ms);
-            }
-            "--no-rest-ingestion" => dm_options.rest_api = false,
-            "--no-storage-proxy" => dm_options.storage_fault_proxy = false,
-            "--help" | "-h" => {
-                println!("{USAGE}");
-                return Ok(());
-            }
-            other => return Err(format!("unknown argument '{other}'\n\n{USAGE}")),
-        }
+    let args = Args::parse();
+    let mut builder = Emulator::builder()
+        .port(args.port)
+        .host(args.host)
+        .streaming_policy_default(args.streaming_policy_default == Policy::Enabled);
+    for database in args.databases {
+        builder = builder.database(database);
     }
+    if args.no_auto_create {
+        builder = builder.auto_create_databases(false);
+    }
+    if args.no_streaming_ingestion {
+        builder = builder.streaming_ingestion(false);
+    }
+    let storage = match (args.azurite, args.attach_azurite) {
+        (_, Some(endpoints)) => Storage::Attach(Box::new(endpoints)),
+        (true, None) => Storage::Start(args.azurite_js),
+        (false, None) => Storage::None,
+    };
+    let dm_options = DataManagementOptions {
+        batching_window: Duration::from_millis(args.batching_window_ms),
+        rest_api: !args.no_rest_ingestion,
+        storage_fault_proxy: !args.no_storage_proxy,
+        ..DataManagementOptions::default()
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -168,10 +197,13 @@ fn run() -> Result<(), String> {
     runtime.block_on(async move {
         builder = match storage {
             Storage::None => builder,
-            Storage::Start => {
-                let azurite = Azurite::start()
-                    .await
-                    .map_err(|e| format!("--azurite: {e}"))?;
+            Storage::Start(script) => {
+                let azurite = Azurite::start_with(AzuriteOptions {
+                    script,
+                    ..AzuriteOptions::default()
+                })
+                .await
+                .map_err(|e| format!("--azurite: {e}"))?;
                 builder.azurite(azurite).data_management(dm_options)
             }
             Storage::Attach(endpoints) => builder

@@ -138,3 +138,79 @@ fn attach_flag_uses_a_running_azurite_and_leaves_it_running() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("three URLs"));
     runtime.block_on(azurite.stop());
 }
+
+/// An `azurite` executable on PATH (as `npm install -g azurite` installs it) is run directly
+/// when neither `--azurite-js` nor `KUSTO_AZURITE_JS` names a script; a named script that does
+/// not exist is an error that says how to install Azurite.
+#[test]
+fn azurite_is_found_on_path_and_a_missing_script_says_how_to_install() {
+    let repository_script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools/azurite/node_modules/azurite/dist/src/azurite.js");
+    let script = std::env::var_os("KUSTO_AZURITE_JS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or(repository_script);
+    let bin = std::env::temp_dir().join(format!("kusto-emulator-path-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&bin).unwrap();
+    let marker = bin.join("ran");
+    // A wrapper that records that it ran, then becomes Azurite (npm's global `azurite` is a
+    // link to the script, whose shebang runs node).
+    let wrapper = bin.join("azurite");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{}'\nexec node '{}' \"$@\"\n",
+            marker.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = std::env::join_paths(std::iter::once(bin.clone()).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"));
+    command
+        .args(["--port", "0", "--azurite", "--no-storage-proxy"])
+        .env("PATH", &path)
+        .env_remove("KUSTO_AZURITE_JS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    let mut child = command.spawn().expect("the binary starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the URL line");
+    let url = line.trim().to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url:?}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let rows = runtime.block_on(resources(&url));
+    assert_eq!(rows.len(), 7, "{rows:?}");
+    let arguments = std::fs::read_to_string(&marker).expect("the azurite on PATH ran");
+    assert!(arguments.contains("--inMemoryPersistence"), "{arguments}");
+    stop(child);
+    std::fs::remove_dir_all(&bin).unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+        .args([
+            "--port",
+            "0",
+            "--azurite",
+            "--azurite-js",
+            "/nonexistent/azurite.js",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "no URL line");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("/nonexistent/azurite.js")
+            && stderr.contains("npm install -g azurite@3.35.0")
+            && stderr.contains("cargo xtask install-azurite"),
+        "{stderr}"
+    );
+}

@@ -467,7 +467,161 @@ fn binary_prints_its_url_and_stops_on_sigterm() {
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid port"));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("invalid value 'nope' for '--port <PORT>'"),
+        "{stderr}"
+    );
+}
+
+/// The options are parsed by clap: `--help` describes every option, `--version` prints the
+/// version, and bad arguments are clap errors (exit code 2) that name the argument.
+#[test]
+fn binary_help_version_and_argument_errors_are_clap_s() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let help = run(&["--help"]);
+    assert!(help.status.success());
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("Usage: kusto-emulator [OPTIONS]"), "{text}");
+    for option in [
+        "-p, --port <PORT>",
+        "--host <ADDR>",
+        "--database <NAME>",
+        "--no-auto-create",
+        "--streaming-policy-default <POLICY>",
+        "--no-streaming-ingestion",
+        "--azurite",
+        "--azurite-js <PATH>",
+        "--attach-azurite <BLOB,QUEUE,TABLE>",
+        "--batching-window-ms <MS>",
+        "--no-rest-ingestion",
+        "--no-storage-proxy",
+        "-V, --version",
+    ] {
+        assert!(text.contains(option), "--help lists {option}: {text}");
+    }
+    assert!(text.contains("[default: 8080]"), "{text}");
+    assert!(text.contains("[default: 1000]"), "{text}");
+    assert!(
+        text.contains("- enabled:") && text.contains("- disabled:"),
+        "{text}"
+    );
+
+    let version = run(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("kusto-emulator {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    for (args, expected) in [
+        (&["--frobnicate"][..], "unexpected argument '--frobnicate'"),
+        (&["--port"][..], "a value is required for '--port <PORT>'"),
+        (
+            &["--streaming-policy-default", "maybe"][..],
+            "invalid value 'maybe' for '--streaming-policy-default <POLICY>'",
+        ),
+        (
+            &[
+                "--azurite",
+                "--attach-azurite",
+                "http://a,http://b,http://c",
+            ][..],
+            "cannot be used with",
+        ),
+        (
+            &["--azurite-js", "/x/azurite.js"][..],
+            "the following required arguments were not provided",
+        ),
+        (
+            &["--host", "localhost:1"][..],
+            "invalid value 'localhost:1'",
+        ),
+    ] {
+        let output = run(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: no URL line");
+    }
+}
+
+/// The old parser's spellings keep working: `-p`, the policy aliases, a repeated option (the
+/// last one wins) and a repeated `--database`.
+#[test]
+fn binary_keeps_the_old_option_spellings() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kusto-emulator"))
+        .args([
+            "-p",
+            "1",
+            "--port",
+            "0",
+            "--database",
+            "A",
+            "--database",
+            "B",
+        ])
+        .args(["--streaming-policy-default", "true"])
+        .args(["--streaming-policy-default", "disable", "--no-auto-create"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (databases, streamed, unknown) = runtime.block_on(async {
+        let mgmt = |db: &'static str, csl: &'static str| {
+            let url = url.clone();
+            async move {
+                client()
+                    .post(format!("{url}/v1/rest/mgmt"))
+                    .body(json!({"db": db, "csl": csl}).to_string())
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap()
+            }
+        };
+        mgmt("A", ".create table T (a:long)").await;
+        let streamed = client()
+            .post(format!("{url}/v1/rest/ingest/A/T?streamFormat=Csv"))
+            .body("1\n")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        (
+            mgmt("A", ".show databases").await,
+            streamed,
+            mgmt("Nope", ".show tables").await,
+        )
+    });
+    assert!(
+        databases.contains("\"A\"") && databases.contains("\"B\""),
+        "{databases}"
+    );
+    // `--streaming-policy-default disable` (the last of the two) applies.
+    assert!(
+        streamed.contains("StreamingIngestionPolicyNotEnabled"),
+        "{streamed}"
+    );
+    assert!(unknown.contains("BadRequest_DatabaseNotExist"), "{unknown}");
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 /// Ctrl-C in a terminal delivers SIGINT.

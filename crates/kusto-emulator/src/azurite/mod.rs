@@ -1,16 +1,27 @@
 //! Azurite, the official Azure Storage emulator, as the storage behind the emulator's
 //! data-management service.
 //!
-//! [`Azurite::start`] runs the pinned Azurite (installed in `tools/azurite` by
-//! `cargo xtask install-azurite`, or found through the `KUSTO_AZURITE_JS` variable) on free
-//! loopback ports, in memory, with its own storage accounts and freshly generated keys, and stops
-//! it when the value is dropped — also when a test panics. [`Azurite::attach`] uses an Azurite
-//! that is already running instead. Containers, queues and tables are created with an account SAS
-//! that never leaves this process; clients receive service SAS URLs for single resources only.
+//! [`Azurite::start`] runs Azurite on free loopback ports, in memory, with its own storage
+//! accounts and freshly generated keys, and stops it when the value is dropped — also when a test
+//! panics. [`Azurite::attach`] uses an Azurite that is already running instead.
+//!
+//! Azurite is found by [`locate`], in this order:
+//!
+//! 1. the explicit path ([`AzuriteOptions::script`], `kusto-emulator --azurite-js PATH`): an
+//!    entry script run with `node`;
+//! 2. the `KUSTO_AZURITE_JS` variable ([`ENV_SCRIPT`]): an entry script run with `node`;
+//! 3. an `azurite` executable on `PATH`, as `npm install -g azurite@3.35.0` installs it
+//!    ([`PINNED_VERSION`]), run directly;
+//! 4. this repository's `tools/azurite` (installed by `cargo xtask install-azurite`), when the
+//!    crate is built from a clone where it exists.
+//!
+//! Containers, queues and tables are created with an account SAS that never leaves this process;
+//! clients receive service SAS URLs for single resources only.
 
 pub mod sas;
 pub mod storage;
 
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
@@ -26,6 +37,10 @@ pub use sas::{AccountKey, Permissions};
 /// Environment variable that names Azurite's entry script (`.../azurite/dist/src/azurite.js`).
 pub const ENV_SCRIPT: &str = "KUSTO_AZURITE_JS";
 
+/// The Azurite version this repository pins (`tools/azurite/package.json`) and that the install
+/// instructions of [`AzuriteError::NotInstalled`] name.
+pub const PINNED_VERSION: &str = "3.35.0";
+
 /// The storage API version sent when the emulator creates resources.
 const STORAGE_VERSION: &str = "2021-08-06";
 
@@ -36,10 +51,13 @@ pub const SAS_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum AzuriteError {
-    /// Azurite's entry script was not found.
+    /// Azurite was not found; the text says where it was looked for. The message says how to
+    /// install it.
     #[error(
-        "Azurite is not installed (looked for {0}); run `cargo xtask install-azurite` \
-         (npm ci in tools/azurite) or set {ENV_SCRIPT}"
+        "Azurite was not found ({0}). Install it with `npm install -g azurite@{PINNED_VERSION}` \
+         (puts `azurite` on PATH), or run `cargo xtask install-azurite` in a clone of this \
+         repository (npm ci in tools/azurite); or name its entry script \
+         (.../azurite/dist/src/azurite.js) with --azurite-js or {ENV_SCRIPT}"
     )]
     NotInstalled(String),
     /// Azurite did not start.
@@ -97,8 +115,8 @@ pub struct AzuriteEndpoints {
 pub struct AzuriteOptions {
     /// Names of the storage accounts to create (default: `kustoemu1`, `kustoemu2`).
     pub accounts: Vec<String>,
-    /// Azurite's entry script; default: `KUSTO_AZURITE_JS`, else `tools/azurite` of this
-    /// repository.
+    /// Azurite's entry script, run with `node`; default: found by [`locate`]
+    /// (`KUSTO_AZURITE_JS`, an `azurite` on `PATH`, this repository's `tools/azurite`).
     pub script: Option<PathBuf>,
     /// How long to wait for the three services to listen.
     pub startup_timeout: Duration,
@@ -123,22 +141,123 @@ pub struct Azurite {
     http: reqwest::Client,
 }
 
-/// Finds Azurite's entry script: `explicit`, else `KUSTO_AZURITE_JS`, else this repository's
-/// `tools/azurite/node_modules/azurite/dist/src/azurite.js`.
-pub fn locate_script(explicit: Option<&Path>) -> Result<PathBuf, AzuriteError> {
-    let candidate = match explicit {
-        Some(path) => path.to_path_buf(),
-        None => match std::env::var_os(ENV_SCRIPT) {
-            Some(path) => PathBuf::from(path),
-            None => Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../tools/azurite/node_modules/azurite/dist/src/azurite.js"),
-        },
-    };
-    if candidate.is_file() {
-        Ok(candidate)
-    } else {
-        Err(AzuriteError::NotInstalled(candidate.display().to_string()))
+/// How to run Azurite, as found by [`locate`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AzuriteProgram {
+    /// An entry script (`.../azurite/dist/src/azurite.js`), run with `node`.
+    Script(PathBuf),
+    /// An `azurite` executable (as `npm install -g azurite` installs it), run directly.
+    Executable(PathBuf),
+}
+
+impl AzuriteProgram {
+    /// The path of the script or executable.
+    pub fn path(&self) -> &Path {
+        match self {
+            AzuriteProgram::Script(path) | AzuriteProgram::Executable(path) => path,
+        }
     }
+
+    fn command(&self) -> Command {
+        match self {
+            AzuriteProgram::Script(script) => {
+                let mut command = Command::new("node");
+                command.arg(script);
+                command
+            }
+            AzuriteProgram::Executable(executable) => Command::new(executable),
+        }
+    }
+}
+
+/// Finds Azurite: `explicit` (an entry script), else the script named by `KUSTO_AZURITE_JS`,
+/// else an `azurite` executable on `PATH`, else this repository's
+/// `tools/azurite/node_modules/azurite/dist/src/azurite.js` (when the crate was built in a clone
+/// where it exists). An explicit path or a set variable that names no file is an error, not a
+/// reason to look further.
+pub fn locate(explicit: Option<&Path>) -> Result<AzuriteProgram, AzuriteError> {
+    locate_in(
+        explicit,
+        std::env::var_os(ENV_SCRIPT),
+        std::env::var_os("PATH"),
+        Some(repository_script()),
+    )
+}
+
+/// Finds Azurite as [`locate`] does and returns the path of its entry script or executable.
+pub fn locate_script(explicit: Option<&Path>) -> Result<PathBuf, AzuriteError> {
+    locate(explicit).map(|program| program.path().to_path_buf())
+}
+
+/// This repository's Azurite, relative to the crate's directory at compile time.
+fn repository_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tools/azurite/node_modules/azurite/dist/src/azurite.js")
+}
+
+/// [`locate`] with its inputs given: the explicit path, the value of `KUSTO_AZURITE_JS`, the
+/// value of `PATH` and the repository's script.
+fn locate_in(
+    explicit: Option<&Path>,
+    env_script: Option<OsString>,
+    path_variable: Option<OsString>,
+    repository: Option<PathBuf>,
+) -> Result<AzuriteProgram, AzuriteError> {
+    if let Some(path) = explicit {
+        return if path.is_file() {
+            Ok(AzuriteProgram::Script(path.to_path_buf()))
+        } else {
+            Err(AzuriteError::NotInstalled(format!(
+                "the given script {} does not exist",
+                path.display()
+            )))
+        };
+    }
+    if let Some(path) = env_script.filter(|p| !p.is_empty()).map(PathBuf::from) {
+        return if path.is_file() {
+            Ok(AzuriteProgram::Script(path))
+        } else {
+            Err(AzuriteError::NotInstalled(format!(
+                "{ENV_SCRIPT} names {}, which does not exist",
+                path.display()
+            )))
+        };
+    }
+    if let Some(executable) = path_variable.as_deref().and_then(find_on_path) {
+        return Ok(AzuriteProgram::Executable(executable));
+    }
+    if let Some(script) = repository.filter(|p| p.is_file()) {
+        return Ok(AzuriteProgram::Script(script));
+    }
+    Err(AzuriteError::NotInstalled(format!(
+        "{ENV_SCRIPT} is not set, there is no `azurite` on PATH, and this build has no \
+         tools/azurite"
+    )))
+}
+
+/// The first `azurite` executable in the directories of a `PATH` value.
+fn find_on_path(path_variable: &OsStr) -> Option<PathBuf> {
+    let names: &[&str] = if cfg!(windows) {
+        &["azurite.cmd", "azurite.exe", "azurite.bat"]
+    } else {
+        &["azurite"]
+    };
+    std::env::split_paths(path_variable)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| is_executable(candidate))
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 impl Azurite {
@@ -149,7 +268,7 @@ impl Azurite {
 
     /// Starts Azurite on free loopback ports, in memory, with the given accounts.
     pub async fn start_with(options: AzuriteOptions) -> Result<Self, AzuriteError> {
-        let script = locate_script(options.script.as_deref())?;
+        let program = locate(options.script.as_deref())?;
         for name in &options.accounts {
             if name.len() < 3
                 || name.len() > 24
@@ -170,8 +289,9 @@ impl Azurite {
             .map(|a| format!("{}:{}", a.name, a.key.to_base64()))
             .collect::<Vec<_>>()
             .join(";");
-        let mut child = Command::new("node")
-            .arg(&script)
+        tracing::debug!(azurite = %program.path().display(), "starting Azurite");
+        let mut child = program
+            .command()
             .args(["--silent", "--disableTelemetry", "--skipApiVersionCheck"])
             // Strict mode (no `--loose`): a request relying on a feature Azurite does not
             // implement (CRC64 hashes, customer-provided keys) fails with `500
@@ -188,7 +308,14 @@ impl Azurite {
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| {
-                AzuriteError::Start(format!("cannot run node (is Node.js installed?): {e}"))
+                AzuriteError::Start(match &program {
+                    AzuriteProgram::Script(_) => {
+                        format!("cannot run node (is Node.js installed?): {e}")
+                    }
+                    AzuriteProgram::Executable(path) => {
+                        format!("cannot run {}: {e}", path.display())
+                    }
+                })
             })?;
         let stderr_tail = Arc::new(Mutex::new(String::new()));
         if let Some(stderr) = child.stderr.take() {
@@ -433,4 +560,127 @@ fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system's temporary directory.
+    fn temp_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("kusto-emulator-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn executable(dir: &Path, name: &str) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::write(&path, "#!/bin/sh\n").unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        path
+    }
+
+    #[test]
+    fn azurite_is_found_in_the_documented_order() {
+        let dir = temp_dir();
+        let explicit = dir.join("explicit.js");
+        let from_env = dir.join("env.js");
+        let repository = dir.join("repository.js");
+        for file in [&explicit, &from_env, &repository] {
+            std::fs::write(file, "").unwrap();
+        }
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let name = if cfg!(windows) {
+            "azurite.cmd"
+        } else {
+            "azurite"
+        };
+        let on_path = executable(&bin, name);
+        let path_variable =
+            std::env::join_paths([dir.join("empty"), bin.clone(), dir.clone()]).unwrap();
+        let all = |explicit: Option<&Path>, env: Option<&Path>, path: bool, repo: bool| {
+            locate_in(
+                explicit,
+                env.map(|p| p.as_os_str().to_owned()),
+                path.then(|| path_variable.clone()),
+                repo.then(|| repository.clone()),
+            )
+        };
+        assert_eq!(
+            all(Some(&explicit), Some(&from_env), true, true).unwrap(),
+            AzuriteProgram::Script(explicit.clone())
+        );
+        assert_eq!(
+            all(None, Some(&from_env), true, true).unwrap(),
+            AzuriteProgram::Script(from_env.clone())
+        );
+        assert_eq!(
+            all(None, None, true, true).unwrap(),
+            AzuriteProgram::Executable(on_path)
+        );
+        assert_eq!(
+            all(None, None, false, true).unwrap(),
+            AzuriteProgram::Script(repository.clone())
+        );
+        // An empty variable counts as unset.
+        assert_eq!(
+            locate_in(None, Some(OsString::new()), None, Some(repository.clone())).unwrap(),
+            AzuriteProgram::Script(repository.clone())
+        );
+        // A repository script that does not exist (an installed crate) is skipped.
+        let none = all(None, None, false, false).unwrap_err();
+        let missing_repository =
+            locate_in(None, None, None, Some(dir.join("missing.js"))).unwrap_err();
+        for error in [none, missing_repository] {
+            let text = error.to_string();
+            assert!(
+                text.contains("npm install -g azurite@3.35.0")
+                    && text.contains("cargo xtask install-azurite"),
+                "{text}"
+            );
+        }
+        // A named script that does not exist is an error, not a reason to look further.
+        let text = all(Some(&dir.join("nope.js")), None, true, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("nope.js") && text.contains("npm install -g"),
+            "{text}"
+        );
+        let text = all(None, Some(&dir.join("gone.js")), true, true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("KUSTO_AZURITE_JS names") && text.contains("gone.js"),
+            "{text}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_on_path_that_is_not_executable_is_not_azurite() {
+        let dir = temp_dir();
+        std::fs::write(dir.join("azurite"), "").unwrap();
+        std::fs::create_dir_all(dir.join("sub/azurite")).unwrap();
+        let path = std::env::join_paths([dir.clone(), dir.join("sub")]).unwrap();
+        assert_eq!(find_on_path(&path), None);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_pinned_version_is_the_one_of_tools_azurite() {
+        let package =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/azurite/package.json");
+        // Only in a clone of the repository.
+        if let Ok(text) = std::fs::read_to_string(package) {
+            let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(json["dependencies"]["azurite"], PINNED_VERSION);
+        }
+    }
 }
