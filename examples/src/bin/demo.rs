@@ -3,17 +3,15 @@
 //! Starts Azurite (the Azure Storage emulator) and the Kusto emulator with queued ingestion over
 //! it, then uses the SDK's `KustoClient` exactly as against a real cluster: creates a table,
 //! ingests rows by streaming ingestion from memory and from a blob uploaded to Azurite, and by
-//! queued ingestion (resources from `.get ingestion resources`, a blob in TempStorage, a message
-//! on the ready queue, picked up by the emulator's data-management service), and queries them
-//! back. The queued message is written by this demo with the emulator's storage helper, because
-//! the SDK's queued client (`kusto-ingest`) is not built yet. Everything printed is read back from
-//! the emulator; nothing is claimed that did not happen.
+//! queued ingestion with `kusto-ingest`'s `QueuedIngestClient` over both protocols of the
+//! emulator's data-management service (storage queues and the REST API), waiting for each
+//! ingestion's final status, and queries them back. Everything printed is read back from the
+//! emulator; nothing is claimed that did not happen.
 
 use std::error::Error;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use base64::Engine as _;
 use bytes::Bytes;
 use kusto_data::client::StreamingIngestOptions;
 use kusto_data::kql::QueryParameters;
@@ -22,6 +20,7 @@ use kusto_emulator::Emulator;
 use kusto_emulator::azurite::Azurite;
 use kusto_emulator::azurite::storage::{StorageClient, child_url};
 use kusto_examples::render;
+use kusto_ingest::{IngestProtocol, IngestionProperties, IngestionSource, QueuedIngestClient};
 
 const DATABASE: &str = "Demo";
 
@@ -40,13 +39,6 @@ const THIRD_BATCH: &str = "\
 2024-05-05T13:00:00Z,NEBRASKA,Hail,800,00:15:00
 2024-05-06T21:10:00Z,KANSAS,Flood,64000.25,1.06:00:00
 ";
-
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct IngestionResource {
-    resource_type_name: String,
-    storage_root: String,
-}
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -144,7 +136,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .await?;
     println!("ingested 2 rows by streaming ingestion from a blob in Azurite (SAS URL)");
 
-    queued_ingest(&client, &storage).await?;
+    queued_ingest(&client).await?;
 
     let all = client
         .execute_query(DATABASE, "Storms | order by StartTime asc", None)
@@ -192,82 +184,62 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Queued ingestion over the storage-queue protocol, as a cluster's data-management service
-/// receives it.
-async fn queued_ingest(
-    client: &KustoClient,
-    storage: &StorageClient,
-) -> Result<(), Box<dyn Error>> {
-    let resources: Vec<IngestionResource> = client
-        .execute_mgmt("NetDefaultDB", ".get ingestion resources", None)
+/// Queued ingestion with `kusto-ingest`'s `QueuedIngestClient`, once over each protocol of the
+/// data-management service: storage queues and the REST ingestion API.
+async fn queued_ingest(client: &KustoClient) -> Result<(), Box<dyn Error>> {
+    let mut rows = THIRD_BATCH.lines();
+    for (protocol, name) in [
+        (IngestProtocol::Queue, "storage-queue protocol"),
+        (IngestProtocol::Rest, "REST protocol"),
+    ] {
+        let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
+            .protocol(protocol)
+            .build()?;
+        if protocol == IngestProtocol::Queue {
+            let resources = ingest.ingestion_resources().await?;
+            let count = resources.ready_queues.len()
+                + resources.containers.len()
+                + resources.failed_queues.len()
+                + resources.success_queues.len()
+                + resources.status_tables.len();
+            println!("\n.get ingestion resources: {count} resources (SAS URLs only)");
+        }
+        let row = rows.next().ok_or("no row left")?;
+        let properties = IngestionProperties::new(DATABASE, "Storms", DataFormat::Csv)
+            .with_flush_immediately(true);
+        let operation = ingest
+            .ingest(
+                IngestionSource::bytes(format!("{row}\n")).with_name("storms-3.csv"),
+                &properties,
+            )
+            .await?;
+        let status = operation.wait(Duration::from_secs(30)).await?;
+        let state = status
+            .sources
+            .first()
+            .map(|s| format!("{:?}", s.state))
+            .unwrap_or_default();
+        println!(
+            "queued 1 row over the {name}: blob {} -> {state}",
+            operation
+                .blob_paths()
+                .first()
+                .map(String::as_str)
+                .unwrap_or("?")
+        );
+        if !status.succeeded() {
+            return Err(format!("queued ingestion did not succeed: {status:?}").into());
+        }
+    }
+    let counts: Vec<RowCount> = client
+        .execute_query(DATABASE, "Storms | count", None)
         .await?
         .primary_result()
-        .ok_or("no ingestion resources")?
+        .ok_or("no primary result")?
         .deserialize()?;
-    let first = |kind: &str| -> Result<url::Url, Box<dyn Error>> {
-        let resource = resources
-            .iter()
-            .find(|r| r.resource_type_name == kind)
-            .ok_or_else(|| format!("no {kind} in .get ingestion resources"))?;
-        Ok(url::Url::parse(&resource.storage_root)?)
-    };
-    let temp_storage = first("TempStorage")?;
-    let ready_queue = first("SecuredReadyForAggregationQueue")?;
-    let token = client
-        .execute_mgmt("NetDefaultDB", ".get kusto identity token", None)
-        .await?;
-    let token = token
-        .primary_result()
-        .and_then(|t| t.rows().next())
-        .and_then(|row| match row.get(0) {
-            Ok(kusto_data::KustoValue::String(s)) => Some(s.clone()),
-            _ => None,
-        })
-        .ok_or("no AuthorizationContext")?;
-    println!(
-        "\n.get ingestion resources: {} resources (SAS URLs only); .get kusto identity token: ok",
-        resources.len()
-    );
-
-    let source_id = uuid::Uuid::new_v4();
-    let blob = child_url(
-        &temp_storage,
-        &format!("{DATABASE}__Storms__{source_id}__storms-3.csv"),
-    );
-    storage
-        .upload_blob(&blob, Bytes::from_static(THIRD_BATCH.as_bytes()))
-        .await?;
-    let message = serde_json::json!({
-        "Id": source_id.to_string(),
-        "BlobPath": blob.as_str(),
-        "DatabaseName": DATABASE,
-        "TableName": "Storms",
-        "RetainBlobOnSuccess": true,
-        "FlushImmediately": true,
-        "ReportLevel": 2,
-        "ReportMethod": 0,
-        "AdditionalProperties": {"authorizationContext": token, "format": "csv"},
-    });
-    let text = base64::engine::general_purpose::STANDARD.encode(message.to_string());
-    storage.send_message(&ready_queue, &text).await?;
-    println!("queued 2 rows: blob uploaded to TempStorage, message posted to the ready queue");
-
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let counts: Vec<RowCount> = client
-            .execute_query(DATABASE, "Storms | count", None)
-            .await?
-            .primary_result()
-            .ok_or("no primary result")?
-            .deserialize()?;
-        if counts.first().is_some_and(|c| c.count == 7) {
-            break;
-        }
-        if tokio::time::Instant::now() > deadline {
-            return Err("the queued rows did not arrive within 30 s".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if counts.first().is_none_or(|c| c.count != 7) {
+        return Err("the queued rows did not arrive".into());
     }
-    println!("the data-management service ingested the queued blob\n");
+    println!("the data-management service ingested the queued blobs\n");
     Ok(())
 }
