@@ -24,11 +24,12 @@
 //!   `.clear table T data`, `.ingest inline into table T [with (...)] <| data`,
 //!   `.show ingestion failures`, `.show streamingingestion failures`.
 //! * A KQL subset ([`kql`]): a table (or `database("db").T`, or `print`), then `count`,
-//!   `take`/`limit`, `project`, `where` (comparisons, `=~`, `has`, `contains`, `startswith`,
-//!   `endswith` with their `_cs` and `!` forms, `in`/`in~` and their negations, arithmetic
-//!   `+ - * / %`, `and`/`or`/`not`, `isnull`/`isnotnull`/`isempty`/`isnotempty`, `to*()`
-//!   conversions, `now()`, `ago()`),
-//!   `order by`/`sort by`, `summarize count()/sum/min/max/avg ... by ...`; `;`-separated batches;
+//!   `take`/`limit`, `project`, `project-away` (names and `*` wildcards), `project-rename`,
+//!   `extend`, `where` (comparisons, `=~`, `has`, `contains`, `startswith`, `endswith` with
+//!   their `_cs` and `!` forms, `in`/`in~` and their negations, arithmetic `+ - * / %`,
+//!   `and`/`or`/`not`, `isnull`/`isnotnull`/`isempty`/`isnotempty`, `to*()` conversions,
+//!   `now()`, `ago()`, `ingestion_time()`), `order by`/`sort by`, `top N by`, `distinct`,
+//!   `summarize count()/sum/min/max/avg ... by ...`; `;`-separated batches;
 //!   `declare query_parameters(...)` bound to the request's parameters. Anything else is a 400 with
 //!   the real error shape: a syntax error (`SYN0002` with line, position and token) or a semantic
 //!   error naming the operator or function the emulator does not run.

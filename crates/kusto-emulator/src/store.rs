@@ -109,6 +109,9 @@ pub struct Extent {
     /// Its creation time (datetime ticks): the ingestion's `creationTime` or the time it was
     /// appended.
     pub created_on: i64,
+    /// When it was appended (datetime ticks): what KQL's `ingestion_time()` returns for its
+    /// rows. Unlike `created_on`, the `creationTime` ingestion property does not change it.
+    pub ingested_on: i64,
 }
 
 /// How an extent is added by [`Store::append_extent`].
@@ -428,6 +431,35 @@ impl Store {
         })
     }
 
+    /// A snapshot of a table and the ingestion time of each of its rows (the `ingested_on` of
+    /// the row's extent), taken under one lock.
+    pub fn snapshot_with_ingestion_times(
+        &self,
+        db: &str,
+        table: &str,
+    ) -> Result<(TableSnapshot, Vec<i64>), StoreError> {
+        self.with_db(db, |d| {
+            let t = d
+                .tables
+                .get(table)
+                .ok_or_else(|| StoreError::TableNotFound {
+                    database: d.name.clone(),
+                    table: table.to_string(),
+                })?;
+            let mut times = Vec::with_capacity(t.rows.len());
+            for extent in &t.extents {
+                times.extend(std::iter::repeat_n(extent.ingested_on, extent.row_count));
+            }
+            times.resize(t.rows.len(), 0);
+            let snapshot = TableSnapshot {
+                name: t.name.clone(),
+                columns: t.columns.clone(),
+                rows: Arc::clone(&t.rows),
+            };
+            Ok((snapshot, times))
+        })
+    }
+
     /// Appends rows (each with one value per column, in column order) atomically as one new
     /// untagged extent: either every row is appended or none. Returns the number of rows appended.
     pub fn append_rows(&self, db: &str, table: &str, rows: Vec<Row>) -> Result<usize, StoreError> {
@@ -463,13 +495,15 @@ impl Store {
             }
             let count = rows.len();
             let extent_id = Uuid::new_v4();
+            let now = crate::time::now_ticks();
             if count > 0 {
                 Arc::make_mut(&mut t.rows).extend(rows);
                 t.extents.push(Extent {
                     id: extent_id,
                     row_count: count,
                     tags: options.tags.clone(),
-                    created_on: options.created_on.unwrap_or_else(crate::time::now_ticks),
+                    created_on: options.created_on.unwrap_or(now),
+                    ingested_on: now,
                 });
             }
             Ok(AppendOutcome::Appended {
@@ -711,6 +745,48 @@ mod tests {
         store.drop_table("Emu", "T", false).unwrap();
         assert!(store.drop_table("Emu", "T", false).is_err());
         store.drop_table("Emu", "T", true).unwrap();
+    }
+
+    #[test]
+    fn ingestion_times_follow_the_extents_not_their_creation_time() {
+        let store = Store::new();
+        store.ensure_database("Emu").unwrap();
+        store
+            .create_table("Emu", "T", &[Column::new("a", KustoType::Long)], false)
+            .unwrap();
+        let before = crate::time::now_ticks();
+        let options = ExtentOptions {
+            created_on: Some(1),
+            ..ExtentOptions::default()
+        };
+        let rows = |n: i64| (0..n).map(|i| vec![Value::Long(i)]).collect();
+        store.append_extent("Emu", "T", rows(2), &options).unwrap();
+        store.append_rows("Emu", "T", rows(1)).unwrap();
+        let extents = store.extents("Emu", "T").unwrap();
+        assert_eq!(
+            extents[0].created_on, 1,
+            "creationTime sets the creation time"
+        );
+        assert!(
+            extents[0].ingested_on >= before,
+            "but not the ingestion time"
+        );
+        assert_eq!(extents[1].created_on, extents[1].ingested_on);
+        let (snapshot, times) = store.snapshot_with_ingestion_times("Emu", "T").unwrap();
+        assert_eq!(snapshot.rows.len(), 3);
+        assert_eq!(
+            times,
+            [
+                extents[0].ingested_on,
+                extents[0].ingested_on,
+                extents[1].ingested_on
+            ]
+        );
+        store
+            .drop_extents("Emu", "T", |e| e.id == extents[0].id)
+            .unwrap();
+        let (_, times) = store.snapshot_with_ingestion_times("Emu", "T").unwrap();
+        assert_eq!(times, [extents[1].ingested_on]);
     }
 
     #[test]

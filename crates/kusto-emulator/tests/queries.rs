@@ -408,7 +408,7 @@ async fn query_errors_have_the_real_shapes() {
     }
     for (csl, named) in [
         ("Events | join (Events) on Id", "'join' operator"),
-        ("Events | extend x = 1", "'extend' operator"),
+        ("Events | sample 2", "'sample' operator"),
         ("let x = 1; Events", "'let' statement"),
         ("Events | where strlen(Name) > 1", "Function 'strlen'"),
         (
@@ -430,7 +430,8 @@ async fn query_errors_have_the_real_shapes() {
             "Events | where Amount > decimal(1) + 1",
             "Arithmetic on decimal values",
         ),
-        ("Events | project-away Id", "'project-away' operator"),
+        ("Events | project-keep Id", "'project-keep' operator"),
+        ("Events | project-reorder Id", "'project-reorder' operator"),
         (
             "Events | mv-expand x = dynamic([1, 2])",
             "'mv-expand' operator",
@@ -634,4 +635,277 @@ async fn auth_metadata_and_token_check() {
         !format!("{emu:?}").contains("s3cret"),
         "the token is not in Debug output"
     );
+}
+
+/// The names and types of the columns of the primary result of a v2 query.
+async fn result_columns(emu: &kusto_emulator::EmulatorHandle, csl: &str) -> Vec<(String, String)> {
+    let a = query(emu, "Emu", csl, json!({})).await;
+    assert_eq!(a.status, 200, "{csl}: {}", a.text);
+    let frames = a.frames();
+    let primary = frames
+        .iter()
+        .find(|f| f["FrameType"] == "DataTable" && f["TableKind"] == "PrimaryResult")
+        .expect("a primary result");
+    primary["Columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["ColumnName"].as_str().unwrap().to_owned(),
+                c["ColumnType"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn named(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect()
+}
+
+async fn semantic_error(emu: &kusto_emulator::EmulatorHandle, csl: &str) -> String {
+    let a = query(emu, "Emu", csl, json!({})).await;
+    assert_eq!(a.status, 400, "{csl}: {}", a.text);
+    a.error()["innererror"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn extend_adds_and_replaces_columns() {
+    let emu = start().await;
+    events(&emu).await;
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | extend Double = Amount * 2, Id = Id + 100 | project Id, Double | take 2"
+        )
+        .await,
+        [json!([101, 3.0]), json!([102, 6.0])]
+    );
+    // A replaced column keeps its place and takes the new type; a new one goes last.
+    assert_eq!(
+        result_columns(&emu, "Events | extend Id = tostring(Id), Big = Amount > 4").await,
+        named(&[
+            ("Id", "string"),
+            ("Name", "string"),
+            ("Level", "string"),
+            ("Amount", "real"),
+            ("When", "datetime"),
+            ("Big", "bool"),
+        ])
+    );
+    // Unnamed expressions are Column1, Column2, ...; later items see earlier ones.
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | extend Id * 2, a = Id, b = a + 1, Id - 1 | project Column1, b, Column2 | take 1"
+        )
+        .await,
+        [json!([2, 2, 0])]
+    );
+    assert_eq!(
+        ids(&emu, "Events | extend Twice = Id * 2 | where Twice > 10").await,
+        [json!(6)]
+    );
+    let message = semantic_error(&emu, "Events | extend x = Nope + 1").await;
+    assert!(message.contains("'Nope'"), "{message}");
+}
+
+#[tokio::test]
+async fn distinct_top_project_away_and_project_rename() {
+    let emu = start().await;
+    events(&emu).await;
+    assert_eq!(
+        query_rows(&emu, "Emu", "Events | distinct Level | order by Level asc").await,
+        [json!(["Error"]), json!(["Info"]), json!(["Warning"])]
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | project Level, Odd = Id % 2 | distinct * | count"
+        )
+        .await,
+        [json!([6])]
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | extend Odd = Id % 2 | distinct Odd, Level"
+        )
+        .await,
+        [
+            json!([1, "Warning"]),
+            json!([0, "Error"]),
+            json!([1, "Info"]),
+            json!([0, "Warning"]),
+            json!([1, "Error"]),
+            json!([0, "Info"]),
+        ]
+    );
+    assert_eq!(
+        result_columns(&emu, "Events | distinct Level, Id").await,
+        named(&[("Level", "string"), ("Id", "long")])
+    );
+    // top: descending unless asc; nulls last when descending, first when ascending.
+    assert_eq!(
+        ids(&emu, "Events | top 2 by Amount").await,
+        [json!(5), json!(4)]
+    );
+    assert_eq!(
+        ids(&emu, "Events | top 2 by Amount desc").await,
+        [json!(5), json!(4)]
+    );
+    assert_eq!(
+        ids(&emu, "Events | top 2 by Amount asc").await,
+        [json!(6), json!(1)]
+    );
+    assert_eq!(
+        ids(&emu, "Events | top 2 by Amount asc nulls last").await,
+        [json!(1), json!(2)]
+    );
+    assert_eq!(
+        ids(&emu, "Events | top 1 by Amount nulls first").await,
+        [json!(6)]
+    );
+    assert_eq!(ids(&emu, "Events | top 10 by Id - 0 desc").await.len(), 6);
+    assert_eq!(ids(&emu, "Events | top 0 by Id").await.len(), 0);
+    // project-away: names and wildcards.
+    assert_eq!(
+        result_columns(&emu, "Events | project-away Name, Am*").await,
+        named(&[("Id", "long"), ("Level", "string"), ("When", "datetime")])
+    );
+    assert_eq!(
+        result_columns(&emu, "Events | project-away *e*, ['Id']").await,
+        named(&[("Amount", "real")])
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | project-away Nothing* | project-away When, Amount, Level | take 1"
+        )
+        .await,
+        [json!([1, "name1"])]
+    );
+    let message = semantic_error(&emu, "Events | project-away Nope").await;
+    assert!(
+        message.contains("'project-away' operator") && message.contains("'Nope'"),
+        "{message}"
+    );
+    // project-rename.
+    assert_eq!(
+        result_columns(
+            &emu,
+            "Events | project-rename Ident = Id, Who = Name | project-away When"
+        )
+        .await,
+        named(&[
+            ("Ident", "long"),
+            ("Who", "string"),
+            ("Level", "string"),
+            ("Amount", "real"),
+        ])
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "Events | project-rename Ident = Id | where Ident == 2 | project Ident"
+        )
+        .await,
+        [json!([2])]
+    );
+    let message = semantic_error(&emu, "Events | project-rename A = Nope").await;
+    assert!(message.contains("'Nope'"), "{message}");
+    let message = semantic_error(&emu, "Events | project-rename Name = Id").await;
+    assert!(message.contains("'Name' already exists"), "{message}");
+}
+
+#[tokio::test]
+async fn ingestion_time_is_the_time_the_row_s_extent_was_ingested() {
+    let emu = start().await;
+    table_with(&emu, "Emu", "T", "a:long", "1\n2").await;
+    mgmt_ok(&emu, "Emu", ".ingest inline into table T <| 3").await;
+    let rows = query_rows(
+        &emu,
+        "Emu",
+        "T | extend t = ingestion_time() | order by a asc | project a, t",
+    )
+    .await;
+    let times: Vec<String> = rows
+        .iter()
+        .map(|r| r[1].as_str().expect("a datetime").to_owned())
+        .collect();
+    assert_eq!(times.len(), 3);
+    // The rows of one ingestion share a time; the next ingestion is later.
+    assert_eq!(times[0], times[1]);
+    assert!(times[1] < times[2], "{times:?}");
+    // Without a creationTime, the extents' creation times are the ingestion times.
+    let mut created: Vec<String> = mgmt_ok(&emu, "Emu", ".show table T extents")
+        .await
+        .iter()
+        .map(|r| r[3].as_str().unwrap().to_owned())
+        .collect();
+    created.sort();
+    assert_eq!(created, [times[0].clone(), times[2].clone()]);
+    assert_eq!(
+        result_columns(&emu, "T | extend t = ingestion_time()").await,
+        named(&[("a", "long"), ("t", "datetime")])
+    );
+    // Usable in where, order by and top; carried through take, where and extend.
+    assert_eq!(
+        ids(
+            &emu,
+            "T | where ingestion_time() > datetime(2000-01-01) | top 1 by ingestion_time() desc"
+        )
+        .await,
+        [json!(3)]
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            &format!(
+                "T | take 3 | where ingestion_time() == datetime({}) | count",
+                times[2]
+            )
+        )
+        .await,
+        [json!([1])]
+    );
+    // Once rows are new (summarize, project, print), there is no ingestion time.
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "T | summarize m = max(a) | extend t = ingestion_time()"
+        )
+        .await,
+        [json!([3, null])]
+    );
+    assert_eq!(
+        query_rows(
+            &emu,
+            "Emu",
+            "T | project a | extend t = ingestion_time() | take 1"
+        )
+        .await,
+        [json!([1, null])]
+    );
+    assert_eq!(
+        query_rows(&emu, "Emu", "print t = ingestion_time()").await,
+        [json!([null])]
+    );
+    // The hidden column is not a name a query can use.
+    let message = semantic_error(&emu, "T | project ['$IngestionTime']").await;
+    assert!(message.contains("$IngestionTime"), "{message}");
 }

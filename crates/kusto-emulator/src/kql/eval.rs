@@ -8,8 +8,9 @@ use serde_json::{Map, Value as Json};
 
 use super::lexer::{Tok, tokenize};
 use super::parser::{Aggregate, ArithOp, CmpOp, Expr, OpKind, Pipeline, Source, StrOp, parse};
+use super::tabular::{self, INGESTION_TIME_COLUMN};
 use super::{KqlError, SEM_UNSUPPORTED};
-use crate::parse_value::{parse_integer, parse_scalar};
+use crate::parse_value::parse_scalar;
 use crate::store::{Column, Row, Store, StoreError};
 use crate::time::MAX_DATETIME_TICKS;
 use crate::value::{KustoType, Value};
@@ -227,7 +228,7 @@ fn literal_type(tok: &Tok) -> Option<KustoType> {
 
 /// A bound expression: names resolved to column indexes or parameter values.
 #[derive(Debug, Clone)]
-enum Bound {
+pub(super) enum Bound {
     Const(Value, Option<KustoType>),
     Col(usize, KustoType),
     Cmp(CmpOp, Box<Bound>, Box<Bound>),
@@ -243,7 +244,7 @@ enum Bound {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Func {
+pub(super) enum Func {
     IsNull,
     IsNotNull,
     IsEmpty,
@@ -254,7 +255,7 @@ enum Func {
 }
 
 impl Bound {
-    fn ty(&self) -> Option<KustoType> {
+    pub(super) fn ty(&self) -> Option<KustoType> {
         match self {
             Bound::Const(_, t) => *t,
             Bound::Col(_, t) => Some(*t),
@@ -266,7 +267,7 @@ impl Bound {
         }
     }
 
-    fn eval(&self, row: &[Value]) -> Value {
+    pub(super) fn eval(&self, row: &[Value]) -> Value {
         match self {
             Bound::Const(v, _) => v.clone(),
             Bound::Col(i, _) => row.get(*i).cloned().unwrap_or(Value::Null),
@@ -596,15 +597,18 @@ fn category(t: KustoType) -> u8 {
     }
 }
 
-struct Ctx<'a> {
-    columns: &'a [Column],
-    params: &'a HashMap<String, (KustoType, Value)>,
-    now: i64,
-    op: &'static str,
+/// What binding an expression sees: the columns of the rows, the parameters, the query time
+/// and the operator (for error messages).
+#[derive(Clone, Copy)]
+pub(super) struct Ctx<'a> {
+    pub(super) columns: &'a [Column],
+    pub(super) params: &'a HashMap<String, (KustoType, Value)>,
+    pub(super) now: i64,
+    pub(super) op: &'static str,
 }
 
 impl Ctx<'_> {
-    fn unresolved(&self, name: &str) -> KqlError {
+    pub(super) fn unresolved(&self, name: &str) -> KqlError {
         KqlError::semantic(
             "SEM0100",
             format!(
@@ -614,11 +618,13 @@ impl Ctx<'_> {
         )
     }
 
-    fn bind(&self, expr: &Expr) -> Result<Bound, KqlError> {
+    pub(super) fn bind(&self, expr: &Expr) -> Result<Bound, KqlError> {
         Ok(match expr {
             Expr::Literal(tok) => Bound::Const(literal(tok)?, literal_type(tok)),
             Expr::Name(n) => {
-                if let Some(i) = self.columns.iter().position(|c| &c.name == n) {
+                if n == INGESTION_TIME_COLUMN {
+                    return Err(self.unresolved(n));
+                } else if let Some(i) = self.columns.iter().position(|c| &c.name == n) {
                     Bound::Col(i, self.columns[i].ty)
                 } else if let Some((ty, v)) = self.params.get(n) {
                     Bound::Const(v.clone(), Some(*ty))
@@ -702,7 +708,7 @@ impl Ctx<'_> {
             "isnotnull" => Func::IsNotNull,
             "isempty" => Func::IsEmpty,
             "isnotempty" => Func::IsNotEmpty,
-            "now" => Func::Now,
+            "now" | "ingestion_time" => Func::Now,
             "ago" => Func::Ago,
             "tostring" => Func::To(KustoType::String),
             "toint" => Func::To(KustoType::Int),
@@ -738,6 +744,17 @@ impl Ctx<'_> {
             .map(|a| self.bind(a))
             .collect::<Result<_, _>>()?;
         Ok(match func {
+            // The row's ingestion time: the hidden column while the rows are a table's.
+            Func::Now if name == "ingestion_time" => {
+                match self
+                    .columns
+                    .iter()
+                    .position(|c| c.name == INGESTION_TIME_COLUMN)
+                {
+                    Some(i) => Bound::Col(i, KustoType::DateTime),
+                    None => Bound::Const(Value::Null, Some(KustoType::DateTime)),
+                }
+            }
             Func::Now => Bound::Const(Value::DateTime(self.now), Some(KustoType::DateTime)),
             Func::Ago => match bound.first() {
                 Some(Bound::Const(Value::TimeSpan(t), _)) => Bound::Const(
@@ -766,8 +783,9 @@ fn run_pipeline(
     let (mut columns, mut rows): (Vec<Column>, Arc<Vec<Row>>) = match &p.source {
         Source::Table { database, name } => {
             let target = database.as_deref().unwrap_or(db);
-            match store.snapshot(target, name) {
-                Ok(s) => (s.columns, s.rows),
+            let snapshot = tabular::table_rows(store, target, name, p);
+            match snapshot {
+                Ok(s) => s,
                 Err(StoreError::DatabaseNotFound(d)) => {
                     return Err(KqlError::semantic(
                         "SEM0100",
@@ -825,22 +843,7 @@ fn run_pipeline(
                 rows = Arc::new(vec![vec![Value::Long(n)]]);
             }
             OpKind::Take(expr) => {
-                let n = match ctx.bind(expr)?.eval(&[]) {
-                    Value::Long(l) => l,
-                    Value::Int(i) => i64::from(i),
-                    Value::String(s) => parse_integer(&s).unwrap_or(-1),
-                    _ => -1,
-                };
-                if n < 0 {
-                    return Err(KqlError::semantic(
-                        SEM_UNSUPPORTED,
-                        format!(
-                            "'{}' operator: the row count must be a non-negative integer",
-                            op.name
-                        ),
-                    ));
-                }
-                let n = usize::try_from(n).unwrap_or(usize::MAX);
+                let n = tabular::row_count(&ctx, expr)?;
                 if n < rows.len() {
                     rows = Arc::new(rows.iter().take(n).cloned().collect());
                 }
@@ -876,45 +879,38 @@ fn run_pipeline(
                 rows = Arc::new(new_rows);
             }
             OpKind::Order(keys) => {
-                let bound: Vec<(Bound, bool, bool)> = keys
-                    .iter()
-                    .map(|k| {
-                        ctx.bind(&k.expr)
-                            .map(|b| (b, k.descending, k.nulls_first.unwrap_or(!k.descending)))
-                    })
-                    .collect::<Result<_, _>>()?;
+                let keys = tabular::bind_keys(&ctx, keys)?;
                 let mut sorted: Vec<Row> = rows.as_ref().clone();
-                sorted.sort_by(|x, y| {
-                    for (b, desc, nulls_first) in &bound {
-                        let (vx, vy) = (b.eval(x), b.eval(y));
-                        let ord = match (vx.is_null(), vy.is_null()) {
-                            (true, true) => Ordering::Equal,
-                            (true, false) => {
-                                if *nulls_first {
-                                    Ordering::Less
-                                } else {
-                                    Ordering::Greater
-                                }
-                            }
-                            (false, true) => {
-                                if *nulls_first {
-                                    Ordering::Greater
-                                } else {
-                                    Ordering::Less
-                                }
-                            }
-                            (false, false) => {
-                                let o = vx.sort_cmp(&vy);
-                                if *desc { o.reverse() } else { o }
-                            }
-                        };
-                        if ord != Ordering::Equal {
-                            return ord;
-                        }
-                    }
-                    Ordering::Equal
-                });
+                tabular::sort_rows(&mut sorted, &keys);
                 rows = Arc::new(sorted);
+            }
+            OpKind::Top { count, key } => {
+                let n = tabular::row_count(&ctx, count)?;
+                let keys = tabular::bind_keys(&ctx, std::slice::from_ref(key))?;
+                let mut sorted: Vec<Row> = rows.as_ref().clone();
+                tabular::sort_rows(&mut sorted, &keys);
+                sorted.truncate(n);
+                rows = Arc::new(sorted);
+            }
+            OpKind::Extend(items) => {
+                let (mut new_columns, mut new_rows) = (columns.clone(), rows.as_ref().clone());
+                tabular::extend(&ctx, items, &mut new_columns, &mut new_rows)?;
+                (columns, rows) = (new_columns, Arc::new(new_rows));
+            }
+            OpKind::Distinct(names) => {
+                let (c, r) = tabular::distinct(&ctx, names, &columns, &rows)?;
+                columns = c;
+                rows = Arc::new(r);
+            }
+            OpKind::ProjectAway(patterns) => {
+                let (mut new_columns, mut new_rows) = (columns.clone(), rows.as_ref().clone());
+                tabular::project_away(&ctx, patterns, &mut new_columns, &mut new_rows)?;
+                (columns, rows) = (new_columns, Arc::new(new_rows));
+            }
+            OpKind::ProjectRename(pairs) => {
+                let mut new_columns = columns.clone();
+                tabular::project_rename(&ctx, pairs, &mut new_columns)?;
+                columns = new_columns;
             }
             OpKind::Summarize { aggregates, by } => {
                 let (c, r) = summarize(&ctx, aggregates, by, &rows)?;
@@ -923,10 +919,12 @@ fn run_pipeline(
             }
         }
     }
+    let mut rows = Arc::try_unwrap(rows).unwrap_or_else(|shared| shared.as_ref().clone());
+    tabular::strip_hidden(&mut columns, &mut rows);
     Ok(ResultTable {
         name: "PrimaryResult".to_string(),
         columns,
-        rows: Arc::try_unwrap(rows).unwrap_or_else(|shared| shared.as_ref().clone()),
+        rows,
     })
 }
 
@@ -1197,7 +1195,7 @@ mod tests {
             })
         ));
         assert!(
-            matches!(q("T | extend b = 1"), Err(KqlError::Semantic { message, .. }) if message.contains("'extend' operator"))
+            matches!(q("T | project-reorder a"), Err(KqlError::Semantic { message, .. }) if message.contains("'project-reorder' operator"))
         );
     }
 

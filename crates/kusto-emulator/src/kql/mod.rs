@@ -1,6 +1,7 @@
 //! The KQL subset the emulator runs: a table (or `print`), piped through `count`, `take`/`limit`,
-//! `project`, `where`, `order by`/`sort by` and `summarize`, with `declare query_parameters(...)`
-//! bound to the request's parameters (kusto-protocol.md 10.4).
+//! `project`, `project-away` (names and `*` wildcards), `project-rename`, `extend`, `where`,
+//! `order by`/`sort by`, `top N by`, `distinct` and `summarize`, with `declare
+//! query_parameters(...)` bound to the request's parameters (kusto-protocol.md 10.4).
 //!
 //! Scalar expressions: literals, columns, parameters; `==`, `!=`, `<`, `<=`, `>`, `>=`, `=~`,
 //! `!~`; the string operators `contains`, `startswith`, `endswith` and `has` (whole terms), each
@@ -8,8 +9,9 @@
 //! `not()`; arithmetic `+ - * / %` and unary `-` with KQL's typing (int, long and real promote to
 //! the wider type; datetime and timespan combine as `datetime - datetime = timespan`, `datetime ±
 //! timespan`, `timespan * number`, `timespan / number`, `timespan / timespan = real`; integer
-//! division by zero is null); `isnull`, `isnotnull`, `isempty`, `isnotempty`, `now()`, `ago()`
-//! and the `to*()` conversions.
+//! division by zero is null); `isnull`, `isnotnull`, `isempty`, `isnotempty`, `now()`, `ago()`,
+//! `ingestion_time()` (when the row's extent was ingested; null once `project`, `summarize`,
+//! `distinct` or `count` made new rows) and the `to*()` conversions.
 //!
 //! Anything else is rejected with the error shapes of a real cluster: a syntax error
 //! (`SYN0002`, with line, position and token) for text that is not KQL, a semantic error naming
@@ -18,6 +20,7 @@
 mod eval;
 mod lexer;
 mod parser;
+mod tabular;
 
 pub use eval::ResultTable;
 pub(crate) use eval::run;
@@ -29,12 +32,10 @@ pub const SEM_UNSUPPORTED: &str = "SEM0001";
 
 /// Real KQL operators (and statements) that the emulator does not implement: they get a semantic
 /// error naming them instead of a syntax error.
-pub(crate) const UNSUPPORTED_OPERATORS: [&str; 40] = [
+pub(crate) const UNSUPPORTED_OPERATORS: [&str; 35] = [
     "as",
     "consume",
-    "distinct",
     "evaluate",
-    "extend",
     "externaldata",
     "facet",
     "find",
@@ -50,9 +51,7 @@ pub(crate) const UNSUPPORTED_OPERATORS: [&str; 40] = [
     "parse-where",
     "parse-kv",
     "partition",
-    "project-away",
     "project-keep",
-    "project-rename",
     "project-reorder",
     "reduce",
     "render",
@@ -61,7 +60,6 @@ pub(crate) const UNSUPPORTED_OPERATORS: [&str; 40] = [
     "scan",
     "search",
     "serialize",
-    "top",
     "top-hitters",
     "top-nested",
     "union",
@@ -108,7 +106,8 @@ impl KqlError {
             SEM_UNSUPPORTED,
             format!(
                 "{what} is not supported by the Kusto emulator (it runs count, take, limit, \
-                 project, where, order by, sort by, summarize and print)"
+                 project, project-away, project-rename, extend, where, order by, sort by, top, \
+                 distinct, summarize and print)"
             ),
         )
     }

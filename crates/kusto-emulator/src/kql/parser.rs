@@ -57,6 +57,19 @@ pub(crate) enum OpKind {
         aggregates: Vec<(Option<String>, Aggregate)>,
         by: Vec<Expr>,
     },
+    /// `extend [name =] expr, ...`: the name given, the column named, or `None` (`Column1`...).
+    Extend(Vec<(Option<String>, Expr)>),
+    /// `distinct a, b` (an empty list is `distinct *`).
+    Distinct(Vec<String>),
+    /// `top N by expr [asc|desc] [nulls first|last]`.
+    Top {
+        count: Expr,
+        key: SortKey,
+    },
+    /// `project-away a, B*`: column names or `*` wildcard patterns.
+    ProjectAway(Vec<String>),
+    /// `project-rename new = old, ...`.
+    ProjectRename(Vec<(String, String)>),
 }
 
 /// `col [asc|desc] [nulls first|last]`.
@@ -459,29 +472,7 @@ impl Parser {
                 }
                 let mut keys = Vec::new();
                 loop {
-                    let expr = self.expr()?;
-                    let descending = if self.eat_word("asc") {
-                        false
-                    } else {
-                        self.eat_word("desc");
-                        true
-                    };
-                    let nulls_first = if self.eat_word("nulls") {
-                        if self.eat_word("first") {
-                            Some(true)
-                        } else if self.eat_word("last") {
-                            Some(false)
-                        } else {
-                            return Err(self.error());
-                        }
-                    } else {
-                        None
-                    };
-                    keys.push(SortKey {
-                        expr,
-                        descending,
-                        nulls_first,
-                    });
+                    keys.push(self.sort_key()?);
                     if !self.eat_punct(",") {
                         break;
                     }
@@ -490,6 +481,64 @@ impl Parser {
                     if word == "order" { "order" } else { "sort" },
                     OpKind::Order(keys),
                 )
+            }
+            "top" => {
+                self.pos += 1;
+                let count = self.additive()?;
+                if !self.eat_word("by") {
+                    return Err(self.error());
+                }
+                let key = self.sort_key()?;
+                ("top", OpKind::Top { count, key })
+            }
+            "extend" => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    items.push(self.named_expr()?);
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                ("extend", OpKind::Extend(items))
+            }
+            "distinct" => {
+                self.pos += 1;
+                let mut names = Vec::new();
+                if !self.eat_punct("*") {
+                    loop {
+                        names.push(self.name()?);
+                        if !self.eat_punct(",") {
+                            break;
+                        }
+                    }
+                }
+                ("distinct", OpKind::Distinct(names))
+            }
+            "project-away" => {
+                self.pos += 1;
+                let mut patterns = Vec::new();
+                loop {
+                    patterns.push(self.column_pattern()?);
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                ("project-away", OpKind::ProjectAway(patterns))
+            }
+            "project-rename" => {
+                self.pos += 1;
+                let mut pairs = Vec::new();
+                loop {
+                    let new = self.name()?;
+                    self.expect_punct("=")?;
+                    let old = self.name()?;
+                    pairs.push((new, old));
+                    if !self.eat_punct(",") {
+                        break;
+                    }
+                }
+                ("project-rename", OpKind::ProjectRename(pairs))
             }
             "summarize" => {
                 self.pos += 1;
@@ -522,6 +571,55 @@ impl Parser {
             _ => return Err(self.error()),
         };
         Ok(Operator { name, kind })
+    }
+
+    /// `expr [asc|desc] [nulls first|last]` (descending unless `asc`).
+    fn sort_key(&mut self) -> Result<SortKey, KqlError> {
+        let expr = self.expr()?;
+        let descending = if self.eat_word("asc") {
+            false
+        } else {
+            self.eat_word("desc");
+            true
+        };
+        let nulls_first = if self.eat_word("nulls") {
+            if self.eat_word("first") {
+                Some(true)
+            } else if self.eat_word("last") {
+                Some(false)
+            } else {
+                return Err(self.error());
+            }
+        } else {
+            None
+        };
+        Ok(SortKey {
+            expr,
+            descending,
+            nulls_first,
+        })
+    }
+
+    /// A column name or a wildcard pattern (`Col*`, `*_id`, `*`): adjacent name and `*` tokens.
+    fn column_pattern(&mut self) -> Result<String, KqlError> {
+        let mut pattern = String::new();
+        let mut end = None;
+        while let Some(token) = self.tokens.get(self.pos) {
+            if end.is_some_and(|e| e != token.offset) {
+                break;
+            }
+            match &token.tok {
+                Tok::Ident(w) | Tok::QuotedIdent(w) => pattern.push_str(w),
+                Tok::Punct("*") => pattern.push('*'),
+                _ => break,
+            }
+            end = Some(token.offset + token.text.len());
+            self.pos += 1;
+        }
+        if pattern.is_empty() {
+            return Err(self.error());
+        }
+        Ok(pattern)
     }
 
     fn aggregate(&mut self) -> Result<(Option<String>, Aggregate), KqlError> {
