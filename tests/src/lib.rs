@@ -82,11 +82,7 @@ pub async fn start_ingest(
     let emulator = Emulator::builder()
         .database(database)
         .azurite(azurite)
-        .data_management(DataManagementOptions {
-            batching_window: Duration::from_millis(200),
-            rest_api,
-            ..DataManagementOptions::default()
-        })
+        .data_management(options)
         .start()
         .await
         .unwrap_or_else(|e| panic!("the emulator must start: {e}"));

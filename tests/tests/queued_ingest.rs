@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kusto_data::{Compression, DataFormat};
-use kusto_e2e::{IngestHarness, start_ingest};
+use kusto_e2e::{IngestHarness, start_ingest, start_ingest_with};
+use kusto_emulator::DataManagementOptions;
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
     ActiveProtocol, ColumnMapping, Error, IngestProtocol, IngestionOperation, IngestionProperties,
@@ -587,5 +588,162 @@ async fn compressed_sources_keep_their_compression() {
     assert!(operation.blob_paths()[0].ends_with(".gz"));
     wait_succeeded(&operation, "gzip bytes").await;
     assert_eq!(counts(&h, "T").await["gz"], 2);
+    h.emulator.shutdown().await;
+}
+
+fn fail_account(h: &IngestHarness, account: &str) {
+    h.emulator
+        .data_management()
+        .unwrap()
+        .storage_faults(account)
+        .unwrap()
+        .add(FaultRule::new(
+            &format!("/{account}/*"),
+            FaultAction::Status {
+                status: 503,
+                code: "ServerBusy".into(),
+                message: "injected".into(),
+                permanent: false,
+            },
+        ))
+        .unwrap();
+}
+
+#[tokio::test]
+async fn forward_only_readers_move_account_only_while_held_whole() {
+    let h = start_ingest("Emu", false, IngestProtocol::Queue).await;
+    command(&h, ".create table T (Src:string, N:long, Name:string)").await;
+    let small_blocks = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
+        .storage_retry(kusto_e2e::fast_storage_retry())
+        .upload_options(UploadOptions {
+            block_size: 64 << 10,
+            ..UploadOptions::default()
+        })
+        .build()
+        .unwrap();
+    let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let big: String = (0..60_000).map(|i| format!("big,{i},{i:x}{i:o}\n")).collect();
+    // One failing account: a small reader is held whole and always arrives, whichever account
+    // is tried first.
+    fail_account(&h, "kustoemu2");
+    for i in 0..4 {
+        let reader = std::io::Cursor::new(format!("small{i},1,x\n").into_bytes());
+        let operation = small_blocks
+            .ingest(IngestionSource::reader(reader), &properties)
+            .await
+            .unwrap();
+        wait_succeeded(&operation, "small reader").await;
+    }
+    // Every account failing: a small reader is tried on each, a large one fails on the first
+    // with the typed forward-only error (its first blocks are gone).
+    fail_account(&h, "kustoemu1");
+    let reader = std::io::Cursor::new(b"small,1,x\n".to_vec());
+    let error = small_blocks
+        .ingest(IngestionSource::reader(reader), &properties)
+        .await
+        .unwrap_err();
+    match &error {
+        Error::AllAccountsFailed { what: "upload", attempts } => assert_eq!(attempts.len(), 2),
+        other => panic!("{other}"),
+    }
+    assert!(error.is_transient());
+    let reader = std::io::Cursor::new(gzip(big.as_bytes()));
+    let error = small_blocks
+        .ingest(
+            IngestionSource::reader(reader)
+                .with_compression(Compression::GZip)
+                .with_name("big.csv.gz"),
+            &properties,
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::ForwardOnlySource { .. }), "{error}");
+    // A file is read again from its start on each account.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, &big).unwrap();
+    let error = small_blocks
+        .ingest(IngestionSource::file(&path), &properties)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::AllAccountsFailed { attempts, .. } if attempts.len() == 2),
+        "{error}"
+    );
+    let counts = counts(&h, "T").await;
+    assert_eq!(counts.len(), 4, "{counts:?}");
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn notifications_waits_and_forced_protocols() {
+    let h = start_ingest_with(
+        "Emu",
+        DataManagementOptions {
+            batching_window: Duration::from_secs(30),
+            rest_api: false,
+            ..DataManagementOptions::default()
+        },
+        IngestProtocol::Queue,
+    )
+    .await;
+    command(&h, ".create table T (Src:string, N:long, Name:string)").await;
+    // Not final before the batching window ends: wait gives up at its deadline.
+    let batched = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let operation = h
+        .ingest
+        .ingest(IngestionSource::bytes("w,1,x\n"), &batched)
+        .await
+        .unwrap();
+    let error = operation.wait(Duration::from_millis(300)).await.unwrap_err();
+    assert!(matches!(error, Error::WaitTimeout(_)), "{error}");
+    assert_eq!(
+        operation.status().await.unwrap().sources[0].state,
+        SourceState::Pending
+    );
+    // Reports to the notification queues only: untracked, and visible in the queues.
+    let to_queues = IngestionProperties::new("Emu", "T", DataFormat::Csv)
+        .with_flush_immediately(true)
+        .with_report(ReportLevel::FailuresAndSuccesses, ReportMethod::Queue);
+    let operation = h
+        .ingest
+        .ingest(IngestionSource::bytes("q,1,x\n"), &to_queues)
+        .await
+        .unwrap();
+    assert!(!operation.is_tracked());
+    assert_eq!(
+        operation.status().await.unwrap().sources[0].state,
+        SourceState::Queued
+    );
+    let source_id = operation.source_ids()[0];
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let seen = h
+            .ingest
+            .read_notifications(NotificationKind::Success, 32, false)
+            .await
+            .unwrap();
+        if let Some(found) = seen.iter().find(|n| n.ingestion_source_id == source_id) {
+            assert_eq!(found.table, "T");
+            assert!(!found.ingestion_source_path.contains("sig="));
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no success notification");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A cluster without the REST API: forcing REST is a typed error, Auto uses queues.
+    let rest = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
+        .protocol(IngestProtocol::Rest)
+        .build()
+        .unwrap();
+    let error = rest
+        .ingest(IngestionSource::bytes("r,1,x\n"), &to_queues)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::MissingResource(_)), "{error}");
+    let auto = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
+        .build()
+        .unwrap();
+    assert_eq!(auto.active_protocol().await.unwrap(), ActiveProtocol::Queue);
     h.emulator.shutdown().await;
 }

@@ -342,6 +342,55 @@ mod tests {
         assert_eq!(body["timestamp"], "2025-10-01T12:00:00.0000000Z");
     }
 
+    /// Every property our REST body carries is one of the documented request of
+    /// `kusto-protocol.md` 1.5 (the Kotlin SDK's example), with the same JSON type.
+    #[test]
+    fn rest_body_keys_and_types_match_the_documented_request() {
+        let documented: Value = serde_json::from_str(
+            r#"{"timestamp": "2025-10-01T12:00:00Z",
+ "blobs": [{"url": "https://acct.blob.core.windows.net/c/b1.csv.gz?sv=x", "sourceId": "0b6d0000-0000-0000-0000-000000000000", "rawSize": 1048576}],
+ "properties": {"format": "csv", "enableTracking": true, "ingestionMappingReference": "map1",
+                "tags": ["ingest-by:x"], "ingestIfNotExists": ["x"], "skipBatching": false,
+                "deleteAfterDownload": false, "creationTime": "2025-10-01T11:00:00Z",
+                "ignoreFirstRecord": false, "validationPolicy": "{}", "zipPattern": ".*\\.csv",
+                "ingestionMapping": "[]", "ignoreSizeLimit": false, "ignoreLastRecordIfInvalid": false,
+                "extend_schema": false, "recreate_schema": false}}"#,
+        )
+        .unwrap();
+        let url = Url::parse("https://acc.blob.core.windows.net/c/b.csv.gz?sig=x").unwrap();
+        let kind = |v: &Value| match v {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Array(_) => "array",
+            Value::Object(_) => "object",
+        };
+        for properties in [
+            python_properties(),
+            python_properties().with_mapping_reference("m").with_zip_pattern(".*"),
+        ] {
+            let body = rest_body(
+                &properties,
+                &[QueuedBlob { url: &url, raw_size: Some(5), source_id: Uuid::new_v4() }],
+                true,
+                OffsetDateTime::now_utc(),
+            );
+            for (key, value) in body.as_object().unwrap() {
+                assert_eq!(kind(value), kind(&documented[key]), "{key}");
+            }
+            for (key, value) in body["blobs"][0].as_object().unwrap() {
+                assert_eq!(kind(value), kind(&documented["blobs"][0][key]), "blobs[].{key}");
+            }
+            for (key, value) in body["properties"].as_object().unwrap() {
+                let expected = documented["properties"]
+                    .get(key)
+                    .unwrap_or_else(|| panic!("{key} is not a documented property"));
+                assert_eq!(kind(value), kind(expected), "properties.{key}");
+            }
+        }
+    }
+
     #[test]
     fn status_table_and_minimal_messages() {
         let url = Url::parse("https://acc.blob.core.windows.net/c/b?sig=x").unwrap();
