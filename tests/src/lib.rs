@@ -76,6 +76,24 @@ pub async fn start_ingest(
     rest_api: bool,
     protocol: IngestProtocol,
 ) -> IngestHarness {
+    start_ingest_with(
+        database,
+        DataManagementOptions {
+            batching_window: Duration::from_millis(200),
+            rest_api,
+            ..DataManagementOptions::default()
+        },
+        protocol,
+    )
+    .await
+}
+
+/// Like [`start_ingest`], with the data-management options given.
+pub async fn start_ingest_with(
+    database: &str,
+    options: DataManagementOptions,
+    protocol: IngestProtocol,
+) -> IngestHarness {
     let azurite = Azurite::start()
         .await
         .unwrap_or_else(|e| panic!("Azurite must start (cargo xtask install-azurite): {e}"));

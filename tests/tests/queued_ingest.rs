@@ -15,7 +15,7 @@ use kusto_emulator::DataManagementOptions;
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
     ActiveProtocol, ColumnMapping, Error, IngestProtocol, IngestionOperation, IngestionProperties,
-    IngestionSource, SourceState, UploadOptions,
+    IngestionSource, NotificationKind, ReportLevel, ReportMethod, SourceState, UploadOptions,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -613,16 +613,19 @@ fn fail_account(h: &IngestHarness, account: &str) {
 async fn forward_only_readers_move_account_only_while_held_whole() {
     let h = start_ingest("Emu", false, IngestProtocol::Queue).await;
     command(&h, ".create table T (Src:string, N:long, Name:string)").await;
-    let small_blocks = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
-        .storage_retry(kusto_e2e::fast_storage_retry())
-        .upload_options(UploadOptions {
-            block_size: 64 << 10,
-            ..UploadOptions::default()
-        })
-        .build()
-        .unwrap();
+    let small_blocks =
+        kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
+            .storage_retry(kusto_e2e::fast_storage_retry())
+            .upload_options(UploadOptions {
+                block_size: 64 << 10,
+                ..UploadOptions::default()
+            })
+            .build()
+            .unwrap();
     let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv);
-    let big: String = (0..60_000).map(|i| format!("big,{i},{i:x}{i:o}\n")).collect();
+    let big: String = (0..60_000)
+        .map(|i| format!("big,{i},{i:x}{i:o}\n"))
+        .collect();
     // One failing account: a small reader is held whole and always arrives, whichever account
     // is tried first.
     fail_account(&h, "kustoemu2");
@@ -643,7 +646,10 @@ async fn forward_only_readers_move_account_only_while_held_whole() {
         .await
         .unwrap_err();
     match &error {
-        Error::AllAccountsFailed { what: "upload", attempts } => assert_eq!(attempts.len(), 2),
+        Error::AllAccountsFailed {
+            what: "upload",
+            attempts,
+        } => assert_eq!(attempts.len(), 2),
         other => panic!("{other}"),
     }
     assert!(error.is_transient());
@@ -695,7 +701,10 @@ async fn notifications_waits_and_forced_protocols() {
         .ingest(IngestionSource::bytes("w,1,x\n"), &batched)
         .await
         .unwrap();
-    let error = operation.wait(Duration::from_millis(300)).await.unwrap_err();
+    let error = operation
+        .wait(Duration::from_millis(300))
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::WaitTimeout(_)), "{error}");
     assert_eq!(
         operation.status().await.unwrap().sources[0].state,
@@ -728,7 +737,10 @@ async fn notifications_waits_and_forced_protocols() {
             assert!(!found.ingestion_source_path.contains("sig="));
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "no success notification");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no success notification"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     // A cluster without the REST API: forcing REST is a typed error, Auto uses queues.

@@ -77,17 +77,22 @@ fn additional_properties(properties: &IngestionProperties, rest: bool) -> Map<St
             if let Some(text) = properties.mapping_json_text() {
                 map.insert("ingestionMapping".into(), json!(text));
             }
-            map.insert(
-                "ingestionMappingType".into(),
-                json!(kind_name(properties.effective_mapping_kind())),
-            );
+            // The REST API has no mapping kind: the format tells it.
+            if !rest {
+                map.insert(
+                    "ingestionMappingType".into(),
+                    json!(kind_name(properties.effective_mapping_kind())),
+                );
+            }
         }
         Some(IngestionMapping::Reference(name)) => {
             map.insert("ingestionMappingReference".into(), json!(name));
-            map.insert(
-                "ingestionMappingType".into(),
-                json!(kind_name(properties.effective_mapping_kind())),
-            );
+            if !rest {
+                map.insert(
+                    "ingestionMappingType".into(),
+                    json!(kind_name(properties.effective_mapping_kind())),
+                );
+            }
         }
         None => {}
     }
@@ -368,11 +373,17 @@ mod tests {
         };
         for properties in [
             python_properties(),
-            python_properties().with_mapping_reference("m").with_zip_pattern(".*"),
+            python_properties()
+                .with_mapping_reference("m")
+                .with_zip_pattern(".*"),
         ] {
             let body = rest_body(
                 &properties,
-                &[QueuedBlob { url: &url, raw_size: Some(5), source_id: Uuid::new_v4() }],
+                &[QueuedBlob {
+                    url: &url,
+                    raw_size: Some(5),
+                    source_id: Uuid::new_v4(),
+                }],
                 true,
                 OffsetDateTime::now_utc(),
             );
@@ -380,7 +391,11 @@ mod tests {
                 assert_eq!(kind(value), kind(&documented[key]), "{key}");
             }
             for (key, value) in body["blobs"][0].as_object().unwrap() {
-                assert_eq!(kind(value), kind(&documented["blobs"][0][key]), "blobs[].{key}");
+                assert_eq!(
+                    kind(value),
+                    kind(&documented["blobs"][0][key]),
+                    "blobs[].{key}"
+                );
             }
             for (key, value) in body["properties"].as_object().unwrap() {
                 let expected = documented["properties"]

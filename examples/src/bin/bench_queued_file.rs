@@ -114,7 +114,7 @@ fn generate(path: &Path, size: u64) -> std::io::Result<()> {
             states[(x % 6) as usize],
             (x >> 20) % 100_000,
             (x >> 40) % 100,
-            x % 2 == 0,
+            x.is_multiple_of(2),
             (x >> 8) % 997,
             (x >> 3) % 50,
         );
@@ -128,10 +128,8 @@ fn generate(path: &Path, size: u64) -> std::io::Result<()> {
 fn gzip_alone(path: &Path, level: u32) -> std::io::Result<(Duration, u64)> {
     let started = Instant::now();
     let mut input = std::fs::File::open(path)?;
-    let mut encoder = flate2::write::GzEncoder::new(
-        CountingSink(0),
-        flate2::Compression::new(level),
-    );
+    let mut encoder =
+        flate2::write::GzEncoder::new(CountingSink(0), flate2::Compression::new(level));
     let mut buffer = vec![0u8; 1 << 20];
     loop {
         let n = input.read(&mut buffer)?;
@@ -185,7 +183,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
         })
         .start()
         .await?;
-    let client = KustoClient::new(ConnectionString::parse(&format!("{}/Bench", emulator.url()))?)?;
+    let client = KustoClient::new(ConnectionString::parse(&format!(
+        "{}/Bench",
+        emulator.url()
+    ))?)?;
     client
         .execute_mgmt("Bench", ".create table Big (Id:long, At:datetime, Key:string, State:string, Amount:real, Flag:bool, Note:string)", None)
         .await?;
@@ -205,22 +206,43 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let (rss_before, _) = memory();
     reset_peak();
     let started = Instant::now();
-    let operation = ingest.ingest(IngestionSource::file(&path), &properties).await?;
+    let operation = ingest
+        .ingest(IngestionSource::file(&path), &properties)
+        .await?;
     let elapsed = started.elapsed();
     let (_, peak) = memory();
-    println!("file_mb={} level={} block_mb={} concurrency={} protocol={:?}", options.size_mb, options.level, options.block_mb, options.concurrency, options.protocol);
+    println!(
+        "file_mb={} level={} block_mb={} concurrency={} protocol={:?}",
+        options.size_mb, options.level, options.block_mb, options.concurrency, options.protocol
+    );
     println!("ingest_seconds={:.2}", elapsed.as_secs_f64());
-    println!("ingest_mb_per_s={:.1}", size as f64 / (1 << 20) as f64 / elapsed.as_secs_f64());
+    println!(
+        "ingest_mb_per_s={:.1}",
+        size as f64 / (1 << 20) as f64 / elapsed.as_secs_f64()
+    );
     println!("rss_before_mb={:.1}", rss_before as f64 / (1 << 20) as f64);
     println!("peak_rss_mb={:.1}", peak as f64 / (1 << 20) as f64);
-    println!("peak_added_mb={:.1}", peak.saturating_sub(rss_before) as f64 / (1 << 20) as f64);
-    println!("blob={}", operation.blob_paths().first().map(String::as_str).unwrap_or("?"));
+    println!(
+        "peak_added_mb={:.1}",
+        peak.saturating_sub(rss_before) as f64 / (1 << 20) as f64
+    );
+    println!(
+        "blob={}",
+        operation
+            .blob_paths()
+            .first()
+            .map(String::as_str)
+            .unwrap_or("?")
+    );
     emulator.shutdown().await;
     if !options.skip_gzip {
         let (gzip_time, compressed) = gzip_alone(&path, options.level)?;
         println!("gzip_alone_seconds={:.2}", gzip_time.as_secs_f64());
         println!("gzip_ratio={:.3}", compressed as f64 / size as f64);
-        println!("ingest_over_gzip={:.2}", elapsed.as_secs_f64() / gzip_time.as_secs_f64());
+        println!(
+            "ingest_over_gzip={:.2}",
+            elapsed.as_secs_f64() / gzip_time.as_secs_f64()
+        );
     }
     Ok(())
 }
