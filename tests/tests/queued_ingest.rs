@@ -598,7 +598,7 @@ fn fail_account(h: &IngestHarness, account: &str) {
         .storage_faults(account)
         .unwrap()
         .add(FaultRule::new(
-            &format!("/{account}/*"),
+            format!("/{account}/*"),
             FaultAction::Status {
                 status: 503,
                 code: "ServerBusy".into(),
