@@ -1,13 +1,7 @@
-//! A minimal HTTP/1.1 GET client for `sourceKind=uri` streaming ingestion (blobs on a loopback
-//! Azurite or any plain-HTTP server).
+//! Blob downloads for `sourceKind=uri` streaming ingestion (blobs on a loopback Azurite or any
+//! plain-HTTP server), over the emulator's one HTTP client (`reqwest`).
 
 use std::time::Duration;
-
-use bytes::Bytes;
-use http::Request;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 /// Why a blob could not be downloaded: an ingestion error code and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,10 +17,26 @@ fn err(code: &'static str, message: impl Into<String>) -> FetchError {
     }
 }
 
-/// Downloads `url` (http only), at most `limit` bytes, within 60 seconds.
-pub(crate) async fn get(url: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
+/// The client used for downloads: no redirects, no transparent decompression (the ingestion
+/// code detects gzip from the bytes), 10 s to connect.
+pub(crate) fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .no_gzip()
+        .no_deflate()
+        .build()
+        .unwrap_or_default()
+}
+
+/// Downloads `url` (http only) with `http`, at most `limit` bytes, within 60 seconds.
+pub(crate) async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
     let shown = url.split('?').next().unwrap_or_default().to_string();
-    match tokio::time::timeout(Duration::from_secs(60), get_inner(url, &shown, limit)).await {
+    match tokio::time::timeout(Duration::from_secs(60), get_inner(http, url, &shown, limit)).await {
         Ok(result) => result,
         Err(_) => Err(err(
             "Download_UnknownError",
@@ -35,7 +45,12 @@ pub(crate) async fn get(url: &str, limit: usize) -> Result<Vec<u8>, FetchError> 
     }
 }
 
-async fn get_inner(url: &str, shown: &str, limit: usize) -> Result<Vec<u8>, FetchError> {
+async fn get_inner(
+    http: &reqwest::Client,
+    url: &str,
+    shown: &str,
+    limit: usize,
+) -> Result<Vec<u8>, FetchError> {
     let parsed = url::Url::parse(url).map_err(|e| {
         err(
             "BadRequest_InvalidBlobUri",
@@ -48,59 +63,30 @@ async fn get_inner(url: &str, shown: &str, limit: usize) -> Result<Vec<u8>, Fetc
             format!("The Kusto emulator downloads only http:// URLs, not '{shown}'"),
         ));
     }
-    let host = parsed
-        .host_str()
-        .ok_or_else(|| {
-            err(
-                "BadRequest_InvalidBlobUri",
-                format!("'{shown}' has no host"),
-            )
-        })?
-        .to_string();
-    let port = parsed.port_or_known_default().unwrap_or(80);
-    let stream = TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| {
-            err(
-                "Download_SourceNotFound",
-                format!("Could not connect to '{shown}': {e}"),
-            )
-        })?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| {
-            err(
-                "Download_UnknownError",
-                format!("Could not download '{shown}': {e}"),
-            )
-        })?;
-    tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    let target = match parsed.query() {
-        Some(q) => format!("{}?{q}", parsed.path()),
-        None => parsed.path().to_string(),
-    };
-    let authority = match parsed.port() {
-        Some(p) => format!("{host}:{p}"),
-        None => host.clone(),
-    };
-    let request = Request::get(target)
-        .header(http::header::HOST, authority)
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(err(
+            "BadRequest_InvalidBlobUri",
+            format!("'{shown}' has no host"),
+        ));
+    }
+    let mut response = http
+        .get(parsed)
         .header("x-ms-version", "2021-08-06")
-        .body(Empty::<Bytes>::new())
+        .send()
+        .await
         .map_err(|e| {
-            err(
-                "BadRequest_InvalidBlobUri",
-                format!("Could not build a request for '{shown}': {e}"),
-            )
+            let code = if e.is_connect() {
+                "Download_SourceNotFound"
+            } else {
+                "Download_UnknownError"
+            };
+            let verb = if e.is_connect() {
+                "Could not connect to"
+            } else {
+                "Could not download"
+            };
+            err(code, format!("{verb} '{shown}': {}", e.without_url()))
         })?;
-    let response = sender.send_request(request).await.map_err(|e| {
-        err(
-            "Download_UnknownError",
-            format!("Could not download '{shown}': {e}"),
-        )
-    })?;
     let status = response.status().as_u16();
     if status != 200 {
         let code = match status {
@@ -114,26 +100,45 @@ async fn get_inner(url: &str, shown: &str, limit: usize) -> Result<Vec<u8>, Fetc
             format!("Downloading '{shown}' failed with HTTP status {status}"),
         ));
     }
-    let mut body = response.into_body();
     let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| {
-            err(
-                "Download_UnknownError",
-                format!("Downloading '{shown}' failed: {e}"),
-            )
-        })?;
-        if let Ok(data) = frame.into_data() {
-            out.extend_from_slice(&data);
-            if out.len() > limit {
-                return Err(err(
-                    "Stream_InputStreamTooLarge",
-                    format!(
-                        "The blob '{shown}' is larger than the maximum allowed size of {limit} bytes for streaming ingestion"
-                    ),
-                ));
-            }
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
+        err(
+            "Download_UnknownError",
+            format!("Downloading '{shown}' failed: {}", e.without_url()),
+        )
+    })? {
+        out.extend_from_slice(&chunk);
+        if out.len() > limit {
+            return Err(err(
+                "Stream_InputStreamTooLarge",
+                format!(
+                    "The blob '{shown}' is larger than the maximum allowed size of {limit} bytes for streaming ingestion"
+                ),
+            ));
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rejects_other_schemes_and_unreachable_hosts() {
+        let http = client();
+        let e = get(&http, "https://127.0.0.1:1/c/b?sig=secret", 10)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "BadRequest_InvalidBlobUri");
+        assert!(!e.message.contains("secret"));
+        let e = get(&http, "not a url", 10).await.unwrap_err();
+        assert_eq!(e.code, "BadRequest_InvalidBlobUri");
+        // Port 1 on loopback: nothing listens there.
+        let e = get(&http, "http://127.0.0.1:1/c/b?sig=secret", 10)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, "Download_SourceNotFound", "{e:?}");
+        assert!(!e.message.contains("secret"), "{e:?}");
+    }
 }

@@ -265,23 +265,12 @@ fn run_command(
     Ok(Reply::json(200, v1::write_tables(&tables)))
 }
 
+/// A URL path segment with its `%XX` escapes decoded (malformed escapes kept as they are,
+/// invalid UTF-8 replaced).
 fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 fn streaming_error(code: &str, db: &str, table: &str, reason: &str) -> ServiceError {
@@ -425,7 +414,7 @@ async fn streaming_ingest(
                 )
             })?
             .to_string();
-        let data = fetch::get(&uri, STREAMING_MAX_BODY)
+        let data = fetch::get(&state.http, &uri, STREAMING_MAX_BODY)
             .await
             .map_err(|e| streaming_error(e.code, &db, table, &e.message))?;
         let shown = uri.split('?').next().unwrap_or_default().to_string();

@@ -55,6 +55,8 @@ pub(crate) struct State {
     pub(crate) faults: Arc<Faults>,
     pub(crate) config: Config,
     pub(crate) dm: Option<Arc<DataManagement>>,
+    /// The client that downloads `sourceKind=uri` blobs.
+    pub(crate) http: reqwest::Client,
 }
 
 /// Errors starting the emulator.
@@ -240,6 +242,7 @@ impl EmulatorBuilder {
             faults: Arc::clone(&faults),
             config: self.config,
             dm: dm.clone(),
+            http: crate::fetch::client(),
         });
         let (shutdown, signal) = watch::channel(false);
         let task = tokio::spawn(serve_http(

@@ -52,32 +52,57 @@ fn invalid(message: impl Into<String>) -> Error {
 }
 
 /// The `(label, DER)` blocks of a PEM text.
+///
+/// Each `-----BEGIN X-----` ... `-----END X-----` block is decoded by `pem-rfc7468` (LF, CRLF
+/// or CR line ends; the base64 wrapped at the width of the block's first line, 64 for OpenSSL,
+/// 76 for some tools). Text around the blocks (OpenSSL's `Bag Attributes`) is skipped, and so
+/// are blocks whose label RFC 7468 does not allow (none of them is a key or a certificate).
+/// Blocks with RFC 1421 headers (`Proc-Type: 4,ENCRYPTED`, legacy encrypted keys) are an error.
 pub(crate) fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    const BEGIN: &str = "-----BEGIN ";
     let mut blocks = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
+    while let Some(start) = rest.find(BEGIN) {
+        let block = &rest[start..];
+        let after = &block[BEGIN.len()..];
         let label_end = after
             .find("-----")
             .ok_or_else(|| invalid("unterminated PEM header"))?;
-        let label = after[..label_end].to_owned();
-        let body_start = &after[label_end + 5..];
+        let label = &after[..label_end];
         let end_marker = format!("-----END {label}-----");
-        let body_end = body_start
+        let end = block
             .find(&end_marker)
-            .ok_or_else(|| invalid(format!("PEM block {label} has no END line")))?;
-        let body: String = body_start[..body_end]
-            .lines()
-            .filter(|line| !line.contains(':'))
-            .flat_map(|line| line.chars().filter(|c| !c.is_whitespace()))
-            .collect();
-        let der = STANDARD
-            .decode(body.as_bytes())
-            .map_err(|e| invalid(format!("PEM block {label} is not base64: {e}")))?;
-        blocks.push((label, der));
-        rest = &body_start[body_end + end_marker.len()..];
+            .ok_or_else(|| invalid(format!("PEM block {label} has no END line")))?
+            + end_marker.len();
+        let (block, next) = block.split_at(end);
+        if let Some(der) = decode_pem_block(label, block)? {
+            blocks.push((label.to_owned(), der));
+        }
+        rest = next;
     }
     Ok(blocks)
+}
+
+/// Decodes one PEM block; `None` for a label RFC 7468 does not allow.
+fn decode_pem_block(label: &str, block: &str) -> Result<Option<Vec<u8>>> {
+    let mut lines = block.split(['\r', '\n']).filter(|line| !line.is_empty());
+    let width = lines
+        .nth(1)
+        .map_or(pem_rfc7468::BASE64_WRAP_WIDTH, str::len);
+    let decoded = pem_rfc7468::Decoder::new_wrapped(block.as_bytes(), width).and_then(|mut d| {
+        let mut der = Vec::new();
+        d.decode_to_end(&mut der)?;
+        Ok(der)
+    });
+    match decoded {
+        Ok(der) => Ok(Some(der)),
+        Err(pem_rfc7468::Error::Label) => Ok(None),
+        Err(_) if block.lines().any(|line| line.contains(':')) => Err(invalid(format!(
+            "PEM block {label} has headers (Proc-Type/DEK-Info: a legacy encrypted key); \
+             encrypted private keys are not supported"
+        ))),
+        Err(e) => Err(invalid(format!("PEM block {label} is not valid: {e}"))),
+    }
 }
 
 fn decode_hex_thumbprint(text: &str) -> Result<[u8; 20]> {
@@ -274,5 +299,39 @@ mod tests {
         assert!(pem_blocks("-----BEGIN X-----\n!!!\n-----END X-----").is_err());
         assert!(pem_blocks("-----BEGIN X").is_err());
         assert!(pem_blocks("no pem at all").unwrap().is_empty());
+    }
+
+    #[test]
+    fn pem_blocks_accept_crlf_cr_and_other_widths() {
+        let lf = "-----BEGIN CERTIFICATE-----\nAAECAwQF\nBgc=\n-----END CERTIFICATE-----\n";
+        let expected = vec![("CERTIFICATE".to_owned(), vec![0, 1, 2, 3, 4, 5, 6, 7])];
+        assert_eq!(pem_blocks(lf).unwrap(), expected);
+        assert_eq!(pem_blocks(&lf.replace('\n', "\r\n")).unwrap(), expected);
+        assert_eq!(pem_blocks(&lf.replace('\n', "\r")).unwrap(), expected);
+        // Two blocks with text between them (OpenSSL's `Bag Attributes`).
+        let two = format!("Bag Attributes\n    localKeyID: 01\n{lf}subject=CN = x\n{lf}");
+        assert_eq!(pem_blocks(&two).unwrap().len(), 2);
+        // A label RFC 7468 does not allow is skipped, not an error.
+        let odd = "-----BEGIN ODD-LABEL-----\nAAEC\n-----END ODD-LABEL-----\n";
+        assert!(pem_blocks(odd).unwrap().is_empty());
+        // Lines of different widths inside one block are not PEM.
+        assert!(pem_blocks("-----BEGIN X-----\nAAECAwQF\nAA\nAA==\n-----END X-----").is_err());
+    }
+
+    #[test]
+    fn legacy_encrypted_pem_is_a_typed_error() {
+        let text = "-----BEGIN RSA PRIVATE KEY-----\r\nProc-Type: 4,ENCRYPTED\r\n\
+            DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\r\n\r\n\
+            AAECAwQF\r\n-----END RSA PRIVATE KEY-----\r\n";
+        let error = pem_blocks(text).unwrap_err();
+        assert!(
+            matches!(&error, Error::Auth(e) if matches!(**e, AuthError::InvalidCertificate(_))),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("encrypted private keys are not supported")
+        );
     }
 }

@@ -270,6 +270,11 @@ fn database_from_the_url_path() {
 
     let cs = parse("https://help.kusto.windows.net/My%20Db");
     assert_eq!(cs.database(), Some("My Db"));
+    let cs = parse("https://help.kusto.windows.net/D%C3%A9j%C3%A0");
+    assert_eq!(cs.database(), Some("Déjà"));
+    // A `%` not followed by two hex digits is kept as it is (as Python's `unquote` does).
+    let cs = parse("https://help.kusto.windows.net/100%25%zz");
+    assert_eq!(cs.database(), Some("100%%zz"));
 
     // An explicit Initial Catalog wins, whatever the order.
     let cs = parse("Initial Catalog=Other;Data Source=https://help.kusto.windows.net/Samples");

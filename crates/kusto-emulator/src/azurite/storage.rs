@@ -178,7 +178,7 @@ impl StorageClient {
         let url = child_url(queue, "messages");
         let body = format!(
             "<QueueMessage><MessageText>{}</MessageText></QueueMessage>",
-            xml_escape(text)
+            quick_xml::escape::escape(text)
         );
         let request = self
             .http
@@ -319,47 +319,12 @@ impl StorageClient {
     }
 }
 
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
-}
-
+/// XML text unescaped (`&amp;`, `&#65;`, ...); the text as is when it holds a malformed or
+/// unknown entity.
 fn xml_unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('&') {
-        out.push_str(&rest[..start]);
-        rest = &rest[start..];
-        let Some(end) = rest.find(';') else { break };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ => entity
-                .strip_prefix("#x")
-                .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .or_else(|| entity.strip_prefix('#').and_then(|d| d.parse().ok()))
-                .and_then(char::from_u32),
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
+    quick_xml::escape::unescape(text)
+        .map(|t| t.into_owned())
+        .unwrap_or_else(|_| text.to_owned())
 }
 
 fn element<'a>(xml: &'a str, name: &str) -> Option<&'a str> {
@@ -412,7 +377,7 @@ mod tests {
         assert_eq!(messages[0].text, "a<b>AB&");
         assert_eq!(messages[1].text, "");
         assert_eq!(xml_unescape("&bogus; &"), "&bogus; &");
-        assert_eq!(xml_unescape(&xml_escape("<&'\">")), "<&'\">");
+        assert_eq!(xml_unescape(&quick_xml::escape::escape("<&'\">")), "<&'\">");
     }
 
     #[test]

@@ -183,8 +183,8 @@ fn storage_error(status: u16, code: &str, message: &str) -> Response<Body> {
     let request_id = uuid::Uuid::new_v4().to_string();
     let xml = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>{}</Code><Message>{}\nRequestId:{request_id}</Message></Error>",
-        xml_text(code),
-        xml_text(message)
+        quick_xml::escape::escape(code),
+        quick_xml::escape::escape(message)
     );
     full(
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -195,12 +195,6 @@ fn storage_error(status: u16, code: &str, message: &str) -> Response<Body> {
             ("x-ms-request-id", request_id),
         ],
     )
-}
-
-fn xml_text(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 const HOP_BY_HOP: &[&str] = &[

@@ -103,6 +103,34 @@ async fn the_client_assertion_is_signed_and_names_the_certificate() {
 }
 
 #[tokio::test]
+async fn pem_with_crlf_line_ends_and_76_column_lines_works() {
+    // Windows tools write CRLF; some tools wrap base64 at 76 columns (MIME) instead of 64.
+    let rewrap = |pem: &str| {
+        let mut out = String::new();
+        for block in pem_blocks(pem).unwrap() {
+            let (label, der) = block;
+            out.push_str(&format!("-----BEGIN {label}-----\r\n"));
+            let b64 = STANDARD.encode(der);
+            for line in b64.as_bytes().chunks(76) {
+                out.push_str(std::str::from_utf8(line).unwrap());
+                out.push_str("\r\n");
+            }
+            out.push_str(&format!("-----END {label}-----\r\n"));
+        }
+        out
+    };
+    let crlf = format!("{KEY_PKCS8}\n{CERT}").replace('\n', "\r\n");
+    assert_eq!(
+        pem_blocks(&crlf).unwrap(),
+        pem_blocks(&format!("{KEY_PKCS8}\n{CERT}")).unwrap()
+    );
+    for pem in [crlf, format!("{}{}", rewrap(KEY_PKCS8), rewrap(CERT))] {
+        let (header, _, _) = run(ApplicationCertificate::from_pem(pem)).await;
+        assert_eq!(header["x5t"], URL_SAFE_NO_PAD.encode(thumbprint_bytes()));
+    }
+}
+
+#[tokio::test]
 async fn pkcs1_keys_given_thumbprints_and_the_certificate_chain() {
     // PKCS#1 key, thumbprint given in hex, separate public certificate sent as x5c.
     let certificate = ApplicationCertificate::from_pem(KEY_PKCS1)
@@ -137,6 +165,13 @@ fn unusable_certificates_are_typed_errors_that_hide_the_key() {
         (
             ApplicationCertificate::from_pem(
                 "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----",
+            ),
+            "encrypted private keys are not supported",
+        ),
+        (
+            ApplicationCertificate::from_pem(
+                "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\
+                 DEK-Info: DES-EDE3-CBC,0011223344556677\n\nQ0FOQVJZ\n-----END RSA PRIVATE KEY-----",
             ),
             "encrypted private keys are not supported",
         ),
