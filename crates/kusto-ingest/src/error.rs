@@ -116,6 +116,22 @@ pub enum Error {
         cause: Box<Error>,
     },
 
+    /// A streaming request failed without an answer after it may have reached the service (a
+    /// time-out, a connection lost after sending): the rows may or may not have been ingested.
+    /// The managed client does not resend it unless its policy accepts possible duplicates;
+    /// check the table (for example by a column that identifies the source) before sending the
+    /// source again.
+    #[error(
+        "the streaming ingestion of source {source_id} may or may not have been ingested (no answer): {cause}"
+    )]
+    Ambiguous {
+        /// The source id.
+        source_id: Uuid,
+        /// The failure.
+        #[source]
+        cause: kusto_data::Error,
+    },
+
     /// The ingestion resources of the cluster lack a kind of resource the operation needs.
     #[error("the cluster's ingestion resources have no {0}")]
     MissingResource(&'static str),
@@ -171,6 +187,7 @@ impl Error {
             Error::WaitTimeout(_) => true,
             Error::BatchFailed { transient, .. } => *transient,
             Error::ForwardOnlySource { .. }
+            | Error::Ambiguous { .. }
             | Error::InvalidProperty { .. }
             | Error::InvalidArgument(_)
             | Error::Source { .. }

@@ -8,6 +8,7 @@
 //! | say what to ingest (file, bytes, `AsyncRead`, blob) | [`IngestionSource`] |
 //! | ingest through the data-management service | [`QueuedIngestClient::ingest`] |
 //! | ingest many sources with bounded concurrency | [`QueuedIngestClient::ingest_many`] |
+//! | low latency for small payloads | [`StreamingIngestClient`], [`ManagedStreamingIngestClient`] |
 //! | wait for the outcome, from this or another process | [`IngestionOperation::wait`], [`QueuedIngestClient::resume`] |
 //! | decide what to do about an error | [`Error::is_transient`] |
 //!
@@ -45,8 +46,9 @@
 //! The wire forms, and where they deliberately differ from the Python SDK's, are in
 //! [`protocol`]. Status sources are described in [`status`].
 //!
-//! Not built yet: streaming and managed-streaming ingestion (they are the next step of this
-//! crate).
+//! Streaming ingestion ([`StreamingIngestClient`]) sends small payloads straight to the engine;
+//! [`ManagedStreamingIngestClient`] streams when it can and falls back to queued ingestion when
+//! it must ([`managed`] lists every decision and how it differs from the Python SDK's).
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -61,6 +63,7 @@
 )]
 
 pub mod error;
+pub mod managed;
 pub mod properties;
 pub mod protocol;
 mod queued;
@@ -69,9 +72,14 @@ pub mod resources;
 pub mod source;
 pub mod status;
 mod storage;
+pub mod streaming;
 pub mod upload;
 
 pub use error::{Error, Result, StorageService};
+pub use managed::{
+    AmbiguousFailure, FallbackReason, ManagedEvent, ManagedIngestResult,
+    ManagedStreamingIngestClient, ManagedStreamingPolicy,
+};
 pub use properties::{
     ColumnMapping, IngestionMapping, IngestionProperties, ReportLevel, ReportMethod,
     TransformationMethod, ValidationImplications, ValidationOptions, ValidationPolicy,
@@ -84,4 +92,5 @@ pub use resources::{IngestionResources, RestConfiguration};
 pub use source::IngestionSource;
 pub use status::{IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus};
 pub use storage::StorageRetry;
+pub use streaming::{StreamingIngestClient, StreamingResult};
 pub use upload::UploadOptions;

@@ -242,6 +242,11 @@ impl QueuedIngestClient {
         }
     }
 
+    /// The size of a blob (its properties), through this client's storage settings.
+    pub(crate) async fn blob_size(&self, url: &Url) -> Result<Option<u64>> {
+        self.inner.storage.blob_size(url).await
+    }
+
     /// The current rank (0.0 to 1.0) of a storage account, by name (see [`crate::ranking`]).
     pub fn storage_account_rank(&self, account: &str) -> f64 {
         self.inner.ranking.rank(account)

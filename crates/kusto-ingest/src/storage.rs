@@ -118,6 +118,27 @@ impl Storage {
         Ok(BlobTarget { client, url })
     }
 
+    /// The size in bytes of the blob at `url` (a SAS URL), from its properties.
+    pub(crate) async fn blob_size(&self, url: &Url) -> Result<Option<u64>, Error> {
+        use azure_storage_blob::models::BlobClientGetPropertiesResultHeaders as _;
+        let client = azure_storage_blob::BlobClient::new(
+            url.clone(),
+            None,
+            Some(azure_storage_blob::BlobClientOptions {
+                client_options: self.options(),
+                ..Default::default()
+            }),
+        )
+        .map_err(|e| from_azure(StorageService::Blob, url, e))?;
+        let properties = client
+            .get_properties(None)
+            .await
+            .map_err(|e| from_azure(StorageService::Blob, url, e))?;
+        properties
+            .content_length()
+            .map_err(|e| from_azure(StorageService::Blob, url, e))
+    }
+
     /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
     pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), Error> {
         let client = QueueClient::new(

@@ -1,0 +1,627 @@
+//! [`ManagedStreamingIngestClient`]: streams when it can, falls back to queued ingestion when it
+//! must, and never reads a forward-only source twice nor resends what may have been ingested
+//! unless told to.
+//!
+//! How a source is handled:
+//!
+//! 1. Properties that streaming cannot honour (an inline mapping, tags, `ingest_if_not_exists`,
+//!    a creation time, ...), a zip archive, or a table kept on queued ingestion by an earlier
+//!    decision: **queued** at once.
+//! 2. At most [`ManagedStreamingPolicy::max_streaming_size`] bytes of raw data (4 MiB by default)
+//!    are read into memory. A larger source goes **queued** at once, the buffered prefix chained
+//!    to the rest of the source: nothing is read twice and no temporary file is written. A file
+//!    is measured by its length (and its gzip trailer), a blob by its size.
+//! 3. Otherwise it is **streamed**, with up to [`ManagedStreamingPolicy::attempts`] attempts
+//!    (backoff with jitter between them); each request id carries the source id and the attempt
+//!    (`KRS.executeManagedStreamingIngest;{source id};{attempt}`).
+//!
+//! What a failed attempt leads to is decided from typed facts, never from message text:
+//!
+//! | failure | decision |
+//! |---|---|
+//! | HTTP 429 (throttled) | queued; the table stays on queued for [`throttle_backoff`](ManagedStreamingPolicy::throttle_backoff) (10 s) |
+//! | streaming disabled (codes `BadRequest_StreamingIngestionPolicyNotEnabled`, `StreamingIngestionDisabledForCluster`, or a 404 of the endpoint) | queued, the table stays on queued for [`config_backoff`](ManagedStreamingPolicy::config_backoff) (15 min); or an error when [`fail_when_streaming_disabled`](ManagedStreamingPolicy::fail_when_streaming_disabled) |
+//! | too large (HTTP 413, `Stream_InputStreamTooLarge`) | queued |
+//! | other permanent errors (bad data, bad mapping, unknown table: `@permanent` or a 4xx) | the error, after one attempt |
+//! | transient service errors (5xx with an answer) and connections that could not be made | retried, then queued |
+//! | no answer after the request may have reached the service (time-out, connection lost) | [`AmbiguousFailure`]: by default [`Error::Ambiguous`] without resending |
+//!
+//! The queued fall-back reuses the source id and the bytes already read. Every decision is
+//! reported to the [`on_event`](ManagedStreamingIngestClient::on_event) callback.
+//!
+//! Differences from the Python SDK's managed client, and why: Python retries permanent errors
+//! three times (wasted requests, and the same error); it never falls back on 5xx without a
+//! OneApi body or on network errors (data that queued ingestion would take is lost to the
+//! caller); it has no per-table back-off (every call after throttling is throttled again); it
+//! retries after a time-out (a possible duplicate); and it compares the 4 MiB limit with the
+//! *compressed* size, so a highly compressible 20 MB file is streamed and refused by the service.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kusto_data::{Compression, ConnectionString, RetryPolicy};
+use tokio::io::AsyncReadExt;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::properties::IngestionProperties;
+use crate::queued::QueuedIngestClient;
+use crate::source::{IngestionSource, SourceData, compressed_file_raw_size, compressed_raw_size};
+use crate::status::IngestionOperation;
+use crate::streaming::{
+    MAX_STREAMING_BODY, Payload, StreamingIngestClient, StreamingResult, make_payload,
+    unstreamable_property,
+};
+
+/// What to do when a streaming request failed without an answer after it may have reached the
+/// service (the rows may have been ingested).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AmbiguousFailure {
+    /// Return [`Error::Ambiguous`]; nothing is resent, so nothing is doubled (default).
+    #[default]
+    Fail,
+    /// Retry the streaming request (the rows may arrive twice).
+    Retry,
+    /// Fall back to queued ingestion (the rows may arrive twice).
+    FallBackToQueued,
+}
+
+/// The settings of a [`ManagedStreamingIngestClient`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManagedStreamingPolicy {
+    /// The most raw data streamed (default 4 MiB); larger sources go queued.
+    pub max_streaming_size: usize,
+    /// Streaming attempts for transient failures (default 3).
+    pub attempts: u32,
+    /// Backoff between attempts: 1 s doubling to 4 s, with jitter, by default.
+    pub backoff: RetryPolicy,
+    /// How long a throttled table stays on queued ingestion (default 10 s).
+    pub throttle_backoff: Duration,
+    /// How long a table whose streaming is disabled stays on queued ingestion (default 15 min).
+    pub config_backoff: Duration,
+    /// Fail instead of falling back when streaming is disabled for the table (default false).
+    pub fail_when_streaming_disabled: bool,
+    /// What to do after a failure that may have ingested the rows.
+    pub on_ambiguous: AmbiguousFailure,
+}
+
+impl Default for ManagedStreamingPolicy {
+    fn default() -> Self {
+        ManagedStreamingPolicy {
+            max_streaming_size: 4 << 20,
+            attempts: 3,
+            backoff: RetryPolicy::default()
+                .with_initial_backoff(Duration::from_secs(1))
+                .with_max_backoff(Duration::from_secs(4)),
+            throttle_backoff: Duration::from_secs(10),
+            config_backoff: Duration::from_secs(15 * 60),
+            fail_when_streaming_disabled: false,
+            on_ambiguous: AmbiguousFailure::Fail,
+        }
+    }
+}
+
+/// Why a source went queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FallbackReason {
+    /// A property streaming cannot honour (the field named).
+    Property(&'static str),
+    /// A zip archive.
+    ZipArchive,
+    /// Larger than the streaming limit.
+    TooLarge,
+    /// The table is on queued ingestion until the back-off ends.
+    TableBackoff,
+    /// The service throttled the request.
+    Throttled,
+    /// Streaming ingestion is disabled for the table or cluster.
+    StreamingDisabled,
+    /// Transient failures outlasted the attempts.
+    RetriesExhausted,
+    /// No answer; the policy chose queued ingestion.
+    Ambiguous,
+}
+
+/// A decision of the managed client, reported to its callback.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ManagedEvent<'a> {
+    /// The source was streamed on this attempt (0-based).
+    Streamed {
+        /// The source id.
+        source_id: Uuid,
+        /// The attempt.
+        attempt: u32,
+    },
+    /// An attempt failed and another follows.
+    Retrying {
+        /// The source id.
+        source_id: Uuid,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Its error.
+        error: &'a Error,
+    },
+    /// The source goes to queued ingestion.
+    FellBack {
+        /// The source id.
+        source_id: Uuid,
+        /// Why.
+        reason: FallbackReason,
+    },
+    /// The source failed with an error returned to the caller.
+    Failed {
+        /// The source id.
+        source_id: Uuid,
+        /// The error.
+        error: &'a Error,
+    },
+}
+
+/// How a managed ingestion went.
+#[derive(Debug)]
+pub enum ManagedIngestResult {
+    /// Streamed: the service's answer.
+    Streamed(StreamingResult),
+    /// Queued: the operation to wait on, and why it went queued.
+    Queued(IngestionOperation, FallbackReason),
+}
+
+type Callback = Arc<dyn Fn(&ManagedEvent<'_>) + Send + Sync>;
+
+/// Streams when it can, falls back to queued ingestion when it must. Cheap to clone.
+#[derive(Clone)]
+pub struct ManagedStreamingIngestClient {
+    streaming: StreamingIngestClient,
+    queued: QueuedIngestClient,
+    policy: ManagedStreamingPolicy,
+    tables: Arc<Mutex<HashMap<(String, String), Instant>>>,
+    callback: Option<Callback>,
+}
+
+impl fmt::Debug for ManagedStreamingIngestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedStreamingIngestClient")
+            .field("streaming", &self.streaming)
+            .field("queued", &self.queued)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What failed attempts mean.
+enum Class {
+    Throttled,
+    StreamingDisabled,
+    TooLarge,
+    Permanent,
+    Transient,
+    Ambiguous,
+}
+
+fn classify(error: &Error) -> Class {
+    let Error::Kusto(kusto) = error else {
+        return if error.is_transient() {
+            Class::Transient
+        } else {
+            Class::Permanent
+        };
+    };
+    if let Some(service) = kusto.as_service_error() {
+        let code = service.code().unwrap_or_default();
+        let disabled = [
+            "BadRequest_StreamingIngestionPolicyNotEnabled",
+            "StreamingIngestionPolicyNotEnabled",
+            "StreamingIngestionDisabledForCluster",
+            "StreamingIngestionFunctionalityDisabled",
+        ];
+        return if service.status == 429 {
+            Class::Throttled
+        } else if service.status == 413 || code == "Stream_InputStreamTooLarge" {
+            Class::TooLarge
+        } else if disabled.iter().any(|d| code.eq_ignore_ascii_case(d))
+            || (service.status == 404 && service.error.is_none())
+        {
+            Class::StreamingDisabled
+        } else if service.is_transient() {
+            Class::Transient
+        } else {
+            Class::Permanent
+        };
+    }
+    if kusto.may_have_reached_service() {
+        Class::Ambiguous
+    } else if kusto.is_transient() {
+        Class::Transient
+    } else {
+        Class::Permanent
+    }
+}
+
+impl ManagedStreamingIngestClient {
+    /// A client for the cluster of `connection_string` (engine or data-management URL; each
+    /// side is derived from it).
+    pub fn new(connection_string: ConnectionString) -> Result<Self> {
+        Ok(Self::from_clients(
+            StreamingIngestClient::new(connection_string.clone())?,
+            QueuedIngestClient::new(connection_string)?,
+        ))
+    }
+
+    /// A client composed of a streaming and a queued client.
+    pub fn from_clients(streaming: StreamingIngestClient, queued: QueuedIngestClient) -> Self {
+        ManagedStreamingIngestClient {
+            streaming,
+            queued,
+            policy: ManagedStreamingPolicy::default(),
+            tables: Arc::new(Mutex::new(HashMap::new())),
+            callback: None,
+        }
+    }
+
+    /// Uses `policy`.
+    #[must_use]
+    pub fn with_policy(mut self, policy: ManagedStreamingPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Calls `callback` with every decision (streamed, retried, fell back and why, failed).
+    #[must_use]
+    pub fn on_event(
+        mut self,
+        callback: impl Fn(&ManagedEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.callback = Some(Arc::new(callback));
+        self
+    }
+
+    /// The queued client used for fall-backs.
+    pub fn queued_client(&self) -> &QueuedIngestClient {
+        &self.queued
+    }
+
+    /// The streaming client.
+    pub fn streaming_client(&self) -> &StreamingIngestClient {
+        &self.streaming
+    }
+
+    /// True while `database.table` is kept on queued ingestion by an earlier decision.
+    pub fn is_table_on_queued(&self, database: &str, table: &str) -> bool {
+        let key = (database.to_ascii_lowercase(), table.to_owned());
+        let mut tables = self.tables.lock().unwrap_or_else(PoisonError::into_inner);
+        match tables.get(&key) {
+            Some(until) if *until > Instant::now() => true,
+            Some(_) => {
+                tables.remove(&key);
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn keep_on_queued(&self, properties: &IngestionProperties, period: Duration) {
+        let key = (
+            properties.database.to_ascii_lowercase(),
+            properties.table.clone(),
+        );
+        self.tables
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, Instant::now() + period);
+    }
+
+    fn report(&self, event: ManagedEvent<'_>) {
+        if let Some(callback) = &self.callback {
+            callback(&event);
+        }
+    }
+
+    async fn queue(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+        reason: FallbackReason,
+    ) -> Result<ManagedIngestResult> {
+        let source_id = source.source_id();
+        self.report(ManagedEvent::FellBack {
+            source_id,
+            reason: reason.clone(),
+        });
+        match self.queued.ingest(source, properties).await {
+            Ok(operation) => Ok(ManagedIngestResult::Queued(operation, reason)),
+            Err(error) => {
+                self.report(ManagedEvent::Failed {
+                    source_id,
+                    error: &error,
+                });
+                Err(error)
+            }
+        }
+    }
+
+    fn fail<T>(&self, source_id: Uuid, error: Error) -> Result<T> {
+        self.report(ManagedEvent::Failed {
+            source_id,
+            error: &error,
+        });
+        Err(error)
+    }
+
+    /// Ingests one source, streaming or queued.
+    pub async fn ingest(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+    ) -> Result<ManagedIngestResult> {
+        properties.validate()?;
+        let source_id = source.source_id();
+        if let Some(field) = unstreamable_property(properties) {
+            return self
+                .queue(source, properties, FallbackReason::Property(field))
+                .await;
+        }
+        let compression = source.compression();
+        if compression == Compression::Zip {
+            return self
+                .queue(source, properties, FallbackReason::ZipArchive)
+                .await;
+        }
+        if self.is_table_on_queued(&properties.database, &properties.table) {
+            return self
+                .queue(source, properties, FallbackReason::TableBackoff)
+                .await;
+        }
+        let limit = self.policy.max_streaming_size;
+        let name = source.name.clone();
+        let given_raw = source.raw_size;
+        let (data, blob) = match source.data {
+            SourceData::Blob(url) => (None, Some(url)),
+            SourceData::Bytes(bytes) => (Some(bytes), None),
+            SourceData::File(path) => {
+                let length = tokio::fs::metadata(&path)
+                    .await
+                    .map_err(|e| Error::Source {
+                        path: path.clone(),
+                        message: "the file cannot be opened".to_owned(),
+                        source: Some(e),
+                    })?
+                    .len();
+                let raw = if compression == Compression::None {
+                    Some(length)
+                } else {
+                    let probe = path.clone();
+                    tokio::task::spawn_blocking(move || {
+                        compressed_file_raw_size(&probe, compression)
+                    })
+                    .await
+                    .ok()
+                    .flatten()
+                };
+                if raw.is_none_or(|r| r > limit as u64) || length > MAX_STREAMING_BODY as u64 {
+                    let source = IngestionSource::file(&path)
+                        .with_source_id(source_id)
+                        .with_compression(compression);
+                    return self
+                        .queue(source, properties, FallbackReason::TooLarge)
+                        .await;
+                }
+                let mut file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| Error::Source {
+                        path: path.clone(),
+                        message: "the file cannot be opened".to_owned(),
+                        source: Some(e),
+                    })?;
+                let mut data = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
+                file.read_to_end(&mut data)
+                    .await
+                    .map_err(|e| Error::Source {
+                        path: path.clone(),
+                        message: "reading the file failed".to_owned(),
+                        source: Some(e),
+                    })?;
+                (Some(Bytes::from(data)), None)
+            }
+            SourceData::Reader(mut reader) => {
+                let mut prefix = Vec::new();
+                (&mut reader)
+                    .take(limit as u64 + 1)
+                    .read_to_end(&mut prefix)
+                    .await
+                    .map_err(Error::Read)?;
+                if prefix.len() > limit {
+                    // Larger than the limit: queued, the prefix chained to the rest.
+                    let chained = std::io::Cursor::new(prefix).chain(reader);
+                    let mut source = IngestionSource::reader(chained)
+                        .with_source_id(source_id)
+                        .with_compression(compression);
+                    if let Some(name) = name {
+                        source = source.with_name(name);
+                    }
+                    if let Some(raw) = given_raw {
+                        source = source.with_raw_size(raw);
+                    }
+                    return self
+                        .queue(source, properties, FallbackReason::TooLarge)
+                        .await;
+                }
+                (Some(Bytes::from(prefix)), None)
+            }
+        };
+        // Fallback sources rebuilt from what was read, never from the original.
+        let rebuild = |data: &Bytes, compression: Compression| {
+            let mut source = IngestionSource::bytes(data.clone())
+                .with_source_id(source_id)
+                .with_compression(compression);
+            if let Some(name) = &name {
+                source = source.with_name(name.clone());
+            }
+            if let Some(raw) = given_raw {
+                source = source.with_raw_size(raw);
+            }
+            source
+        };
+        if let Some(url) = blob {
+            let size = match given_raw {
+                Some(size) => Some(size),
+                None => self.queued_storage_size(&url).await,
+            };
+            let blob_source = || -> Result<IngestionSource> {
+                let source = IngestionSource::blob(url.as_str())?.with_source_id(source_id);
+                Ok(match given_raw {
+                    Some(raw) => source.with_raw_size(raw),
+                    None => source,
+                })
+            };
+            if size.is_none_or(|s| s > limit as u64) {
+                return self
+                    .queue(blob_source()?, properties, FallbackReason::TooLarge)
+                    .await;
+            }
+            return self
+                .stream_with_attempts(
+                    source_id,
+                    properties,
+                    Streamable::Blob(url.as_str()),
+                    blob_source,
+                )
+                .await;
+        }
+        let data = data.unwrap_or_default();
+        if compression == Compression::GZip {
+            let raw = compressed_raw_size(&data, Compression::GZip).or(given_raw);
+            if raw.is_none_or(|r| r > limit as u64) {
+                return self
+                    .queue(
+                        rebuild(&data, compression),
+                        properties,
+                        FallbackReason::TooLarge,
+                    )
+                    .await;
+            }
+        }
+        let payload = make_payload(data.clone(), compression, properties)?;
+        if payload.body.len() > MAX_STREAMING_BODY {
+            return self
+                .queue(
+                    rebuild(&data, compression),
+                    properties,
+                    FallbackReason::TooLarge,
+                )
+                .await;
+        }
+        let fallback_compression = if payload.gzip {
+            Compression::GZip
+        } else {
+            Compression::None
+        };
+        let body = payload.body.clone();
+        self.stream_with_attempts(source_id, properties, Streamable::Payload(&payload), || {
+            Ok(rebuild(&body, fallback_compression))
+        })
+        .await
+    }
+
+    async fn queued_storage_size(&self, url: &url::Url) -> Option<u64> {
+        self.queued.blob_size(url).await.ok().flatten()
+    }
+
+    async fn stream_with_attempts(
+        &self,
+        source_id: Uuid,
+        properties: &IngestionProperties,
+        what: Streamable<'_>,
+        fallback: impl Fn() -> Result<IngestionSource>,
+    ) -> Result<ManagedIngestResult> {
+        let attempts = self.policy.attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            let request_id = format!("KRS.executeManagedStreamingIngest;{source_id};{attempt}");
+            let result = match what {
+                Streamable::Payload(payload) => {
+                    self.streaming
+                        .send(payload, source_id, properties, request_id)
+                        .await
+                }
+                Streamable::Blob(url) => {
+                    self.streaming
+                        .send_blob(url, source_id, properties, request_id)
+                        .await
+                }
+            };
+            let error = match result {
+                Ok(result) => {
+                    self.report(ManagedEvent::Streamed { source_id, attempt });
+                    return Ok(ManagedIngestResult::Streamed(result));
+                }
+                Err(error) => error,
+            };
+            let retry_after = match &error {
+                Error::Kusto(k) => k.as_service_error().and_then(|s| s.retry_after),
+                _ => None,
+            };
+            match classify(&error) {
+                Class::Throttled => {
+                    self.keep_on_queued(properties, self.policy.throttle_backoff);
+                    return self
+                        .queue(fallback()?, properties, FallbackReason::Throttled)
+                        .await;
+                }
+                Class::StreamingDisabled => {
+                    if self.policy.fail_when_streaming_disabled {
+                        return self.fail(source_id, error);
+                    }
+                    self.keep_on_queued(properties, self.policy.config_backoff);
+                    return self
+                        .queue(fallback()?, properties, FallbackReason::StreamingDisabled)
+                        .await;
+                }
+                Class::TooLarge => {
+                    return self
+                        .queue(fallback()?, properties, FallbackReason::TooLarge)
+                        .await;
+                }
+                Class::Permanent => return self.fail(source_id, error),
+                Class::Ambiguous => match self.policy.on_ambiguous {
+                    AmbiguousFailure::Fail => {
+                        let Error::Kusto(cause) = error else {
+                            return self.fail(source_id, error);
+                        };
+                        return self.fail(source_id, Error::Ambiguous { source_id, cause });
+                    }
+                    AmbiguousFailure::FallBackToQueued => {
+                        return self
+                            .queue(fallback()?, properties, FallbackReason::Ambiguous)
+                            .await;
+                    }
+                    AmbiguousFailure::Retry => {}
+                },
+                Class::Transient => {}
+            }
+            // A transient failure (or an ambiguous one the policy retries).
+            if attempt + 1 >= attempts {
+                return self
+                    .queue(fallback()?, properties, FallbackReason::RetriesExhausted)
+                    .await;
+            }
+            self.report(ManagedEvent::Retrying {
+                source_id,
+                attempt,
+                error: &error,
+            });
+            attempt += 1;
+            tokio::time::sleep(self.policy.backoff.delay(attempt, retry_after)).await;
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Streamable<'a> {
+    Payload(&'a Payload),
+    Blob(&'a str),
+}

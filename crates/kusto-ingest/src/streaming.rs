@@ -1,0 +1,365 @@
+//! [`StreamingIngestClient`]: low-latency ingestion of small payloads straight into the engine
+//! (`POST /v1/rest/ingest/{database}/{table}`), through `kusto-data`'s client.
+//!
+//! Text formats are gzip-compressed before they are sent (`Content-Encoding: gzip`); binary
+//! formats and gzip input go as they are, gzip input with `Content-Encoding: gzip` and binary
+//! formats without it. Zip input is refused: the streaming endpoint reads no archives. Blob
+//! sources are sent as a reference (`sourceKind=uri`): the service reads the blob itself.
+//!
+//! Streaming ingestion honours only the format and a mapping *reference*. Properties it cannot
+//! honour (an inline mapping, tags, `ingest_if_not_exists`, a creation time, a zip pattern,
+//! `ignore_first_record`, a validation policy) are refused with [`Error::InvalidProperty`] rather
+//! than silently ignored, as the Python SDK does; the managed client sends such ingestions queued.
+//! Request properties are never copied into HTTP headers (a Python quirk).
+//!
+//! Not retried: the service may have ingested a body whose answer was lost.
+//! [`ManagedStreamingIngestClient`](crate::ManagedStreamingIngestClient) decides about retries.
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kusto_data::client::StreamingIngestOptions;
+use kusto_data::endpoints::engine_endpoint;
+use kusto_data::{ClientRequestProperties, Compression, ConnectionString, DataSet, KustoClient};
+use tokio::io::AsyncReadExt;
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::properties::{IngestionMapping, IngestionProperties};
+use crate::source::{IngestionSource, SourceData};
+
+/// The largest request body of streaming ingestion (10 MiB).
+pub const MAX_STREAMING_BODY: usize = kusto_data::client::MAX_STREAMING_BODY;
+
+/// What the service answered to a streaming ingestion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamingResult {
+    /// The source id.
+    pub source_id: Uuid,
+    /// `ConsumedRecordsCount`, when the service reported it.
+    pub consumed_records: Option<i64>,
+    /// `UpdatePolicyStatus`, when reported.
+    pub update_policy_status: Option<String>,
+    /// `UpdatePolicyFailureCode`, when reported.
+    pub update_policy_failure_code: Option<String>,
+    /// `UpdatePolicyFailureReason`, when reported.
+    pub update_policy_failure_reason: Option<String>,
+}
+
+impl StreamingResult {
+    fn from_answer(source_id: Uuid, answer: Option<&DataSet>) -> Self {
+        let mut result = StreamingResult {
+            source_id,
+            consumed_records: None,
+            update_policy_status: None,
+            update_policy_failure_code: None,
+            update_policy_failure_reason: None,
+        };
+        let Some(row) = answer
+            .and_then(|a| a.tables().first())
+            .and_then(|t| t.rows().next())
+        else {
+            return result;
+        };
+        let text = |name: &str| {
+            row.get_string(name)
+                .ok()
+                .flatten()
+                .map(str::to_owned)
+                .filter(|s| !s.is_empty())
+        };
+        result.consumed_records = row.get_i64("ConsumedRecordsCount").ok().flatten();
+        result.update_policy_status = text("UpdatePolicyStatus");
+        result.update_policy_failure_code = text("UpdatePolicyFailureCode");
+        result.update_policy_failure_reason = text("UpdatePolicyFailureReason");
+        result
+    }
+}
+
+/// The body of a streaming request, read from a source.
+#[derive(Debug, Clone)]
+pub(crate) struct Payload {
+    /// The bytes sent.
+    pub(crate) body: Bytes,
+    /// True when the body is gzip.
+    pub(crate) gzip: bool,
+}
+
+/// Streaming ingestion into one cluster's engine. Cheap to clone.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use kusto_data::{ConnectionString, DataFormat};
+/// use kusto_ingest::{IngestionProperties, IngestionSource, StreamingIngestClient};
+///
+/// let client = StreamingIngestClient::new(ConnectionString::parse("http://127.0.0.1:8080")?)?;
+/// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Json);
+/// let result = client
+///     .ingest(IngestionSource::bytes("{\"Id\":1}\n"), &properties)
+///     .await?;
+/// println!("{:?} records", result.consumed_records);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct StreamingIngestClient {
+    kusto: KustoClient,
+    timeout: Option<Duration>,
+}
+
+impl fmt::Debug for StreamingIngestClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StreamingIngestClient")
+            .field("kusto", &self.kusto)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl StreamingIngestClient {
+    /// A client for the engine of `connection_string`; a data-management URL
+    /// (`https://ingest-...`) is turned into the engine's.
+    pub fn new(connection_string: ConnectionString) -> Result<Self> {
+        let url = engine_endpoint(connection_string.data_source())?;
+        Ok(Self::from_kusto_client(KustoClient::new(
+            connection_string.with_data_source(&url),
+        )?))
+    }
+
+    /// A client over an engine `KustoClient` (its authentication, HTTP client, trusted
+    /// endpoints).
+    pub fn from_kusto_client(engine_client: KustoClient) -> Self {
+        StreamingIngestClient {
+            kusto: engine_client,
+            timeout: None,
+        }
+    }
+
+    /// The server timeout of each request (default: the client's streaming default, 10 min);
+    /// the client waits this long plus the `KustoClient`'s margin.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The engine client.
+    pub fn kusto_client(&self) -> &KustoClient {
+        &self.kusto
+    }
+
+    /// Streams one source into the table.
+    pub async fn ingest(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+    ) -> Result<StreamingResult> {
+        check_streamable(properties)?;
+        let source_id = source.source_id;
+        let request_id = format!("KRS.executeStreamingIngest;{source_id}");
+        if let SourceData::Blob(url) = &source.data {
+            return self
+                .send_blob(url.as_str(), source_id, properties, request_id)
+                .await;
+        }
+        let payload = read_payload(source, properties, MAX_STREAMING_BODY).await?;
+        self.send(&payload, source_id, properties, request_id).await
+    }
+
+    /// Sends one payload with the given client request id.
+    pub(crate) async fn send(
+        &self,
+        payload: &Payload,
+        source_id: Uuid,
+        properties: &IngestionProperties,
+        request_id: String,
+    ) -> Result<StreamingResult> {
+        let options = self.options(properties, request_id, payload.gzip);
+        let answer = self
+            .kusto
+            .execute_streaming_ingest(
+                &properties.database,
+                &properties.table,
+                payload.body.clone(),
+                properties.format,
+                &options,
+            )
+            .await?;
+        Ok(StreamingResult::from_answer(source_id, answer.as_ref()))
+    }
+
+    /// Streams from a blob reference.
+    pub(crate) async fn send_blob(
+        &self,
+        url: &str,
+        source_id: Uuid,
+        properties: &IngestionProperties,
+        request_id: String,
+    ) -> Result<StreamingResult> {
+        let options = self.options(properties, request_id, false);
+        let answer = self
+            .kusto
+            .execute_streaming_ingest_from_blob(
+                &properties.database,
+                &properties.table,
+                url,
+                properties.format,
+                &options,
+            )
+            .await?;
+        Ok(StreamingResult::from_answer(source_id, answer.as_ref()))
+    }
+
+    fn options(
+        &self,
+        properties: &IngestionProperties,
+        request_id: String,
+        gzip: bool,
+    ) -> StreamingIngestOptions {
+        let mut request = ClientRequestProperties::new();
+        request.set_client_request_id(request_id);
+        if let Some(timeout) = self.timeout {
+            request.set_server_timeout(timeout);
+        }
+        StreamingIngestOptions {
+            mapping_name: match &properties.mapping {
+                Some(IngestionMapping::Reference(name)) => Some(name.clone()),
+                _ => None,
+            },
+            compressed: gzip,
+            properties: Some(request),
+        }
+    }
+}
+
+/// The first property streaming ingestion cannot honour, by field name.
+pub(crate) fn unstreamable_property(properties: &IngestionProperties) -> Option<&'static str> {
+    if matches!(properties.mapping, Some(IngestionMapping::Columns(_))) {
+        Some("mapping")
+    } else if !properties.ingest_if_not_exists.is_empty() {
+        Some("ingest_if_not_exists")
+    } else if !properties.ingest_by_tags.is_empty() {
+        Some("ingest_by_tags")
+    } else if !properties.drop_by_tags.is_empty() {
+        Some("drop_by_tags")
+    } else if !properties.additional_tags.is_empty() {
+        Some("additional_tags")
+    } else if properties.creation_time.is_some() {
+        Some("creation_time")
+    } else if properties.zip_pattern.is_some() {
+        Some("zip_pattern")
+    } else if properties.ignore_first_record {
+        Some("ignore_first_record")
+    } else if properties.validation_policy.is_some() {
+        Some("validation_policy")
+    } else if !properties.additional_properties.is_empty() {
+        Some("additional_properties")
+    } else {
+        None
+    }
+}
+
+fn check_streamable(properties: &IngestionProperties) -> Result<()> {
+    properties.validate()?;
+    match unstreamable_property(properties) {
+        Some(field) => Err(Error::property(
+            field,
+            "streaming ingestion cannot honour this property; use queued ingestion (the managed \
+             client does so by itself)",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Reads a source into a streaming body of at most `limit` bytes, compressing it when the
+/// format calls for it. Larger sources are an error.
+async fn read_payload(
+    source: IngestionSource,
+    properties: &IngestionProperties,
+    limit: usize,
+) -> Result<Payload> {
+    let compression = source.compression();
+    if compression == Compression::Zip {
+        return Err(Error::InvalidArgument(
+            "streaming ingestion reads no zip archives; use queued ingestion".to_owned(),
+        ));
+    }
+    let data = match source.data {
+        SourceData::Bytes(bytes) => bytes,
+        SourceData::File(path) => {
+            let file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| Error::Source {
+                    path: path.clone(),
+                    message: "the file cannot be opened".to_owned(),
+                    source: Some(e),
+                })?;
+            read_at_most(file, limit as u64 + 1)
+                .await
+                .map_err(|e| Error::Source {
+                    path: path.clone(),
+                    message: "reading the file failed".to_owned(),
+                    source: Some(e),
+                })?
+        }
+        SourceData::Reader(reader) => read_at_most(reader, limit as u64 + 1)
+            .await
+            .map_err(Error::Read)?,
+        SourceData::Blob(_) => {
+            return Err(Error::InvalidArgument(
+                "a blob source has no payload".to_owned(),
+            ));
+        }
+    };
+    let payload = make_payload(data, compression, properties)?;
+    if payload.body.len() > limit {
+        return Err(Error::InvalidArgument(format!(
+            "the streaming body would exceed {limit} bytes; use queued ingestion"
+        )));
+    }
+    Ok(payload)
+}
+
+/// Compresses `data` when the format calls for it and it is not gzip already.
+pub(crate) fn make_payload(
+    data: Bytes,
+    compression: Compression,
+    properties: &IngestionProperties,
+) -> Result<Payload> {
+    match compression {
+        Compression::GZip => Ok(Payload {
+            body: data,
+            gzip: true,
+        }),
+        Compression::None if properties.format.compress_before_upload() => {
+            use std::io::Write;
+            let mut encoder = flate2::write::GzEncoder::new(
+                Vec::with_capacity(data.len() / 3 + 64),
+                flate2::Compression::new(crate::upload::DEFAULT_COMPRESSION_LEVEL),
+            );
+            encoder.write_all(&data).map_err(Error::Read)?;
+            let body = encoder.finish().map_err(Error::Read)?;
+            Ok(Payload {
+                body: Bytes::from(body),
+                gzip: true,
+            })
+        }
+        Compression::None => Ok(Payload {
+            body: data,
+            gzip: false,
+        }),
+        Compression::Zip => Err(Error::InvalidArgument(
+            "streaming ingestion reads no zip archives; use queued ingestion".to_owned(),
+        )),
+    }
+}
+
+/// Reads at most `limit` bytes.
+pub(crate) async fn read_at_most<R: tokio::io::AsyncRead + Unpin>(
+    reader: R,
+    limit: u64,
+) -> std::io::Result<Bytes> {
+    let mut data = Vec::new();
+    reader.take(limit).read_to_end(&mut data).await?;
+    Ok(Bytes::from(data))
+}
