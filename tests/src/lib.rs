@@ -122,3 +122,34 @@ pub async fn start_ingest_with(
         database: database.to_owned(),
     }
 }
+
+/// A Parquet file of columns `Src` (string), `N` (long) and `Name` (`p{N}`), one row per id.
+pub fn parquet_of(src: &str, ids: &[i64]) -> Vec<u8> {
+    use arrow::array::{ArrayRef, Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("Src", DataType::Utf8, false),
+        Field::new("N", DataType::Int64, false),
+        Field::new("Name", DataType::Utf8, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(vec![src; ids.len()])),
+        Arc::new(Int64Array::from(ids.to_vec())),
+        Arc::new(StringArray::from(
+            ids.iter().map(|i| Some(format!("p{i}"))).collect::<Vec<_>>(),
+        )),
+    ];
+    let batch = arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), columns)
+        .unwrap_or_else(|e| panic!("a record batch: {e}"));
+    let mut file = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, schema, None)
+        .unwrap_or_else(|e| panic!("a parquet writer: {e}"));
+    writer
+        .write(&batch)
+        .unwrap_or_else(|e| panic!("parquet write: {e}"));
+    writer
+        .close()
+        .unwrap_or_else(|e| panic!("parquet close: {e}"));
+    file
+}

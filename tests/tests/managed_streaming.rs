@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kusto_data::{Compression, ConnectionString, DataFormat, KustoClient};
-use kusto_e2e::{IngestHarness, start_ingest};
+use kusto_e2e::{IngestHarness, parquet_of, start_ingest};
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
     AmbiguousFailure, Error, FallbackReason, IngestProtocol, IngestionProperties, IngestionSource,
@@ -197,6 +197,14 @@ async fn the_streaming_client_sends_every_format_and_refuses_what_it_cannot_hono
         )
         .await
         .unwrap();
+    // Parquet: binary, sent as it is.
+    client
+        .ingest(
+            IngestionSource::bytes(parquet_of("parquet", &[1, 2, 3, 4, 5, 6])),
+            &IngestionProperties::new("Emu", "T", DataFormat::Parquet),
+        )
+        .await
+        .unwrap();
     // A blob the service reads itself.
     let container = h.ingest.ingestion_resources().await.unwrap().containers[0].clone();
     let mut blob = container.clone();
@@ -247,6 +255,7 @@ async fn the_streaming_client_sends_every_format_and_refuses_what_it_cannot_hono
         ("csv", 3),
         ("gz", 4),
         ("json", 2),
+        ("parquet", 6),
         ("reader", 2),
     ]
     .into_iter()

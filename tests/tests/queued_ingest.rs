@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kusto_data::{Compression, DataFormat};
-use kusto_e2e::{IngestHarness, start_ingest, start_ingest_with};
+use kusto_e2e::{IngestHarness, parquet_of, start_ingest, start_ingest_with};
 use kusto_emulator::DataManagementOptions;
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
@@ -65,31 +65,6 @@ fn zip_of(name: &str, data: &[u8]) -> Vec<u8> {
     writer.write_all(data).unwrap();
     writer.finish().unwrap();
     buffer.into_inner()
-}
-
-fn parquet_of(src: &str, ids: &[i64]) -> Vec<u8> {
-    use arrow::array::{ArrayRef, Int64Array, StringArray};
-    use arrow::datatypes::{DataType, Field, Schema};
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("Src", DataType::Utf8, false),
-        Field::new("N", DataType::Int64, false),
-        Field::new("Name", DataType::Utf8, true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(vec![src; ids.len()])),
-        Arc::new(Int64Array::from(ids.to_vec())),
-        Arc::new(StringArray::from(
-            ids.iter()
-                .map(|i| Some(format!("p{i}")))
-                .collect::<Vec<_>>(),
-        )),
-    ];
-    let batch = arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), columns).unwrap();
-    let mut file = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut file, schema, None).unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-    file
 }
 
 async fn wait_succeeded(operation: &IngestionOperation, what: &str) {
