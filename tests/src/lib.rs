@@ -137,7 +137,9 @@ pub fn parquet_of(src: &str, ids: &[i64]) -> Vec<u8> {
         Arc::new(StringArray::from(vec![src; ids.len()])),
         Arc::new(Int64Array::from(ids.to_vec())),
         Arc::new(StringArray::from(
-            ids.iter().map(|i| Some(format!("p{i}"))).collect::<Vec<_>>(),
+            ids.iter()
+                .map(|i| Some(format!("p{i}")))
+                .collect::<Vec<_>>(),
         )),
     ];
     let batch = arrow::record_batch::RecordBatch::try_new(Arc::clone(&schema), columns)

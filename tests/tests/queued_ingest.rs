@@ -628,6 +628,12 @@ async fn forward_only_readers_move_account_only_while_held_whole() {
         other => panic!("{other}"),
     }
     assert!(error.is_transient());
+    // Storage errors name the account and status, never the SAS.
+    for text in [error.to_string(), format!("{error:?}")] {
+        assert!(!text.contains("sig="), "{text}");
+        assert!(!text.contains("se="), "{text}");
+    }
+    assert!(error.to_string().contains("503"), "{error}");
     let reader = std::io::Cursor::new(gzip(big.as_bytes()));
     let error = small_blocks
         .ingest(
@@ -732,5 +738,62 @@ async fn notifications_waits_and_forced_protocols() {
         .build()
         .unwrap();
     assert_eq!(auto.active_protocol().await.unwrap(), ActiveProtocol::Queue);
+    h.emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_file_that_grows_during_its_upload_is_refused() {
+    let h = start_ingest("Emu", false, IngestProtocol::Queue).await;
+    command(&h, ".create table T (Src:string, N:long, Name:string)").await;
+    let dm = h.emulator.data_management().unwrap();
+    // The first block uploads of each account wait half a second, so that reading stalls early.
+    for account in ["kustoemu1", "kustoemu2"] {
+        dm.storage_faults(account)
+            .unwrap()
+            .add(
+                FaultRule::new(format!("/{account}/*"), FaultAction::Delay)
+                    .method("PUT")
+                    .delay(Duration::from_millis(500))
+                    .times(2),
+            )
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growing.csv");
+    let rows: String = (0..400_000).map(|i| format!("grow,{i},{i:x}\n")).collect();
+    assert!(rows.len() > 6 << 20);
+    std::fs::write(&path, &rows).unwrap();
+    let client = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
+        .upload_options(UploadOptions {
+            block_size: 64 << 10,
+            ..UploadOptions::default()
+        })
+        .build()
+        .unwrap();
+    let task = {
+        let path = path.clone();
+        tokio::spawn(async move {
+            client
+                .ingest(
+                    IngestionSource::file(&path),
+                    &IngestionProperties::new("Emu", "T", DataFormat::Csv),
+                )
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    file.write_all(b"grow,-1,late\n").unwrap();
+    drop(file);
+    let error = task.await.unwrap().unwrap_err();
+    match &error {
+        Error::Source { message, .. } => assert!(message.contains("changed size"), "{error}"),
+        other => panic!("{other}"),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(counts(&h, "T").await.len(), 0, "nothing was queued");
     h.emulator.shutdown().await;
 }
