@@ -320,6 +320,12 @@ async fn small_sources_stream_and_large_ones_go_queued_without_a_second_read() {
         data.len(),
         "each byte read once"
     );
+    // Bytes over the limit go queued too.
+    let result = client
+        .ingest(IngestionSource::bytes(csv("bytes", 10_000)), &properties())
+        .await
+        .unwrap();
+    expect_queued(result, FallbackReason::TooLarge).await;
     // A large file goes queued by its length; properties streaming cannot honour go queued.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.csv");
@@ -350,6 +356,7 @@ async fn small_sources_stream_and_large_ones_go_queued_without_a_second_read() {
     let counts = counts(&h).await;
     assert_eq!(counts["small"], 10);
     assert_eq!(counts["large"], 10_000);
+    assert_eq!(counts["bytes"], 10_000);
     assert_eq!(counts["file"], 6000);
     assert_eq!(counts["tagged"], 3);
     assert_eq!(counts["gzbig"], 6000);

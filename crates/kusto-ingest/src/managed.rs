@@ -493,6 +493,15 @@ impl ManagedStreamingIngestClient {
                 .await;
         }
         let data = data.unwrap_or_default();
+        if compression == Compression::None && data.len() > limit {
+            return self
+                .queue(
+                    rebuild(&data, compression),
+                    properties,
+                    FallbackReason::TooLarge,
+                )
+                .await;
+        }
         if compression == Compression::GZip {
             let raw = compressed_raw_size(&data, Compression::GZip).or(given_raw);
             if raw.is_none_or(|r| r > limit as u64) {
