@@ -23,7 +23,7 @@
 //!   `.show table|database X policy streamingingestion`, `.delete ... policy streamingingestion`,
 //!   `.clear table T data`, `.ingest inline into table T [with (...)] <| data`,
 //!   `.show ingestion failures`, `.show streamingingestion failures`.
-//! * A KQL subset ([`kql`]): a table (or `database("db").T`, or `print`), then `count`,
+//! * A KQL subset: a table (or `database("db").T`, or `print`), then `count`,
 //!   `take`/`limit`, `project`, `project-away` (names and `*` wildcards), `project-rename`,
 //!   `extend`, `where` (comparisons, `=~`, `has`, `contains`, `startswith`, `endswith` with
 //!   their `_cs` and `!` forms, `in`/`in~` and their negations, arithmetic `+ - * / %`,
@@ -34,12 +34,12 @@
 //!   the real error shape: a syntax error (`SYN0002` with line, position and token) or a semantic
 //!   error naming the operator or function the emulator does not run.
 //! * Streaming ingestion of csv, tsv, tsve, scsv, psv, sohsv, txt, raw, json, multijson,
-//!   singlejson and parquet ([`ingest`]), gzip detected from the bytes, mappings by name, the
+//!   singlejson and parquet, gzip detected from the bytes, mappings by name, the
 //!   4 MiB data and 10 MiB body limits, streaming policies. Avro, ORC and W3C logs are answered with
 //!   a clear "not supported by the Kusto emulator" error. Bad data is recorded in
 //!   `.show ingestion failures` and never half-ingested.
-//! * Fault injection ([`faults`]): through `POST /_emulator/faults` or [`EmulatorHandle::faults`].
-//! * Queued ingestion, when started with [`EmulatorBuilder::azurite`] ([`dm`]): `.get ingestion
+//! * Fault injection ([`Faults`]): through `POST /_emulator/faults` or [`EmulatorHandle::faults`].
+//! * Queued ingestion, when started with [`EmulatorBuilder::azurite`] ([`DataManagement`]): `.get ingestion
 //!   resources` and `.get kusto identity token` with SAS URLs into Azurite (two accounts by
 //!   default), a worker that reads the ready queues (base64 JSON messages, any key casing),
 //!   downloads, decompresses (gzip, zip), maps and appends each source as a tagged extent
@@ -120,27 +120,28 @@
 
 pub mod azurite;
 mod commands;
-pub mod dm;
+mod dm;
 mod errors;
-pub mod faults;
+mod faults;
 mod fetch;
 mod handlers;
-pub mod ingest;
-pub mod kql;
-pub mod mapping;
-pub mod parse_value;
+mod ingest;
+mod kql;
+mod mapping;
+mod parse_value;
 mod request;
 mod server;
-pub mod store;
-pub mod time;
+mod store;
+mod time;
 mod v1;
 mod v2;
-pub mod value;
+mod value;
 
-pub use dm::{DataManagement, DataManagementOptions};
+pub use dm::{DataManagement, DataManagementOptions, IngestionResource};
 pub use faults::{ActiveFault, FaultAction, FaultRule, Faults};
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
 pub use store::{
-    AppendOutcome, Column, Extent, ExtentOptions, FailureKind, IngestionFailure, Store, StoreError,
+    AppendOutcome, Column, Extent, ExtentOptions, FailureKind, IngestionFailure, Row, Store,
+    StoreError, TableSnapshot,
 };
-pub use value::{KustoType, Value};
+pub use value::{Decimal, KustoType, Value};

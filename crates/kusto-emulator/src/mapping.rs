@@ -7,7 +7,7 @@ use crate::value::KustoType;
 
 /// The kind of an ingestion mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum MappingKind {
+pub(crate) enum MappingKind {
     /// CSV family (csv, tsv, tsve, scsv, psv, sohsv, txt, raw).
     Csv,
     /// JSON family (json, multijson, singlejson).
@@ -26,7 +26,7 @@ pub enum MappingKind {
 
 impl MappingKind {
     /// The kind's name as shown by the service (`Csv`, `Json`, ...).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             MappingKind::Csv => "Csv",
             MappingKind::Json => "Json",
@@ -39,7 +39,7 @@ impl MappingKind {
     }
 
     /// Parses a kind name case-insensitively.
-    pub fn parse(name: &str) -> Option<MappingKind> {
+    pub(crate) fn parse(name: &str) -> Option<MappingKind> {
         Some(match name.to_ascii_lowercase().as_str() {
             "csv" => MappingKind::Csv,
             "json" => MappingKind::Json,
@@ -55,7 +55,7 @@ impl MappingKind {
 
 /// A transformation applied by a mapping element (kusto-protocol.md 9.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transform {
+pub(crate) enum Transform {
     /// The source's location (string).
     SourceLocation,
     /// The 1-based record number (long).
@@ -92,7 +92,7 @@ impl Transform {
 
 /// One element of a mapping: where the value of one column comes from.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MappingElement {
+pub(crate) struct MappingElement {
     /// Target column.
     pub column: String,
     /// Declared type (used when a column has to be created).
@@ -111,7 +111,7 @@ pub struct MappingElement {
 
 /// A named ingestion mapping stored on a table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IngestionMapping {
+pub(crate) struct IngestionMapping {
     /// Mapping name.
     pub name: String,
     /// Mapping kind.
@@ -125,7 +125,7 @@ pub struct IngestionMapping {
 }
 
 /// Finds `key` in a JSON object case-insensitively.
-pub fn get_ci<'a>(object: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
+pub(crate) fn get_ci<'a>(object: &'a Map<String, Json>, key: &str) -> Option<&'a Json> {
     object.get(key).or_else(|| {
         object
             .iter()
@@ -143,7 +143,7 @@ fn json_text(value: &Json) -> Option<String> {
 }
 
 /// Parses mapping JSON text (an array of elements) for a mapping kind.
-pub fn parse_mapping(text: &str, kind: MappingKind) -> Result<Vec<MappingElement>, String> {
+pub(crate) fn parse_mapping(text: &str, kind: MappingKind) -> Result<Vec<MappingElement>, String> {
     let json: Json =
         serde_json::from_str(text).map_err(|e| format!("the mapping is not valid JSON: {e}"))?;
     let items = json
@@ -257,7 +257,7 @@ fn validate_element(e: &MappingElement, kind: MappingKind) -> Result<(), String>
 }
 
 /// The mapping elements as JSON text in the current format.
-pub fn mapping_to_text(elements: &[MappingElement]) -> String {
+pub(crate) fn mapping_to_text(elements: &[MappingElement]) -> String {
     let items: Vec<Json> = elements
         .iter()
         .map(|e| {
@@ -291,7 +291,7 @@ pub fn mapping_to_text(elements: &[MappingElement]) -> String {
 
 /// One step of a JSONPath.
 #[derive(Debug, Clone, PartialEq)]
-pub enum PathStep {
+pub(crate) enum PathStep {
     /// `.name` or `['name']`
     Key(String),
     /// `[3]`
@@ -299,7 +299,7 @@ pub enum PathStep {
 }
 
 /// Parses a JSONPath of the subset Kusto mappings use: `$`, `$.a.b`, `$['a b']`, `$["a"]`, `$.a[0]`.
-pub fn parse_json_path(path: &str) -> Result<Vec<PathStep>, String> {
+pub(crate) fn parse_json_path(path: &str) -> Result<Vec<PathStep>, String> {
     let bad = || format!("'{path}' is not a valid JSON path");
     let rest = path.trim().strip_prefix('$').ok_or_else(bad)?;
     let chars: Vec<char> = rest.chars().collect();
@@ -354,7 +354,7 @@ pub fn parse_json_path(path: &str) -> Result<Vec<PathStep>, String> {
 }
 
 /// Follows a parsed JSONPath into a JSON value.
-pub fn follow_path<'a>(root: &'a Json, steps: &[PathStep]) -> Option<&'a Json> {
+pub(crate) fn follow_path<'a>(root: &'a Json, steps: &[PathStep]) -> Option<&'a Json> {
     let mut current = root;
     for step in steps {
         current = match (step, current) {

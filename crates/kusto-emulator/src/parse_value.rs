@@ -10,7 +10,7 @@ use crate::value::{Decimal, KustoType, Value};
 ///
 /// An empty field is null for every type but `string` (which gets `""`); text that does not parse
 /// is null; a `dynamic` field that is not valid JSON is kept as a dynamic string.
-pub fn parse_field(text: &str, ty: KustoType) -> Value {
+pub(crate) fn parse_field(text: &str, ty: KustoType) -> Value {
     if ty == KustoType::String {
         return Value::String(text.to_string());
     }
@@ -28,7 +28,7 @@ pub fn parse_field(text: &str, ty: KustoType) -> Value {
 }
 
 /// Parses non-empty text as a scalar of a non-string, non-dynamic type; `None` if it does not parse.
-pub fn parse_scalar(text: &str, ty: KustoType) -> Option<Value> {
+pub(crate) fn parse_scalar(text: &str, ty: KustoType) -> Option<Value> {
     Some(match ty {
         KustoType::Bool => Value::Bool(parse_bool(text)?),
         KustoType::Int => Value::Int(parse_integer(text).and_then(|v| i32::try_from(v).ok())?),
@@ -44,7 +44,7 @@ pub fn parse_scalar(text: &str, ty: KustoType) -> Option<Value> {
 }
 
 /// `true`/`false` (any case), or an integer: zero is false, anything else true.
-pub fn parse_bool(text: &str) -> Option<bool> {
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("true") {
         Some(true)
@@ -56,7 +56,7 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 }
 
 /// A decimal integer with an optional sign.
-pub fn parse_integer(text: &str) -> Option<i64> {
+pub(crate) fn parse_integer(text: &str) -> Option<i64> {
     let t = text.trim();
     let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -66,7 +66,7 @@ pub fn parse_integer(text: &str) -> Option<i64> {
 }
 
 /// Decimal or exponent notation, `NaN`, `Infinity`, `-Infinity` (and `inf`).
-pub fn parse_real(text: &str) -> Option<f64> {
+pub(crate) fn parse_real(text: &str) -> Option<f64> {
     let t = text.trim();
     let body = t.strip_prefix(['-', '+']).unwrap_or(t);
     let special = ["nan", "infinity", "inf"]
@@ -85,7 +85,7 @@ pub fn parse_real(text: &str) -> Option<f64> {
 /// Converts a JSON value taken from a JSON/Parquet record into a value of type `ty`, as Kusto does
 /// when ingesting named formats: strings are parsed, numbers converted, a JSON number does not
 /// become a datetime, anything into `dynamic` is kept as is, anything into `string` is its text.
-pub fn from_json(value: &serde_json::Value, ty: KustoType) -> Value {
+pub(crate) fn from_json(value: &serde_json::Value, ty: KustoType) -> Value {
     use serde_json::Value as J;
     match (value, ty) {
         (J::Null, KustoType::String) => Value::String(String::new()),

@@ -216,7 +216,7 @@ pub enum StoreError {
 
 /// Whether `name` is a valid Kusto entity name (1 to 1024 characters: letters, digits, `_`,
 /// spaces, `.` and `-`).
-pub fn is_valid_entity_name(name: &str) -> bool {
+pub(crate) fn is_valid_entity_name(name: &str) -> bool {
     !name.is_empty()
         && name.chars().count() <= 1024
         && name
@@ -569,7 +569,7 @@ impl Store {
     }
 
     /// Creates or replaces an ingestion mapping of a table.
-    pub fn create_mapping(
+    pub(crate) fn create_mapping(
         &self,
         db: &str,
         table: &str,
@@ -584,7 +584,7 @@ impl Store {
     }
 
     /// The ingestion mappings of a table, optionally of one kind.
-    pub fn mappings(
+    pub(crate) fn mappings(
         &self,
         db: &str,
         table: &str,
@@ -607,7 +607,7 @@ impl Store {
     }
 
     /// Finds a mapping by name (and kind, when given).
-    pub fn find_mapping(
+    pub(crate) fn find_mapping(
         &self,
         db: &str,
         table: &str,
@@ -621,7 +621,7 @@ impl Store {
     }
 
     /// Drops a mapping; `false` if there was none.
-    pub fn drop_mapping(
+    pub(crate) fn drop_mapping(
         &self,
         db: &str,
         table: &str,

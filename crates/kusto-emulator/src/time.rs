@@ -7,17 +7,17 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Ticks (100 ns) per second.
-pub const TICKS_PER_SECOND: i64 = 10_000_000;
+pub(crate) const TICKS_PER_SECOND: i64 = 10_000_000;
 /// Ticks per minute.
-pub const TICKS_PER_MINUTE: i64 = 60 * TICKS_PER_SECOND;
+pub(crate) const TICKS_PER_MINUTE: i64 = 60 * TICKS_PER_SECOND;
 /// Ticks per hour.
-pub const TICKS_PER_HOUR: i64 = 60 * TICKS_PER_MINUTE;
+pub(crate) const TICKS_PER_HOUR: i64 = 60 * TICKS_PER_MINUTE;
 /// Ticks per day.
-pub const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
+pub(crate) const TICKS_PER_DAY: i64 = 24 * TICKS_PER_HOUR;
 /// Days from 0001-01-01 to 1970-01-01.
 const DAYS_TO_UNIX_EPOCH: i64 = 719_162;
 /// Ticks of 9999-12-31T23:59:59.9999999, the largest Kusto datetime.
-pub const MAX_DATETIME_TICKS: i64 = 3_155_378_975_999_999_999;
+pub(crate) const MAX_DATETIME_TICKS: i64 = 3_155_378_975_999_999_999;
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
@@ -54,7 +54,7 @@ fn days_in_month(year: i64, month: i64) -> i64 {
 }
 
 /// Ticks of a UTC date and time, or `None` when a field is out of range.
-pub fn ticks_from_parts(
+pub(crate) fn ticks_from_parts(
     year: i64,
     month: i64,
     day: i64,
@@ -85,7 +85,7 @@ pub fn ticks_from_parts(
 }
 
 /// The current time as datetime ticks.
-pub fn now_ticks() -> i64 {
+pub(crate) fn now_ticks() -> i64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default();
@@ -95,7 +95,7 @@ pub fn now_ticks() -> i64 {
 
 /// Datetime ticks of a Unix time expressed in `unit_ticks`-sized units (for the
 /// `DateTimeFromUnix*` mapping transforms); `None` when out of range.
-pub fn ticks_from_unix(value: f64, ticks_per_unit: f64) -> Option<i64> {
+pub(crate) fn ticks_from_unix(value: f64, ticks_per_unit: f64) -> Option<i64> {
     let ticks = value * ticks_per_unit;
     if !ticks.is_finite() {
         return None;
@@ -109,7 +109,7 @@ pub fn ticks_from_unix(value: f64, ticks_per_unit: f64) -> Option<i64> {
 
 /// Formats datetime ticks as the service does: `yyyy-MM-ddTHH:mm:ss[.f…]Z`, the fraction trimmed of
 /// trailing zeros (0 to 7 digits).
-pub fn format_datetime(ticks: i64) -> String {
+pub(crate) fn format_datetime(ticks: i64) -> String {
     let ticks = ticks.clamp(0, MAX_DATETIME_TICKS);
     let days = ticks / TICKS_PER_DAY;
     let rem = ticks % TICKS_PER_DAY;
@@ -130,7 +130,7 @@ pub fn format_datetime(ticks: i64) -> String {
 
 /// Formats a timespan as .NET's "c" format: `[-][d.]hh:mm:ss[.fffffff]` (days only when non-zero,
 /// the fraction exactly seven digits when non-zero).
-pub fn format_timespan(ticks: i64) -> String {
+pub(crate) fn format_timespan(ticks: i64) -> String {
     let negative = ticks < 0;
     let abs = ticks.unsigned_abs();
     let tpd = TICKS_PER_DAY as u64;
@@ -233,7 +233,7 @@ impl<'a> Cursor<'a> {
 
 /// Parses the datetime spellings Kusto accepts (ISO 8601 with `T` or a space, optional seconds,
 /// fraction and zone; date only; RFC 822 and RFC 850 forms). Returns ticks (UTC).
-pub fn parse_datetime(text: &str) -> Option<i64> {
+pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -377,7 +377,7 @@ fn parse_rfc_datetime(text: &str) -> Option<i64> {
 
 /// Parses a timespan: the .NET form `[-][d.]hh:mm[:ss[.fffffff]]` or a KQL literal with a unit
 /// suffix (`2d`, `1.5h`, `30m`, `10s`, `100ms`, `10microseconds`, `1tick`, ...).
-pub fn parse_timespan(text: &str) -> Option<i64> {
+pub(crate) fn parse_timespan(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -442,7 +442,7 @@ fn parse_unit_timespan(text: &str) -> Option<i64> {
 }
 
 /// Ticks of one KQL timespan unit (an empty unit means days, as in `timespan(2)`).
-pub fn timespan_unit_ticks(unit: &str) -> Option<i64> {
+pub(crate) fn timespan_unit_ticks(unit: &str) -> Option<i64> {
     Some(match unit.to_ascii_lowercase().as_str() {
         "" | "d" | "day" | "days" => TICKS_PER_DAY,
         "h" | "hr" | "hrs" | "hour" | "hours" => TICKS_PER_HOUR,

@@ -412,7 +412,7 @@ fn write_real(r: f64, out: &mut String) {
 }
 
 /// Appends `s` as a JSON string literal.
-pub fn write_json_string(s: &str, out: &mut String) {
+pub(crate) fn write_json_string(s: &str, out: &mut String) {
     // serde_json's string escaping cannot fail for a &str.
     match serde_json::to_string(s) {
         Ok(quoted) => out.push_str(&quoted),

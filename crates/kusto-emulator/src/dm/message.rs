@@ -15,7 +15,7 @@ use crate::time;
 
 /// `ReportLevel` of a queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportLevel {
+pub(crate) enum ReportLevel {
     /// 0: report failures only (the service's default).
     FailuresOnly,
     /// 1: report nothing.
@@ -26,7 +26,7 @@ pub enum ReportLevel {
 
 /// `ReportMethod` of a queue message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportMethod {
+pub(crate) enum ReportMethod {
     /// 0: the success and failure notification queues.
     Queue,
     /// 1: the status-table entity named in `IngestionStatusInTable`.
@@ -37,19 +37,19 @@ pub enum ReportMethod {
 
 impl ReportMethod {
     /// Whether notification-queue messages are written.
-    pub fn to_queue(self) -> bool {
+    pub(crate) fn to_queue(self) -> bool {
         matches!(self, ReportMethod::Queue | ReportMethod::QueueAndTable)
     }
 
     /// Whether the status-table entity is updated.
-    pub fn to_table(self) -> bool {
+    pub(crate) fn to_table(self) -> bool {
         matches!(self, ReportMethod::Table | ReportMethod::QueueAndTable)
     }
 }
 
 /// Where a message asks its status entity to be written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusTableRef {
+pub(crate) struct StatusTableRef {
     /// The table URL with its SAS (`TableConnectionString`).
     pub table_url: String,
     /// `PartitionKey` of the entity.
@@ -60,7 +60,7 @@ pub struct StatusTableRef {
 
 /// One source to ingest, whatever protocol brought it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IngestionSpec {
+pub(crate) struct IngestionSpec {
     /// The source id (`Id` of the message, `sourceId` of a REST blob; generated when absent).
     pub source_id: Uuid,
     /// The blob URL with its SAS.
@@ -101,7 +101,7 @@ pub struct IngestionSpec {
 
 /// A queue message with its reporting instructions.
 #[derive(Debug, Clone, PartialEq)]
-pub struct QueuedMessage {
+pub(crate) struct QueuedMessage {
     /// What to ingest.
     pub spec: IngestionSpec,
     /// `ReportLevel`.
@@ -114,7 +114,7 @@ pub struct QueuedMessage {
 
 /// Why a message or request could not be read.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MessageError {
+pub(crate) struct MessageError {
     /// The ingestion error code (`BadRequest_CorruptedMessage`, ...).
     pub code: &'static str,
     /// What is wrong.
@@ -134,7 +134,7 @@ fn error(code: &'static str, details: impl Into<String>) -> MessageError {
 
 /// The text of a queue message: base64 (standard alphabet, padding optional) of UTF-8 JSON, or
 /// raw JSON.
-pub fn decode_text(text: &str) -> Result<Map<String, Json>, MessageError> {
+pub(crate) fn decode_text(text: &str) -> Result<Map<String, Json>, MessageError> {
     let trimmed = text.trim();
     let json_text = if trimmed.starts_with('{') {
         trimmed.to_owned()
@@ -323,7 +323,7 @@ fn empty_spec() -> IngestionSpec {
 }
 
 /// Reads a queue message (the text as stored in the queue).
-pub fn parse_queue_message(text: &str) -> Result<QueuedMessage, MessageError> {
+pub(crate) fn parse_queue_message(text: &str) -> Result<QueuedMessage, MessageError> {
     let object = decode_text(text)?;
     let mut message = QueuedMessage {
         spec: empty_spec(),
@@ -428,7 +428,7 @@ pub fn parse_queue_message(text: &str) -> Result<QueuedMessage, MessageError> {
 
 /// One blob of a REST request, as given.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RestBlob {
+pub(crate) struct RestBlob {
     /// `url`.
     pub url: String,
     /// `sourceId` (generated when absent).
@@ -439,7 +439,7 @@ pub struct RestBlob {
 
 /// A validated REST submission (`POST /v1/rest/ingestion/queued/{db}/{table}`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RestRequest {
+pub(crate) struct RestRequest {
     /// The blobs.
     pub blobs: Vec<RestBlob>,
     /// The properties applied to every blob (source id, URL and size are per blob).
@@ -449,7 +449,7 @@ pub struct RestRequest {
 }
 
 /// Reads and validates the body of a REST submission. Errors are client errors (HTTP 400).
-pub fn parse_rest_request(
+pub(crate) fn parse_rest_request(
     body: &[u8],
     database: &str,
     table: &str,

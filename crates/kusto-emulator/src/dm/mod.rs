@@ -46,9 +46,9 @@
 //!   token` (`BadRequest_InvalidKustoIdentityToken` otherwise), unless
 //!   [`DataManagementOptions::require_authorization_context`] is off.
 
-pub mod message;
+pub(crate) mod message;
 pub(crate) mod proxy;
-pub mod report;
+pub(crate) mod report;
 pub(crate) mod rest;
 mod worker;
 
@@ -68,7 +68,7 @@ use crate::faults::Faults;
 use crate::store::Store;
 use proxy::{Service, StorageProxy};
 
-pub use report::{FailureStatus, SourceFailure, SourceResult};
+pub(crate) use report::SourceFailure;
 
 /// Settings of the data-management service.
 #[derive(Debug, Clone)]

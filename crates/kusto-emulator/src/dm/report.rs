@@ -10,7 +10,7 @@ use crate::time;
 
 /// `FailureStatus` of a failed source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailureStatus {
+pub(crate) enum FailureStatus {
     /// Retrying the same source fails again.
     Permanent,
     /// A retry may succeed.
@@ -21,7 +21,7 @@ pub enum FailureStatus {
 
 impl FailureStatus {
     /// The wire name.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FailureStatus::Permanent => "Permanent",
             FailureStatus::Transient => "Transient",
@@ -32,7 +32,7 @@ impl FailureStatus {
 
 /// Why a source was not (fully) ingested.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceFailure {
+pub(crate) struct SourceFailure {
     /// The ingestion error code name (6.8).
     pub code: &'static str,
     /// What went wrong.
@@ -43,7 +43,7 @@ pub struct SourceFailure {
 
 impl SourceFailure {
     /// A permanent failure.
-    pub fn permanent(code: &'static str, details: impl Into<String>) -> Self {
+    pub(crate) fn permanent(code: &'static str, details: impl Into<String>) -> Self {
         SourceFailure {
             code,
             details: details.into(),
@@ -54,7 +54,7 @@ impl SourceFailure {
 
 /// The end state of one source.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SourceResult {
+pub(crate) enum SourceResult {
     /// Every record was ingested.
     Succeeded {
         /// Rows appended.
@@ -78,7 +78,7 @@ pub enum SourceResult {
 
 impl SourceResult {
     /// The status-table `Status` value.
-    pub fn status_name(&self) -> &'static str {
+    pub(crate) fn status_name(&self) -> &'static str {
         match self {
             SourceResult::Succeeded { .. } => "Succeeded",
             SourceResult::PartiallySucceeded { .. } => "PartiallySucceeded",
@@ -88,7 +88,7 @@ impl SourceResult {
     }
 
     /// The failure, for failed and partially succeeded sources.
-    pub fn failure(&self) -> Option<&SourceFailure> {
+    pub(crate) fn failure(&self) -> Option<&SourceFailure> {
         match self {
             SourceResult::PartiallySucceeded { failure, .. } | SourceResult::Failed(failure) => {
                 Some(failure)
@@ -99,7 +99,7 @@ impl SourceResult {
 }
 
 /// The blob URL without its SAS, as reports show it.
-pub fn source_path(spec: &IngestionSpec) -> String {
+pub(crate) fn source_path(spec: &IngestionSpec) -> String {
     spec.blob_url
         .split(['?', ';'])
         .next()
@@ -112,7 +112,11 @@ fn base64_json(value: &Json) -> String {
 }
 
 /// The base64 text of a success-queue message.
-pub fn success_message(spec: &IngestionSpec, operation_id: Uuid, activity_id: Uuid) -> String {
+pub(crate) fn success_message(
+    spec: &IngestionSpec,
+    operation_id: Uuid,
+    activity_id: Uuid,
+) -> String {
     base64_json(&json!({
         "OperationId": operation_id.to_string(),
         "Database": spec.database,
@@ -125,7 +129,7 @@ pub fn success_message(spec: &IngestionSpec, operation_id: Uuid, activity_id: Uu
 }
 
 /// The base64 text of a failure-queue message.
-pub fn failure_message(
+pub(crate) fn failure_message(
     spec: &IngestionSpec,
     failure: &SourceFailure,
     operation_id: Uuid,
@@ -148,7 +152,7 @@ pub fn failure_message(
 }
 
 /// The properties merged into the status-table entity for a final result.
-pub fn status_entity(
+pub(crate) fn status_entity(
     spec: &IngestionSpec,
     result: &SourceResult,
     operation_id: Uuid,

@@ -22,7 +22,7 @@ use delimited::{Dialect, check_field_counts, parse_records};
 
 /// A data format (kusto-protocol.md 8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataFormat {
+pub(crate) enum DataFormat {
     /// Comma-separated values.
     Csv,
     /// Tab-separated values.
@@ -61,7 +61,7 @@ pub enum DataFormat {
 
 impl DataFormat {
     /// Parses a format name case-insensitively.
-    pub fn parse(name: &str) -> Option<DataFormat> {
+    pub(crate) fn parse(name: &str) -> Option<DataFormat> {
         Some(match name.trim().to_ascii_lowercase().as_str() {
             "csv" => DataFormat::Csv,
             "tsv" => DataFormat::Tsv,
@@ -85,7 +85,7 @@ impl DataFormat {
     }
 
     /// The mapping kind of the format.
-    pub fn mapping_kind(self) -> MappingKind {
+    pub(crate) fn mapping_kind(self) -> MappingKind {
         match self {
             DataFormat::Json | DataFormat::MultiJson | DataFormat::SingleJson => MappingKind::Json,
             DataFormat::Parquet => MappingKind::Parquet,
@@ -98,7 +98,7 @@ impl DataFormat {
     }
 
     /// Whether the emulator can read the format.
-    pub fn is_supported(self) -> bool {
+    pub(crate) fn is_supported(self) -> bool {
         !matches!(
             self,
             DataFormat::Avro
@@ -128,7 +128,7 @@ impl DataFormat {
 /// Why a source could not be ingested.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {details}")]
-pub struct IngestFailure {
+pub(crate) struct IngestFailure {
     /// The ingestion error code name (kusto-protocol.md 6.8).
     pub code: &'static str,
     /// What went wrong.
@@ -139,7 +139,7 @@ pub struct IngestFailure {
 
 impl IngestFailure {
     /// A permanent failure.
-    pub fn permanent(code: &'static str, details: impl Into<String>) -> Self {
+    pub(crate) fn permanent(code: &'static str, details: impl Into<String>) -> Self {
         IngestFailure {
             code,
             details: details.into(),
@@ -150,7 +150,7 @@ impl IngestFailure {
 
 /// One source to ingest.
 #[derive(Debug, Clone)]
-pub struct IngestRequest<'a> {
+pub(crate) struct IngestRequest<'a> {
     /// Target database.
     pub database: &'a str,
     /// Target table.
@@ -169,7 +169,7 @@ pub struct IngestRequest<'a> {
 
 /// What an ingestion did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IngestOutcome {
+pub(crate) struct IngestOutcome {
     /// Rows appended.
     pub rows: usize,
     /// Records skipped as malformed (JSON Lines skips malformed lines, as the service does); the
@@ -179,7 +179,7 @@ pub struct IngestOutcome {
 
 /// Decompresses gzip data, detected from the magic bytes (never trusted from a header), with a
 /// cap on the decompressed size. Other data is returned as is.
-pub fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
+pub(crate) fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
     if data.len() >= 2 && data[0] == 0x1f && data[1] == 0x8b {
         let mut out = Vec::new();
         let mut decoder = flate2::read::MultiGzDecoder::new(data).take(max as u64 + 1);
@@ -204,7 +204,7 @@ pub fn decompress(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
 /// detected from the magic bytes. The files of a zip archive are concatenated in archive order
 /// (directories are skipped); an archive without files is `BadRequest_EmptyArchive`. At most
 /// `max` decompressed bytes are accepted (`BadRequest_FileTooLarge` beyond).
-pub fn decompress_archive(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
+pub(crate) fn decompress_archive(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFailure> {
     let is_zip = data.starts_with(b"PK\x03\x04") || data.starts_with(b"PK\x05\x06");
     let out = if is_zip {
         let invalid = |e: zip::result::ZipError| {
@@ -255,7 +255,7 @@ pub fn decompress_archive(data: &[u8], max: usize) -> Result<Vec<u8>, IngestFail
 }
 
 /// Parses a source into rows of the table's schema without appending them.
-pub fn parse_rows(
+pub(crate) fn parse_rows(
     columns: &[Column],
     req: &IngestRequest<'_>,
 ) -> Result<ParsedRows, IngestFailure> {
@@ -337,7 +337,7 @@ pub fn parse_rows(
 
 /// Rows parsed from a source, and the records skipped as malformed.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ParsedRows {
+pub(crate) struct ParsedRows {
     /// The parsed rows, in the table's column order.
     pub rows: Vec<Row>,
     /// Descriptions of skipped malformed records.
@@ -345,14 +345,17 @@ pub struct ParsedRows {
 }
 
 /// Parses a source and appends its rows to the table as one untagged extent (all or nothing).
-pub fn ingest(store: &Store, req: &IngestRequest<'_>) -> Result<IngestOutcome, IngestFailure> {
+pub(crate) fn ingest(
+    store: &Store,
+    req: &IngestRequest<'_>,
+) -> Result<IngestOutcome, IngestFailure> {
     ingest_extent(store, req, &ExtentOptions::default()).map(|(outcome, _)| outcome)
 }
 
 /// Parses a source and appends its rows as one extent with the given tags, creation time and
 /// `ingestIfNotExists` check (all or nothing). An empty source is an error
 /// (`Stream_NoDataToIngest`), as is a source whose every record is malformed.
-pub fn ingest_extent(
+pub(crate) fn ingest_extent(
     store: &Store,
     req: &IngestRequest<'_>,
     options: &ExtentOptions,

@@ -22,13 +22,13 @@ mod lexer;
 mod parser;
 mod tabular;
 
-pub use eval::ResultTable;
+pub(crate) use eval::ResultTable;
 pub(crate) use eval::run;
 pub(crate) use lexer::{Tok, Token, tokenize_with};
 
 /// Error code used for semantic errors that have no recorded real-service code: KQL features the
 /// emulator does not implement, type mismatches, bad parameter values.
-pub const SEM_UNSUPPORTED: &str = "SEM0001";
+pub(crate) const SEM_UNSUPPORTED: &str = "SEM0001";
 
 /// Real KQL operators (and statements) that the emulator does not implement: they get a semantic
 /// error naming them instead of a syntax error.
@@ -72,7 +72,7 @@ pub(crate) const UNSUPPORTED_OPERATORS: [&str; 35] = [
 
 /// A failure to run a query.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum KqlError {
+pub(crate) enum KqlError {
     /// The text is not valid KQL: `SYN0002` at a byte offset, naming the offending token.
     #[error(
         "Syntax error: SYN0002: A recognition error occurred. (offset {offset}, token '{token}')"
@@ -114,7 +114,7 @@ impl KqlError {
 }
 
 /// Converts a byte offset into the 1-based line and 0-based position within that line.
-pub fn line_and_position(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_and_position(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
     let line = before.matches('\n').count() + 1;
     let position = before.rsplit('\n').next().map_or(0, |l| l.chars().count());
