@@ -216,6 +216,15 @@ impl Error {
         )
     }
 
+    /// An I/O failure on the file at `path`.
+    pub(crate) fn file(path: &std::path::Path, message: &str, error: std::io::Error) -> Self {
+        Error::Source {
+            path: path.to_path_buf(),
+            message: message.to_owned(),
+            source: Some(error),
+        }
+    }
+
     pub(crate) fn property(field: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidProperty {
             field,

@@ -385,11 +385,7 @@ impl ManagedStreamingIngestClient {
             SourceData::File(path) => {
                 let length = tokio::fs::metadata(&path)
                     .await
-                    .map_err(|e| Error::Source {
-                        path: path.clone(),
-                        message: "the file cannot be opened".to_owned(),
-                        source: Some(e),
-                    })?
+                    .map_err(|e| Error::file(&path, "the file cannot be opened", e))?
                     .len();
                 let raw = if compression == Compression::None {
                     Some(length)
@@ -412,19 +408,11 @@ impl ManagedStreamingIngestClient {
                 }
                 let mut file = tokio::fs::File::open(&path)
                     .await
-                    .map_err(|e| Error::Source {
-                        path: path.clone(),
-                        message: "the file cannot be opened".to_owned(),
-                        source: Some(e),
-                    })?;
+                    .map_err(|e| Error::file(&path, "the file cannot be opened", e))?;
                 let mut data = Vec::with_capacity(usize::try_from(length).unwrap_or(0));
                 file.read_to_end(&mut data)
                     .await
-                    .map_err(|e| Error::Source {
-                        path: path.clone(),
-                        message: "reading the file failed".to_owned(),
-                        source: Some(e),
-                    })?;
+                    .map_err(|e| Error::file(&path, "reading the file failed", e))?;
                 (Some(Bytes::from(data)), None)
             }
             SourceData::Reader(mut reader) => {

@@ -139,9 +139,8 @@ impl Storage {
             .map_err(|e| from_azure(StorageService::Blob, url, e))
     }
 
-    /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
-    pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), Error> {
-        let client = QueueClient::new(
+    fn queue(&self, queue: &Url) -> Result<QueueClient, Error> {
+        QueueClient::new(
             queue.clone(),
             None,
             Some(QueueClientOptions {
@@ -149,7 +148,12 @@ impl Storage {
                 ..Default::default()
             }),
         )
-        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        .map_err(|e| from_azure(StorageService::Queue, queue, e))
+    }
+
+    /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
+    pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), Error> {
+        let client = self.queue(queue)?;
         let content = RequestContent::try_from(QueueMessage {
             message_text: Some(text),
         })
@@ -169,15 +173,7 @@ impl Storage {
         count: u8,
         remove: bool,
     ) -> Result<Vec<String>, Error> {
-        let client = QueueClient::new(
-            queue.clone(),
-            None,
-            Some(QueueClientOptions {
-                client_options: self.options(),
-                ..Default::default()
-            }),
-        )
-        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
+        let client = self.queue(queue)?;
         let count = count.clamp(1, 32);
         let error = |e| from_azure(StorageService::Queue, queue, e);
         if !remove {

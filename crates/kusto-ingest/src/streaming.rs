@@ -289,18 +289,10 @@ async fn read_payload(
         SourceData::File(path) => {
             let file = tokio::fs::File::open(&path)
                 .await
-                .map_err(|e| Error::Source {
-                    path: path.clone(),
-                    message: "the file cannot be opened".to_owned(),
-                    source: Some(e),
-                })?;
+                .map_err(|e| Error::file(&path, "the file cannot be opened", e))?;
             read_at_most(file, limit as u64 + 1)
                 .await
-                .map_err(|e| Error::Source {
-                    path: path.clone(),
-                    message: "reading the file failed".to_owned(),
-                    source: Some(e),
-                })?
+                .map_err(|e| Error::file(&path, "reading the file failed", e))?
         }
         SourceData::Reader(reader) => read_at_most(reader, limit as u64 + 1)
             .await

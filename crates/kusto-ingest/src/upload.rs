@@ -196,11 +196,7 @@ pub(crate) async fn upload(
         SourceData::File(path) => {
             let metadata = tokio::fs::metadata(&path)
                 .await
-                .map_err(|e| Error::Source {
-                    path: path.clone(),
-                    message: "the file cannot be opened".to_owned(),
-                    source: Some(e),
-                })?;
+                .map_err(|e| Error::file(&path, "the file cannot be opened", e))?;
             if !metadata.is_file() {
                 return Err(Error::Source {
                     path,
@@ -243,11 +239,7 @@ pub(crate) async fn upload(
             (Input::File(path, length), None) => {
                 let file = tokio::fs::File::open(&*path)
                     .await
-                    .map_err(|e| Error::Source {
-                        path: path.clone(),
-                        message: "the file cannot be opened".to_owned(),
-                        source: Some(e),
-                    })?;
+                    .map_err(|e| Error::file(path, "the file cannot be opened", e))?;
                 let result = write_blob(&target, file, compress, options, true).await;
                 match result {
                     Ok(read) if read != *length => {
@@ -261,11 +253,7 @@ pub(crate) async fn upload(
                         });
                     }
                     Err(Failed::Fatal(Error::Read(e))) => {
-                        return Err(Error::Source {
-                            path: path.clone(),
-                            message: "reading the file failed".to_owned(),
-                            source: Some(e),
-                        });
+                        return Err(Error::file(path, "reading the file failed", e));
                     }
                     other => other,
                 }
