@@ -1,0 +1,326 @@
+//! The command line (clap).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use kusto_data::DataFormat;
+
+/// The exit codes, shown at the end of every `--help`.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  everything succeeded
+  1  some sources failed (the report says which)
+  2  usage error (bad arguments, a path or pattern that matches nothing)
+  3  authentication failure (no token, or the service answered 401/403)
+  4  any other error (cluster unreachable, query failed, report not writable)
+  5  interrupted by Ctrl-C (sources not yet started were skipped)";
+
+/// `kusto`: bulk ingestion, queries and a local emulator for Azure Data Explorer (Kusto).
+#[derive(Debug, Parser)]
+#[command(name = "kusto", version, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Ingest files, directories, glob patterns or stdin into a table.
+    #[command(after_help = INGEST_HELP)]
+    Ingest(Box<IngestArgs>),
+    /// Run a query or a management command and print the primary result.
+    #[command(after_help = EXIT_CODES)]
+    Query(QueryArgs),
+    /// Start a local Kusto emulator with Azurite (queued ingestion included) until Ctrl-C.
+    #[command(after_help = EXIT_CODES)]
+    Emulator(EmulatorArgs),
+}
+
+const INGEST_HELP: &str = "\
+Sources:
+  FILE         a file; its format comes from its name (data.csv, data.csv.gz, x.parquet, ...)
+  DIRECTORY    every file below it, recursively, in name order
+  PATTERN      a glob pattern ('logs/**/*.json', quoted so the shell leaves it alone)
+  -            standard input (needs --format)
+
+Creation-time patterns (--creation-time-pattern), matched anywhere in the source path
+(with / as separator); the first match gives the creation time (UTC):
+  brace form:        '{yyyy}/{MM}/{dd}'   'year={yyyy}/month={MM}/day={dd}'   'log-{yyyy}{MM}{dd}-{HH}{mm}'
+                     (text outside braces is literal)
+  LightIngest form:  \"'year='yyyy'/month='MM'/day='dd\"    (text in single quotes is literal)
+  fields: yyyy (year), MM (month), dd (day), HH (hour), mm (minute), ss (second); missing ones
+  are 1 (month, day) or 0. A path that does not match is ingested without a creation time.
+
+Report (--report FILE, JSON lines, appended): one record per source when it is sent or fails,
+and with --wait a second one with its final status; the last record of a path counts. Fields:
+path, source_id, outcome (submitted, streamed, queued, succeeded, partially-succeeded, failed,
+pending, canceled), bytes, format, creation_time, error, operation (the serialized ingestion
+operation, to read its status later), mode, time.
+
+--resume FILE skips every source whose last record in FILE is submitted, streamed, queued,
+succeeded, partially-succeeded or pending; failed sources are tried again. Without --report,
+the new records are appended to the same FILE.
+
+Exit codes:
+  0  everything succeeded
+  1  some sources failed (the report says which)
+  2  usage error (bad arguments, a path or pattern that matches nothing)
+  3  authentication failure (no token, or the service answered 401/403)
+  4  any other error (cluster unreachable, report not writable)
+  5  interrupted by Ctrl-C (sources not yet started were skipped)";
+
+/// Where and as whom to connect.
+#[derive(Debug, Args)]
+pub(crate) struct ClusterArgs {
+    /// The cluster: a URL (https://mycluster.region.kusto.windows.net) or a connection string
+    /// (Data Source=...;Fed=True;...).
+    #[arg(
+        short,
+        long,
+        env = "KUSTO_CLUSTER",
+        value_name = "URL|CONNECTION STRING"
+    )]
+    pub(crate) cluster: String,
+    /// How to authenticate, instead of the connection string's own method.
+    #[arg(long, value_enum, value_name = "METHOD")]
+    pub(crate) auth: Option<AuthMethod>,
+    /// The application (client) id for --auth app-key, or a user-assigned managed identity's
+    /// client id for --auth managed-identity.
+    #[arg(long, value_name = "ID")]
+    pub(crate) client_id: Option<String>,
+    /// The tenant (id or domain) for --auth app-key, device-code or az-cli.
+    #[arg(long, value_name = "TENANT")]
+    pub(crate) authority: Option<String>,
+    /// The environment variable holding the client secret of --auth app-key (never a
+    /// command-line argument, so that it stays out of shell history and process lists).
+    #[arg(long, value_name = "VAR", default_value = "KUSTO_CLIENT_SECRET")]
+    pub(crate) secret_env: String,
+}
+
+/// `--auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuthMethod {
+    /// The Azure CLI's signed-in account (`az login`).
+    AzCli,
+    /// An Azure managed identity (system-assigned, or --client-id).
+    ManagedIdentity,
+    /// The device-code flow: a code to enter in a browser is printed on stderr.
+    DeviceCode,
+    /// A service principal: --client-id, --authority and the secret from --secret-env.
+    AppKey,
+    /// No authentication (the local emulator).
+    None,
+}
+
+/// How sources are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    /// Queued ingestion through the data-management service (any size, batched by the service).
+    Queued,
+    /// Streaming ingestion to the engine (small sources, low latency, no fallback).
+    Streaming,
+    /// Streaming when it can, queued when it must (too large, throttled, streaming disabled).
+    Managed,
+}
+
+/// `--protocol` of queued ingestion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Protocol {
+    /// Ask the service (REST when offered and preferred, else storage queues).
+    Auto,
+    /// Storage queues.
+    Queue,
+    /// The REST ingestion API.
+    Rest,
+}
+
+/// `--progress`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ProgressMode {
+    /// A bar when stderr is a terminal, plain lines otherwise.
+    Auto,
+    /// Always the bar.
+    Bar,
+    /// Plain periodic lines.
+    Lines,
+    /// Nothing but the final summary.
+    None,
+}
+
+/// `kusto ingest`.
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// Where and as whom to connect.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// The target database.
+    #[arg(short, long)]
+    pub(crate) database: String,
+    /// The target table.
+    #[arg(short, long)]
+    pub(crate) table: String,
+    /// Files, directories, glob patterns, or - for standard input.
+    #[arg(required = true, value_name = "SOURCES")]
+    pub(crate) sources: Vec<String>,
+    /// The data format (csv, tsv, json, multijson, parquet, avro, ...); by default each file's
+    /// name tells it, and a source whose name tells none fails.
+    #[arg(short, long, value_parser = parse_format)]
+    pub(crate) format: Option<DataFormat>,
+    /// A mapping defined on the table (`.create table T ingestion csv mapping "NAME" ...`).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) mapping: Option<String>,
+    /// A tag for the extents (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) tag: Vec<String>,
+    /// An ingest-by tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) ingest_by: Vec<String>,
+    /// A drop-by tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) drop_by: Vec<String>,
+    /// Skip the source when an extent already has this ingest-by tag (repeatable).
+    #[arg(long, value_name = "TAG")]
+    pub(crate) ingest_if_not_exists: Vec<String>,
+    /// Skip the first record of each source (a header line).
+    #[arg(long)]
+    pub(crate) ignore_first_record: bool,
+    /// Read each source's creation time from its path (see below).
+    #[arg(long, value_name = "PATTERN")]
+    pub(crate) creation_time_pattern: Option<String>,
+    /// How sources are sent.
+    #[arg(long, value_enum, default_value_t = Mode::Queued)]
+    pub(crate) mode: Mode,
+    /// The protocol of queued ingestion (queued mode and managed fallback).
+    #[arg(long, value_enum, default_value_t = Protocol::Auto)]
+    pub(crate) protocol: Protocol,
+    /// How many sources are sent at once.
+    #[arg(short = 'p', long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub(crate) parallelism: u16,
+    /// The gzip level of queued uploads (0-9, default the SDK's).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub(crate) compression_level: Option<u32>,
+    /// Wait for each queued source's final status (succeeded or failed).
+    #[arg(long)]
+    pub(crate) wait: bool,
+    /// How long --wait waits for each source (e.g. 90s, 10m, 1h; a number is seconds).
+    #[arg(long, value_parser = parse_duration, default_value = "10m", requires = "wait")]
+    pub(crate) timeout: Duration,
+    /// List what would be ingested (path, format, size, creation time) and send nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Append each source's outcome to this JSON-lines file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+    /// Skip the sources this report lists as sent (see below).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) resume: Option<PathBuf>,
+    /// Progress display on stderr.
+    #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
+    pub(crate) progress: ProgressMode,
+    /// Seconds between plain progress lines.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) progress_interval: u64,
+}
+
+/// `--output` of `kusto query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned columns (the default on a terminal).
+    Table,
+    /// CSV with a header line (the default when stdout is not a terminal).
+    Csv,
+    /// One JSON object per row.
+    Jsonl,
+    /// An Arrow IPC file (binary; use --out or a pipe).
+    Arrow,
+}
+
+/// `kusto query`.
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// Where and as whom to connect.
+    #[command(flatten)]
+    pub(crate) cluster: ClusterArgs,
+    /// The database (default: the connection string's).
+    #[arg(short, long)]
+    pub(crate) database: Option<String>,
+    /// The query, or a management command starting with `.`.
+    #[arg(value_name = "QUERY")]
+    pub(crate) query: String,
+    /// The output format (default: table on a terminal, csv otherwise).
+    #[arg(short, long, value_enum)]
+    pub(crate) output: Option<OutputFormat>,
+    /// Write to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// `kusto emulator`.
+#[derive(Debug, Args)]
+pub(crate) struct EmulatorArgs {
+    /// The port (0 = any free port).
+    #[arg(short, long, default_value_t = 8080)]
+    pub(crate) port: u16,
+    /// Create this database at start (repeatable; others are created on first use).
+    #[arg(long = "database", value_name = "NAME")]
+    pub(crate) databases: Vec<String>,
+    /// How long queued sources wait to be batched, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub(crate) batching_window_ms: u64,
+}
+
+fn parse_format(text: &str) -> Result<DataFormat, String> {
+    text.parse::<DataFormat>().map_err(|e| e.to_string())
+}
+
+/// `90`, `90s`, `10m`, `1h`, `500ms`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 90s, 10m, 1h)"))?;
+    let seconds = |factor: u64| {
+        number
+            .checked_mul(factor)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("'{text}' is too long"))
+    };
+    match unit.trim() {
+        "" | "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "ms" => Ok(Duration::from_millis(number)),
+        _ => Err(format!(
+            "'{text}': unknown unit '{unit}' (use ms, s, m or h)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
