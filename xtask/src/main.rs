@@ -12,7 +12,34 @@
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
 use std::time::Instant;
+
+/// Each step's name and duration in seconds, for the summary printed at the end.
+static STEP_TIMES: Mutex<Vec<(String, f32)>> = Mutex::new(Vec::new());
+
+fn record_step(step: &str, seconds: f32) {
+    if let Ok(mut times) = STEP_TIMES.lock() {
+        times.push((step.to_owned(), seconds));
+    }
+}
+
+/// Prints how long each step took (also when a step failed).
+fn print_step_times() {
+    let Ok(times) = STEP_TIMES.lock() else {
+        return;
+    };
+    if times.is_empty() {
+        return;
+    }
+    eprintln!("\nstep times:");
+    let mut total = 0.0;
+    for (step, seconds) in times.iter() {
+        eprintln!("  {seconds:>8.1} s  {step}");
+        total += seconds;
+    }
+    eprintln!("  {total:>8.1} s  total");
+}
 
 mod azurite;
 mod conformance;
@@ -38,6 +65,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    print_step_times();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -67,6 +95,7 @@ fn run(step: &str, mut command: Command) -> Result {
         .status()
         .map_err(|e| format!("{step}: could not start `{}`: {e}", describe(&command)))?;
     let elapsed = started.elapsed().as_secs_f32();
+    record_step(step, elapsed);
     if status.success() {
         eprintln!("    ok ({elapsed:.1} s)");
         Ok(())
