@@ -396,25 +396,25 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     loop {
         tokio::select! {
             next = submissions.next(), if !submissions_done => {
-                let Some(sent) = next else {
-                    submissions_done = true;
-                    continue;
-                };
-                if let Some(report) = &report
-                    && let Err(e) = report.write(&sent.record)
-                {
-                    stop.store(true, Ordering::SeqCst);
-                    report_error.get_or_insert(e);
-                }
-                if sent.auth_failure && auth_error.is_none() {
-                    stop.store(true, Ordering::SeqCst);
-                    auth_error = sent.record.error.clone();
-                }
-                match sent.operation {
-                    Some(operation) if args.wait && !interrupt.is_cancelled() => {
-                        waiters.spawn(wait(sent.record, operation, args.timeout));
+                if let Some(sent) = next {
+                    if let Some(report) = &report
+                        && let Err(e) = report.write(&sent.record)
+                    {
+                        stop.store(true, Ordering::SeqCst);
+                        report_error.get_or_insert(e);
                     }
-                    _ => finish_record(&sent.record, &mut counts, &mut failures),
+                    if sent.auth_failure && auth_error.is_none() {
+                        stop.store(true, Ordering::SeqCst);
+                        auth_error = sent.record.error.clone();
+                    }
+                    match sent.operation {
+                        Some(operation) if args.wait && !interrupt.is_cancelled() => {
+                            waiters.spawn(wait(sent.record, operation, args.timeout));
+                        }
+                        _ => finish_record(&sent.record, &mut counts, &mut failures),
+                    }
+                } else {
+                    submissions_done = true;
                 }
             }
             Some(joined) = waiters.join_next(), if !waiters.is_empty() => {
