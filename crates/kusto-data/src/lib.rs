@@ -27,8 +27,22 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Cargo features: `arrow` (default; Arrow output, adds the `arrow` crate) and `certificate`
-//! (application-certificate authentication; adds the pure-Rust `rsa`, `sha1`, `sha2` crates).
+//! # Cargo features
+//!
+//! | Feature | Default | What it does |
+//! |---|---|---|
+//! | `arrow` | yes | Arrow output; adds the `arrow` crate |
+//! | `rustls` | yes | TLS through rustls with the aws-lc-rs crypto provider and the platform's certificate verifier (reqwest's default) |
+//! | `rustls-ring` | no | TLS through rustls with the ring crypto provider and the platform's certificate verifier: no aws-lc build (the slowest dependency to compile, and it needs a C toolchain) |
+//! | `certificate` | no | application-certificate authentication; adds the pure-Rust `rsa`, `sha1`, `sha2`, `pem-rfc7468` crates |
+//!
+//! To avoid building aws-lc:
+//! `kusto-data = { version = "0.1", default-features = false, features = ["arrow", "rustls-ring"] }`.
+//! With `rustls-ring`, a crypto provider the application installed as the process default
+//! (`rustls::crypto::CryptoProvider::install_default`) is used instead of ring; with both
+//! `rustls` and `rustls-ring`, aws-lc-rs is used. Without either TLS feature only `http://`
+//! URLs work (enough for the local emulator). A client given through
+//! [`KustoClientBuilder::http_client`] keeps its own TLS settings.
 //! `docs/migrating-from-python.md` maps the Python SDK's names to these.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]

@@ -372,6 +372,10 @@ impl KustoClientBuilder {
                 if let Some(proxy) = self.proxy {
                     builder = builder.proxy(proxy);
                 }
+                #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+                if rustls::crypto::CryptoProvider::get_default().is_none() {
+                    builder = builder.tls_backend_preconfigured(ring_tls_config()?);
+                }
                 builder.build().map_err(|e| {
                     Error::InvalidArgument(format!("cannot build the HTTP client: {e}"))
                 })?
@@ -1052,6 +1056,22 @@ impl KustoClient {
 /// failure is not retried: the same query would hit the same limit again.
 fn is_retryable(error: &Error) -> bool {
     !matches!(error, Error::PartialFailure(_)) && error.is_transient()
+}
+
+/// The TLS configuration of the `rustls-ring` feature: rustls with the ring crypto provider, the
+/// platform's certificate verifier and HTTP/2 or HTTP/1.1 by ALPN (what reqwest builds itself
+/// with aws-lc-rs).
+#[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
+fn ring_tls_config() -> Result<rustls::ClientConfig> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map_err(|e| Error::InvalidArgument(format!("cannot build the TLS configuration: {e}")))?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 #[cfg(test)]
