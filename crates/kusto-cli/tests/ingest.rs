@@ -379,6 +379,7 @@ async fn ctrl_c_stops_cleanly_and_a_resumed_run_completes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let code = output.status.code().unwrap();
     let records = env.report("r.jsonl");
+    eprintln!("the interrupted run exited with {code} after {} records", records.len());
     // Interrupted (5) unless the run had finished already (0); every record is a submission.
     assert!(
         code == 5 || (code == 0 && records.len() == 200),
