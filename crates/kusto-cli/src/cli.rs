@@ -81,6 +81,7 @@ pub(crate) struct ClusterArgs {
         short,
         long,
         env = "KUSTO_CLUSTER",
+        hide_env_values = true,
         value_name = "URL|CONNECTION STRING"
     )]
     pub(crate) cluster: String,

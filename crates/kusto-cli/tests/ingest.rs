@@ -260,6 +260,37 @@ async fn each_mode_stdin_and_a_bad_mapping() {
     let last = last_outcomes(&env.report("mapping-streaming.jsonl"));
     assert_eq!(last["in/a.csv"]["outcome"], "failed");
     assert_eq!(env.count("T").await, 15);
+
+    // --wait that times out: the source is pending (exit 1), and a resumed run skips it.
+    let mut args = env.ingest_args("T");
+    args.extend([
+        "in/b.csv",
+        "--wait",
+        "--timeout",
+        "1ms",
+        "--report",
+        "pending.jsonl",
+    ]);
+    let run = env.kusto(&args, None).await;
+    expect_code(&run, 1);
+    let last = last_outcomes(&env.report("pending.jsonl"));
+    assert_eq!(last["in/b.csv"]["outcome"], "pending", "{last:?}");
+    let mut args = env.ingest_args("T");
+    args.extend(["in/b.csv", "--resume", "pending.jsonl"]);
+    let run = env.kusto(&args, None).await;
+    expect_code(&run, 0);
+    assert!(run.stderr.contains("1 skipped"), "{}", run.stderr);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while env.count("T").await < 18 {
+        assert!(tokio::time::Instant::now() < deadline, "rows missing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        env.count("T").await,
+        18,
+        "the pending source was not sent twice"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -379,7 +410,10 @@ async fn ctrl_c_stops_cleanly_and_a_resumed_run_completes() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let code = output.status.code().unwrap();
     let records = env.report("r.jsonl");
-    eprintln!("the interrupted run exited with {code} after {} records", records.len());
+    eprintln!(
+        "the interrupted run exited with {code} after {} records",
+        records.len()
+    );
     // Interrupted (5) unless the run had finished already (0); every record is a submission.
     assert!(
         code == 5 || (code == 0 && records.len() == 200),

@@ -151,6 +151,13 @@ async fn refused_credentials_exit_3_and_secrets_stay_hidden() {
         .await;
     expect_code(&run, 3);
     assert!(!run.stderr.contains("wrong-token-4711"), "{}", run.stderr);
+    // Not even --help shows a connection string given through the environment.
+    let help = std::process::Command::new(KUSTO)
+        .args(["query", "--help"])
+        .env("KUSTO_CLUSTER", &wrong)
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&help.stdout).contains("wrong-token-4711"));
     let run = env
         .kusto(&["query", "-c", &right, "-d", "Db", "print x = 1"], None)
         .await;
