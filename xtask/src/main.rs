@@ -2,7 +2,9 @@
 //!
 //! * `test`: installs what the tests need (Azurite through `npm ci` in `tools/azurite`), then runs
 //!   the format check, clippy with warnings denied, every test of the workspace (doctests
-//!   included) and the documentation build with warnings denied. `.ci/run` runs exactly this.
+//!   included), the `kusto` command part of the demo, the Python conformance runs and the
+//!   documentation build with warnings denied, and prints each step's time. `.ci/run` runs
+//!   exactly this.
 //! * `demo`: the end-to-end demonstration against local services.
 //! * `conformance`: the official Python SDK (azure-kusto-data 6.0.4, in the virtualenv
 //!   `tools/conformance/.venv`) against the `kusto-emulator` binary; also run by `test`.
@@ -143,6 +145,9 @@ fn test() -> Result {
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
 
+    // The demo binary is run by the tests of kusto-examples; this runs the demo's `kusto` part.
+    cli_demo(&azurite)?;
+
     conformance::run_conformance(&root)?;
 
     let mut doc = cargo();
@@ -170,5 +175,125 @@ fn demo() -> Result {
     run(
         "demo: Azurite and the Kusto emulator, data ingested and queried back",
         demo,
+    )?;
+    cli_demo(&azurite)
+}
+
+/// The `kusto` command: `kusto emulator` in the background, sample files ingested with
+/// `kusto ingest --wait`, and `kusto query` of what arrived.
+fn cli_demo(azurite: &Path) -> Result {
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "--package",
+        "kusto-cli",
+        "--bin",
+        "kusto",
+    ]);
+    run("demo: build the kusto command", build)?;
+    let target = env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let kusto = target
+        .join("debug")
+        .join(format!("kusto{}", env::consts::EXE_SUFFIX));
+    let mut emulator = Command::new(&kusto)
+        .args(["emulator", "--port", "0"])
+        .env(azurite::ENV_VAR, azurite)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start `kusto emulator`: {e}"))?;
+    let result = cli_demo_steps(&kusto, &mut emulator);
+    // Ctrl-C for a clean stop (its Azurite stops with it); kill if that is not possible.
+    let stopped = Command::new("kill")
+        .args(["-INT", &emulator.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !stopped {
+        let _ = emulator.kill();
+    }
+    let _ = emulator.wait();
+    result
+}
+
+fn cli_demo_steps(kusto: &Path, emulator: &mut std::process::Child) -> Result {
+    use std::io::BufRead;
+    let stdout = emulator
+        .stdout
+        .take()
+        .ok_or("`kusto emulator` has no stdout")?;
+    let mut first = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut first)
+        .map_err(|e| format!("reading the emulator's URL: {e}"))?;
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .ok_or_else(|| format!("`kusto emulator` printed no URL: {first:?}"))?
+        .to_owned();
+    eprintln!("\n`kusto emulator` listening at {url}");
+    let data = env::temp_dir().join(format!("kusto-demo-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let states = ["TEXAS", "KANSAS", "OKLAHOMA", "NEBRASKA"];
+    for day in 1..=3 {
+        let dir = data.join("2024").join("05").join(format!("{day:02}"));
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (i, state) in states.iter().enumerate() {
+            let rows: String = (0..25)
+                .map(|n| format!("{state},{day},{i},{n}\n"))
+                .collect();
+            std::fs::write(dir.join(format!("{state}.csv")), rows)
+                .map_err(|e| format!("writing demo data: {e}"))?;
+        }
+    }
+    let kusto_command = |args: &[&str]| {
+        let mut command = Command::new(kusto);
+        command.args(args);
+        command
+    };
+    run(
+        "demo: kusto query (create the table)",
+        kusto_command(&[
+            "query",
+            "-c",
+            &url,
+            "-d",
+            "Demo",
+            ".create table Readings (State:string, Day:int, File:int, N:long)",
+        ]),
+    )?;
+    let pattern = data.join("**").join("*.csv");
+    let report = data.join("report.jsonl");
+    run(
+        "demo: kusto ingest (12 files, creation time from the path, wait for the outcome)",
+        kusto_command(&[
+            "ingest",
+            "-c",
+            &url,
+            "-d",
+            "Demo",
+            "-t",
+            "Readings",
+            &pattern.to_string_lossy(),
+            "--creation-time-pattern",
+            "{yyyy}/{MM}/{dd}",
+            "--wait",
+            "--report",
+            &report.to_string_lossy(),
+        ]),
+    )?;
+    run(
+        "demo: kusto query (rows per state)",
+        kusto_command(&[
+            "query",
+            "-c",
+            &url,
+            "-d",
+            "Demo",
+            "-o",
+            "table",
+            "Readings | summarize count() by State | order by State asc",
+        ]),
     )
 }
