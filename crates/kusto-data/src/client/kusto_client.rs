@@ -1161,3 +1161,22 @@ mod tests {
         ));
     }
 }
+
+/// Run with `cargo test -p kusto-data --no-default-features --features arrow,rustls-ring`.
+#[cfg(all(test, feature = "rustls-ring", not(feature = "rustls")))]
+mod rustls_ring_tests {
+    use super::*;
+    use crate::ConnectionString;
+
+    #[test]
+    fn a_client_builds_with_ring_and_no_installed_provider() {
+        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
+        let config = ring_tls_config().unwrap();
+        assert_eq!(
+            config.alpn_protocols,
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        let cs = ConnectionString::parse("https://mycluster.kusto.windows.net").unwrap();
+        KustoClient::new(cs).unwrap();
+    }
+}
