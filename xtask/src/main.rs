@@ -145,8 +145,9 @@ fn test() -> Result {
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
 
-    // The demo binary is run by the tests of kusto-examples; this runs the demo's `kusto` part.
-    cli_demo(&azurite)?;
+    // The demo binary is run by the tests of kusto-examples; this runs the demo's `kusto` part,
+    // with the binary the tests built (same packages and features: nothing is rebuilt).
+    cli_demo(&azurite, &["--workspace", "--all-features"])?;
 
     conformance::run_conformance(&root)?;
 
@@ -176,21 +177,16 @@ fn demo() -> Result {
         "demo: Azurite and the Kusto emulator, data ingested and queried back",
         demo,
     )?;
-    cli_demo(&azurite)
+    cli_demo(&azurite, &["--package", "kusto-cli"])
 }
 
 /// The `kusto` command: `kusto emulator` in the background, sample files ingested with
 /// `kusto ingest --wait`, and `kusto query` of what arrived.
-fn cli_demo(azurite: &Path) -> Result {
+fn cli_demo(azurite: &Path, selection: &[&str]) -> Result {
     let mut build = cargo();
-    build.args([
-        "build",
-        "--quiet",
-        "--package",
-        "kusto-cli",
-        "--bin",
-        "kusto",
-    ]);
+    build
+        .args(["build", "--quiet", "--bin", "kusto"])
+        .args(selection);
     run("demo: build the kusto command", build)?;
     let target = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)

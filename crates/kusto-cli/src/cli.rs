@@ -75,7 +75,7 @@ Exit codes:
 /// Where and as whom to connect.
 #[derive(Debug, Args)]
 pub(crate) struct ClusterArgs {
-    /// The cluster: a URL (https://mycluster.region.kusto.windows.net) or a connection string
+    /// The cluster: a URL (`https://mycluster.region.kusto.windows.net`) or a connection string
     /// (Data Source=...;Fed=True;...).
     #[arg(
         short,

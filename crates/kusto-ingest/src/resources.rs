@@ -3,8 +3,7 @@
 //! each cached for the client.
 //!
 //! A cached value is refreshed once it is older than the refresh period (1 hour by default, as
-//! the other SDKs do), and at once after [`invalidate`](Cache::invalidate) (a storage
-//! authorization failure). Many concurrent callers wait for one fetch. When a refresh fails and
+//! the other SDKs do), and at once after a storage authorization failure (HTTP 403). Many concurrent callers wait for one fetch. When a refresh fails and
 //! an older value exists, the older value is served (with a warning in the trace) rather than
 //! failing every ingestion while the service is briefly unavailable.
 
