@@ -566,6 +566,38 @@ impl KustoClient {
         Ok(self.v2_events(response))
     }
 
+    /// Runs a query and returns the rows of its primary results as Arrow record batches,
+    /// decoded by the columnar path as the bytes arrive (cargo feature `arrow`): the same as
+    /// [`execute_query_stream`](Self::execute_query_stream) followed by
+    /// [`V2EventStream::primary_record_batches`]. Memory is bounded by the parser options'
+    /// batch size, whatever the result size.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
+    /// use futures::TryStreamExt;
+    /// use kusto_data::response::ArrowOptions;
+    /// let mut batches = client
+    ///     .execute_query_arrow("Samples", "StormEvents | take 100000", ArrowOptions::new(), None)
+    ///     .await?;
+    /// while let Some(b) = batches.try_next().await? {
+    ///     println!("{} rows of {}", b.batch.num_rows(), b.table_name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "arrow")]
+    pub async fn execute_query_arrow(
+        &self,
+        database: &str,
+        query: &str,
+        options: crate::response::ArrowOptions,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<crate::response::ArrowBatchStream> {
+        Ok(self
+            .execute_query_stream(database, query, properties)
+            .await?
+            .primary_record_batches(options))
+    }
+
     /// Runs a query through the v1 endpoint (`POST /v1/rest/query`): result tables followed by
     /// `@ExtendedProperties`, `QueryStatus` and the table of contents.
     pub async fn execute_query_v1(

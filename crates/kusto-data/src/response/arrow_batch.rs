@@ -73,7 +73,7 @@ impl ArrowOptions {
     }
 }
 
-fn data_type(ty: &KustoType, options: &ArrowOptions) -> DataType {
+pub(super) fn data_type(ty: &KustoType, options: &ArrowOptions) -> DataType {
     let utc = Some(Arc::from("UTC"));
     match (ty, options.time_unit) {
         (KustoType::Bool, _) => DataType::Boolean,

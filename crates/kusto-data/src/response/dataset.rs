@@ -118,6 +118,9 @@ impl DataSetBuilder {
             }
             V2Event::DataSetCompletion(c) => self.data.completion = Some(c),
             V2Event::RowErrors { .. } | V2Event::Progress { .. } | V2Event::TableEnd(_) => {}
+            // Columnar batches are not collected (a parser in row mode feeds the builder).
+            #[cfg(feature = "arrow")]
+            V2Event::RecordBatch { .. } => {}
         }
     }
 

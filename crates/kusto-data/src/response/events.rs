@@ -106,6 +106,17 @@ pub enum V2Event {
         /// Percent done, 0 to 100.
         progress: f64,
     },
+    /// A batch of rows of a primary result decoded by the columnar path, as an Arrow
+    /// [`RecordBatch`](arrow::record_batch::RecordBatch) (schema:
+    /// [`arrow_schema`](super::arrow_schema)); only when the path was chosen with
+    /// [`V2Parser::set_arrow_output`](super::V2Parser::set_arrow_output) (cargo feature `arrow`).
+    #[cfg(feature = "arrow")]
+    RecordBatch {
+        /// The table.
+        table_id: i64,
+        /// The rows.
+        batch: arrow::record_batch::RecordBatch,
+    },
     /// A table ends.
     TableEnd(TableCompletion),
     /// The `DataSetCompletion` frame.

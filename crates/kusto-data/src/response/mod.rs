@@ -28,6 +28,8 @@
 //! [`RowBatch`] carries [`RowBatch::replaces_previous`], and [`DataSet`] collection clears the
 //! table. A streaming consumer that already wrote rows out must take them back on that signal.
 
+#[cfg(feature = "arrow")]
+mod columnar;
 mod decode;
 pub(crate) mod events;
 pub(crate) mod partial;
@@ -43,6 +45,8 @@ mod dataset;
 pub use dataset::{DataSet, DataSetBuilder, parse_v2, parse_v2_with};
 mod stream;
 mod v1;
+#[cfg(feature = "arrow")]
+pub use stream::{ArrowBatch, ArrowBatchStream};
 pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1};
 pub use v1::parse_v1;
 #[cfg(feature = "arrow")]

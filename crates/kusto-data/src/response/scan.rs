@@ -116,6 +116,15 @@ pub(crate) fn describe(b: u8) -> String {
     }
 }
 
+/// How many bytes of a body that is not the expected JSON an error quotes.
+pub(crate) const QUOTED_START: usize = 200;
+
+/// The start of a body that is not the expected JSON, as quoted in errors: at most
+/// [`QUOTED_START`] bytes, decoded lossily, whatever the chunking of the body.
+pub(crate) fn body_start(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTED_START)]).into_owned()
+}
+
 /// True for JSON whitespace.
 pub(crate) fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')

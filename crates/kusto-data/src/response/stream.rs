@@ -11,13 +11,23 @@ use futures::{Stream, StreamExt};
 
 use crate::error::{Error, Result};
 
+#[cfg(feature = "arrow")]
+use super::arrow_batch::{ArrowOptions, arrow_schema, to_record_batch};
 use super::dataset::{DataSet, DataSetBuilder};
 use super::events::V2Event;
 use super::table::{Column, Row, RowRef, TableKind, row_ref, rows_iter};
 use super::v1::parse_v1;
 use super::v2::{ParserOptions, V2Parser};
+#[cfg(feature = "arrow")]
+use arrow::record_batch::RecordBatch;
 
-type EventStream = Pin<Box<dyn Stream<Item = Result<V2Event>> + Send>>;
+/// The parser driven by a body stream, behind a trait object so that [`V2EventStream`] can
+/// reach the parser (to choose the columnar path) without naming the body's type.
+trait EventSource: Send {
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<V2Event>>>;
+    #[cfg(feature = "arrow")]
+    fn parser(&mut self) -> &mut V2Parser;
+}
 
 /// A stream of [`V2Event`]s parsed incrementally from a v2 response body.
 ///
@@ -39,7 +49,7 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<V2Event>> + Send>>;
 /// # Ok(()) }
 /// ```
 pub struct V2EventStream {
-    inner: EventStream,
+    inner: Box<dyn EventSource>,
 }
 
 impl std::fmt::Debug for V2EventStream {
@@ -53,6 +63,45 @@ struct Driver<S> {
     parser: V2Parser,
     ended: bool,
     failed: bool,
+}
+
+impl<S, E> EventSource for Driver<S>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>> + Send,
+    E: Into<Error>,
+{
+    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<V2Event>>> {
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        loop {
+            match self.parser.next_event() {
+                Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
+                Err(e) => {
+                    self.failed = true;
+                    return Poll::Ready(Some(Err(e)));
+                }
+                Ok(None) if self.ended => return Poll::Ready(None),
+                Ok(None) => match self.body.as_mut().poll_next(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(Ok(chunk))) => self.parser.feed(&chunk),
+                    Poll::Ready(Some(Err(e))) => {
+                        self.failed = true;
+                        return Poll::Ready(Some(Err(e.into())));
+                    }
+                    Poll::Ready(None) => {
+                        self.ended = true;
+                        self.parser.end_of_input();
+                    }
+                },
+            }
+        }
+    }
+
+    #[cfg(feature = "arrow")]
+    fn parser(&mut self) -> &mut V2Parser {
+        &mut self.parser
+    }
 }
 
 impl V2EventStream {
@@ -77,34 +126,8 @@ impl V2EventStream {
             ended: false,
             failed: false,
         };
-        let inner = futures::stream::unfold(driver, |mut d| async move {
-            if d.failed {
-                return None;
-            }
-            loop {
-                match d.parser.next_event() {
-                    Ok(Some(event)) => return Some((Ok(event), d)),
-                    Err(e) => {
-                        d.failed = true;
-                        return Some((Err(e), d));
-                    }
-                    Ok(None) if d.ended => return None,
-                    Ok(None) => match d.body.next().await {
-                        Some(Ok(chunk)) => d.parser.feed(&chunk),
-                        Some(Err(e)) => {
-                            d.failed = true;
-                            return Some((Err(e.into()), d));
-                        }
-                        None => {
-                            d.ended = true;
-                            d.parser.end_of_input();
-                        }
-                    },
-                }
-            }
-        });
         V2EventStream {
-            inner: Box::pin(inner),
+            inner: Box::new(driver),
         }
     }
 
@@ -112,7 +135,7 @@ impl V2EventStream {
     /// data received ([`PartialFailure::data`](super::PartialFailure::data)).
     pub async fn collect_dataset(mut self) -> Result<DataSet> {
         let mut builder = DataSetBuilder::new();
-        while let Some(event) = self.inner.next().await {
+        while let Some(event) = self.next().await {
             match event {
                 Ok(event) => builder.push(event),
                 Err(e) => return Err(builder.attach(e)),
@@ -143,7 +166,7 @@ impl V2EventStream {
 impl Stream for V2EventStream {
     type Item = Result<V2Event>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.inner.as_mut().poll_next(cx)
+        self.inner.poll_event(cx)
     }
 }
 
@@ -211,7 +234,7 @@ impl Stream for RowBatchStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         loop {
-            let event = match self.events.inner.as_mut().poll_next(cx) {
+            let event = match self.events.inner.poll_event(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
@@ -252,6 +275,162 @@ impl Stream for RowBatchStream {
                             table_kind: t.1,
                             columns: t.2,
                             rows: Vec::new(),
+                            replaces_previous: true,
+                        })));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl V2EventStream {
+    /// The primary results as Arrow record batches, decoded by the **columnar path**: the rows
+    /// go straight from the body's bytes into one Arrow array builder per column (see
+    /// [`V2Parser::set_arrow_output`]), in batches of at most the parser options' batch size,
+    /// so memory stays bounded whatever the result size. The values equal
+    /// [`RowBatch::to_record_batch_with`] over [`primary_batches`](Self::primary_batches), in
+    /// less time and with no [`KustoValue`](crate::types::KustoValue) per cell.
+    ///
+    /// Call it on a fresh stream (as [`KustoClient::execute_query_stream`] returns it); tables
+    /// whose rows were already parsed as rows are converted with
+    /// [`to_record_batch`](super::to_record_batch), which gives the same values.
+    ///
+    /// [`KustoClient::execute_query_stream`]: crate::KustoClient::execute_query_stream
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> kusto_data::Result<()> {
+    /// use futures::{TryStreamExt, stream};
+    /// use kusto_data::response::{ArrowOptions, V2EventStream};
+    /// let body = r#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"},
+    ///  {"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"T",
+    ///   "Columns":[{"ColumnName":"n","ColumnType":"long"},{"ColumnName":"s","ColumnType":"string"}],
+    ///   "Rows":[[1,"a"],[2,null],[3,"c"]]},
+    ///  {"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}]"#;
+    /// let chunks = body.as_bytes().chunks(5).map(|c| Ok::<_, kusto_data::Error>(bytes::Bytes::copy_from_slice(c)));
+    /// let batches: Vec<_> = V2EventStream::new(stream::iter(chunks.collect::<Vec<_>>()))
+    ///     .primary_record_batches(ArrowOptions::new())
+    ///     .try_collect()
+    ///     .await?;
+    /// assert_eq!(batches.iter().map(|b| b.batch.num_rows()).sum::<usize>(), 3);
+    /// assert_eq!(batches[0].batch.schema().field(1).name(), "s");
+    /// # Ok(()) }
+    /// ```
+    pub fn primary_record_batches(mut self, options: ArrowOptions) -> ArrowBatchStream {
+        self.inner.parser().set_arrow_output(Some(options));
+        ArrowBatchStream {
+            events: self,
+            tables: HashMap::new(),
+            options,
+        }
+    }
+}
+
+/// An Arrow record batch of a primary result, as delivered by an [`ArrowBatchStream`]
+/// (cargo feature `arrow`).
+#[cfg(feature = "arrow")]
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ArrowBatch {
+    /// `TableId`.
+    pub table_id: i64,
+    /// `TableName`.
+    pub table_name: Arc<str>,
+    /// `TableKind` (always [`TableKind::PrimaryResult`] today).
+    pub table_kind: TableKind,
+    /// The rows; every batch of a table has the same schema ([`arrow_schema`](super::arrow_schema)).
+    pub batch: RecordBatch,
+    /// True for the first batch of a `DataReplace` fragment: discard every batch received so
+    /// far for this table before using this one (it may be empty). See [`V2Event::Replace`].
+    pub replaces_previous: bool,
+}
+
+/// A stream of [`ArrowBatch`]es of the primary results, decoded by the columnar path (see
+/// [`V2EventStream::primary_record_batches`]). Memory stays bounded by the parser's batch
+/// size; the stream ends with `Err(Error::PartialFailure)` when the service reported errors.
+#[cfg(feature = "arrow")]
+pub struct ArrowBatchStream {
+    events: V2EventStream,
+    tables: HashMap<i64, BatchTable>,
+    options: ArrowOptions,
+}
+
+#[cfg(feature = "arrow")]
+impl std::fmt::Debug for ArrowBatchStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArrowBatchStream")
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl ArrowBatchStream {
+    fn batch(&mut self, table_id: i64, batch: RecordBatch) -> Option<ArrowBatch> {
+        let t = self.tables.get_mut(&table_id)?;
+        Some(ArrowBatch {
+            table_id,
+            table_name: Arc::clone(&t.0),
+            table_kind: t.1.clone(),
+            batch,
+            replaces_previous: std::mem::take(&mut t.3),
+        })
+    }
+}
+
+#[cfg(feature = "arrow")]
+impl Stream for ArrowBatchStream {
+    type Item = Result<ArrowBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        loop {
+            let event = match self.events.inner.poll_event(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(event))) => event,
+            };
+            match event {
+                V2Event::TableStart(h) if h.kind == TableKind::PrimaryResult => {
+                    self.tables
+                        .insert(h.table_id, (h.name.into(), h.kind, h.columns, false));
+                }
+                V2Event::Replace { table_id } => {
+                    if let Some(t) = self.tables.get_mut(&table_id) {
+                        t.3 = true;
+                    }
+                }
+                V2Event::RecordBatch { table_id, batch } => {
+                    if let Some(b) = self.batch(table_id, batch) {
+                        return Poll::Ready(Some(Ok(b)));
+                    }
+                }
+                V2Event::Rows { table_id, rows } => {
+                    // A table that started before the columnar path was chosen.
+                    let Some(t) = self.tables.get(&table_id) else {
+                        continue;
+                    };
+                    let converted = to_record_batch(&t.2, &rows, &self.options);
+                    match converted {
+                        Ok(batch) => {
+                            if let Some(b) = self.batch(table_id, batch) {
+                                return Poll::Ready(Some(Ok(b)));
+                            }
+                        }
+                        Err(e) => return Poll::Ready(Some(Err(e))),
+                    }
+                }
+                V2Event::TableEnd(end) => {
+                    // A replacement with no rows still tells the consumer to discard.
+                    if let Some(t) = self.tables.remove(&end.table_id)
+                        && t.3
+                    {
+                        let schema = Arc::new(arrow_schema(&t.2, &self.options));
+                        return Poll::Ready(Some(Ok(ArrowBatch {
+                            table_id: end.table_id,
+                            table_name: t.0,
+                            table_kind: t.1,
+                            batch: RecordBatch::new_empty(schema),
                             replaces_previous: true,
                         })));
                     }

@@ -10,7 +10,7 @@ use crate::types::KustoValue;
 use super::dataset::DataSet;
 use super::decode::{RowElement, decode_row};
 use super::partial::{ErrorPlacement, PartialError, PartialFailure, QciColumns, text_error};
-use super::scan::{offset_of, split_array};
+use super::scan::{body_start, is_ws, offset_of, split_array};
 use super::table::{KustoTable, TableKind, find_column, parse_columns};
 
 #[derive(Deserialize)]
@@ -57,9 +57,23 @@ struct RawTable<'a> {
 /// # Ok::<(), kusto_data::Error>(())
 /// ```
 pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
-    let parsed: Body<'_> = serde_json::from_slice(body).map_err(|e| Error::MalformedResponse {
-        message: format!("bad v1 response: {e}"),
-        offset: Some(offset_of(body, e.line(), e.column())),
+    let parsed: Body<'_> = serde_json::from_slice(body).map_err(|e| {
+        let start = body.iter().position(|b| !is_ws(*b)).unwrap_or(body.len());
+        if body.get(start) == Some(&b'{') {
+            Error::MalformedResponse {
+                message: format!("bad v1 response: {e}"),
+                offset: Some(offset_of(body, e.line(), e.column())),
+            }
+        } else {
+            // A gateway's text or HTML page: quote its start, as the v2 parser does.
+            Error::MalformedResponse {
+                message: format!(
+                    "a v1 response is a JSON object, but the body starts with {:?}",
+                    body_start(&body[start..])
+                ),
+                offset: Some(start as u64),
+            }
+        }
     })?;
     let Some(raw_tables) = parsed.tables else {
         return Err(Error::MalformedResponse {

@@ -12,8 +12,13 @@ use super::events::{DataSetCompletion, DataSetHeader, TableCompletion, TableHead
 use super::partial::{
     ErrorPlacement, PartialError, PartialFailure, QciColumns, one_api_errors, text_error,
 };
-use super::scan::{Scan, ValueScanner, describe, is_ws, split_array};
+use super::scan::{QUOTED_START, Scan, ValueScanner, body_start, describe, is_ws, split_array};
 use super::table::{Column, Row, TableKind, parse_columns};
+#[cfg(feature = "arrow")]
+use super::{
+    arrow_batch::ArrowOptions,
+    columnar::{AppendError, ColumnarBuilder},
+};
 
 /// Limits of the streaming parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +117,9 @@ struct OpenTable {
     columns: Arc<[Column]>,
     rows_received: u64,
     qci: Option<QciColumns>,
+    /// Builders of the columnar path, for the tables it applies to.
+    #[cfg(feature = "arrow")]
+    arrow: Option<ColumnarBuilder>,
 }
 
 /// The sans-IO, incremental parser of v2 query responses (`/v2/rest/query`).
@@ -134,6 +142,10 @@ struct OpenTable {
 ///   `TableId` and `TableFragmentType`) came before `Rows`, as the service always sends them;
 ///   otherwise the frame's rows are **buffered until the end of the frame** and then decoded.
 /// * Unknown frame types are skipped (their JSON is still validated).
+/// * `DataSetHeader.Version`: `v2.0` and any other `v2.<minor>` are read (a minor version may
+///   add frame types and fields, which are skipped); a missing `Version` is read as `v2.0`.
+///   Any other version (`v1.0`, `v3.0`, text) is a different protocol, which must not be
+///   misread silently: [`Error::MalformedResponse`] at the header frame.
 /// * Errors in every placement are collected; once the response is complete,
 ///   [`V2Parser::next_event`] returns [`Error::PartialFailure`] instead of `Ok(None)`.
 ///
@@ -177,6 +189,8 @@ pub struct V2Parser {
     batch_table: Option<i64>,
     errors: Vec<PartialError>,
     deferred: Vec<PartialError>,
+    #[cfg(feature = "arrow")]
+    arrow_output: Option<ArrowOptions>,
 }
 
 impl Default for V2Parser {
@@ -213,12 +227,60 @@ impl V2Parser {
             batch_table: None,
             errors: Vec::new(),
             deferred: Vec::new(),
+            #[cfg(feature = "arrow")]
+            arrow_output: None,
         }
     }
 
     /// The options in use.
     pub fn options(&self) -> ParserOptions {
         self.options
+    }
+
+    /// Chooses the columnar path for primary results (cargo feature `arrow`).
+    ///
+    /// With `Some(options)`, the rows of every `PrimaryResult` table that starts after this call
+    /// are decoded straight into Arrow array builders, one per column, typed by the table's
+    /// columns, and delivered as [`V2Event::RecordBatch`] instead of [`V2Event::Rows`]: no
+    /// [`KustoValue`](crate::types::KustoValue) is built per cell. The values are exactly those
+    /// of [`to_record_batch`](super::to_record_batch) over the rows of the row path, and batches
+    /// are cut at the same places ([`ParserOptions`]). Other tables (query properties,
+    /// completion information) still come as [`V2Event::Rows`]. `None` (the default) restores
+    /// row output for tables that start afterwards.
+    ///
+    /// [`DataSetBuilder`](super::DataSetBuilder) ignores [`V2Event::RecordBatch`]: collect a
+    /// [`DataSet`](super::DataSet) from a parser in row mode.
+    ///
+    /// ```
+    /// use kusto_data::response::{ArrowOptions, V2Event, V2Parser};
+    /// let body = br#"[{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"},
+    ///   {"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"T",
+    ///    "Columns":[{"ColumnName":"n","ColumnType":"long"}],"Rows":[[1],[null]]},
+    ///   {"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}]"#;
+    /// let mut parser = V2Parser::new();
+    /// parser.set_arrow_output(Some(ArrowOptions::new()));
+    /// parser.feed(body);
+    /// parser.end_of_input();
+    /// let mut rows = 0;
+    /// while let Some(event) = parser.next_event()? {
+    ///     if let V2Event::RecordBatch { batch, .. } = event {
+    ///         rows += batch.num_rows();
+    ///         assert_eq!(batch.column(0).null_count(), 1);
+    ///     }
+    /// }
+    /// assert_eq!(rows, 2);
+    /// # Ok::<(), kusto_data::Error>(())
+    /// ```
+    #[cfg(feature = "arrow")]
+    pub fn set_arrow_output(&mut self, options: Option<ArrowOptions>) {
+        self.arrow_output = options;
+    }
+
+    /// The Arrow options of the columnar path, when it is on
+    /// ([`set_arrow_output`](Self::set_arrow_output)).
+    #[cfg(feature = "arrow")]
+    pub fn arrow_output(&self) -> Option<ArrowOptions> {
+        self.arrow_output
     }
 
     /// Hands the next chunk of the body to the parser. Chunks may split the body anywhere,
@@ -327,9 +389,12 @@ impl V2Parser {
                         }
                     }
                     if b != b'[' {
-                        let text =
-                            String::from_utf8_lossy(&self.buf[at..self.buf.len().min(at + 200)])
-                                .into_owned();
+                        // Quote the same bytes however the body was chunked: wait for them.
+                        if !self.input_done && self.buf.len() - at < QUOTED_START {
+                            self.state = State::Start;
+                            return Ok(());
+                        }
+                        let text = body_start(&self.buf[at..]);
                         return Err(self.malformed(at, format!("a v2 response is a JSON array of frames, but the body starts with {text:?}")));
                     }
                     self.pos += 1;
@@ -437,7 +502,7 @@ impl V2Parser {
                 State::RowsElem { first } => {
                     if b == b']' && first {
                         self.pos += 1;
-                        self.flush();
+                        self.flush()?;
                         self.state = State::AfterValue;
                     } else {
                         self.state = State::RowScan(ValueScanner::default(), at);
@@ -462,7 +527,7 @@ impl V2Parser {
                     }
                     b']' => {
                         self.pos += 1;
-                        self.flush();
+                        self.flush()?;
                         self.state = State::AfterValue;
                     }
                     _ => {
@@ -639,6 +704,17 @@ impl V2Parser {
                 columns: Arc::clone(&columns),
                 rows_received: 0,
                 qci,
+                #[cfg(feature = "arrow")]
+                arrow: match self.arrow_output {
+                    Some(options) if kind == TableKind::PrimaryResult => {
+                        Some(ColumnarBuilder::new(
+                            Arc::clone(&columns),
+                            options,
+                            self.options.batch_rows,
+                        ))
+                    }
+                    _ => None,
+                },
             },
         );
         self.events.push_back(V2Event::TableStart(TableHeader {
@@ -676,7 +752,7 @@ impl V2Parser {
         };
         if replace {
             table.rows_received = 0;
-            self.flush();
+            self.flush()?;
             self.events.push_back(V2Event::Replace { table_id: id });
         }
         Ok(())
@@ -688,11 +764,58 @@ impl V2Parser {
         // The buffer is moved out while the row is decoded so `self` can record the result.
         let buf = std::mem::take(&mut self.buf);
         let bytes = buf.get(start..end).unwrap_or_default();
-        let result = self.handle_row(id, bytes.len(), offset, |columns| {
-            decode_row(bytes, columns)
-        });
+        let result = self.row_bytes(id, bytes, offset);
         self.buf = buf;
         result
+    }
+
+    /// Decodes one row element: into the table's Arrow builders when the columnar path applies
+    /// to it, else into a [`Row`].
+    fn row_bytes(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
+        #[cfg(feature = "arrow")]
+        if self.tables.get(&id).is_some_and(|t| t.arrow.is_some())
+            && bytes.iter().find(|b| !is_ws(**b)) == Some(&b'[')
+        {
+            return self.columnar_row(id, bytes, offset);
+        }
+        self.handle_row(id, bytes.len(), offset, |columns| {
+            decode_row(bytes, columns)
+        })
+    }
+
+    #[cfg(feature = "arrow")]
+    fn columnar_row(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
+        if self.batch_table != Some(id) {
+            self.flush()?;
+            self.batch_table = Some(id);
+        }
+        let Some(table) = self.tables.get_mut(&id) else {
+            return Err(Error::MalformedResponse {
+                message: format!("rows for unknown table {id}"),
+                offset: Some(offset),
+            });
+        };
+        let index = table.rows_received;
+        let Some(builder) = table.arrow.as_mut() else {
+            return Ok(());
+        };
+        match builder.append_row(bytes) {
+            Ok(()) => {}
+            Err(AppendError::Conversion(e)) => return Err(e),
+            Err(AppendError::Malformed(message, at)) => {
+                return Err(Error::MalformedResponse {
+                    message: format!("table {id} ({}), row {index}: {message}", table.name),
+                    offset: Some(offset + at as u64),
+                });
+            }
+        }
+        table.rows_received += 1;
+        let full = builder.len() >= self.options.batch_rows;
+        self.batch_bytes += bytes.len();
+        if full || self.batch_bytes >= self.options.batch_bytes {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn handle_row(
@@ -722,7 +845,7 @@ impl V2Parser {
                     self.deferred.push(e);
                 }
                 if self.batch_table != Some(id) {
-                    self.flush();
+                    self.flush()?;
                     self.batch_table = Some(id);
                 }
                 self.batch.push(row);
@@ -730,7 +853,7 @@ impl V2Parser {
                 if self.batch.len() >= self.options.batch_rows
                     || self.batch_bytes >= self.options.batch_bytes
                 {
-                    self.flush();
+                    self.flush()?;
                 }
                 Ok(())
             }
@@ -739,7 +862,7 @@ impl V2Parser {
                     Some(v) => one_api_errors(v),
                     None => vec![text_error("", Value::Object(object.clone()).to_string())],
                 };
-                self.flush();
+                self.flush()?;
                 for error in &errors {
                     self.errors.push(PartialError {
                         placement: ErrorPlacement::Row {
@@ -763,14 +886,26 @@ impl V2Parser {
         }
     }
 
-    fn flush(&mut self) {
+    fn flush(&mut self) -> Result<()> {
         if let Some(id) = self.batch_table
             && !self.batch.is_empty()
         {
             let rows = std::mem::take(&mut self.batch);
             self.events.push_back(V2Event::Rows { table_id: id, rows });
         }
+        #[cfg(feature = "arrow")]
+        if let Some(id) = self.batch_table
+            && let Some(builder) = self.tables.get_mut(&id).and_then(|t| t.arrow.as_mut())
+            && builder.len() > 0
+        {
+            let batch = builder.finish_batch()?;
+            self.events.push_back(V2Event::RecordBatch {
+                table_id: id,
+                batch,
+            });
+        }
         self.batch_bytes = 0;
+        Ok(())
     }
 
     /// The frame closed at `at` (the `}`): act on it.
@@ -804,6 +939,15 @@ impl V2Parser {
                         .and_then(Value::as_str)
                         .map(str::to_owned),
                 };
+                if !version_supported(&header.version) {
+                    return Err(Error::MalformedResponse {
+                        message: format!(
+                            "DataSetHeader announces protocol version {:?}; this client reads v2.x responses only",
+                            header.version
+                        ),
+                        offset: Some(offset),
+                    });
+                }
                 self.header_seen = true;
                 self.events.push_back(V2Event::DataSetHeader(header));
             }
@@ -813,7 +957,7 @@ impl V2Parser {
                     self.open_table(offset, false)?;
                     self.replay_rows(id)?;
                 }
-                self.flush();
+                self.flush()?;
                 self.close_table(id, None, Vec::new(), offset)?;
             }
             "TableHeader" => self.open_table(offset, true)?,
@@ -823,7 +967,7 @@ impl V2Parser {
                     self.start_fragment(id, offset)?;
                     self.replay_rows(id)?;
                 }
-                self.flush();
+                self.flush()?;
             }
             "TableProgress" => {
                 self.require_header(offset)?;
@@ -851,7 +995,7 @@ impl V2Parser {
                         error: error.clone(),
                     });
                 }
-                self.flush();
+                self.flush()?;
                 self.close_table(id, row_count, errors, offset)?;
             }
             "DataSetCompletion" => {
@@ -921,10 +1065,7 @@ impl V2Parser {
             offset: Some(at + i as u64),
         })?;
         for (start, end) in ranges {
-            let row = &bytes[start..end];
-            self.handle_row(id, row.len(), at + start as u64, |columns| {
-                decode_row(row, columns)
-            })?;
+            self.row_bytes(id, &bytes[start..end], at + start as u64)?;
         }
         Ok(())
     }
@@ -990,4 +1131,10 @@ impl V2Parser {
             Err(Error::PartialFailure(Box::new(PartialFailure::new(errors))))
         }
     }
+}
+
+/// True for the `DataSetHeader.Version` values this parser reads: `v2`, `v2.<anything>`, or
+/// none at all.
+fn version_supported(version: &str) -> bool {
+    version.is_empty() || version == "v2" || version.starts_with("v2.")
 }

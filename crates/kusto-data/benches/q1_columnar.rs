@@ -1,0 +1,270 @@
+//! Query results to Arrow (issue 17): in one run, on the same generated bodies, the bare JSON
+//! scan (serde_json `IgnoredAny`), the row path, the row path followed by `to_record_batch`, the
+//! columnar path to Arrow and `parse_v2` into a `DataSet` (with its peak memory); prints the
+//! times and their ratios to the bare scan.
+//!
+//! ```text
+//! cargo bench -p kusto-data --bench q1_columnar            # 1,000,000-row mix and two more bodies
+//! Q1_ROWS=200000 Q1_REPEAT=5 cargo bench -p kusto-data --bench q1_columnar
+//! Q1_ONLY=columnar cargo bench -p kusto-data --bench q1_columnar   # one measurement (profiling)
+//! ```
+//! Each figure is the fastest of `Q1_REPEAT` runs (default 3). Peak memory is the process's
+//! peak resident set (`VmHWM`, reset through `/proc/self/clear_refs` before the measurement)
+//! above the resident set before it (which holds the body): Linux only, `n/a` elsewhere.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use kusto_data::response::{ArrowOptions, ParserOptions, V2Event, V2Parser, to_record_batch};
+
+const CHUNK: usize = 64 * 1024;
+
+fn header(columns: &[(&str, &str)]) -> String {
+    let cols: Vec<String> = columns
+        .iter()
+        .map(|(n, t)| format!(r#"{{"ColumnName":"{n}","ColumnType":"{t}"}}"#))
+        .collect();
+    format!(
+        concat!(
+            r#"[{{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":false,"ErrorReportingPlacement":"InData"}}"#,
+            "\n,",
+            r#"{{"FrameType":"DataTable","TableId":1,"TableKind":"PrimaryResult","TableName":"PrimaryResult","Columns":[{}],"Rows":["#
+        ),
+        cols.join(",")
+    )
+}
+
+const FOOTER: &str =
+    "]}\n,{\"FrameType\":\"DataSetCompletion\",\"HasErrors\":false,\"Cancelled\":false}\n]";
+
+/// The 10-column mix of `benches/v2_parse.rs`: long, string, real, datetime, timespan, guid,
+/// dynamic, bool, int, decimal.
+fn mix(rows: u64) -> Vec<u8> {
+    let mut s = header(&[
+        ("id", "long"),
+        ("text", "string"),
+        ("x", "real"),
+        ("t", "datetime"),
+        ("ts", "timespan"),
+        ("g", "guid"),
+        ("dy", "dynamic"),
+        ("b", "bool"),
+        ("n", "int"),
+        ("d", "decimal"),
+    ]);
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            "[{i},\"event {i}: request served from cache, status ok\",{},\"2024-05-01T10:20:30.{:07}Z\",\"{}.01:02:03.5000000\",\"00000000-0000-4000-8000-{:012x}\",{{\"k\":{i},\"tags\":[\"a\",\"b\"]}},{},{},\"{}.25\"]",
+            i as f64 * 0.5,
+            i % 10_000_000,
+            i % 100,
+            i,
+            i.is_multiple_of(2),
+            i % 1000,
+            i
+        ));
+    }
+    s.push_str(FOOTER);
+    s.into_bytes()
+}
+
+/// A narrow numeric table: long, int, real, bool.
+fn narrow(rows: u64) -> Vec<u8> {
+    let mut s = header(&[("id", "long"), ("n", "int"), ("x", "real"), ("b", "bool")]);
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            "[{},{},{},{}]",
+            i * 7919,
+            (i % 100_000) as i64 - 50_000,
+            (i as f64) * 0.25 + 0.125,
+            i % 3 == 0
+        ));
+    }
+    s.push_str(FOOTER);
+    s.into_bytes()
+}
+
+/// A wide string table: 20 string columns.
+fn wide(rows: u64) -> Vec<u8> {
+    let names: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let cols: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "string")).collect();
+    let mut s = header(&cols);
+    for i in 0..rows {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('[');
+        for c in 0..20 {
+            if c > 0 {
+                s.push(',');
+            }
+            s.push_str(&format!("\"value {c} of row {i}, some text\""));
+        }
+        s.push(']');
+    }
+    s.push_str(FOOTER);
+    s.into_bytes()
+}
+
+/// Parses `body` in 64 KiB chunks; `on_event` sees every event. Returns the rows seen.
+fn parse(body: &[u8], columnar: bool, mut on_event: impl FnMut(V2Event) -> usize) -> usize {
+    let mut parser = V2Parser::with_options(ParserOptions::new().with_batch_rows(8192));
+    if columnar {
+        parser.set_arrow_output(Some(ArrowOptions::new()));
+    }
+    let mut rows = 0;
+    let mut drain = |parser: &mut V2Parser| {
+        while let Some(event) = parser.next_event().expect("valid body") {
+            rows += on_event(event);
+        }
+    };
+    for chunk in body.chunks(CHUNK) {
+        parser.feed(chunk);
+        drain(&mut parser);
+    }
+    parser.end_of_input();
+    drain(&mut parser);
+    rows
+}
+
+fn status_kib(key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Runs `f` and returns the peak resident memory above the resident memory before it (bytes).
+fn peak_above(f: impl FnOnce()) -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    let before = status_kib("VmRSS:")?;
+    f();
+    let peak = status_kib("VmHWM:")?;
+    Some(peak.saturating_sub(before) * 1024)
+}
+
+fn best(repeat: usize, mut f: impl FnMut()) -> Duration {
+    (0..repeat)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default()
+}
+
+fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>) {
+    let mb = body.len() as f64 / 1e6;
+    println!("\n{name}: {rows} rows, {mb:.1} MB");
+    let want = |m: &str| only.is_none_or(|o| o == m);
+    let bare = best(repeat, || {
+        let _: serde::de::IgnoredAny = serde_json::from_slice(black_box(body)).expect("JSON");
+    });
+    let report = |label: &str, t: Duration, extra: &str| {
+        let s = t.as_secs_f64();
+        println!(
+            "  {label:<28} {:>8.1} ms {:>8.1} MB/s {:>6.2}x bare{extra}",
+            s * 1e3,
+            mb / s,
+            s / bare.as_secs_f64()
+        );
+    };
+    report("bare scan (IgnoredAny)", bare, "");
+    if want("rows") {
+        let t = best(repeat, || {
+            let n = parse(body, false, |e| match e {
+                V2Event::Rows { rows, .. } => black_box(rows).len(),
+                _ => 0,
+            });
+            assert_eq!(n as u64, rows);
+        });
+        report("row path (V2Parser)", t, "");
+    }
+    if want("rows_to_arrow") {
+        let options = ArrowOptions::new();
+        let mut columns = None;
+        let t = best(repeat, || {
+            let n = parse(body, false, |e| match e {
+                V2Event::TableStart(h) => {
+                    columns = Some(h.columns);
+                    0
+                }
+                V2Event::Rows { rows, .. } => {
+                    let c = columns.as_deref().unwrap_or_default();
+                    let b = to_record_batch(c, &rows, &options).expect("convertible");
+                    black_box(b).num_rows()
+                }
+                _ => 0,
+            });
+            assert_eq!(n as u64, rows);
+        });
+        report("row path + to_record_batch", t, "");
+    }
+    if want("columnar") {
+        let t = best(repeat, || {
+            let n = parse(body, true, |e| match e {
+                V2Event::RecordBatch { batch, .. } => black_box(batch).num_rows(),
+                _ => 0,
+            });
+            assert_eq!(n as u64, rows);
+        });
+        report("columnar path to Arrow", t, "");
+    }
+    if want("parse_v2") {
+        let t = best(repeat, || {
+            let data = kusto_data::response::parse_v2(black_box(body)).expect("valid body");
+            assert_eq!(data.primary_result().map(|t| t.len() as u64), Some(rows));
+        });
+        let peak = peak_above(|| {
+            let data = kusto_data::response::parse_v2(black_box(body)).expect("valid body");
+            black_box(&data);
+        });
+        let extra = match peak {
+            Some(p) => format!(
+                ", peak {:.0} MB above the body ({:.2}x the body)",
+                p as f64 / 1e6,
+                p as f64 / body.len() as f64
+            ),
+            None => ", peak n/a".into(),
+        };
+        report("parse_v2 -> DataSet", t, &extra);
+    }
+}
+
+fn main() {
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    // `cargo bench` passes `--bench`; other arguments are ignored.
+    let rows = env("Q1_ROWS", 1_000_000);
+    let repeat = env("Q1_REPEAT", 3) as usize;
+    let only = std::env::var("Q1_ONLY").ok();
+    let bodies = std::env::var("Q1_BODIES").unwrap_or_else(|_| "mix,narrow,wide".into());
+    println!(
+        "q1_columnar: fastest of {repeat} runs, 64 KiB chunks, batches of 8192 rows, {} cores",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for name in bodies.split(',') {
+        let (body, n) = match name {
+            "mix" => (mix(rows), rows),
+            "narrow" => (narrow(rows * 4), rows * 4),
+            "wide" => (wide(rows / 4), rows / 4),
+            _ => continue,
+        };
+        let label = match name {
+            "mix" => "10-column mix",
+            "narrow" => "narrow numeric (long, int, real, bool)",
+            _ => "wide strings (20 string columns)",
+        };
+        measure(label, &body, n, repeat, only.as_deref());
+    }
+}
