@@ -28,7 +28,7 @@ pub(crate) struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Ingest files, directories, glob patterns or stdin into a table.
+    /// Ingest files, directories, glob patterns, blob containers or stdin into a table.
     #[command(after_help = INGEST_HELP)]
     Ingest(Box<IngestArgs>),
     /// Run a query or a management command and print the primary result.
@@ -45,6 +45,20 @@ Sources:
   DIRECTORY    every file below it, recursively, in name order
   PATTERN      a glob pattern ('logs/**/*.json', quoted so the shell leaves it alone)
   -            standard input (needs --format)
+  CONTAINER    a blob container URL with a SAS that may read and list (sp=rl), quoted:
+                 'https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=...&sig=...'
+                 'http://127.0.0.1:10000/devstoreaccount1/CONTAINER?sv=...'  (Azurite, path style:
+                 with an IP address or localhost as host the first path segment is the account)
+               A path after the container is a name prefix ('.../CONTAINER/logs/2024/?sv=...').
+               The container is listed page by page (bounded memory for any number of blobs) and
+               never downloaded: each blob whose name starts with the prefix (--blob-prefix, or
+               the URL's path) and matches --blob-pattern is sent to the service as its URL with
+               the SAS, and the service reads it. Its format comes from its name; its key in the
+               report and the progress is its URL without the SAS (the signature is never shown).
+               Every mode takes blobs: queued sends the URL in the ingestion message; streaming
+               and managed pass it by reference (the engine reads the blob, sourceKind=uri).
+               A container with no matching blob is a usage error (2); listing refused (401/403)
+               is an authentication failure (3).
 
 Creation-time patterns (--creation-time-pattern), matched anywhere in the source path
 (with / as separator); the first match gives the creation time (UTC):
@@ -163,9 +177,17 @@ pub(crate) struct IngestArgs {
     /// The target table.
     #[arg(short, long)]
     pub(crate) table: String,
-    /// Files, directories, glob patterns, or - for standard input.
+    /// Files, directories, glob patterns, blob container URLs (with a SAS), or - for standard
+    /// input.
     #[arg(required = true, value_name = "SOURCES")]
     pub(crate) sources: Vec<String>,
+    /// Blob containers: only blobs whose names start with this (listed by the service).
+    #[arg(long, value_name = "PREFIX")]
+    pub(crate) blob_prefix: Option<String>,
+    /// Blob containers: only blobs whose names match this glob pattern ('*' stays within one
+    /// '/'-separated level, '**' spans levels: '*.csv', '**/*.json', 'day=2024-0[1-3]*/*').
+    #[arg(long, value_name = "PATTERN", value_parser = parse_blob_pattern)]
+    pub(crate) blob_pattern: Option<glob::Pattern>,
     /// The data format (csv, tsv, json, multijson, parquet, avro, ...); by default each file's
     /// name tells it, and a source whose name tells none fails.
     #[arg(short, long, value_parser = parse_format)]
@@ -237,6 +259,8 @@ pub(crate) enum OutputFormat {
     Jsonl,
     /// An Arrow IPC file (binary; use --out or a pipe).
     Arrow,
+    /// A Parquet file (binary, Snappy-compressed; use --out or a pipe).
+    Parquet,
 }
 
 /// `kusto query`.
@@ -271,6 +295,10 @@ pub(crate) struct EmulatorArgs {
     /// How long queued sources wait to be batched, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub(crate) batching_window_ms: u64,
+}
+
+fn parse_blob_pattern(text: &str) -> Result<glob::Pattern, String> {
+    glob::Pattern::new(text).map_err(|e| format!("'{text}' is not a valid glob pattern: {e}"))
 }
 
 fn parse_format(text: &str) -> Result<DataFormat, String> {

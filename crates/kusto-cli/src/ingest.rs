@@ -2,11 +2,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
-use kusto_data::{ConnectionString, DataFormat};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
+use kusto_data::{Compression, ConnectionString, DataFormat};
 use kusto_ingest::{
     IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource, ManagedIngestResult,
     ManagedStreamingIngestClient, QueuedIngestClient, SourceState, StreamingIngestClient,
@@ -16,10 +18,11 @@ use time::OffsetDateTime;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use crate::blobs::{Container, redact};
 use crate::cli::{IngestArgs, Mode, Protocol};
 use crate::error::{CliError, Exit, is_auth_ingest};
 use crate::pattern::CreationTimePattern;
-use crate::progress::Progress;
+use crate::progress::{Progress, SourceAdder};
 use crate::report::{Outcome, Record, ReportWriter, now, sent_paths};
 use crate::sources::{Origin, Source, expand};
 
@@ -180,6 +183,23 @@ async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: 
     let source = match &plan.source.origin {
         Origin::File(path) => IngestionSource::file(path),
         Origin::Stdin => IngestionSource::reader(tokio::io::stdin()).with_name("stdin"),
+        Origin::Blob(url) => match IngestionSource::blob(url.expose()) {
+            // The listed length is the raw size only when the blob is not compressed.
+            Ok(source) => match plan.source.size {
+                Some(size) if source.compression() == Compression::None => {
+                    source.with_raw_size(size)
+                }
+                _ => source,
+            },
+            Err(error) => {
+                record.error = Some(redact(&error.to_string()));
+                return Sent {
+                    record,
+                    operation: None,
+                    auth_failure: false,
+                };
+            }
+        },
     };
     let source_id = source.source_id();
     record.source_id = Some(source_id);
@@ -215,7 +235,7 @@ async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: 
         }
         Err(error) => {
             auth_failure = is_auth_ingest(&error);
-            record.error = Some(error.to_string());
+            record.error = Some(redact(&error.to_string()));
         }
     }
     Sent {
@@ -280,27 +300,80 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
             "standard input (-) needs --format".to_owned(),
         ));
     }
-    let already: HashSet<String> = match &args.resume {
+    let containers = containers(&args)?;
+    let container_count = containers.len();
+    let already: Arc<HashSet<String>> = Arc::new(match &args.resume {
         Some(path) => sent_paths(path)?,
         None => HashSet::new(),
-    };
-    let total_found = sources.len();
-    let plans: Vec<Plan> = sources
+    });
+    // Each container's listing starts now: a container that cannot be listed or has no
+    // matching blob stops the run before anything is sent.
+    let mut listings = Vec::with_capacity(containers.len());
+    for container in containers {
+        listings.push(start_listing(container).await?);
+    }
+    let pattern = Arc::new(pattern);
+    let local_found = sources.len();
+    let local_plans: Vec<Plan> = sources
         .into_iter()
         .filter(|s| !already.contains(&s.key))
-        .map(|source| Plan {
-            format: format_of(&source, args.format),
-            creation_time: match &pattern {
-                Some(pattern) => pattern.creation_time(&source.key),
-                None => Ok(None),
-            },
-            source,
-        })
+        .map(|source| plan(source, args.format, (*pattern).as_ref()))
         .collect();
-    let skipped = total_found - plans.len();
+    let local_skipped = local_found - local_plans.len();
+    let local_count = local_plans.len() as u64;
+    let local_bytes: u64 = local_plans.iter().filter_map(|p| p.source.size).sum();
+    let blob_found = Arc::new(AtomicU64::new(0));
+    let blob_skipped = Arc::new(AtomicU64::new(0));
+    let listing_done = Arc::new(AtomicBool::new(false));
+    let jobs = |adder: Option<SourceAdder>| -> BoxStream<'static, Result<Plan, CliError>> {
+        let format = args.format;
+        let pattern = Arc::clone(&pattern);
+        let already = Arc::clone(&already);
+        let blob_found = Arc::clone(&blob_found);
+        let blob_skipped = Arc::clone(&blob_skipped);
+        let listing_done = Arc::clone(&listing_done);
+        let blobs = futures::stream::iter(listings)
+            .flatten()
+            .filter_map(move |item| {
+                let job = match item {
+                    Ok(source) if already.contains(&source.key) => {
+                        blob_skipped.fetch_add(1, Ordering::Relaxed);
+                        None
+                    }
+                    Ok(source) => {
+                        blob_found.fetch_add(1, Ordering::Relaxed);
+                        if let Some(adder) = &adder {
+                            adder.add(source.size);
+                        }
+                        Some(Ok(plan(source, format, (*pattern).as_ref())))
+                    }
+                    Err(error) => Some(Err(error)),
+                };
+                futures::future::ready(job)
+            })
+            .chain(
+                futures::stream::once(async move {
+                    listing_done.store(true, Ordering::SeqCst);
+                    None
+                })
+                .filter_map(futures::future::ready),
+            );
+        futures::stream::iter(local_plans.into_iter().map(Ok))
+            .chain(blobs)
+            .boxed()
+    };
+    let skipped =
+        |blob_skipped: &AtomicU64| local_skipped + blob_skipped.load(Ordering::Relaxed) as usize;
 
     if args.dry_run {
-        return Ok(dry_run(&args, &plans, skipped));
+        let exit = dry_run(&args, jobs(None)).await;
+        if let Ok(Exit::Success | Exit::SomeFailed) = exit {
+            let skipped = skipped(&blob_skipped);
+            if skipped > 0 {
+                println!("# {skipped} source(s) skipped: already in the report");
+            }
+        }
+        return exit;
     }
 
     let cs = crate::connect::connection_string(&args.cluster)?;
@@ -310,27 +383,31 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
         None => None,
     };
     eprintln!(
-        "kusto: {} mode, {} source(s) into {}.{} on {}{}",
+        "kusto: {} mode, {} source(s){} into {}.{} on {}{}",
         mode_name(args.mode),
-        plans.len(),
+        local_count,
+        if container_count > 0 {
+            format!(" and the blobs of {container_count} container(s)")
+        } else {
+            String::new()
+        },
         args.database,
         args.table,
         cs,
-        if skipped > 0 {
-            format!(" ({skipped} skipped: already in the report)")
+        if local_skipped > 0 {
+            format!(" ({local_skipped} skipped: already in the report)")
         } else {
             String::new()
         }
     );
 
-    let total = plans.len() as u64;
-    let total_bytes: u64 = plans.iter().filter_map(|p| p.source.size).sum();
     let progress = Progress::start(
         args.progress,
-        total,
-        total_bytes,
+        local_count,
+        local_bytes,
         Duration::from_secs(args.progress_interval),
     );
+    let jobs = jobs(Some(progress.adder()));
 
     let interrupt = CancellationToken::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -358,11 +435,17 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
         let stop = Arc::clone(&stop);
         let started_count = Arc::clone(&started_count);
         let sender = sender.clone();
-        futures::stream::iter(plans)
-            .take_while(move |_| futures::future::ready(!stop.load(Ordering::SeqCst)))
-            .map(move |plan| {
-                started_count.fetch_add(1, Ordering::Relaxed);
-                send(sender.clone(), plan, Arc::clone(&base), mode)
+        jobs.take_while(move |_| futures::future::ready(!stop.load(Ordering::SeqCst)))
+            .map(move |job| -> BoxFuture<'static, Result<Sent, CliError>> {
+                match job {
+                    Ok(plan) => {
+                        started_count.fetch_add(1, Ordering::Relaxed);
+                        send(sender.clone(), plan, Arc::clone(&base), mode)
+                            .map(Ok)
+                            .boxed()
+                    }
+                    Err(error) => futures::future::ready(Err(error)).boxed(),
+                }
             })
             .buffer_unordered(usize::from(args.parallelism))
             .boxed()
@@ -372,6 +455,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     let mut failures = 0_u64;
     let mut auth_error: Option<String> = None;
     let mut report_error: Option<CliError> = None;
+    let mut listing_error: Option<CliError> = None;
     let mut waiters: JoinSet<Record> = JoinSet::new();
     let mut submissions_done = false;
     let mut waits_aborted = false;
@@ -396,7 +480,12 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     loop {
         tokio::select! {
             next = submissions.next(), if !submissions_done => {
-                if let Some(sent) = next {
+                if let Some(Err(error)) = next {
+                    // A later page of a container listing failed: nothing more is started.
+                    stop.store(true, Ordering::SeqCst);
+                    progress.note(&error.to_string());
+                    listing_error.get_or_insert(error);
+                } else if let Some(Ok(sent)) = next {
                     if let Some(report) = &report
                         && let Err(e) = report.write(&sent.record)
                     {
@@ -440,8 +529,12 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
             break;
         }
     }
+    let progress_bytes = progress.total_bytes();
     progress.finish();
 
+    let total = local_count + blob_found.load(Ordering::Relaxed);
+    let skipped = skipped(&blob_skipped);
+    let total_found = total as usize + skipped;
     let not_started = total - started_count.load(Ordering::Relaxed);
     let mut parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     if pending_after_interrupt > 0 {
@@ -455,6 +548,9 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     if skipped > 0 {
         parts.push(format!("{skipped} skipped (already in the report)"));
     }
+    if container_count > 0 && !listing_done.load(Ordering::SeqCst) {
+        parts.push("blob listing stopped before its end".to_owned());
+    }
     eprintln!(
         "kusto: {total_found} sources: {} ({} in {:.1}s)",
         if parts.is_empty() {
@@ -462,7 +558,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
         } else {
             parts.join(", ")
         },
-        indicatif::HumanBytes(total_bytes),
+        indicatif::HumanBytes(progress_bytes),
         started.elapsed().as_secs_f64()
     );
     if let Some(error) = report_error {
@@ -470,6 +566,9 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     }
     if let Some(error) = auth_error {
         return Err(CliError::Auth(error));
+    }
+    if let Some(error) = listing_error {
+        return Err(error);
     }
     if interrupt.is_cancelled() && (not_started > 0 || pending_after_interrupt > 0) {
         return Ok(Exit::Interrupted);
@@ -495,16 +594,19 @@ fn outcome_name(outcome: Outcome) -> &'static str {
 }
 
 /// `--dry-run`: one tab-separated line per source on stdout, nothing sent.
-fn dry_run(args: &IngestArgs, plans: &[Plan], skipped: usize) -> Exit {
+async fn dry_run(
+    args: &IngestArgs,
+    mut jobs: BoxStream<'static, Result<Plan, CliError>>,
+) -> Result<Exit, CliError> {
     println!(
-        "# dry run: {} source(s) into {}.{} ({} mode); nothing is sent",
-        plans.len(),
+        "# dry run into {}.{} ({} mode); nothing is sent",
         args.database,
         args.table,
         mode_name(args.mode)
     );
     let mut problems = 0;
-    for plan in plans {
+    while let Some(job) = jobs.next().await {
+        let plan = job?;
         match plan.problem() {
             Some(problem) => {
                 problems += 1;
@@ -526,12 +628,62 @@ fn dry_run(args: &IngestArgs, plans: &[Plan], skipped: usize) -> Exit {
             ),
         }
     }
-    if skipped > 0 {
-        println!("# {skipped} source(s) skipped: already in the report");
-    }
-    if problems > 0 {
+    Ok(if problems > 0 {
         Exit::SomeFailed
     } else {
         Exit::Success
+    })
+}
+
+/// The blob containers among the sources (each distinct URL once).
+fn containers(args: &IngestArgs) -> Result<Vec<Container>, CliError> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for argument in args.sources.iter().filter(|a| crate::blobs::is_url(a)) {
+        if seen.insert(argument.as_str()) {
+            out.push(Container::parse(
+                argument,
+                args.blob_prefix.as_deref(),
+                args.blob_pattern.as_ref(),
+            )?);
+        }
+    }
+    if out.is_empty() && (args.blob_prefix.is_some() || args.blob_pattern.is_some()) {
+        return Err(CliError::Usage(
+            "--blob-prefix and --blob-pattern apply to blob container sources (URLs); none is given"
+                .to_owned(),
+        ));
+    }
+    Ok(out)
+}
+
+/// Starts listing a container and waits for its first matching blob: a container that cannot
+/// be listed, or has no matching blob, is an error before anything is sent.
+async fn start_listing(
+    container: Container,
+) -> Result<futures::stream::Peekable<BoxStream<'static, Result<Source, CliError>>>, CliError> {
+    let shown = container.shown();
+    let mut listing = container.list()?.peekable();
+    match std::pin::Pin::new(&mut listing).peek().await {
+        None => Err(CliError::Usage(format!(
+            "the blob container {shown} has no blob to ingest"
+        ))),
+        Some(Err(_)) => match listing.next().await {
+            Some(Err(error)) => Err(error),
+            _ => Err(CliError::Other(format!("listing {shown} failed"))),
+        },
+        Some(Ok(_)) => Ok(listing),
+    }
+}
+
+/// A source with the format and creation time decided.
+fn plan(source: Source, format: Option<DataFormat>, pattern: Option<&CreationTimePattern>) -> Plan {
+    Plan {
+        format: format_of(&source, format),
+        creation_time: match pattern {
+            Some(pattern) => pattern.creation_time(&source.key),
+            None => Ok(None),
+        },
+        source,
     }
 }

@@ -3,14 +3,16 @@
 //!
 //! ```text
 //! kusto ingest   --cluster <URL|CONNECTION STRING> --database D --table T [OPTIONS] SOURCES...
-//! kusto query    --cluster <URL|CONNECTION STRING> --database D [--output table|csv|jsonl|arrow] "<query or .command>"
+//! kusto query    --cluster <URL|CONNECTION STRING> --database D [--output table|csv|jsonl|arrow|parquet] "<query or .command>"
 //! kusto emulator [--port N] [--database D]...
 //! ```
 //!
 //! `kusto <command> --help` describes every option. In short:
 //!
 //! * **ingest** sends files, directories (recursively), glob patterns (`'data/**/*.csv'`, quoted
-//!   so that the shell leaves them alone) and standard input (`-`) to a table, by queued
+//!   so that the shell leaves them alone), standard input (`-`) and blob containers (a container
+//!   URL with a SAS, optionally a prefix and `--blob-pattern`; listed page by page, never
+//!   downloaded: only blob URLs travel, see `kusto ingest --help`) to a table, by queued
 //!   ingestion (default), streaming ingestion or managed streaming ingestion. Each source's
 //!   outcome goes to a JSON-lines report (`--report FILE`) that a later run can resume from
 //!   (`--resume FILE`): sources the report lists as sent are skipped. `--dry-run` lists what would
@@ -20,7 +22,7 @@
 //!   flushes the report.
 //! * **query** runs a query (or a management command, text starting with `.`) and writes the
 //!   primary result as an aligned table (the default on a terminal), CSV (the default
-//!   otherwise), JSON lines or an Arrow IPC file, to stdout or `--out FILE`.
+//!   otherwise), JSON lines, an Arrow IPC file or a Parquet file (Snappy), to stdout or `--out FILE`.
 //! * **emulator** starts the local Kusto emulator with Azurite (queued ingestion included) and
 //!   prints its URL as the first line on stdout; it runs until Ctrl-C.
 //!
@@ -52,6 +54,7 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod blobs;
 mod cli;
 mod connect;
 mod emulator;

@@ -14,6 +14,10 @@ struct Counters {
     done: AtomicU64,
     failed: AtomicU64,
     bytes: AtomicU64,
+    /// Sources known so far (blob containers add theirs as they are listed).
+    total: AtomicU64,
+    /// Their bytes, as far as known.
+    total_bytes: AtomicU64,
 }
 
 /// The progress of one ingestion run.
@@ -22,7 +26,34 @@ pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     counters: Arc<Counters>,
     ticker: Option<tokio::task::JoinHandle<()>>,
-    total: u64,
+}
+
+/// Adds sources found after the start (the blobs of a container, as it is listed).
+#[derive(Debug, Clone)]
+pub(crate) struct SourceAdder {
+    bar: Option<ProgressBar>,
+    counters: Arc<Counters>,
+}
+
+impl SourceAdder {
+    /// One more source of `bytes` bytes (when known).
+    pub(crate) fn add(&self, bytes: Option<u64>) {
+        let bytes = bytes.unwrap_or(0);
+        self.counters.total.fetch_add(1, Ordering::Relaxed);
+        let total_bytes = self
+            .counters
+            .total_bytes
+            .fetch_add(bytes, Ordering::Relaxed)
+            + bytes;
+        if let Some(bar) = &self.bar {
+            bar.set_length(total_bytes.max(1));
+            bar.set_message(message(
+                self.counters.done.load(Ordering::Relaxed),
+                self.counters.failed.load(Ordering::Relaxed),
+                self.counters.total.load(Ordering::Relaxed),
+            ));
+        }
+    }
 }
 
 fn message(done: u64, failed: u64, total: u64) -> String {
@@ -38,7 +69,11 @@ impl Progress {
         interval: Duration,
     ) -> Progress {
         let terminal = std::io::stderr().is_terminal();
-        let counters = Arc::new(Counters::default());
+        let counters = Arc::new(Counters {
+            total: AtomicU64::new(total),
+            total_bytes: AtomicU64::new(total_bytes),
+            ..Counters::default()
+        });
         let (bar, lines) = match mode {
             ProgressMode::Auto if terminal => (true, false),
             ProgressMode::Bar => (true, false),
@@ -68,10 +103,7 @@ impl Progress {
                 tick.tick().await;
                 loop {
                     tick.tick().await;
-                    eprintln!(
-                        "kusto: {}",
-                        line(&counters, total, total_bytes, started.elapsed())
-                    );
+                    eprintln!("kusto: {}", line(&counters, started.elapsed()));
                 }
             })
         });
@@ -79,8 +111,20 @@ impl Progress {
             bar,
             counters,
             ticker,
-            total,
         }
+    }
+
+    /// A handle that adds sources found later.
+    pub(crate) fn adder(&self) -> SourceAdder {
+        SourceAdder {
+            bar: self.bar.clone(),
+            counters: Arc::clone(&self.counters),
+        }
+    }
+
+    /// The bytes of the sources known so far.
+    pub(crate) fn total_bytes(&self) -> u64 {
+        self.counters.total_bytes.load(Ordering::Relaxed)
     }
 
     /// One source reached its final record.
@@ -94,7 +138,11 @@ impl Progress {
         self.counters.bytes.fetch_add(bytes, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
             bar.inc(bytes);
-            bar.set_message(message(done, failed, self.total));
+            bar.set_message(message(
+                done,
+                failed,
+                self.counters.total.load(Ordering::Relaxed),
+            ));
         }
     }
 
@@ -117,7 +165,9 @@ impl Progress {
     }
 }
 
-fn line(counters: &Counters, total: u64, total_bytes: u64, elapsed: Duration) -> String {
+fn line(counters: &Counters, elapsed: Duration) -> String {
+    let total = counters.total.load(Ordering::Relaxed);
+    let total_bytes = counters.total_bytes.load(Ordering::Relaxed);
     let done = counters.done.load(Ordering::Relaxed);
     let failed = counters.failed.load(Ordering::Relaxed);
     let bytes = counters.bytes.load(Ordering::Relaxed);

@@ -136,6 +136,22 @@ pub(crate) fn write(
             writer.write(&batch).map_err(arrow_error)?;
             writer.finish().map_err(arrow_error)?;
         }
+        OutputFormat::Parquet => {
+            let batch = table
+                .to_record_batch()
+                .map_err(|e| CliError::Other(format!("cannot convert to Arrow: {e}")))?;
+            let parquet_error = |e: parquet::errors::ParquetError| {
+                CliError::Other(format!("cannot write Parquet: {e}"))
+            };
+            let properties = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build();
+            let mut writer =
+                parquet::arrow::ArrowWriter::try_new(&mut *out, batch.schema(), Some(properties))
+                    .map_err(parquet_error)?;
+            writer.write(&batch).map_err(parquet_error)?;
+            writer.close().map_err(parquet_error)?;
+        }
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The sources of `kusto ingest`: files, directories, glob patterns and standard input.
+//! The sources of `kusto ingest`: files, directories, glob patterns and standard input (blob
+//! containers are listed by [`crate::blobs`]).
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -12,13 +13,15 @@ pub(crate) enum Origin {
     File(PathBuf),
     /// Standard input.
     Stdin,
+    /// A blob (its URL with the container's SAS), passed to the service by reference.
+    Blob(crate::blobs::SasUrl),
 }
 
 /// One source to ingest.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
     /// The name of the source in the report and the progress (the path as found, `-` for
-    /// stdin). `--resume` matches sources by it.
+    /// stdin, a blob's URL without its SAS). `--resume` matches sources by it.
     pub(crate) key: String,
     /// Where its data is.
     pub(crate) origin: Origin,
@@ -26,13 +29,17 @@ pub(crate) struct Source {
     pub(crate) size: Option<u64>,
 }
 
-/// Expands the command line's sources, in order, each once. A path that does not exist, a
-/// pattern that matches no file or a directory without files is a usage error.
+/// Expands the command line's local sources, in order, each once (URLs, the blob containers,
+/// are left to [`crate::blobs`]). A path that does not exist, a pattern that matches no file or
+/// a directory without files is a usage error.
 pub(crate) fn expand(arguments: &[String]) -> Result<Vec<Source>, CliError> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     let mut stdin = false;
     for argument in arguments {
+        if crate::blobs::is_url(argument) {
+            continue;
+        }
         if argument == "-" {
             if stdin {
                 return Err(CliError::Usage(

@@ -134,6 +134,132 @@ async fn query_output_in_each_format() {
     assert!(run.stderr.contains("NoSuchTable"), "{}", run.stderr);
 }
 
+/// Reads every record batch of a Parquet file.
+fn read_parquet(path: &std::path::Path) -> Vec<arrow::record_batch::RecordBatch> {
+    let file = std::fs::File::open(path).unwrap();
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn query_output_in_parquet_to_a_file_and_stdout() {
+    use arrow::array::{
+        Array, BooleanArray, DurationNanosecondArray, FixedSizeBinaryArray, Float64Array,
+        Int32Array, Int64Array, StringArray, TimestampNanosecondArray,
+    };
+    use arrow::datatypes::{DataType, TimeUnit};
+
+    let env = start("Db").await;
+    env.command(
+        ".create table P (S:string, N:long, I:int, R:real, B:bool, D:datetime, T:timespan, \
+         G:guid, M:decimal, Y:dynamic)",
+    )
+    .await;
+    env.write(
+        "p.csv",
+        concat!(
+            "plain,1,10,1.5,true,2024-03-01T12:30:00.1234567Z,01:02:03,",
+            "11111111-2222-3333-4444-555555555555,12.3400,\"{\"\"a\"\":[1,2]}\"\n",
+            "\"comma, and \"\"quote\"\"\",2,,,false,,,,,\n",
+        ),
+    );
+    let mut args = env.ingest_args("P");
+    args.extend(["p.csv", "--mode", "streaming"]);
+    expect_code(&env.kusto(&args, None).await, 0);
+
+    let query = [
+        "query",
+        "--cluster",
+        env.url.as_str(),
+        "--database",
+        "Db",
+        "P | order by N asc",
+        "--output",
+        "parquet",
+    ];
+    let mut to_file = query.to_vec();
+    to_file.extend(["--out", "p.parquet"]);
+    let run = env.kusto(&to_file, None).await;
+    expect_code(&run, 0);
+    assert!(run.stdout.is_empty());
+    let from_file = read_parquet(&env.dir.path().join("p.parquet"));
+
+    // To stdout: the same bytes' worth of data (read back from what the pipe carried).
+    let output = std::process::Command::new(KUSTO)
+        .args(query)
+        .env_remove("KUSTO_CLUSTER")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(&output.stdout[..4], b"PAR1");
+    let piped = env.dir.path().join("piped.parquet");
+    std::fs::write(&piped, &output.stdout).unwrap();
+    let from_stdout = read_parquet(&piped);
+
+    for batches in [from_file, from_stdout] {
+        assert_eq!(batches.len(), 1);
+        let batch = &batches[0];
+        assert_eq!(batch.num_rows(), 2);
+        let schema = batch.schema();
+        let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["S", "N", "I", "R", "B", "D", "T", "G", "M", "Y"]);
+        assert_eq!(
+            schema.field(5).data_type(),
+            &DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+        );
+        assert_eq!(
+            schema.field(6).data_type(),
+            &DataType::Duration(TimeUnit::Nanosecond)
+        );
+        let column = |i: usize| batch.column(i).as_any();
+        let s = column(0).downcast_ref::<StringArray>().unwrap();
+        assert_eq!(s.value(0), "plain");
+        assert_eq!(s.value(1), "comma, and \"quote\"");
+        let n = column(1).downcast_ref::<Int64Array>().unwrap();
+        assert_eq!((n.value(0), n.value(1)), (1, 2));
+        let i = column(2).downcast_ref::<Int32Array>().unwrap();
+        assert_eq!(i.value(0), 10);
+        assert!(i.is_null(1));
+        let r = column(3).downcast_ref::<Float64Array>().unwrap();
+        assert_eq!(r.value(0), 1.5);
+        assert!(r.is_null(1));
+        let b = column(4).downcast_ref::<BooleanArray>().unwrap();
+        assert!(b.value(0));
+        assert!(!b.value(1));
+        let d = column(5)
+            .downcast_ref::<TimestampNanosecondArray>()
+            .unwrap();
+        // 2024-03-01T12:30:00.1234567Z in nanoseconds since the Unix epoch.
+        assert_eq!(d.value(0), 1_709_296_200_123_456_700);
+        assert!(d.is_null(1));
+        let t = column(6).downcast_ref::<DurationNanosecondArray>().unwrap();
+        assert_eq!(t.value(0), 3_723_000_000_000);
+        assert!(t.is_null(1));
+        let g = column(7).downcast_ref::<FixedSizeBinaryArray>().unwrap();
+        assert_eq!(
+            g.value(0),
+            [
+                0x11, 0x11, 0x11, 0x11, 0x22, 0x22, 0x33, 0x33, 0x44, 0x44, 0x55, 0x55, 0x55, 0x55,
+                0x55, 0x55
+            ]
+        );
+        assert!(g.is_null(1));
+        let m = column(8).downcast_ref::<StringArray>().unwrap();
+        assert_eq!(m.value(0), "12.3400");
+        assert!(m.is_null(1));
+        let y = column(9).downcast_ref::<StringArray>().unwrap();
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(y.value(0)).unwrap(),
+            serde_json::json!({"a": [1, 2]})
+        );
+        assert!(y.is_null(1));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_credentials_exit_3_and_secrets_stay_hidden() {
     let emulator = Emulator::builder()
