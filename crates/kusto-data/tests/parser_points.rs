@@ -112,3 +112,72 @@ fn versions_other_than_v2_are_refused() {
         }
     }
 }
+
+fn chunks_of(body: &[u8], size: usize) -> Vec<kusto_data::Result<bytes::Bytes>> {
+    body.chunks(size.max(1))
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect()
+}
+
+fn kind(r: &kusto_data::Result<kusto_data::response::DataSet>) -> String {
+    match r {
+        Ok(d) => format!("ok {}", d.tables().len()),
+        Err(Error::PartialFailure(f)) => format!("partial {:?} {:?}", f.errors, f.data()),
+        Err(Error::MalformedResponse { .. }) => "malformed".into(),
+        Err(e) => format!("{e}"),
+    }
+}
+
+#[tokio::test]
+async fn read_v1_streams_to_the_result_of_parse_v1() {
+    let root = format!("{}/../../fixtures", env!("CARGO_MANIFEST_DIR"));
+    let mut v1 = 0;
+    for dir in ["azure-kusto-python", "azure-kusto-rust", "azure-kusto-java"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "json") {
+                continue;
+            }
+            let body = std::fs::read(&path).unwrap();
+            let whole = parse_v1(&body);
+            if whole.is_ok() {
+                v1 += 1;
+            }
+            for size in [1, 7, 64, 4096, body.len()] {
+                let streamed = read_v1(stream::iter(chunks_of(&body, size))).await;
+                match (&whole, &streamed) {
+                    (Ok(a), Ok(b)) => assert_eq!(a, b, "{} in chunks of {size}", path.display()),
+                    _ => assert_eq!(
+                        kind(&whole),
+                        kind(&streamed),
+                        "{} in chunks of {size}",
+                        path.display()
+                    ),
+                }
+            }
+            // Truncated copies are errors on both.
+            for cut in [1, body.len() / 2, body.len().saturating_sub(2)] {
+                let part = &body[..cut];
+                let streamed = read_v1(stream::iter(chunks_of(part, 5))).await;
+                assert_eq!(
+                    parse_v1(part).is_err(),
+                    streamed.is_err(),
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(v1 >= 2, "expected v1 fixtures");
+    // Rows before Columns, error rows, top-level exceptions and a table of contents.
+    let body = br#"{"Tables":[{"Rows":[[1,"a"],{"Exceptions":["row failed"]}],"TableName":"T","Columns":[{"ColumnName":"n","ColumnType":"long"},{"ColumnName":"s","DataType":"String"}]},
+      {"TableName":"P","Columns":[{"ColumnName":"Value","ColumnType":"string"}],"Rows":[["x"]]},
+      {"TableName":"TOC","Columns":[{"ColumnName":"Ordinal","ColumnType":"long"},{"ColumnName":"Kind","ColumnType":"string"},{"ColumnName":"Name","ColumnType":"string"},{"ColumnName":"Id","ColumnType":"string"},{"ColumnName":"PrettyName","ColumnType":"string"}],"Rows":[[0,"QueryResult","PrimaryResult","",""],[1,"QueryProperties","@ExtendedProperties","",""]]}],
+      "Exceptions":["top-level failure"]}"#;
+    let whole = parse_v1(body);
+    assert!(matches!(&whole, Err(Error::PartialFailure(f)) if f.errors.len() == 2));
+    for size in [1, 3, 50] {
+        let streamed = read_v1(stream::iter(chunks_of(body, size))).await;
+        assert_eq!(kind(&streamed), kind(&whole), "chunks of {size}");
+    }
+}

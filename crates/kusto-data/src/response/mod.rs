@@ -45,6 +45,7 @@ mod dataset;
 pub use dataset::{DataSet, DataSetBuilder, parse_v2, parse_v2_with};
 mod stream;
 mod v1;
+mod v1_stream;
 #[cfg(feature = "arrow")]
 pub use stream::{ArrowBatch, ArrowBatchStream};
 pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1};

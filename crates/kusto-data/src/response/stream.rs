@@ -16,7 +16,7 @@ use super::arrow_batch::{ArrowOptions, arrow_schema, to_record_batch};
 use super::dataset::{DataSet, DataSetBuilder};
 use super::events::V2Event;
 use super::table::{Column, Row, RowRef, TableKind, row_ref, rows_iter};
-use super::v1::parse_v1;
+use super::v1_stream::V1Reader;
 use super::v2::{ParserOptions, V2Parser};
 #[cfg(feature = "arrow")]
 use arrow::record_batch::RecordBatch;
@@ -441,17 +441,19 @@ impl Stream for ArrowBatchStream {
     }
 }
 
-/// Reads a whole v1 response body from a stream and parses it ([`parse_v1`]). v1 answers
-/// (management commands) are small tables, so the body is collected first.
+/// Reads a v1 response body from a stream and parses it as [`parse_v1`](super::parse_v1) does, chunk by chunk:
+/// the body is never held whole (only the unconsumed input, the row being decoded and the
+/// decoded tables), so a management command that returns a large table needs about the memory
+/// of its rows.
 pub async fn read_v1<S, E>(body: S) -> Result<DataSet>
 where
     S: Stream<Item = std::result::Result<Bytes, E>>,
     E: Into<Error>,
 {
     let mut body = Box::pin(body);
-    let mut bytes = Vec::new();
+    let mut reader = V1Reader::new();
     while let Some(chunk) = body.next().await {
-        bytes.extend_from_slice(&chunk.map_err(Into::into)?);
+        reader.feed(&chunk.map_err(Into::into)?)?;
     }
-    parse_v1(&bytes)
+    reader.finish()
 }

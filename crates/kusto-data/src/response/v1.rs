@@ -115,20 +115,7 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
                 match decode_row(text.get(start..end).unwrap_or_default(), &columns) {
                     Ok(RowElement::Row(row)) => rows.push(row),
                     Ok(RowElement::Errors(object)) => {
-                        let placement = ErrorPlacement::V1Row {
-                            table_id: id,
-                            row_index: rows.len() as u64,
-                        };
-                        for error in exception_texts(
-                            object
-                                .get("Exceptions")
-                                .unwrap_or(&Value::Object(object.clone())),
-                        ) {
-                            errors.push(PartialError {
-                                placement: placement.clone(),
-                                error,
-                            });
-                        }
+                        row_errors(&mut errors, id, rows.len(), &object);
                     }
                     Err((m, i)) => {
                         return Err(Error::MalformedResponse {
@@ -147,7 +134,41 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
             rows,
         });
     }
-    if let Some(exceptions) = &parsed.exceptions {
+    assemble(tables, errors, parsed.exceptions.as_ref())
+}
+
+/// Records the errors of an error object found in place of row `index` of table `id`.
+pub(super) fn row_errors(
+    errors: &mut Vec<PartialError>,
+    id: i64,
+    index: usize,
+    object: &serde_json::Map<String, Value>,
+) {
+    let placement = ErrorPlacement::V1Row {
+        table_id: id,
+        row_index: index as u64,
+    };
+    for error in exception_texts(
+        object
+            .get("Exceptions")
+            .unwrap_or(&Value::Object(object.clone())),
+    ) {
+        errors.push(PartialError {
+            placement: placement.clone(),
+            error,
+        });
+    }
+}
+
+/// The [`DataSet`] of a v1 response from its tables (in order, all primary results so far), the
+/// errors found in rows and the top-level `Exceptions`: table of contents, exceptions and
+/// `QueryStatus` rows applied.
+pub(super) fn assemble(
+    mut tables: Vec<KustoTable>,
+    mut errors: Vec<PartialError>,
+    exceptions: Option<&Value>,
+) -> Result<DataSet> {
+    if let Some(exceptions) = exceptions {
         for error in exception_texts(exceptions) {
             if !errors.iter().any(|e| e.error == error) {
                 errors.push(PartialError {
