@@ -100,8 +100,9 @@ pub(crate) struct Container {
 }
 
 impl Container {
-    /// Parses a container URL. Its path is `/container[/prefix]`, or with an IP address or
-    /// `localhost` as host (Azurite and other path-style endpoints) `/account/container[/prefix]`.
+    /// Parses a container URL. Its path is `/container[/prefix]`, or with an IP address or a
+    /// host name without dots (`localhost`, `azurite`: Azurite and other path-style endpoints)
+    /// as host `/account/container[/prefix]`.
     pub(crate) fn parse(
         argument: &str,
         prefix: Option<&str>,
@@ -112,7 +113,7 @@ impl Container {
             .map_err(|e| CliError::Usage(format!("{shown} is not a valid URL: {e}")))?;
         url.set_fragment(None);
         let path_style = match url.host() {
-            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Domain(domain)) => !domain.contains('.'),
             Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
             None => {
                 return Err(CliError::Usage(format!("{shown} names no host")));
@@ -315,8 +316,12 @@ mod tests {
         assert!(!c.matches("in/dir/"));
         let top = glob::Pattern::new("*.csv").unwrap();
         let c = Container::parse("http://localhost:1/acct/c", None, Some(&top)).unwrap();
+        assert_eq!(c.url.expose(), "http://localhost:1/acct/c");
         assert!(c.matches("a.csv"));
         assert!(!c.matches("sub/a.csv"));
+        let c = Container::parse("http://azurite:10000/acct/c/in?sig=x", None, None).unwrap();
+        assert_eq!(c.url.expose(), "http://azurite:10000/acct/c?sig=x");
+        assert_eq!(c.prefix.as_deref(), Some("in"));
 
         for bad in [
             "https://acct.blob.core.windows.net/?sig=x",

@@ -48,7 +48,8 @@ Sources:
   CONTAINER    a blob container URL with a SAS that may read and list (sp=rl), quoted:
                  'https://ACCOUNT.blob.core.windows.net/CONTAINER?sv=...&sig=...'
                  'http://127.0.0.1:10000/devstoreaccount1/CONTAINER?sv=...'  (Azurite, path style:
-                 with an IP address or localhost as host the first path segment is the account)
+                 with an IP address or a host name without dots, such as localhost, as host,
+                 the first path segment is the account)
                A path after the container is a name prefix ('.../CONTAINER/logs/2024/?sv=...').
                The container is listed page by page (bounded memory for any number of blobs) and
                never downloaded: each blob whose name starts with the prefix (--blob-prefix, or
@@ -70,9 +71,9 @@ Creation-time patterns (--creation-time-pattern), matched anywhere in the source
 
 Report (--report FILE, JSON lines, appended): one record per source when it is sent or fails,
 and with --wait a second one with its final status; the last record of a path counts. Fields:
-path, source_id, outcome (submitted, streamed, queued, succeeded, partially-succeeded, failed,
-pending, canceled), bytes, format, creation_time, error, operation (the serialized ingestion
-operation, to read its status later), mode, time.
+path (for a blob its URL without the SAS), source_id, outcome (submitted, streamed, queued,
+succeeded, partially-succeeded, failed, pending, canceled), bytes, format, creation_time, error,
+operation (the serialized ingestion operation, to read its status later), mode, time.
 
 --resume FILE skips every source whose last record in FILE is submitted, streamed, queued,
 succeeded, partially-succeeded or pending; failed sources are tried again. Without --report,

@@ -483,7 +483,6 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
                 if let Some(Err(error)) = next {
                     // A later page of a container listing failed: nothing more is started.
                     stop.store(true, Ordering::SeqCst);
-                    progress.note(&error.to_string());
                     listing_error.get_or_insert(error);
                 } else if let Some(Ok(sent)) = next {
                     if let Some(report) = &report

@@ -232,6 +232,26 @@ async fn a_blob_container_with_a_prefix_and_a_pattern_then_resumed() {
     assert_eq!(rows(&env, "S").await, [("e".into(), 6)]);
     let last = last_outcomes(&env.report("streaming.jsonl"));
     assert_eq!(last[&format!("{base}/other/e.csv")]["outcome"], "streamed");
+
+    // Managed mode: a small blob is streamed by reference (its listed size is under the limit).
+    let mut args = env.ingest_args("S");
+    args.extend([
+        source.as_str(),
+        "--blob-pattern",
+        "inbox.csv",
+        "--mode",
+        "managed",
+        "--report",
+        "managed.jsonl",
+    ]);
+    let run = env.kusto(&args, None).await;
+    expect_code(&run, 0);
+    assert_no_secret(&run.stderr, &sig);
+    assert_eq!(rows(&env, "S").await, [("e".into(), 6), ("x".into(), 7)]);
+    let report = std::fs::read_to_string(env.dir.path().join("managed.jsonl")).unwrap();
+    assert_no_secret(&report, &sig);
+    let last = last_outcomes(&env.report("managed.jsonl"));
+    assert_eq!(last[&format!("{base}/inbox.csv")]["outcome"], "streamed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
