@@ -82,8 +82,9 @@ the new records are appended to the same FILE.
 Exit codes:
   0  everything succeeded
   1  some sources failed (the report says which)
-  2  usage error (bad arguments, a path or pattern that matches nothing)
-  3  authentication failure (no token, or the service answered 401/403)
+  2  usage error (bad arguments, a path, pattern or blob container that matches nothing)
+  3  authentication failure (no token, the service answered 401/403, or a blob container's
+     SAS was refused)
   4  any other error (cluster unreachable, report not writable)
   5  interrupted by Ctrl-C (sources not yet started were skipped)";
 

@@ -43,8 +43,8 @@
 //! |---|---|
 //! | 0 | everything succeeded (every source sent, or with `--wait` ingested) |
 //! | 1 | some sources failed (the others were sent; the report says which) |
-//! | 2 | usage error: bad arguments, a path or pattern that matches nothing, stdin without `--format`, a missing secret variable (a file whose format its name does not tell is a failed source, 1) |
-//! | 3 | authentication failure (no token, or the service answered 401/403); ingestion stops starting sources |
+//! | 2 | usage error: bad arguments, a path or pattern that matches nothing, a blob container with no matching blob, stdin without `--format`, a missing secret variable (a file whose format its name does not tell is a failed source, 1) |
+//! | 3 | authentication failure (no token, or the service answered 401/403, or the storage service refused to list a blob container: a bad or expired SAS); ingestion stops starting sources |
 //! | 4 | any other error (the cluster cannot be reached, a query failed, the report cannot be written) |
 //! | 5 | interrupted by Ctrl-C: sources not yet started were skipped; the report lists what was sent |
 
