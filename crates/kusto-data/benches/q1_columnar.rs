@@ -8,9 +8,10 @@
 //! Q1_ROWS=200000 Q1_REPEAT=5 cargo bench -p kusto-data --bench q1_columnar
 //! Q1_ONLY=columnar cargo bench -p kusto-data --bench q1_columnar   # one measurement (profiling)
 //! ```
-//! Each figure is the fastest of `Q1_REPEAT` runs (default 3). Peak memory is the process's
-//! peak resident set (`VmHWM`, reset through `/proc/self/clear_refs` before the measurement)
-//! above the resident set before it (which holds the body): Linux only, `n/a` elsewhere.
+//! Each figure is the fastest of `Q1_REPEAT` runs (default 3). Peak memory is measured in a
+//! child process (this binary again, with `Q1_PEAK_OF`): its peak resident set (`VmHWM`, reset
+//! through `/proc/self/clear_refs` after the body was generated) above the resident set before
+//! `parse_v2` (which holds the body): Linux only, `n/a` elsewhere.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -148,6 +149,55 @@ fn peak_above(f: impl FnOnce()) -> Option<u64> {
     Some(peak.saturating_sub(before) * 1024)
 }
 
+/// The peak memory of `parse_v2` on body `name`, measured in a child process (this binary with
+/// `Q1_PEAK_OF`) so that memory retained by the allocator from earlier runs does not hide it.
+fn peak_in_child(name: &str, rows: u64) -> Option<u64> {
+    let output = std::process::Command::new(std::env::current_exe().ok()?)
+        .env("Q1_PEAK_OF", name)
+        .env("Q1_ROWS", rows.to_string())
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .last()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The child of [`peak_in_child`]: generates the body and prints the peak above it.
+fn peak_child(name: &str, rows: u64) {
+    let Some((body, _)) = body_named(name, rows) else {
+        return;
+    };
+    let peak = peak_above(|| {
+        let data = kusto_data::response::parse_v2(black_box(&body)).expect("valid body");
+        black_box(&data);
+    });
+    if let Some(peak) = peak {
+        println!("{peak}");
+    }
+}
+
+fn body_named(name: &str, rows: u64) -> Option<(Vec<u8>, u64)> {
+    match name {
+        "mix" => Some((mix(rows), rows)),
+        "narrow" => Some((narrow(rows), rows)),
+        "wide" => Some((wide(rows), rows)),
+        _ => None,
+    }
+}
+
+fn name_of(label: &str) -> &'static str {
+    if label.starts_with("10-column") {
+        "mix"
+    } else if label.starts_with("narrow") {
+        "narrow"
+    } else {
+        "wide"
+    }
+}
+
 fn best(repeat: usize, mut f: impl FnMut()) -> Duration {
     (0..repeat)
         .map(|_| {
@@ -221,10 +271,7 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
             let data = kusto_data::response::parse_v2(black_box(body)).expect("valid body");
             assert_eq!(data.primary_result().map(|t| t.len() as u64), Some(rows));
         });
-        let peak = peak_above(|| {
-            let data = kusto_data::response::parse_v2(black_box(body)).expect("valid body");
-            black_box(&data);
-        });
+        let peak = peak_in_child(name_of(name), rows);
         let extra = match peak {
             Some(p) => format!(
                 ", peak {:.0} MB above the body ({:.2}x the body)",
@@ -249,16 +296,22 @@ fn main() {
     let repeat = env("Q1_REPEAT", 3) as usize;
     let only = std::env::var("Q1_ONLY").ok();
     let bodies = std::env::var("Q1_BODIES").unwrap_or_else(|_| "mix,narrow,wide".into());
+    if let Ok(name) = std::env::var("Q1_PEAK_OF") {
+        peak_child(&name, rows);
+        return;
+    }
     println!(
         "q1_columnar: fastest of {repeat} runs, 64 KiB chunks, batches of 8192 rows, {} cores",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     for name in bodies.split(',') {
-        let (body, n) = match name {
-            "mix" => (mix(rows), rows),
-            "narrow" => (narrow(rows * 4), rows * 4),
-            "wide" => (wide(rows / 4), rows / 4),
-            _ => continue,
+        let n = match name {
+            "narrow" => rows * 4,
+            "wide" => rows / 4,
+            _ => rows,
+        };
+        let Some((body, n)) = body_named(name, n) else {
+            continue;
         };
         let label = match name {
             "mix" => "10-column mix",

@@ -28,7 +28,9 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 
 use crate::error::{ConversionError, Error};
-use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, Uuid};
+use crate::types::{
+    KustoDateTime, KustoDecimal, KustoTimespan, KustoType, MAX_DECIMAL_DIGITS, Uuid,
+};
 
 use super::arrow_batch::{ArrowOptions, ArrowTimeUnit, arrow_schema, data_type};
 use super::scan::offset_of;
@@ -346,21 +348,26 @@ impl<'de> DeserializeSeed<'de> for CellInto<'_> {
                 self.builder.append_null();
                 return Ok(());
             }
-            let parsed = if text.starts_with('"') {
-                let s: std::borrow::Cow<'_, str> =
-                    serde_json::from_str(text).map_err(|e| self.fail(e))?;
-                if s.is_empty() {
-                    self.builder.append_null();
-                    return Ok(());
-                }
-                s.parse::<KustoDecimal>()
+            let unquoted: std::borrow::Cow<'_, str> = if text.starts_with('"') {
+                serde_json::from_str(text).map_err(|e| self.fail(e))?
             } else {
-                text.parse::<KustoDecimal>()
+                text.into()
             };
-            let d = parsed.map_err(|e| self.fail(e))?;
+            if unquoted.is_empty() {
+                self.builder.append_null();
+                return Ok(());
+            }
             if let ColumnBuilder::Decimal(b) = &mut self.builder {
-                let _ = write!(b, "{d}");
-                b.append_value("");
+                if is_canonical_decimal(&unquoted) {
+                    // Parsing and displaying would give the same text back.
+                    b.append_value(&*unquoted);
+                } else {
+                    let d = unquoted.parse::<KustoDecimal>().map_err(|e| self.fail(e))?;
+                    if let ColumnBuilder::Decimal(b) = &mut self.builder {
+                        let _ = write!(b, "{d}");
+                        b.append_value("");
+                    }
+                }
             }
             return Ok(());
         }
@@ -383,6 +390,24 @@ impl<'de> DeserializeSeed<'de> for CellInto<'_> {
         }
         deserializer.deserialize_any(self)
     }
+}
+
+/// True when `text` is a decimal that [`KustoDecimal`]'s parsing and display give back
+/// unchanged: an optional `-`, an integer part without leading zeros (or `0`), an optional
+/// fraction, at most 38 digits, and not a negative zero.
+fn is_canonical_decimal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
+    let (int, frac) = match digits.iter().position(|b| *b == b'.') {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    let has_dot = int.len() < digits.len();
+    !int.is_empty()
+        && (int == b"0" || int[0] != b'0')
+        && (!has_dot || !frac.is_empty())
+        && int.len() + frac.len() <= MAX_DECIMAL_DIGITS as usize
+        && int.iter().chain(frac).all(u8::is_ascii_digit)
+        && !(text.starts_with('-') && int.iter().chain(frac).all(|b| *b == b'0'))
 }
 
 /// Most keys per object, and nesting depth, that [`is_compact_json`] checks.
@@ -641,6 +666,29 @@ impl<'de> Visitor<'de> for CellInto<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn canonical_decimals_display_as_they_are_written() {
+        for text in [
+            "12.25",
+            "0.05",
+            "-0.5",
+            "7",
+            "0",
+            "12345678901234567890.123456789",
+            "-3.1400",
+        ] {
+            assert!(is_canonical_decimal(text), "{text}");
+            assert_eq!(text.parse::<KustoDecimal>().unwrap().to_string(), text);
+        }
+        for text in [
+            "-0", "-0.0", "00.5", "1.", ".5", "1e3", "+1", " 1", "1.2.3", "",
+        ] {
+            assert!(!is_canonical_decimal(text), "{text}");
+        }
+        let long = "1".repeat(39);
+        assert!(!is_canonical_decimal(&long));
+    }
 
     #[test]
     fn compact_json_is_only_claimed_for_text_serde_json_writes_back() {

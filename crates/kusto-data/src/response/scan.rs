@@ -31,80 +31,127 @@ impl ValueScanner {
     /// Continues scanning `bytes` (the value so far). Errors describe the offending byte,
     /// whose index is returned with the message.
     pub(crate) fn scan(&mut self, bytes: &[u8]) -> Result<Scan, (usize, String)> {
-        while self.pos < bytes.len() {
-            let i = self.pos;
-            let b = bytes[i];
-            if self.in_string {
-                if self.escape {
-                    self.escape = false;
-                    self.pos += 1;
+        // The state lives in locals while scanning and is saved when more input is needed.
+        let mut i = self.pos;
+        let mut in_string = self.in_string;
+        let mut escape = self.escape;
+        let mut scalar = self.scalar;
+        let result = loop {
+            let Some(&b) = bytes.get(i) else {
+                break Ok(Scan::More);
+            };
+            if in_string {
+                if escape {
+                    escape = false;
+                    i += 1;
                     continue;
                 }
                 // Fast path over ordinary string bytes.
-                match bytes[i..].iter().position(|&c| c == b'"' || c == b'\\') {
+                match find_quote_or_backslash(&bytes[i..]) {
                     None => {
-                        self.pos = bytes.len();
-                        return Ok(Scan::More);
+                        i = bytes.len();
+                        break Ok(Scan::More);
                     }
                     Some(off) => {
                         let j = i + off;
-                        self.pos = j + 1;
+                        i = j + 1;
                         if bytes[j] == b'\\' {
-                            self.escape = true;
+                            escape = true;
                         } else {
-                            self.in_string = false;
+                            in_string = false;
                             if self.stack.is_empty() {
-                                return Ok(Scan::Done(j + 1));
+                                break Ok(Scan::Done(j + 1));
                             }
                         }
                         continue;
                     }
                 }
             }
-            if self.scalar {
-                if matches!(b, b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') {
-                    return Ok(Scan::Done(i));
+            if scalar {
+                // The rest of a number or literal.
+                let rest = &bytes[i..];
+                let len = rest
+                    .iter()
+                    .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.')))
+                    .unwrap_or(rest.len());
+                i += len;
+                match bytes.get(i) {
+                    None => break Ok(Scan::More),
+                    Some(b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n') => {
+                        break Ok(Scan::Done(i));
+                    }
+                    Some(&c) => {
+                        break Err((i, format!("unexpected {} in a JSON literal", describe(c))));
+                    }
                 }
-                if !(b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.')) {
-                    return Err((i, format!("unexpected {} in a JSON literal", describe(b))));
-                }
-                self.pos += 1;
-                continue;
             }
             if i == 0 {
                 match b {
-                    b'"' => self.in_string = true,
+                    b'"' => in_string = true,
                     b'{' | b'[' => self.stack.push(b),
-                    b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'N' | b'I' => self.scalar = true,
-                    _ => return Err((i, format!("expected a JSON value, found {}", describe(b)))),
+                    b'-' | b'0'..=b'9' | b't' | b'f' | b'n' | b'N' | b'I' => scalar = true,
+                    _ => {
+                        break Err((i, format!("expected a JSON value, found {}", describe(b))));
+                    }
                 }
-                self.pos += 1;
+                i += 1;
                 continue;
             }
             match b {
-                b'"' => self.in_string = true,
+                b'"' => in_string = true,
                 b'{' | b'[' => {
                     if self.stack.len() >= MAX_DEPTH {
-                        return Err((i, format!("JSON nested deeper than {MAX_DEPTH} levels")));
+                        break Err((i, format!("JSON nested deeper than {MAX_DEPTH} levels")));
                     }
                     self.stack.push(b);
                 }
                 b'}' | b']' => {
                     let open = if b == b'}' { b'{' } else { b'[' };
                     if self.stack.pop() != Some(open) {
-                        return Err((i, format!("unbalanced {}", describe(b))));
+                        break Err((i, format!("unbalanced {}", describe(b))));
                     }
                     if self.stack.is_empty() {
-                        self.pos = i + 1;
-                        return Ok(Scan::Done(i + 1));
+                        i += 1;
+                        break Ok(Scan::Done(i));
                     }
                 }
                 _ => {}
             }
-            self.pos += 1;
-        }
-        Ok(Scan::More)
+            i += 1;
+        };
+        self.pos = i;
+        self.in_string = in_string;
+        self.escape = escape;
+        self.scalar = scalar;
+        result
     }
+}
+
+/// Index of the first `"` or `\\` in `bytes`, eight bytes at a time.
+pub(crate) fn find_quote_or_backslash(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const QUOTES: u64 = ONES * b'"' as u64;
+    const BACKSLASHES: u64 = ONES * b'\\' as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let (q, b) = (x ^ QUOTES, x ^ BACKSLASHES);
+        // A zero byte in q or b is a match; the lowest flagged byte is always a true one.
+        let found = ((q.wrapping_sub(ONES) & !q) | (b.wrapping_sub(ONES) & !b)) & HIGH;
+        if found != 0 {
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\')
+        .map(|p| at + p)
 }
 
 /// A byte for an error message.
@@ -223,6 +270,26 @@ mod tests {
             }
         }
         assert_eq!(scan_in_chunks("[1,2", 1), Scan::More);
+    }
+
+    #[test]
+    fn finds_quotes_and_backslashes_like_a_byte_loop() {
+        let alphabet = b"ab\"\\\x00\x80\xff\x7f!#[]\x21\x5b\x5d";
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..80 {
+            for _ in 0..50 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        alphabet[(state % alphabet.len() as u64) as usize]
+                    })
+                    .collect();
+                let expected = bytes.iter().position(|&c| c == b'"' || c == b'\\');
+                assert_eq!(find_quote_or_backslash(&bytes), expected, "{bytes:?}");
+            }
+        }
     }
 
     #[test]

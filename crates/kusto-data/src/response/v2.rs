@@ -191,6 +191,9 @@ pub struct V2Parser {
     deferred: Vec<PartialError>,
     #[cfg(feature = "arrow")]
     arrow_output: Option<ArrowOptions>,
+    /// The last table whose rows were decoded on the columnar path (saves a lookup per row).
+    #[cfg(feature = "arrow")]
+    columnar_table: Option<i64>,
 }
 
 impl Default for V2Parser {
@@ -229,6 +232,8 @@ impl V2Parser {
             deferred: Vec::new(),
             #[cfg(feature = "arrow")]
             arrow_output: None,
+            #[cfg(feature = "arrow")]
+            columnar_table: None,
         }
     }
 
@@ -634,7 +639,22 @@ impl V2Parser {
             self.start_fragment(id, offset)?;
         }
         self.target = Some(id);
+        self.select_columnar(id);
         Ok(())
+    }
+
+    /// Rows of table `id` follow: remember whether they take the columnar path.
+    fn select_columnar(&mut self, id: i64) {
+        #[cfg(feature = "arrow")]
+        {
+            self.columnar_table = self
+                .tables
+                .get(&id)
+                .and_then(|t| t.arrow.as_ref())
+                .map(|_| id);
+        }
+        #[cfg(not(feature = "arrow"))]
+        let _ = id;
     }
 
     fn table_id(&self, offset: u64) -> Result<i64> {
@@ -773,9 +793,7 @@ impl V2Parser {
     /// to it, else into a [`Row`].
     fn row_bytes(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
         #[cfg(feature = "arrow")]
-        if self.tables.get(&id).is_some_and(|t| t.arrow.is_some())
-            && bytes.iter().find(|b| !is_ws(**b)) == Some(&b'[')
-        {
+        if self.columnar_table == Some(id) && bytes.first() == Some(&b'[') {
             return self.columnar_row(id, bytes, offset);
         }
         self.handle_row(id, bytes.len(), offset, |columns| {
@@ -1060,6 +1078,7 @@ impl V2Parser {
         let Some((bytes, at)) = self.frame.rows.take() else {
             return Ok(());
         };
+        self.select_columnar(id);
         let ranges = split_array(&bytes).map_err(|(i, m)| Error::MalformedResponse {
             message: format!("Rows: {m}"),
             offset: Some(at + i as u64),

@@ -170,19 +170,37 @@ impl FromStr for KustoDecimal {
 
 impl fmt::Display for KustoDecimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.mantissa.unsigned_abs().to_string();
+        // The digits of the mantissa, written into a stack buffer (no allocation per value).
+        let mut buffer = [0u8; 40];
+        let mut start = buffer.len();
+        let mut rest = self.mantissa.unsigned_abs();
+        loop {
+            start -= 1;
+            buffer[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 || start == 0 {
+                break;
+            }
+        }
+        let digits = std::str::from_utf8(&buffer[start..]).map_err(|_| fmt::Error)?;
         let scale = self.scale as usize;
         if self.mantissa < 0 {
             f.write_str("-")?;
         }
         if scale == 0 {
-            return f.write_str(&digits);
+            return f.write_str(digits);
         }
         if digits.len() > scale {
             let (int, frac) = digits.split_at(digits.len() - scale);
-            write!(f, "{int}.{frac}")
+            f.write_str(int)?;
+            f.write_str(".")?;
+            f.write_str(frac)
         } else {
-            write!(f, "0.{}{digits}", "0".repeat(scale - digits.len()))
+            f.write_str("0.")?;
+            for _ in digits.len()..scale {
+                f.write_str("0")?;
+            }
+            f.write_str(digits)
         }
     }
 }
