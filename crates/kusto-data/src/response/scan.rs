@@ -7,6 +7,63 @@
 /// Deepest nesting accepted inside one value.
 const MAX_DEPTH: usize = 512;
 
+/// The open brackets of a value: a bit per level for the first 64 levels (no allocation for
+/// the usual row), a vector beyond.
+#[derive(Debug, Default, Clone)]
+struct Nesting {
+    depth: usize,
+    /// Bit `d` set: level `d` is an object (`{`), else an array.
+    objects: u64,
+    deeper: Vec<u8>,
+}
+
+impl Nesting {
+    fn push(&mut self, open: u8) {
+        if self.depth < 64 {
+            if open == b'{' {
+                self.objects |= 1 << self.depth;
+            } else {
+                self.objects &= !(1 << self.depth);
+            }
+        } else {
+            self.deeper.push(open);
+        }
+        self.depth += 1;
+    }
+
+    fn pop(&mut self) -> Option<u8> {
+        self.depth = self.depth.checked_sub(1)?;
+        if self.depth < 64 {
+            Some(if self.objects & (1 << self.depth) != 0 {
+                b'{'
+            } else {
+                b'['
+            })
+        } else {
+            self.deeper.pop()
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.depth
+    }
+
+    fn is_empty(&self) -> bool {
+        self.depth == 0
+    }
+}
+
+/// The bytes that matter inside a container: quotes and brackets.
+const STRUCTURAL: [bool; 256] = {
+    let mut table = [false; 256];
+    table[b'"' as usize] = true;
+    table[b'{' as usize] = true;
+    table[b'}' as usize] = true;
+    table[b'[' as usize] = true;
+    table[b']' as usize] = true;
+    table
+};
+
 /// Where a value ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Scan {
@@ -21,7 +78,7 @@ pub(crate) enum Scan {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct ValueScanner {
     pos: usize,
-    stack: Vec<u8>,
+    stack: Nesting,
     in_string: bool,
     escape: bool,
     scalar: bool,
@@ -96,6 +153,19 @@ impl ValueScanner {
                 }
                 i += 1;
                 continue;
+            }
+            if !STRUCTURAL[usize::from(b)] {
+                // Numbers, literals, commas, colons and whitespace change nothing: skip them.
+                match bytes[i..].iter().position(|c| STRUCTURAL[usize::from(*c)]) {
+                    Some(k) => {
+                        i += k;
+                        continue;
+                    }
+                    None => {
+                        i = bytes.len();
+                        break Ok(Scan::More);
+                    }
+                }
             }
             match b {
                 b'"' => in_string = true,
@@ -297,6 +367,16 @@ mod tests {
         assert!(ValueScanner::default().scan(b"[1}").is_err());
         assert!(ValueScanner::default().scan(b"}").is_err());
         assert!(ValueScanner::default().scan(b"1@").is_err());
+        // Past the 64 levels held in bits, brackets still have to match.
+        let nested = format!("{}{}{}{}", "[".repeat(70), "{", "}", "]".repeat(70));
+        assert_eq!(
+            ValueScanner::default().scan(nested.as_bytes()),
+            Ok(Scan::Done(nested.len()))
+        );
+        let crossed = format!("{}{{]{}", "[".repeat(70), "]".repeat(70));
+        assert!(ValueScanner::default().scan(crossed.as_bytes()).is_err());
+        let crossed = format!("{}[}}{}", "{".repeat(3), "}".repeat(3));
+        assert!(ValueScanner::default().scan(crossed.as_bytes()).is_err());
         let deep = "[".repeat(MAX_DEPTH + 1);
         assert!(ValueScanner::default().scan(deep.as_bytes()).is_err());
     }
