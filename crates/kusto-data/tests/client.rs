@@ -576,6 +576,36 @@ async fn a_streamed_query_yields_bounded_batches() {
     assert_eq!(rows, expected);
 }
 
+#[cfg(feature = "arrow")]
+#[tokio::test]
+async fn a_query_gives_arrow_batches_from_the_columnar_path_in_one_call() {
+    use kusto_data::response::ArrowOptions;
+    let (server, url) = start().await;
+    server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
+    let client = KustoClient::builder(ConnectionString::parse(&url).unwrap())
+        .parser_options(ParserOptions::new().with_batch_rows(4))
+        .build()
+        .unwrap();
+    let mut batches = client
+        .execute_query_arrow("Db1", "Deft", ArrowOptions::new(), None)
+        .await
+        .unwrap();
+    let table = kusto_data::response::parse_v2(fixture(V2_DEFT).as_bytes())
+        .unwrap()
+        .into_primary_results()
+        .remove(0);
+    let mut got = Vec::new();
+    while let Some(batch) = batches.next().await {
+        let batch = batch.unwrap();
+        assert!(batch.batch.num_rows() <= 4);
+        assert_eq!(&*batch.table_name, table.name());
+        got.push(batch.batch);
+    }
+    let schema = got[0].schema();
+    let all = kusto_data::arrow::compute::concat_batches(&schema, &got).unwrap();
+    assert_eq!(all, table.to_record_batch().unwrap());
+}
+
 #[tokio::test]
 async fn a_user_token_is_sent_to_a_loopback_cluster() {
     let (server, url) = start().await;

@@ -549,7 +549,10 @@ impl KustoClient {
     /// Runs a query and returns its response as a stream of events, parsed as the bytes arrive:
     /// memory is bounded by the parser options' batch size, whatever the result size. Only the
     /// sending of the request is retried; once rows flow, a failure ends the stream with an
-    /// error. Use [`V2EventStream::primary_batches`] for the rows of the primary results.
+    /// error. Use [`V2EventStream::primary_batches`] for the rows of the primary results, or
+    /// (feature `arrow`) `V2EventStream::primary_record_batches` for Arrow record batches
+    /// decoded by the columnar path (`execute_query_arrow` in one
+    /// call).
     pub async fn execute_query_stream(
         &self,
         database: &str,

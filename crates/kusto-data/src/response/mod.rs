@@ -12,6 +12,11 @@
 //!   ([`KustoTable::deserialize`], [`RowBatch::deserialize`], see [`de`]) and, with the default
 //!   feature `arrow`, Arrow record batches (`KustoTable::to_record_batch`,
 //!   `RowBatch::to_record_batch`, see `arrow_batch` for the type mapping).
+//! * The columnar path (feature `arrow`): `V2Parser::set_arrow_output` decodes the rows of
+//!   primary results straight into Arrow builders, one per column, with no `KustoValue` per
+//!   cell, and hands out `V2Event::RecordBatch`; `V2EventStream::primary_record_batches` and
+//!   `KustoClient::execute_query_arrow` give the batches as a stream. Same values as
+//!   `to_record_batch` over the row path, in less time.
 //!
 //! # Errors inside a successful response
 //! The service reports failures that happen after the response started in several places:
