@@ -1,6 +1,8 @@
-//! v2 response parsing throughput: body bytes to typed rows, and to Arrow record batches.
+//! v2 response parsing throughput: body bytes to typed rows, and to Arrow record batches (through
+//! rows, and on the columnar path).
 //!
 //! Run with `cargo bench -p kusto-data --bench v2_parse`; the figures are in docs/benchmarks.md.
+//! `benches/q1_columnar.rs` compares every path with a bare JSON scan in one run.
 
 use std::hint::black_box;
 
@@ -89,6 +91,28 @@ fn v2_parse(c: &mut Criterion) {
                 arrow_rows += record_batch.num_rows();
                 black_box(record_batch);
             });
+            assert_eq!(arrow_rows as u64, rows);
+        })
+    });
+    group.bench_function("to_arrow_columnar", |b| {
+        b.iter(|| {
+            let mut parser = V2Parser::with_options(ParserOptions::new().with_batch_rows(8192));
+            parser.set_arrow_output(Some(options));
+            let mut arrow_rows = 0;
+            let mut drain = |parser: &mut V2Parser| {
+                while let Some(event) = parser.next_event().expect("valid body") {
+                    if let V2Event::RecordBatch { batch, .. } = event {
+                        arrow_rows += batch.num_rows();
+                        black_box(batch);
+                    }
+                }
+            };
+            for chunk in black_box(&body).chunks(CHUNK) {
+                parser.feed(chunk);
+                drain(&mut parser);
+            }
+            parser.end_of_input();
+            drain(&mut parser);
             assert_eq!(arrow_rows as u64, rows);
         })
     });
