@@ -294,8 +294,10 @@ impl V2EventStream {
     /// [`RowBatch::to_record_batch_with`] over [`primary_batches`](Self::primary_batches), in
     /// less time and with no [`KustoValue`](crate::types::KustoValue) per cell.
     ///
-    /// Call it on a fresh stream (as [`KustoClient::execute_query_stream`] returns it); tables
-    /// whose rows were already parsed as rows are converted with
+    /// Call it on a fresh stream (as [`KustoClient::execute_query_stream`] returns it). As with
+    /// [`primary_batches`](Self::primary_batches), a table whose [`V2Event::TableStart`] was
+    /// already taken from the stream is not delivered; a table the parser had already started
+    /// in row mode (its events still queued) is converted with
     /// [`to_record_batch`](super::to_record_batch), which gives the same values.
     ///
     /// [`KustoClient::execute_query_stream`]: crate::KustoClient::execute_query_stream
