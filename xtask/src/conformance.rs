@@ -9,7 +9,9 @@
 //!    first line of its stdout.
 //! 3. Runs `tools/conformance/test_conformance.py <url>` (queries, commands, streaming) and
 //!    `tools/conformance/test_ingest_conformance.py <url>` (queued, streaming and managed
-//!    streaming ingestion of files, streams and DataFrames); each exits non-zero on a failure.
+//!    streaming ingestion of files, streams and DataFrames) and
+//!    `tools/conformance/test_dataframe_fidelity.py <url>` (which values Python's
+//!    `ingest_from_dataframe` changes); each exits non-zero on a failure.
 //! 4. Stops the emulator (SIGTERM, then kill after a deadline), also when a step failed.
 
 use std::fs;
@@ -64,8 +66,17 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
         "conformance: azure-kusto-ingest 6.0.4 (Python) against the emulator and Azurite",
         ingest,
     );
+    let mut frames = Command::new(&python);
+    frames
+        .arg(dir.join("test_dataframe_fidelity.py"))
+        .arg(&emulator.url)
+        .current_dir(&dir);
+    let frames_result = run(
+        "conformance: what azure-kusto-ingest 6.0.4's ingest_from_dataframe changes (pandas)",
+        frames,
+    );
     emulator.stop();
-    data_result.and(ingest_result)
+    data_result.and(ingest_result).and(frames_result)
 }
 
 fn venv_python(venv: &Path) -> PathBuf {

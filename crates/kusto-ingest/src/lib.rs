@@ -89,7 +89,7 @@ pub use queued::{
     QueuedIngestClientBuilder, SourceOutcome,
 };
 pub use resources::{IngestionResources, RestConfiguration};
-pub use source::IngestionSource;
+pub use source::{BoxedReader, IngestionSource};
 pub use status::{IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus};
 pub use storage::StorageRetry;
 pub use streaming::{StreamingIngestClient, StreamingResult};

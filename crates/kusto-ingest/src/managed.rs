@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use kusto_data::{Compression, ConnectionString, RetryPolicy};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -344,6 +344,27 @@ impl ManagedStreamingIngestClient {
         }
     }
 
+    /// A source for the queued fall-back of data that is too large to stream.
+    fn requeued(
+        &self,
+        data: SourceData,
+        source_id: Uuid,
+        compression: Compression,
+        name: &Option<String>,
+        raw_size: Option<u64>,
+    ) -> IngestionSource {
+        let mut source = IngestionSource::with_data(data)
+            .with_source_id(source_id)
+            .with_compression(compression);
+        if let Some(name) = name {
+            source = source.with_name(name.clone());
+        }
+        if let Some(raw) = raw_size {
+            source = source.with_raw_size(raw);
+        }
+        source
+    }
+
     fn fail<T>(&self, source_id: Uuid, error: Error) -> Result<T> {
         self.report(ManagedEvent::Failed {
             source_id,
@@ -415,25 +436,30 @@ impl ManagedStreamingIngestClient {
                     .map_err(|e| Error::file(&path, "reading the file failed", e))?;
                 (Some(Bytes::from(data)), None)
             }
+            SourceData::Reopen(open) => {
+                let prefix = read_prefix(open(), limit).await?;
+                if prefix.len() > limit {
+                    // Larger than the limit: queued, read again from its start.
+                    let source = self.requeued(
+                        SourceData::Reopen(open),
+                        source_id,
+                        compression,
+                        &name,
+                        given_raw,
+                    );
+                    return self
+                        .queue(source, properties, FallbackReason::TooLarge)
+                        .await;
+                }
+                (Some(Bytes::from(prefix)), None)
+            }
             SourceData::Reader(mut reader) => {
-                let mut prefix = Vec::new();
-                (&mut reader)
-                    .take(limit as u64 + 1)
-                    .read_to_end(&mut prefix)
-                    .await
-                    .map_err(Error::Read)?;
+                let prefix = read_prefix(&mut reader, limit).await?;
                 if prefix.len() > limit {
                     // Larger than the limit: queued, the prefix chained to the rest.
                     let chained = std::io::Cursor::new(prefix).chain(reader);
-                    let mut source = IngestionSource::reader(chained)
-                        .with_source_id(source_id)
-                        .with_compression(compression);
-                    if let Some(name) = name {
-                        source = source.with_name(name);
-                    }
-                    if let Some(raw) = given_raw {
-                        source = source.with_raw_size(raw);
-                    }
+                    let data = SourceData::Reader(Box::new(chained));
+                    let source = self.requeued(data, source_id, compression, &name, given_raw);
                     return self
                         .queue(source, properties, FallbackReason::TooLarge)
                         .await;
@@ -621,4 +647,15 @@ impl ManagedStreamingIngestClient {
 enum Streamable<'a> {
     Payload(&'a Payload),
     Blob(&'a str),
+}
+
+/// Reads at most `limit + 1` bytes: enough to tell whether the data fits the streaming limit.
+async fn read_prefix(reader: impl AsyncRead + Unpin, limit: usize) -> Result<Vec<u8>> {
+    let mut prefix = Vec::new();
+    reader
+        .take(limit as u64 + 1)
+        .read_to_end(&mut prefix)
+        .await
+        .map_err(Error::Read)?;
+    Ok(prefix)
 }

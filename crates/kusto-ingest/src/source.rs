@@ -6,6 +6,7 @@
 //! | file | yes, from its start (it must not change meanwhile) | the file length; for `.gz` the gzip trailer, for `.zip` the central directory |
 //! | bytes | yes | the length (of the decompressed data, for compressed bytes: the gzip trailer / zip directory) |
 //! | `AsyncRead` | no: forward-only; a failed block is retried, a source that fits one block moves account whole | the bytes read, when not compressed; else the size given |
+//! | reopenable reader | yes: a fresh reader from its start for each attempt | as for `AsyncRead` |
 //! | blob URL | nothing is uploaded | the size given, if any |
 //!
 //! The raw size is never a fixed guess: where the data cannot tell it (a compressed stream
@@ -13,6 +14,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use kusto_data::Compression;
@@ -27,8 +29,15 @@ pub(crate) enum SourceData {
     File(PathBuf),
     Bytes(Bytes),
     Reader(Box<dyn AsyncRead + Send + Unpin>),
+    Reopen(OpenReader),
     Blob(Url),
 }
+
+/// Opens a fresh reader over the whole data of a [`IngestionSource::reopenable`] source.
+pub(crate) type OpenReader = Arc<dyn Fn() -> BoxedReader + Send + Sync>;
+
+/// A boxed async reader, as [`IngestionSource::reopenable`]'s function returns it.
+pub type BoxedReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// Something to ingest, with its id, compression and raw size.
 ///
@@ -57,6 +66,7 @@ impl fmt::Debug for IngestionSource {
             SourceData::File(path) => format!("file {}", path.display()),
             SourceData::Bytes(bytes) => format!("{} bytes", bytes.len()),
             SourceData::Reader(_) => "a reader".to_owned(),
+            SourceData::Reopen(_) => "a reopenable reader".to_owned(),
             SourceData::Blob(url) => format!("blob {}", without_query(url)),
         };
         f.debug_struct("IngestionSource")
@@ -69,7 +79,7 @@ impl fmt::Debug for IngestionSource {
 }
 
 impl IngestionSource {
-    fn with_data(data: SourceData) -> Self {
+    pub(crate) fn with_data(data: SourceData) -> Self {
         IngestionSource {
             data,
             source_id: Uuid::new_v4(),
@@ -92,6 +102,21 @@ impl IngestionSource {
     /// Any async reader, read once (not compressed unless set).
     pub fn reader(reader: impl AsyncRead + Send + Unpin + 'static) -> Self {
         Self::with_data(SourceData::Reader(Box::new(reader)))
+    }
+
+    /// Data produced by a reader that `open` creates afresh, from the data's start, for each
+    /// attempt: a failed upload moves to the next storage account with a new reader instead
+    /// of failing with [`Error::ForwardOnlySource`]. The data must be the same each time (the
+    /// source id, and so the blob name, stays the same). Not compressed unless set.
+    ///
+    /// ```
+    /// use kusto_ingest::IngestionSource;
+    ///
+    /// let rows: &'static [u8] = b"1,a\n2,b\n";
+    /// let source = IngestionSource::reopenable(move || Box::new(rows)).with_name("rows.csv");
+    /// ```
+    pub fn reopenable(open: impl Fn() -> BoxedReader + Send + Sync + 'static) -> Self {
+        Self::with_data(SourceData::Reopen(Arc::new(open)))
     }
 
     /// An existing blob, by its URL with a SAS (or with `;managed_identity=...` as the service
@@ -169,7 +194,9 @@ impl IngestionSource {
         match &self.data {
             SourceData::File(path) => Compression::from_file_name(&path.to_string_lossy()),
             SourceData::Blob(url) => Compression::from_file_name(url.path()),
-            SourceData::Bytes(_) | SourceData::Reader(_) => Compression::None,
+            SourceData::Bytes(_) | SourceData::Reader(_) | SourceData::Reopen(_) => {
+                Compression::None
+            }
         }
     }
 

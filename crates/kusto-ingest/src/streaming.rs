@@ -297,6 +297,9 @@ async fn read_payload(
         SourceData::Reader(reader) => read_at_most(reader, limit as u64 + 1)
             .await
             .map_err(Error::Read)?,
+        SourceData::Reopen(open) => read_at_most(open(), limit as u64 + 1)
+            .await
+            .map_err(Error::Read)?,
         SourceData::Blob(_) => {
             return Err(Error::InvalidArgument(
                 "a blob source has no payload".to_owned(),

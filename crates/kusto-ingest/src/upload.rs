@@ -112,6 +112,7 @@ enum Input {
     File(std::path::PathBuf, u64),
     Bytes(Bytes),
     Reader(Box<dyn AsyncRead + Send + Unpin>),
+    Reopen(crate::source::OpenReader),
 }
 
 /// The blob name of a source: `{db}__{table}__{source id}__{name}`, with `.gz` when this
@@ -208,6 +209,7 @@ pub(crate) async fn upload(
         }
         SourceData::Bytes(bytes) => Input::Bytes(bytes),
         SourceData::Reader(reader) => Input::Reader(reader),
+        SourceData::Reopen(open) => Input::Reopen(open),
         SourceData::Blob(_) => {
             return Err(Error::InvalidArgument(
                 "a blob source is not uploaded".to_owned(),
@@ -225,7 +227,7 @@ pub(crate) async fn upload(
                 .flatten()
         }
         (Input::Bytes(bytes), compression) => compressed_raw_size(bytes, compression),
-        (Input::Reader(_), _) => None,
+        (Input::Reader(_) | Input::Reopen(_), _) => None,
     };
     let order = ranking.order(containers);
     let attempts = options.attempts.min(order.len()).max(1);
@@ -270,6 +272,9 @@ pub(crate) async fn upload(
             }
             (Input::Reader(reader), None) => {
                 write_blob(&target, reader, compress, options, false).await
+            }
+            (Input::Reopen(open), None) => {
+                write_blob(&target, open(), compress, options, true).await
             }
         };
         match result {

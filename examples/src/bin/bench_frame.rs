@@ -1,0 +1,275 @@
+//! Benchmark B1: `ingest_from_dataframe` of a generated Polars frame through the queued client,
+//! next to encoding and gzipping the same frame alone at the same level (the limit).
+//!
+//! ```text
+//! cargo run --release -p kusto-examples --bin bench_frame -- [--rows 1000000] [--level 3]
+//!     [--format json|csv|parquet] [--skip-limit]
+//! ```
+//!
+//! The frame has the issue's ten columns: i64, f64 with nulls, strings with commas, quotes and
+//! non-ASCII text, bool with nulls, datetime (ns, UTC), duration, categorical, list of strings,
+//! i32 and date. Azurite and the emulator run locally (the emulator in this process, its
+//! storage proxy off). The time is that of the `ingest_from_dataframe` call (encode, compress,
+//! upload, submit); the memory is the process's peak resident set (`VmHWM`) during the call
+//! minus the resident set before it. Afterwards the rows in the table are counted: a fast
+//! wrong answer fails.
+
+use std::error::Error;
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use kusto_data::{ConnectionString, DataFormat, KustoClient};
+use kusto_emulator::azurite::Azurite;
+use kusto_emulator::{DataManagementOptions, Emulator};
+use kusto_ingest::{
+    IngestionProperties, QueuedIngestClient, ReportLevel, ReportMethod, UploadOptions,
+};
+use kusto_ingest_polars::polars::prelude::*;
+use kusto_ingest_polars::{
+    FrameFormat, FrameOptions, IngestFromDataFrame, create_table_command, write_frame,
+};
+
+struct Options {
+    rows: usize,
+    level: u32,
+    format: FrameFormat,
+    skip_limit: bool,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        rows: 1_000_000,
+        level: 3,
+        format: FrameFormat::Json,
+        skip_limit: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--rows" => options.rows = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--level" => options.level = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--format" => {
+                options.format = match value()?.as_str() {
+                    "json" => FrameFormat::Json,
+                    "csv" => FrameFormat::Csv,
+                    "parquet" => FrameFormat::Parquet,
+                    other => return Err(format!("unknown format {other}")),
+                }
+            }
+            "--skip-limit" => options.skip_limit = true,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    Ok(options)
+}
+
+/// The resident set and its peak, in bytes, from /proc/self/status.
+fn memory() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+            * 1024
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak resident set to the current one (Linux: write 5 to clear_refs).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The B1 frame: deterministic pseudo-random values, about one null in seven where nullable.
+fn frame(rows: usize) -> PolarsResult<DataFrame> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let words = [
+        "alpha",
+        "beta, gamma",
+        "say \"hi\"",
+        "Café",
+        "日本語",
+        "naïve résumé",
+    ];
+    let states = ["TEXAS", "KANSAS", "OKLAHOMA", "NEBRASKA", "IOWA", "OHIO"];
+    let mut ids = Vec::with_capacity(rows);
+    let mut amounts = Vec::with_capacity(rows);
+    let mut notes = Vec::with_capacity(rows);
+    let mut flags = Vec::with_capacity(rows);
+    let mut times = Vec::with_capacity(rows);
+    let mut spans = Vec::with_capacity(rows);
+    let mut cats = Vec::with_capacity(rows);
+    let mut lists = Vec::with_capacity(rows);
+    let mut counts = Vec::with_capacity(rows);
+    let mut days = Vec::with_capacity(rows);
+    for i in 0..rows {
+        let r = next();
+        ids.push(i as i64);
+        amounts.push((r % 7 != 0).then(|| (r % 1_000_000) as f64 / 100.0));
+        notes.push(format!("{} #{}", words[(r % 6) as usize], r % 997));
+        flags.push((r % 7 != 1).then_some(r % 2 == 0));
+        times.push(1_700_000_000_000_000_000i64 + (r % 86_400_000_000_000) as i64);
+        spans.push((r % 3_600_000_000_000) as i64 - 1_800_000_000_000);
+        cats.push(states[(r >> 8) as usize % 6]);
+        let list = Series::new(
+            PlSmallStr::EMPTY,
+            [words[(r >> 3) as usize % 6], states[(r >> 5) as usize % 6]],
+        );
+        lists.push(Some(list));
+        counts.push((r % 100_000) as i32);
+        days.push(19_000 + (r % 1000) as i32);
+    }
+    let mut list: ListChunked = lists.into_iter().collect();
+    list.rename("Tags".into());
+    let columns = vec![
+        Series::new("Id".into(), ids),
+        Series::new("Amount".into(), amounts),
+        Series::new("Note".into(), notes),
+        Series::new("Flag".into(), flags),
+        Series::new("At".into(), times).into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC)),
+        Series::new("Span".into(), spans).into_duration(TimeUnit::Nanoseconds),
+        Series::new("State".into(), cats).cast(&DataType::from_categories(Categories::global()))?,
+        list.into_series(),
+        Series::new("Count".into(), counts),
+        Series::new("Day".into(), days).into_date(),
+    ];
+    DataFrame::new(rows, columns.into_iter().map(Column::from).collect())
+}
+
+/// Counts bytes and drops them.
+struct CountingSink(u64);
+
+impl Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len() as u64;
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench_frame: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let options = parse_args()?;
+    let data = frame(options.rows)?;
+    let frame_options = FrameOptions::new().with_format(options.format);
+    println!(
+        "rows={} columns={} format={:?} level={} frame_mb={:.1}",
+        data.height(),
+        data.width(),
+        options.format,
+        options.level,
+        data.estimated_size() as f64 / (1 << 20) as f64
+    );
+    if !options.skip_limit {
+        // The limit: the same encoding, then gzip at the same level (Parquet: no gzip, as sent).
+        let started = Instant::now();
+        let mut plain = CountingSink(0);
+        write_frame(&data, options.format, &frame_options, &mut plain)?;
+        let encode = started.elapsed();
+        let started = Instant::now();
+        let compressed = if options.format == FrameFormat::Parquet {
+            let mut sink = CountingSink(0);
+            write_frame(&data, options.format, &frame_options, &mut sink)?;
+            sink.0
+        } else {
+            let mut encoder = flate2::write::GzEncoder::new(
+                CountingSink(0),
+                flate2::Compression::new(options.level),
+            );
+            write_frame(&data, options.format, &frame_options, &mut encoder)?;
+            encoder.finish()?.0
+        };
+        let limit = started.elapsed();
+        println!("encoded_mb={:.1}", plain.0 as f64 / (1 << 20) as f64);
+        println!("encode_alone_seconds={:.2}", encode.as_secs_f64());
+        println!("encode_gzip_alone_seconds={:.2}", limit.as_secs_f64());
+        println!("sent_mb={:.1}", compressed as f64 / (1 << 20) as f64);
+    }
+
+    let azurite = Azurite::start().await?;
+    let emulator = Emulator::builder()
+        .database("Bench")
+        .azurite(azurite)
+        .data_management(DataManagementOptions {
+            batching_window: Duration::from_secs(1),
+            storage_fault_proxy: false,
+            max_source_bytes: usize::MAX,
+            ..DataManagementOptions::default()
+        })
+        .start()
+        .await?;
+    let client = KustoClient::new(ConnectionString::parse(&format!(
+        "{}/Bench",
+        emulator.url()
+    ))?)?;
+    client
+        .execute_mgmt("Bench", &create_table_command("Frame", &data, false)?, None)
+        .await?;
+    let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
+        .upload_options(UploadOptions {
+            compression_level: options.level,
+            ..UploadOptions::default()
+        })
+        .build()?;
+    // Resources and configuration fetched before the measurement.
+    ingest.ingestion_resources().await?;
+    let properties = IngestionProperties::new("Bench", "Frame", DataFormat::Json)
+        .with_report(ReportLevel::None, ReportMethod::Queue);
+    let (rss_before, _) = memory();
+    reset_peak();
+    let started = Instant::now();
+    ingest
+        .ingest_from_dataframe(&data, &properties, &frame_options)
+        .await?;
+    let elapsed = started.elapsed();
+    let (_, peak) = memory();
+    println!("ingest_seconds={:.2}", elapsed.as_secs_f64());
+    println!("rss_before_mb={:.1}", rss_before as f64 / (1 << 20) as f64);
+    println!(
+        "peak_added_mb={:.1}",
+        peak.saturating_sub(rss_before) as f64 / (1 << 20) as f64
+    );
+    // Correctness: every row arrives once.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let count = loop {
+        let result = client.execute_query("Bench", "Frame | count", None).await?;
+        let count = result
+            .primary_result()
+            .and_then(|t| t.row(0))
+            .and_then(|r| r.get_i64(0).ok().flatten())
+            .unwrap_or(0);
+        if count >= options.rows as i64 || Instant::now() > deadline {
+            break count;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    println!("rows_in_table={count}");
+    emulator.shutdown().await;
+    if count != options.rows as i64 {
+        return Err(format!("expected {} rows in the table, found {count}", options.rows).into());
+    }
+    Ok(())
+}
