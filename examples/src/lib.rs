@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `demo` | Azurite and the emulator started locally; a table created; data ingested by streaming, from memory and from a blob in Azurite, and queued over both protocols; queried back with parameters, as typed rows and as structs | `cargo xtask demo` |
 //! | `queued_ingest` | a CSV file with a header and a mapping reference ingested with `QueuedIngestClient`, its status waited for, the rows queried back; many files with `ingest_many` | `cargo run -p kusto-examples --bin queued_ingest` |
+//! | `polars_roundtrip` | a Polars DataFrame into a table created from its schema (`ingest_from_dataframe`, queued, status waited for) and queried back as a DataFrame with the same dtypes | `cargo run -p kusto-examples --bin polars_roundtrip` |
 //! | `managed_streaming` | small payloads streamed, a large one sent queued by the same `ManagedStreamingIngestClient`, each decision printed | `cargo run -p kusto-examples --bin managed_streaming` |
 //!
 //! The ingestion examples run against a local emulator with Azurite by default; set

@@ -216,7 +216,6 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .data_management(DataManagementOptions {
             batching_window: Duration::from_secs(1),
             storage_fault_proxy: false,
-            max_source_bytes: usize::MAX,
             ..DataManagementOptions::default()
         })
         .start()
@@ -253,7 +252,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         peak.saturating_sub(rss_before) as f64 / (1 << 20) as f64
     );
     // Correctness: every row arrives once.
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + Duration::from_secs(300);
     let count = loop {
         let result = client.execute_query("Bench", "Frame | count", None).await?;
         let count = result
@@ -267,6 +266,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     println!("rows_in_table={count}");
+    if count != options.rows as i64 {
+        let failures = client
+            .execute_mgmt("Bench", ".show ingestion failures", None)
+            .await?;
+        if let Some(table) = failures.primary_result() {
+            println!("{}", kusto_examples::render(table));
+        }
+    }
     emulator.shutdown().await;
     if count != options.rows as i64 {
         return Err(format!("expected {} rows in the table, found {count}", options.rows).into());
