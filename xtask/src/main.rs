@@ -145,9 +145,11 @@ fn test() -> Result {
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
 
-    // The demo binary is run by the tests of kusto-examples; this runs the demo's `kusto` part,
-    // with the binary the tests built (same packages and features: nothing is rebuilt).
-    cli_demo(&azurite, &["--workspace", "--all-features"])?;
+    // The demo binary is run by the tests of kusto-examples; this runs the demo's `kusto` part
+    // with the `kusto` binary the test step built for kusto-cli's integration tests. Building it
+    // again with `cargo build` would not reuse that build (dev-dependencies unify other features
+    // into a test build) and cost minutes.
+    cli_demo(&azurite, None)?;
 
     conformance::run_conformance(&root)?;
 
@@ -177,23 +179,32 @@ fn demo() -> Result {
         "demo: Azurite and the Kusto emulator, data ingested and queried back",
         demo,
     )?;
-    cli_demo(&azurite, &["--package", "kusto-cli"])
+    cli_demo(&azurite, Some(&["--package", "kusto-cli"]))
 }
 
 /// The `kusto` command: `kusto emulator` in the background, sample files ingested with
-/// `kusto ingest --wait`, and `kusto query` of what arrived.
-fn cli_demo(azurite: &Path, selection: &[&str]) -> Result {
-    let mut build = cargo();
-    build
-        .args(["build", "--quiet", "--bin", "kusto"])
-        .args(selection);
-    run("demo: build the kusto command", build)?;
+/// `kusto ingest --wait`, and `kusto query` of what arrived. With a package selection the binary
+/// is built first; without one, the binary a previous step built is used and must exist.
+fn cli_demo(azurite: &Path, build_selection: Option<&[&str]>) -> Result {
+    if let Some(selection) = build_selection {
+        let mut build = cargo();
+        build
+            .args(["build", "--quiet", "--bin", "kusto"])
+            .args(selection);
+        run("demo: build the kusto command", build)?;
+    }
     let target = env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let kusto = target
         .join("debug")
         .join(format!("kusto{}", env::consts::EXE_SUFFIX));
+    if !kusto.is_file() {
+        return Err(format!(
+            "{} was not built by the test step (kusto-cli's integration tests build it)",
+            kusto.display()
+        ));
+    }
     let mut emulator = Command::new(&kusto)
         .args(["emulator", "--port", "0"])
         .env(azurite::ENV_VAR, azurite)
