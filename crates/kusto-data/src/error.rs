@@ -59,6 +59,20 @@ pub enum Error {
         offset: Option<u64>,
     },
 
+    /// The response went past a size limit of the client: the whole answer above
+    /// [`KustoClientBuilder::max_response_bytes`](crate::KustoClientBuilder::max_response_bytes),
+    /// or one JSON value (a row, a cell, a frame's metadata) above
+    /// [`ParserOptions::with_max_value_bytes`](crate::response::ParserOptions::with_max_value_bytes).
+    /// Reading stopped there, so memory stays bounded whatever the server sends. Retrying the
+    /// same request cannot help; raise the limit if the answer is legitimate.
+    #[error("response too large: {message}")]
+    ResponseTooLarge {
+        /// The limit that was exceeded, in bytes (of decompressed body).
+        limit: u64,
+        /// What exceeded it and which setting raises it.
+        message: String,
+    },
+
     /// A local I/O operation failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
@@ -158,6 +172,7 @@ impl Error {
             Error::Service(_)
             | Error::Timeout { .. }
             | Error::MalformedResponse { .. }
+            | Error::ResponseTooLarge { .. }
             | Error::PartialFailure(_)
             | Error::Conversion(_)
             | Error::ColumnNotFound { .. } => true,
@@ -182,6 +197,7 @@ impl Error {
             Error::Auth(e) => e.is_transient(),
             Error::InvalidArgument(_)
             | Error::MalformedResponse { .. }
+            | Error::ResponseTooLarge { .. }
             | Error::Io(_)
             | Error::Conversion(_)
             | Error::ColumnNotFound { .. }

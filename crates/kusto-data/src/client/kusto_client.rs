@@ -18,7 +18,7 @@ use crate::connection_string::{ConnectionString, DEFAULT_DATABASE};
 use crate::data_format::DataFormat;
 use crate::error::{Error, Result};
 use crate::kql::QueryParameters;
-use crate::response::{DataSet, ParserOptions, V2EventStream, read_v1};
+use crate::response::{DataSet, ParserOptions, V2EventStream, read_v1_with_options};
 use crate::retry::RetryPolicy;
 use crate::trusted_endpoints::TrustedEndpoints;
 
@@ -248,6 +248,7 @@ struct Inner {
     retry: RetryPolicy,
     timeout_margin: Duration,
     parser: ParserOptions,
+    max_response: Option<u64>,
     application: String,
     user: String,
     client_version: String,
@@ -277,6 +278,7 @@ pub struct KustoClientBuilder {
     retry: RetryPolicy,
     timeout_margin: Duration,
     parser: ParserOptions,
+    max_response: Option<u64>,
     application: Option<String>,
     user: Option<String>,
 }
@@ -359,6 +361,19 @@ impl KustoClientBuilder {
         self
     }
 
+    /// The most bytes any one answer may have, counted after decompression (default: no
+    /// limit). Past it, reading stops with [`Error::ResponseTooLarge`]: a server that sends
+    /// without end, or a small gzip body that inflates to gigabytes, costs at most this much
+    /// memory in a collected call ([`KustoClient::execute_query`], [`KustoClient::execute_mgmt`],
+    /// streaming ingestion). It applies to streamed queries too, where memory is bounded anyway,
+    /// so leave it unset to stream results of any size. Whatever this setting, no single JSON
+    /// value may exceed [`ParserOptions::max_value_bytes`], and the whole answer must arrive
+    /// within the request's timeout (the server timeout plus the margin).
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response = Some(bytes);
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<KustoClient> {
         let http = match self.http {
@@ -414,6 +429,7 @@ impl KustoClientBuilder {
                 retry: self.retry,
                 timeout_margin: self.timeout_margin,
                 parser: self.parser,
+                max_response: self.max_response,
                 application,
                 user,
                 client_version: client_version(),
@@ -469,6 +485,7 @@ impl KustoClient {
             retry: RetryPolicy::default(),
             timeout_margin: DEFAULT_TIMEOUT_MARGIN,
             parser: ParserOptions::default(),
+            max_response: None,
             application: None,
             user: None,
         }
@@ -549,7 +566,10 @@ impl KustoClient {
     /// Runs a query and returns its response as a stream of events, parsed as the bytes arrive:
     /// memory is bounded by the parser options' batch size, whatever the result size. Only the
     /// sending of the request is retried; once rows flow, a failure ends the stream with an
-    /// error. Use [`V2EventStream::primary_batches`] for the rows of the primary results, or
+    /// error. The whole answer must arrive within the request's timeout (the server timeout,
+    /// 4 minutes unless the properties set `servertimeout`, plus the margin), counted from the
+    /// answer's headers: raise `servertimeout` for downloads that take longer. Use
+    /// [`V2EventStream::primary_batches`] for the rows of the primary results, or
     /// (feature `arrow`) `V2EventStream::primary_record_batches` for Arrow record batches
     /// decoded by the columnar path (`execute_query_arrow` in one
     /// call).
@@ -560,13 +580,14 @@ impl KustoClient {
         properties: Option<&ClientRequestProperties>,
     ) -> Result<V2EventStream> {
         let retry = self.retry_for(properties, true);
+        let timeout = client_timeout(Endpoint::QueryV2, properties, self.inner.timeout_margin)?;
         let response = retry
             .run(
                 |_| self.send(Endpoint::QueryV2, database, query, properties),
                 is_retryable,
             )
             .await?;
-        Ok(self.v2_events(response))
+        Ok(self.v2_events(response, timeout))
     }
 
     /// Runs a query and returns the rows of its primary results as Arrow record batches,
@@ -791,7 +812,7 @@ impl KustoClient {
                 .send_http(method, url, headers, body, timeout, &request_id)
                 .await?;
             let status = response.status().as_u16();
-            let mut stream = Box::pin(self.body(response));
+            let mut stream = Box::pin(self.body(response, timeout));
             let mut bytes = Vec::new();
             while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
                 let chunk = chunk?;
@@ -824,14 +845,18 @@ impl KustoClient {
         idempotent: bool,
     ) -> Result<DataSet> {
         let retry = self.retry_for(properties, idempotent);
+        let timeout = client_timeout(endpoint, properties, self.inner.timeout_margin)?;
         retry
             .run(
                 |_| async {
                     let response = self.send(endpoint, database, text, properties).await?;
                     match endpoint {
-                        Endpoint::QueryV2 => self.v2_events(response).collect_dataset().await,
+                        Endpoint::QueryV2 => {
+                            self.v2_events(response, timeout).collect_dataset().await
+                        }
                         Endpoint::QueryV1 | Endpoint::Management => {
-                            read_v1(self.body(response)).await
+                            read_v1_with_options(self.body(response, timeout), self.inner.parser)
+                                .await
                         }
                     }
                 },
@@ -904,7 +929,7 @@ impl KustoClient {
             let response = self
                 .post(url, headers, body.into(), timeout, &request_id)
                 .await?;
-            let mut body = Box::pin(self.body(response));
+            let mut body = Box::pin(self.body(response, timeout));
             let mut bytes = Vec::new();
             while let Some(chunk) = futures::StreamExt::next(&mut body).await {
                 bytes.extend_from_slice(&chunk?);
@@ -1071,19 +1096,15 @@ impl KustoClient {
         }
     }
 
-    fn body(&self, response: reqwest::Response) -> BodyStream {
+    /// The body of an answer: it must be complete within `timeout` (the request's own: the
+    /// server timeout plus the margin) of the headers, and within the client's size limit.
+    fn body(&self, response: reqwest::Response, timeout: Duration) -> BodyStream {
         let endpoint = display_url(response.url());
-        // Once the answer has started, the gap between two chunks may be as long as the
-        // service computes; the server timeout plus the margin bounds it.
-        BodyStream::new(
-            response,
-            DEFAULT_MGMT_TIMEOUT + self.inner.timeout_margin,
-            endpoint,
-        )
+        BodyStream::new(response, timeout, self.inner.max_response, endpoint)
     }
 
-    fn v2_events(&self, response: reqwest::Response) -> V2EventStream {
-        V2EventStream::with_options(self.body(response), self.inner.parser)
+    fn v2_events(&self, response: reqwest::Response, timeout: Duration) -> V2EventStream {
+        V2EventStream::with_options(self.body(response, timeout), self.inner.parser)
     }
 }
 

@@ -1,5 +1,5 @@
 //! The HTTP edge: errors classified once, error bodies read into [`ServiceError`], response
-//! bodies streamed with an idle timeout.
+//! bodies streamed within the request's timeout and the client's size limit.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -145,12 +145,17 @@ async fn read_limited(mut response: reqwest::Response, limit: usize) -> Vec<u8> 
     body
 }
 
-/// A response body as a stream of chunks, failing with [`Error::Timeout`] when no data arrives
-/// for `idle` and with [`Error::Network`] when the connection breaks.
+/// A response body as a stream of chunks. It fails with [`Error::Timeout`] when the whole body
+/// has not arrived within `timeout` of the answer's headers (a server that trickles bytes, or
+/// sends without end, cannot hold the caller forever), with [`Error::ResponseTooLarge`] when
+/// more than the limit arrived (decompressed bytes, so a gzip bomb stops there too), and with
+/// [`Error::Network`] when the connection breaks.
 pub(crate) struct BodyStream {
     inner: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
-    sleep: Pin<Box<tokio::time::Sleep>>,
-    idle: Duration,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    timeout: Duration,
+    max_bytes: Option<u64>,
+    received: u64,
     endpoint: String,
     done: bool,
 }
@@ -159,20 +164,34 @@ impl std::fmt::Debug for BodyStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BodyStream")
             .field("endpoint", &self.endpoint)
-            .field("idle", &self.idle)
+            .field("timeout", &self.timeout)
+            .field("max_bytes", &self.max_bytes)
+            .field("received", &self.received)
             .finish_non_exhaustive()
     }
 }
 
 impl BodyStream {
-    pub(crate) fn new(response: reqwest::Response, idle: Duration, endpoint: String) -> Self {
+    pub(crate) fn new(
+        response: reqwest::Response,
+        timeout: Duration,
+        max_bytes: Option<u64>,
+        endpoint: String,
+    ) -> Self {
         BodyStream {
             inner: Box::pin(response.bytes_stream()),
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            idle,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            max_bytes,
+            received: 0,
             endpoint,
             done: false,
         }
+    }
+
+    fn fail(&mut self, error: Error) -> Poll<Option<Result<Bytes, Error>>> {
+        self.done = true;
+        Poll::Ready(Some(Err(error)))
     }
 }
 
@@ -185,26 +204,32 @@ impl Stream for BodyStream {
         }
         match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(chunk))) => {
-                let deadline = tokio::time::Instant::now() + self.idle;
-                self.sleep.as_mut().reset(deadline);
+                self.received = self.received.saturating_add(chunk.len() as u64);
+                if let Some(limit) = self.max_bytes.filter(|limit| self.received > *limit) {
+                    let message = format!(
+                        "the answer of {} is larger than {limit} bytes (the client's \
+                         max_response_bytes)",
+                        self.endpoint
+                    );
+                    return self.fail(Error::ResponseTooLarge { limit, message });
+                }
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => {
-                self.done = true;
-                let endpoint = self.endpoint.clone();
-                Poll::Ready(Some(Err(transport_error(error, &endpoint, self.idle))))
+                let error = transport_error(error, &self.endpoint, self.timeout);
+                self.fail(error)
             }
             Poll::Ready(None) => {
                 self.done = true;
                 Poll::Ready(None)
             }
-            Poll::Pending => match self.sleep.as_mut().poll(cx) {
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
                 Poll::Ready(()) => {
-                    self.done = true;
-                    Poll::Ready(Some(Err(Error::Timeout {
+                    let error = Error::Timeout {
                         endpoint: self.endpoint.clone(),
-                        timeout: self.idle,
-                    })))
+                        timeout: self.timeout,
+                    };
+                    self.fail(error)
                 }
                 Poll::Pending => Poll::Pending,
             },

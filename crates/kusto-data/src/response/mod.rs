@@ -45,7 +45,7 @@ mod v2;
 pub use events::{DataSetCompletion, DataSetHeader, TableCompletion, TableHeader, V2Event};
 pub use partial::{ErrorPlacement, PartialError, PartialFailure};
 pub use table::{Column, ColumnIndex, KustoTable, Row, RowRef, TableKind};
-pub use v2::{ParserOptions, V2Parser};
+pub use v2::{DEFAULT_MAX_VALUE_BYTES, ParserOptions, V2Parser};
 mod dataset;
 pub use dataset::{DataSet, DataSetBuilder, parse_v2, parse_v2_with};
 mod stream;
@@ -53,7 +53,7 @@ mod v1;
 mod v1_stream;
 #[cfg(feature = "arrow")]
 pub use stream::{ArrowBatch, ArrowBatchStream};
-pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1};
+pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1, read_v1_with_options};
 pub use v1::parse_v1;
 #[cfg(feature = "arrow")]
 pub mod arrow_batch;

@@ -4,6 +4,22 @@
 //! the byte stream as it arrives; the slice is then handed to `serde_json`, which validates it.
 //! The scanner keeps its position, so feeding more bytes never rescans what it already saw.
 
+/// Fails with [`Error::ResponseTooLarge`](crate::Error::ResponseTooLarge) once an unfinished
+/// value holds more than `limit` bytes: the parsers call it whenever a value needs more input.
+pub(crate) fn check_value_size(held: usize, limit: usize) -> crate::Result<()> {
+    if held > limit {
+        return Err(crate::Error::ResponseTooLarge {
+            limit: limit as u64,
+            message: format!(
+                "a single JSON value of the response (a row, a cell or frame metadata) is \
+                 larger than {limit} bytes and still not complete; raise \
+                 ParserOptions::with_max_value_bytes if the server is trusted to send it"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// Deepest nesting accepted inside one value.
 const MAX_DEPTH: usize = 512;
 

@@ -446,14 +446,27 @@ impl Stream for ArrowBatchStream {
 /// Reads a v1 response body from a stream and parses it as [`parse_v1`](super::parse_v1) does, chunk by chunk:
 /// the body is never held whole (only the unconsumed input, the row being decoded and the
 /// decoded tables), so a management command that returns a large table needs about the memory
-/// of its rows.
+/// of its rows. No single JSON value may exceed the default
+/// [`ParserOptions::max_value_bytes`](super::ParserOptions::max_value_bytes); see
+/// [`read_v1_with_options`] to change it.
 pub async fn read_v1<S, E>(body: S) -> Result<DataSet>
 where
     S: Stream<Item = std::result::Result<Bytes, E>>,
     E: Into<Error>,
 {
+    read_v1_with_options(body, super::ParserOptions::default()).await
+}
+
+/// [`read_v1`] with the parser options' limit on a single JSON value
+/// ([`ParserOptions::with_max_value_bytes`](super::ParserOptions::with_max_value_bytes)); the
+/// batch options do not apply to v1 answers, which are collected whole.
+pub async fn read_v1_with_options<S, E>(body: S, options: super::ParserOptions) -> Result<DataSet>
+where
+    S: Stream<Item = std::result::Result<Bytes, E>>,
+    E: Into<Error>,
+{
     let mut body = Box::pin(body);
-    let mut reader = V1Reader::new();
+    let mut reader = V1Reader::new(options.max_value_bytes());
     while let Some(chunk) = body.next().await {
         reader.feed(&chunk.map_err(Into::into)?)?;
     }

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use super::dataset::DataSet;
 use super::decode::{RowElement, decode_row};
 use super::partial::PartialError;
-use super::scan::{QUOTED_START, Scan, ValueScanner, body_start, describe, is_ws, split_array};
+use super::scan::{
+    QUOTED_START, Scan, ValueScanner, body_start, check_value_size, describe, is_ws, split_array,
+};
 use super::table::{Column, KustoTable, Row, TableKind, parse_columns};
 use super::v1::{assemble, row_errors};
 
@@ -64,11 +66,15 @@ pub(crate) struct V1Reader {
     errors: Vec<PartialError>,
     exceptions: Option<Value>,
     tables_seen: bool,
+    max_value_bytes: usize,
 }
 
 impl V1Reader {
-    pub(crate) fn new() -> Self {
+    /// A reader that holds no single JSON value above `max_value_bytes` while it waits for the
+    /// value's end.
+    pub(crate) fn new(max_value_bytes: usize) -> Self {
         V1Reader {
+            max_value_bytes,
             buf: Vec::new(),
             pos: 0,
             base: 0,
@@ -137,6 +143,7 @@ impl V1Reader {
             Ok(Scan::Done(len)) => Ok(Some(start + len)),
             Ok(Scan::More) => {
                 self.pos = self.buf.len();
+                check_value_size(self.buf.len() - start, self.max_value_bytes)?;
                 Ok(None)
             }
             Err((i, message)) => Err(self.malformed(start + i, message)),
@@ -346,6 +353,15 @@ impl V1Reader {
             (Level::Table, "Rows") if bytes != b"null" => {
                 // Rows before Columns: decoded once the table's columns are known.
                 self.table.buffered = Some((bytes.to_vec(), at));
+            }
+            (Level::Top, "error") => {
+                // A OneApi error object inside a success answer (a proxy or gateway in between):
+                // fail with its text rather than with "no Tables".
+                let text = body_start(bytes);
+                return Err(self.malformed(
+                    start,
+                    format!("the answer is an error object, not a v1 response: {text:?}"),
+                ));
             }
             (Level::Top, "Tables") if bytes == b"null" => {}
             (Level::Top, "Tables") => {

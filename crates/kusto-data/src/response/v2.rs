@@ -12,7 +12,9 @@ use super::events::{DataSetCompletion, DataSetHeader, TableCompletion, TableHead
 use super::partial::{
     ErrorPlacement, PartialError, PartialFailure, QciColumns, one_api_errors, text_error,
 };
-use super::scan::{QUOTED_START, Scan, ValueScanner, body_start, describe, is_ws, split_array};
+use super::scan::{
+    QUOTED_START, Scan, ValueScanner, body_start, check_value_size, describe, is_ws, split_array,
+};
 use super::table::{Column, Row, TableKind, parse_columns};
 #[cfg(feature = "arrow")]
 use super::{
@@ -25,14 +27,19 @@ use super::{
 pub struct ParserOptions {
     batch_rows: usize,
     batch_bytes: usize,
+    max_value_bytes: usize,
 }
 
+/// The default of [`ParserOptions::max_value_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_VALUE_BYTES: usize = 256 << 20;
+
 impl Default for ParserOptions {
-    /// Batches of at most 4096 rows or 4 MiB of row JSON.
+    /// Batches of at most 4096 rows or 4 MiB of row JSON; no single JSON value above 256 MiB.
     fn default() -> Self {
         ParserOptions {
             batch_rows: 4096,
             batch_bytes: 4 << 20,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
         }
     }
 }
@@ -54,6 +61,22 @@ impl ParserOptions {
     pub fn with_batch_bytes(mut self, bytes: usize) -> Self {
         self.batch_bytes = bytes.max(1);
         self
+    }
+
+    /// The largest single JSON value the parser holds while it waits for the value's end: one
+    /// row of a table, or one piece of frame metadata (default [`DEFAULT_MAX_VALUE_BYTES`], at
+    /// least 1 KiB). Kusto's own values are far smaller (a string or dynamic value is limited
+    /// to a few MB by the service), so only a broken or hostile server reaches it; the parser
+    /// then fails with [`Error::ResponseTooLarge`] instead of buffering without end. Rows are
+    /// decoded one at a time, so the limit does not bound the size of a table.
+    pub fn with_max_value_bytes(mut self, bytes: usize) -> Self {
+        self.max_value_bytes = bytes.max(1024);
+        self
+    }
+
+    /// The largest single JSON value (see [`with_max_value_bytes`](Self::with_max_value_bytes)).
+    pub fn max_value_bytes(&self) -> usize {
+        self.max_value_bytes
     }
 
     /// Most rows per batch.
@@ -576,6 +599,7 @@ impl V2Parser {
             Ok(Scan::Done(len)) => Ok(Some(start + len)),
             Ok(Scan::More) => {
                 self.pos = self.buf.len();
+                check_value_size(self.buf.len() - start, self.options.max_value_bytes)?;
                 Ok(None)
             }
             Err((i, message)) => Err(self.malformed(start + i, message)),
