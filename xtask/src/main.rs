@@ -45,6 +45,7 @@ fn print_step_times() {
 
 mod azurite;
 mod conformance;
+mod fuzz;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
         Some("demo") => demo(),
         Some("conformance") => conformance::run_conformance(&root()),
         Some("install-azurite") => azurite::ensure_installed(&root()).map(|_| ()),
+        Some("fuzz") => fuzz::fuzz(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -62,6 +64,7 @@ fn main() -> ExitCode {
                  test             format check, clippy, all tests, doc build (what CI runs)\n  \
                  demo             run the local end-to-end demonstration\n  \
                  conformance      the official Python SDK against the Kusto emulator\n  \
+                 fuzz [--seconds N] [target...]  run the cargo-fuzz targets (needs nightly)\n  \
                  install-azurite  install the pinned Azurite into tools/azurite (npm ci)"
             );
             return ExitCode::from(2);

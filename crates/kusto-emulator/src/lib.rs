@@ -124,6 +124,9 @@ mod dm;
 mod errors;
 mod faults;
 mod fetch;
+// Entry points for the fuzz targets in `fuzz/`: hidden, not part of the API.
+#[doc(hidden)]
+pub mod fuzz;
 mod handlers;
 mod ingest;
 mod kql;
