@@ -27,6 +27,50 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Main types
+//!
+//! * [`ConnectionString`] (parsed from the official SDKs' keywords, or built with
+//!   [`ConnectionString::builder`]) says where and as whom; [`auth::Authentication`] lists every
+//!   method, [`auth::TokenProvider`] plugs in your own.
+//! * [`KustoClient`] (cheap to clone; one per cluster) runs queries
+//!   ([`execute_query`](KustoClient::execute_query),
+//!   [`execute_query_with_parameters`](KustoClient::execute_query_with_parameters),
+//!   [`execute_query_stream`](KustoClient::execute_query_stream),
+//!   `execute_query_arrow`) and management commands
+//!   ([`execute_mgmt`](KustoClient::execute_mgmt)); [`KustoClientBuilder`] sets the HTTP
+//!   client, proxy, retry policy, trusted endpoints and parser options.
+//! * [`DataSet`] holds every table of a response; [`KustoTable`] one table, whose rows
+//!   ([`response::RowRef`]) have typed getters and deserialize with serde; [`KustoValue`] is one
+//!   cell.
+//!
+//! # Type mappings
+//!
+//! * Kusto to Rust values (and what serde rows accept): the table in [`types`].
+//! * Kusto to Arrow: the table in [`response::arrow_batch`] (`datetime` as
+//!   `Timestamp(Nanosecond, "UTC")`, `timespan` as `Duration(Nanosecond)`, `guid` as
+//!   `FixedSizeBinary(16)`, `dynamic` and `decimal` as `Utf8`; other time units by
+//!   [`response::ArrowOptions`]).
+//! * Rust values into queries: [`kql::QueryParameters`] writes each value as a typed KQL literal
+//!   and the `declare query_parameters(...)` statement for it.
+//!
+//! # Errors and retries
+//!
+//! Every fallible call returns [`Error`]: one enum whose variants say what a caller can act on
+//! (a service answer with its HTTP status and Kusto OneApi error, [`Error::PartialFailure`] with
+//! the rows received before the failure, a network failure and whether the request may have
+//! reached the service, a timeout, an authentication failure, a malformed response, a value
+//! that does not convert). [`Error::is_transient`] and [`Error::is_permanent`] classify any of
+//! them from typed facts (status, `@permanent`), never from message text.
+//!
+//! Queries and read-only management commands (`.show`, `.get`) are retried on transient errors
+//! with the client's [`RetryPolicy`] (default: 4 attempts, exponential backoff with jitter from
+//! 1 s, at most 2 minutes overall; a `Retry-After` from the service is honoured). Commands
+//! that change state are sent once, unless the request's [`ClientRequestProperties`] carry a
+//! retry policy. Set a policy per client with [`KustoClientBuilder::retry_policy`], per request
+//! with [`ClientRequestProperties::set_retry_policy`]; [`RetryPolicy::none`] turns retries off.
+//! A streamed query retries only the sending of the request: once rows flow, a failure ends
+//! the stream with an error.
+//!
 //! # Cargo features
 //!
 //! | Feature | Default | What it does |

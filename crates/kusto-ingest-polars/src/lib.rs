@@ -83,6 +83,14 @@
 //! [`mapping_for`] (an inline mapping for a frame), [`kusto_type_of`], and [`TableSchema`] with
 //! [`table_schema`] to read a table's schema from the cluster.
 //!
+//! # Errors and retries
+//!
+//! [`Error`](enum@Error) says which column and why for a frame that cannot be sent as it is
+//! ([`Error::UnsupportedType`], [`Error::OutOfRange`], [`Error::SchemaMismatch`]), and wraps
+//! the errors of Polars, of kusto-ingest ([`Error::Ingest`]) and of kusto-data
+//! ([`Error::Data`]). This crate retries nothing itself: uploads, account fail-over, status and
+//! managed-streaming fall-back are kusto-ingest's, queries kusto-data's, with their policies.
+//!
 //! # Polars versions and features
 //!
 //! The crate is built with and tested against polars 0.55 (re-exported as [`polars`]; use it,

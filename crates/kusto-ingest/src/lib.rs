@@ -49,6 +49,27 @@
 //! Streaming ingestion ([`StreamingIngestClient`]) sends small payloads straight to the engine;
 //! [`ManagedStreamingIngestClient`] streams when it can and falls back to queued ingestion when
 //! it must ([`managed`] lists every decision and how it differs from the Python SDK's).
+//!
+//! # Errors and retries
+//!
+//! Every call returns [`Error`]: Kusto errors keep `kusto-data`'s [`kusto_data::Error`] (HTTP
+//! status, OneApi error), storage errors name the account, the service ([`StorageService`]), the
+//! HTTP status and the storage error code; [`Error::is_transient`] classifies them from those
+//! facts. What is retried, and where:
+//!
+//! * requests to Kusto (resources, REST submission and status, streaming) go through
+//!   `kusto-data`'s client and its [`kusto_data::RetryPolicy`];
+//! * storage requests are retried by the storage pipeline ([`StorageRetry`]), then a failed upload
+//!   or queue message moves to the next container or queue of the next-ranked account, the
+//!   source read again from its start (a forward-only reader that cannot be read again fails
+//!   with a typed error instead of sending a partial source);
+//! * the managed client retries streaming and falls back to queued ingestion by the rules of
+//!   [`ManagedStreamingPolicy`]; a request that may have been ingested without an answer is not
+//!   resent unless the policy accepts duplicates.
+//!
+//! # Cargo features
+//!
+//! None of its own; TLS and Arrow are `kusto-data`'s features.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
