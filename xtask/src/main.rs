@@ -57,6 +57,7 @@ fn main() -> ExitCode {
         Some("conformance") => conformance::run_conformance(&root()),
         Some("install-azurite") => azurite::ensure_installed(&root()).map(|_| ()),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
+        Some("chaos") => chaos(&args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -65,6 +66,7 @@ fn main() -> ExitCode {
                  demo             run the local end-to-end demonstration\n  \
                  conformance      the official Python SDK against the Kusto emulator\n  \
                  fuzz [--seconds N] [target...]  run the cargo-fuzz targets (needs nightly)\n  \
+                 chaos [--sources N]  the long chaos run (default 5000 sources; docs/reliability.md)\n  \
                  install-azurite  install the pinned Azurite into tools/azurite (npm ci)"
             );
             return ExitCode::from(2);
@@ -163,6 +165,42 @@ fn test() -> Result {
 
     eprintln!("\nall checks passed");
     Ok(())
+}
+
+/// The long form of the chaos test (`tests/tests/chaos.rs`): thousands of sources ingested under
+/// random faults, then counted; its summary line is what docs/reliability.md records.
+fn chaos(args: &[String]) -> Result {
+    let mut sources = "5000".to_owned();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--sources" => {
+                sources = rest
+                    .next()
+                    .filter(|n| n.parse::<u64>().is_ok())
+                    .ok_or("--sources takes a number")?
+                    .clone();
+            }
+            other => return Err(format!("chaos: unknown argument {other:?}")),
+        }
+    }
+    let azurite = azurite::ensure_installed(&root())?;
+    let mut test = cargo();
+    test.args([
+        "test",
+        "-p",
+        "kusto-e2e",
+        "--test",
+        "chaos",
+        "--",
+        "--nocapture",
+    ])
+    .env(azurite::ENV_VAR, &azurite)
+    .env("KUSTO_CHAOS_SOURCES", &sources);
+    run(
+        &format!("chaos: {sources} sources under random faults"),
+        test,
+    )
 }
 
 fn demo() -> Result {

@@ -10,6 +10,7 @@
 //! {"path": "/v1/rest/ingest/*", "action": "throttle", "retryAfterSeconds": 3, "probability": 0.5}
 //! {"path": "*", "action": "delay", "delayMs": 500}
 //! {"path": "/v1/rest/mgmt", "action": "drop", "times": 1}
+//! {"path": "/v2/rest/query", "action": "truncate", "probability": 0.1}
 //! ```
 //!
 //! `path` is matched against the request path (no query string); `*` matches any run of
@@ -53,6 +54,11 @@ pub enum FaultAction {
     Delay,
     /// Close the connection without answering.
     Drop,
+    /// Serve the request, then lose the answer: the emulator sends the headers and the first
+    /// half of the body (with the full `Content-Length`) and closes the connection; the storage
+    /// proxy forwards the request to Azurite and closes the connection without answering. The
+    /// request took effect, the caller cannot know it: the fault behind doubled data.
+    Truncate,
 }
 
 fn default_code() -> String {

@@ -214,6 +214,7 @@ async fn forward(
     req: Request<Incoming>,
 ) -> Result<Response<Body>, DropConnection> {
     let path = req.uri().path().to_owned();
+    let mut truncate = false;
     if let Some(decision) = route.faults.check(req.method().as_str(), &path) {
         if let Some(delay) = decision.delay {
             tokio::time::sleep(delay).await;
@@ -240,6 +241,7 @@ async fn forward(
                 ..
             } => return Ok(storage_error(status, &code, &message)),
             FaultAction::Delay => {}
+            FaultAction::Truncate => truncate = true,
         }
     }
     let mut target = route.upstream.clone();
@@ -265,6 +267,10 @@ async fn forward(
             ));
         }
     };
+    if truncate {
+        // Azurite acted on the request; its answer is lost on the way back.
+        return Err(DropConnection);
+    }
     let answer: http::Response<reqwest::Body> = answer.into();
     let (mut parts, body) = answer.into_parts();
     for name in HOP_BY_HOP {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -157,7 +157,7 @@ pub(super) fn activity_type(path: &str) -> &'static str {
 pub(super) async fn handle(
     state: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, DropConnection> {
+) -> Result<Response<ReplyBody>, DropConnection> {
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
     let header = |name: &str| {
@@ -224,6 +224,12 @@ pub(super) async fn handle(
                         Reply::error(&e, &incoming.corr, true)
                     }
                     FaultAction::Delay => serve(&state, &incoming, body).await,
+                    FaultAction::Truncate => {
+                        let reply = serve(&state, &incoming, body).await;
+                        let mut response = finish(reply, &incoming.corr, accept_gzip);
+                        response.body_mut().cut = true;
+                        return Ok(response);
+                    }
                 }
             }
             None => serve(&state, &incoming, body).await,
@@ -255,7 +261,61 @@ pub(super) async fn serve(state: &State, incoming: &RequestInfo, body: Incoming)
     handlers::route(state, incoming, body).await
 }
 
-pub(super) fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<Full<Bytes>> {
+/// The body of an emulator answer: all of it, or (fault `truncate`) its first half followed by a
+/// failure, which makes hyper close the connection short of the `Content-Length` it announced.
+#[derive(Debug)]
+pub(crate) struct ReplyBody {
+    data: Option<Bytes>,
+    len: u64,
+    pub(crate) cut: bool,
+}
+
+impl ReplyBody {
+    fn new(data: Bytes) -> Self {
+        ReplyBody {
+            len: data.len() as u64,
+            data: Some(data),
+            cut: false,
+        }
+    }
+}
+
+impl hyper::body::Body for ReplyBody {
+    type Data = Bytes;
+    type Error = DropConnection;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, DropConnection>>> {
+        let cut = self.cut;
+        if let Some(mut data) = self.data.take() {
+            if cut {
+                data.truncate(data.len() / 2);
+                if data.is_empty() {
+                    self.cut = false;
+                    return std::task::Poll::Ready(Some(Err(DropConnection)));
+                }
+            }
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+        }
+        if cut {
+            self.cut = false;
+            return std::task::Poll::Ready(Some(Err(DropConnection)));
+        }
+        std::task::Poll::Ready(None)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.data.is_none() && !self.cut
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
+    }
+}
+
+pub(super) fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Response<ReplyBody> {
     let mut body = reply.body;
     let mut gzipped = false;
     if accept_gzip && !body.is_empty() {
@@ -267,7 +327,7 @@ pub(super) fn finish(reply: Reply, corr: &Correlation, accept_gzip: bool) -> Res
             gzipped = true;
         }
     }
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    let mut response = Response::new(ReplyBody::new(Bytes::from(body)));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let h = response.headers_mut();
