@@ -54,6 +54,15 @@ enum Outcome {
     Unknown(String),
 }
 
+/// A source as submitted: its number, client, rows and the call's result (the operation to
+/// wait on when it was queued).
+type Submitted = (
+    usize,
+    Kind,
+    usize,
+    Result<Option<IngestionOperation>, Error>,
+);
+
 /// A deterministic generator for the choices of the test (the emulator's fault dice are its
 /// own).
 struct Lcg(u64);
@@ -314,17 +323,11 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         .collect();
     let done = AtomicUsize::new(0);
     let total = plan.len();
-    let results: Vec<(
-        usize,
-        Kind,
-        usize,
-        Result<Option<IngestionOperation>, Error>,
-    )> = futures::stream::iter(plan.iter().copied())
+    let results: Vec<Submitted> = futures::stream::iter(plan.iter().copied())
         .map(|(i, kind, rows)| {
             let (queued_queue, queued_rest, streaming, managed) =
                 (&queued_queue, &queued_rest, &streaming, &managed);
             let done = &done;
-            let total = total;
             async move {
                 let src = format!("s{i}");
                 let source = IngestionSource::bytes(csv(&src, rows));
@@ -340,7 +343,7 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
                     },
                 };
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n % 500 == 0 {
+                if n.is_multiple_of(500) {
                     eprintln!("chaos: {n} of {total} sources submitted");
                 }
                 (i, kind, rows, result)

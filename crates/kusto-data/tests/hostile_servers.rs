@@ -367,9 +367,7 @@ async fn a_body_cut_short_is_an_error_not_a_shorter_table() {
     let script: Script = Arc::new(|mut socket, _| {
         Box::pin(async move {
             let body = format!("{V2_PREFIX}[\"one\"],[\"two\"],");
-            let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n"
-            );
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 10000\r\n\r\n";
             let _ = socket.write_all(head.as_bytes()).await;
             let _ = socket.write_all(body.as_bytes()).await;
             let _ = socket.shutdown().await;
