@@ -123,6 +123,29 @@ pub async fn start_ingest_with(
     }
 }
 
+/// Runs `query` (a `summarize count() by` of a string key) and returns the count of each key:
+/// how the tests check that every source arrived once.
+pub async fn count_by_key(
+    client: &KustoClient,
+    database: &str,
+    query: &str,
+) -> std::collections::BTreeMap<String, i64> {
+    let data = client
+        .execute_query(database, query, None)
+        .await
+        .unwrap_or_else(|e| panic!("{query}: {e}"));
+    data.primary_result()
+        .unwrap_or_else(|| panic!("{query}: no primary result"))
+        .rows()
+        .map(|row| {
+            (
+                row.get_string(0).unwrap().unwrap_or_default().to_owned(),
+                row.get_i64(1).unwrap().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
 /// A Parquet file of columns `Src` (string), `N` (long) and `Name` (`p{N}`), one row per id.
 pub fn parquet_of(src: &str, ids: &[i64]) -> Vec<u8> {
     use arrow::array::{ArrayRef, Int64Array, StringArray};

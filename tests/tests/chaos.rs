@@ -190,20 +190,7 @@ fn csv(src: &str, rows: usize) -> String {
 }
 
 async fn counts(client: &KustoClient) -> BTreeMap<String, i64> {
-    let data = client
-        .execute_query(DATABASE, "T | summarize count() by Src", None)
-        .await
-        .expect("counting after the faults are gone");
-    data.primary_result()
-        .unwrap()
-        .rows()
-        .map(|row| {
-            (
-                row.get_string(0).unwrap().unwrap_or_default().to_owned(),
-                row.get_i64(1).unwrap().unwrap_or_default(),
-            )
-        })
-        .collect()
+    kusto_e2e::count_by_key(client, DATABASE, "T | summarize count() by Src").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

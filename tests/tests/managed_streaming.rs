@@ -38,21 +38,7 @@ async fn command(h: &IngestHarness, text: &str) {
 }
 
 async fn counts(h: &IngestHarness) -> BTreeMap<String, i64> {
-    let data = h
-        .client
-        .execute_query(&h.database, "T | summarize count() by Src", None)
-        .await
-        .unwrap();
-    data.primary_result()
-        .unwrap()
-        .rows()
-        .map(|row| {
-            (
-                row.get_string(0).unwrap().unwrap_or_default().to_owned(),
-                row.get_i64(1).unwrap().unwrap_or_default(),
-            )
-        })
-        .collect()
+    kusto_e2e::count_by_key(&h.client, &h.database, "T | summarize count() by Src").await
 }
 
 fn csv(src: &str, n: usize) -> String {

@@ -146,23 +146,29 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
             .build()
     };
     let data_source = format!("{emulator}/Secrets");
-    let connection_strings = vec![
-        ConnectionString::builder(&data_source)
-            .with_application_key("app-id", APP_KEY, "tenant-x")
-            .build()
-            .unwrap(),
-        ConnectionString::builder(&data_source)
-            .with_user_password("someone@example.com", PASSWORD, "tenant-x")
-            .build()
-            .unwrap(),
-        ConnectionString::builder(&data_source)
-            .with_application_certificate(
-                "app-id",
-                ApplicationCertificate::from_pem(key.clone()),
-                "tenant-x",
-            )
-            .build()
-            .unwrap(),
+    // The methods that log in (application key, user and password, certificate).
+    let logging_in = || {
+        vec![
+            ConnectionString::builder(&data_source)
+                .with_application_key("app-id", APP_KEY, "tenant-x")
+                .build()
+                .unwrap(),
+            ConnectionString::builder(&data_source)
+                .with_user_password("someone@example.com", PASSWORD, "tenant-x")
+                .build()
+                .unwrap(),
+            ConnectionString::builder(&data_source)
+                .with_application_certificate(
+                    "app-id",
+                    ApplicationCertificate::from_pem(key.clone()),
+                    "tenant-x",
+                )
+                .build()
+                .unwrap(),
+        ]
+    };
+    let mut connection_strings = logging_in();
+    connection_strings.extend([
         ConnectionString::builder(&data_source)
             .with_user_token(USER_TOKEN)
             .build()
@@ -175,7 +181,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
             "Data Source={data_source};AppClientId=app-id;AppKey={APP_KEY};Authority Id=tenant-x"
         ))
         .unwrap(),
-    ];
+    ]);
 
     let properties = IngestionProperties::new("Secrets", "T", DataFormat::Csv);
     for (n, cs) in connection_strings.into_iter().enumerate() {
@@ -307,24 +313,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     }
 
     // Refused logins, for each method that logs in.
-    for cs in [
-        ConnectionString::builder(&data_source)
-            .with_application_key("app-id", APP_KEY, "tenant-x")
-            .build()
-            .unwrap(),
-        ConnectionString::builder(&data_source)
-            .with_user_password("someone@example.com", PASSWORD, "tenant-x")
-            .build()
-            .unwrap(),
-        ConnectionString::builder(&data_source)
-            .with_application_certificate(
-                "app-id",
-                ApplicationCertificate::from_pem(key.clone()),
-                "tenant-x",
-            )
-            .build()
-            .unwrap(),
-    ] {
+    for cs in logging_in() {
         let client = with_login(cs, &refusing_login).unwrap();
         let query = client.execute_query("Secrets", "T", None).await;
         assert!(!seen.result("refused login", &query));
