@@ -145,7 +145,10 @@ fn engine_faults(h: &IngestHarness, delay_ms: u64) {
     add(FaultRule::new("/v2/rest/query", FaultAction::Truncate).probability(0.1));
 }
 
-/// Storage faults: the second account is down, the first fails now and then.
+/// Storage faults: the second account is down, the first fails now and then. With
+/// `KUSTO_CHAOS_STORAGE_TRUNCATE` set, the first also loses 5 % of its answers after acting on
+/// the request: this doubles sources today (see docs/reliability.md, "Open finding"), so it
+/// is not part of the default run.
 fn storage_faults(h: &IngestHarness) {
     let dm = h.emulator.data_management().unwrap();
     let down = dm.storage_faults("kustoemu2").unwrap();
@@ -157,6 +160,11 @@ fn storage_faults(h: &IngestHarness) {
     flaky
         .add(FaultRule::new("*", FaultAction::Drop).probability(0.03))
         .unwrap();
+    if std::env::var_os("KUSTO_CHAOS_STORAGE_TRUNCATE").is_some() {
+        flaky
+            .add(FaultRule::new("*", FaultAction::Truncate).probability(0.05))
+            .unwrap();
+    }
     flaky
         .add(
             FaultRule::new(
@@ -395,9 +403,9 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         *by_kind.entry(format!("{kind:?}: {label}")).or_default() += 1;
         let expected = *rows as i64;
         if got > expected {
-            doubled.push(format!("{src}: {got} rows of {expected} ({outcome:?})"));
+            doubled.push(format!("{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"));
         } else if got != 0 && got != expected {
-            partial.push(format!("{src}: {got} rows of {expected} ({outcome:?})"));
+            partial.push(format!("{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"));
         } else {
             match outcome {
                 Outcome::Ingested if got == 0 => lost.push(format!("{src} ({kind:?})")),
