@@ -403,9 +403,13 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         *by_kind.entry(format!("{kind:?}: {label}")).or_default() += 1;
         let expected = *rows as i64;
         if got > expected {
-            doubled.push(format!("{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"));
+            doubled.push(format!(
+                "{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"
+            ));
         } else if got != 0 && got != expected {
-            partial.push(format!("{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"));
+            partial.push(format!(
+                "{src} ({kind:?}): {got} rows of {expected} ({outcome:?})"
+            ));
         } else {
             match outcome {
                 Outcome::Ingested if got == 0 => lost.push(format!("{src} ({kind:?})")),
