@@ -90,7 +90,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 /// True when the error leaves the outcome open: the request may have taken effect.
 fn is_unknown_outcome(error: &Error) -> bool {
     match error {
-        Error::Ambiguous { .. } => true,
+        Error::Ambiguous { .. } | Error::EnqueueAmbiguous { .. } => true,
         Error::Kusto(e) => {
             e.may_have_reached_service() && !matches!(e, kusto_data::Error::Service(_))
         }
@@ -145,10 +145,9 @@ fn engine_faults(h: &IngestHarness, delay_ms: u64) {
     add(FaultRule::new("/v2/rest/query", FaultAction::Truncate).probability(0.1));
 }
 
-/// Storage faults: the second account is down, the first fails now and then. With
-/// `KUSTO_CHAOS_STORAGE_TRUNCATE` set, the first also loses 5 % of its answers after acting on
-/// the request: this doubles sources today (see docs/reliability.md, "Open finding"), so it
-/// is not part of the default run.
+/// Storage faults: the second account is down, the first fails now and then, and loses 5 % of
+/// its answers after acting on the request (a queue message posted again then would be
+/// ingested twice).
 fn storage_faults(h: &IngestHarness) {
     let dm = h.emulator.data_management().unwrap();
     let down = dm.storage_faults("kustoemu2").unwrap();
@@ -160,11 +159,9 @@ fn storage_faults(h: &IngestHarness) {
     flaky
         .add(FaultRule::new("*", FaultAction::Drop).probability(0.03))
         .unwrap();
-    if std::env::var_os("KUSTO_CHAOS_STORAGE_TRUNCATE").is_some() {
-        flaky
-            .add(FaultRule::new("*", FaultAction::Truncate).probability(0.05))
-            .unwrap();
-    }
+    flaky
+        .add(FaultRule::new("*", FaultAction::Truncate).probability(0.05))
+        .unwrap();
     flaky
         .add(
             FaultRule::new(

@@ -132,6 +132,23 @@ pub enum Error {
         cause: kusto_data::Error,
     },
 
+    /// The ingestion message of a source was sent to a storage queue and no answer came back
+    /// (the connection broke or timed out after sending): the message may be in the queue, and
+    /// the data may be ingested once. It is not sent again, to another queue or the same one,
+    /// because a message sent twice is ingested twice. Check the table (for example by a
+    /// column that identifies the source, or with an `ingestIfNotExists` tag) before ingesting
+    /// the source again.
+    #[error(
+        "the ingestion message of source {source_id} may or may not have been queued (no answer from storage): {cause}"
+    )]
+    EnqueueAmbiguous {
+        /// The source id.
+        source_id: Uuid,
+        /// The storage failure.
+        #[source]
+        cause: Box<Error>,
+    },
+
     /// The ingestion resources of the cluster lack a kind of resource the operation needs.
     #[error("the cluster's ingestion resources have no {0}")]
     MissingResource(&'static str),
@@ -188,6 +205,7 @@ impl Error {
             Error::BatchFailed { transient, .. } => *transient,
             Error::ForwardOnlySource { .. }
             | Error::Ambiguous { .. }
+            | Error::EnqueueAmbiguous { .. }
             | Error::InvalidProperty { .. }
             | Error::InvalidArgument(_)
             | Error::Source { .. }

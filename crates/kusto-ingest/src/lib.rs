@@ -63,6 +63,11 @@
 //!   or queue message moves to the next container or queue of the next-ranked account, the
 //!   source read again from its start (a forward-only reader that cannot be read again fails
 //!   with a typed error instead of sending a partial source);
+//! * a queue message is the exception: a message sent twice is ingested twice, so it is resent
+//!   (same queue, then the next) only when it cannot have been stored (storage answered with an
+//!   error status, or the connection could not be made). When the connection breaks after
+//!   sending, the call fails with [`Error::EnqueueAmbiguous`]: the source may arrive once, never
+//!   twice;
 //! * the managed client retries streaming and falls back to queued ingestion by the rules of
 //!   [`ManagedStreamingPolicy`]; a request that may have been ingested without an answer is not
 //!   resent unless the policy accepts duplicates.

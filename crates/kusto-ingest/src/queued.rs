@@ -34,7 +34,7 @@ use crate::status::{
     IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus, Tracking,
     from_entity, from_rest,
 };
-use crate::storage::{Storage, StorageRetry};
+use crate::storage::{SendFailure, Storage, StorageRetry};
 use crate::upload::{UploadOptions, Uploader, upload};
 
 /// Which protocol a [`QueuedIngestClient`] submits with.
@@ -650,7 +650,16 @@ impl QueuedIngestClient {
                     sent = true;
                     break;
                 }
-                Err(error) => {
+                Err(SendFailure::MaybeSent(error)) => {
+                    // The message may be queued: sending it anywhere again could ingest the
+                    // source twice.
+                    self.inner.ranking.record(&account, false);
+                    return Err(Error::EnqueueAmbiguous {
+                        source_id: blob.source_id,
+                        cause: Box::new(error),
+                    });
+                }
+                Err(SendFailure::NotSent(error)) => {
                     self.inner.ranking.record(&account, false);
                     if error.is_storage_authorization_failure() {
                         self.inner.resources.invalidate_storage();

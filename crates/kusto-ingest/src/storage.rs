@@ -140,11 +140,15 @@ impl Storage {
     }
 
     fn queue(&self, queue: &Url) -> Result<QueueClient, Error> {
+        self.queue_with(queue, self.options())
+    }
+
+    fn queue_with(&self, queue: &Url, client_options: ClientOptions) -> Result<QueueClient, Error> {
         QueueClient::new(
             queue.clone(),
             None,
             Some(QueueClientOptions {
-                client_options: self.options(),
+                client_options,
                 ..Default::default()
             }),
         )
@@ -152,17 +156,45 @@ impl Storage {
     }
 
     /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
-    pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), Error> {
-        let client = self.queue(queue)?;
-        let content = RequestContent::try_from(QueueMessage {
-            message_text: Some(text),
-        })
-        .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
-        client
-            .send_message(content, None)
-            .await
-            .map_err(|e| from_azure(StorageService::Queue, queue, e))?;
-        Ok(())
+    ///
+    /// A message sent twice is ingested twice, so the pipeline's own retry is off here and the
+    /// retries are made by hand, only where the message cannot have been stored: the service
+    /// answered with a transient error status, or the connection could not be made. A failure
+    /// once the request may have gone out (the connection broke, no answer came) ends with
+    /// [`SendFailure::MaybeSent`] and is never retried.
+    pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), SendFailure> {
+        let mut options = self.options();
+        options.retry = RetryOptions::none();
+        let client = self
+            .queue_with(queue, options)
+            .map_err(SendFailure::NotSent)?;
+        let mut delay = self.retry.initial_delay;
+        let mut attempt = 0;
+        loop {
+            let content = RequestContent::try_from(QueueMessage {
+                message_text: Some(text.clone()),
+            })
+            .map_err(|e| SendFailure::NotSent(from_azure(StorageService::Queue, queue, e)))?;
+            let error = match client.send_message(content, None).await {
+                Ok(_) => return Ok(()),
+                Err(error) => error,
+            };
+            let not_sent = matches!(
+                error.kind(),
+                azure_core::error::ErrorKind::HttpResponse { .. }
+                    | azure_core::error::ErrorKind::Connection
+            );
+            let error = from_azure(StorageService::Queue, queue, error);
+            if !not_sent {
+                return Err(SendFailure::MaybeSent(error));
+            }
+            if !error.is_transient() || attempt >= self.retry.max_retries {
+                return Err(SendFailure::NotSent(error));
+            }
+            attempt += 1;
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(self.retry.max_delay);
+        }
     }
 
     /// Reads and optionally removes up to `count` messages of the queue at `queue`, returning
@@ -303,6 +335,15 @@ fn client_options(http: &reqwest::Client, retry: &StorageRetry) -> ClientOptions
         }),
         ..Default::default()
     }
+}
+
+/// Why a queue message was not (known to be) sent.
+#[derive(Debug)]
+pub(crate) enum SendFailure {
+    /// The message is not in the queue: the service refused it or could not be reached.
+    NotSent(Error),
+    /// The request may have reached the queue and the message may be stored.
+    MaybeSent(Error),
 }
 
 /// A block blob being written.
