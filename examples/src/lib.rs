@@ -21,6 +21,8 @@
 //! default credential chain, or a full connection string) and `KUSTO_DATABASE` (default
 //! `Examples`) to run them against a real cluster.
 
+pub mod bench;
+
 use std::error::Error;
 
 use kusto_data::{ConnectionString, KustoClient, KustoTable};

@@ -44,7 +44,7 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
     ]);
     run("conformance: build the kusto-emulator binary", build)?;
 
-    let binary = emulator_binary(root);
+    let binary = emulator_binary(root, "debug");
     eprintln!("\n==> conformance: start {} --port 0", binary.display());
     let emulator = Emulator::start(&binary, &azurite_script)?;
     eprintln!("    emulator listening on {}", emulator.url);
@@ -106,7 +106,7 @@ fn system_python() -> Result<String> {
 }
 
 /// Creates or refreshes the venv; returns its interpreter.
-fn ensure_venv(dir: &Path) -> Result<PathBuf> {
+pub(crate) fn ensure_venv(dir: &Path) -> Result<PathBuf> {
     let venv = dir.join(".venv");
     let python = venv_python(&venv);
     let requirements_path = dir.join("requirements.txt");
@@ -151,7 +151,8 @@ fn ensure_venv(dir: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
-fn emulator_binary(root: &Path) -> PathBuf {
+/// The `kusto-emulator` binary of a build profile's directory (`debug` or `release`).
+pub(crate) fn emulator_binary(root: &Path, profile: &str) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root.join(p) })
@@ -161,17 +162,18 @@ fn emulator_binary(root: &Path) -> PathBuf {
     } else {
         "kusto-emulator"
     };
-    target.join("debug").join(name)
+    target.join(profile).join(name)
 }
 
 /// The running emulator process; killed on drop if not stopped.
-struct Emulator {
+pub(crate) struct Emulator {
     child: Option<Child>,
-    url: String,
+    /// Where it listens.
+    pub(crate) url: String,
 }
 
 impl Emulator {
-    fn start(binary: &Path, azurite_script: &Path) -> Result<Emulator> {
+    pub(crate) fn start(binary: &Path, azurite_script: &Path) -> Result<Emulator> {
         let mut child = Command::new(binary)
             .args(["--port", "0", "--azurite", "--batching-window-ms", "200"])
             .env(azurite::ENV_VAR, azurite_script)
@@ -205,7 +207,7 @@ impl Emulator {
         Ok(emulator)
     }
 
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         if let Some(child) = self.child.take() {
             stop_child(child);
         }

@@ -2,12 +2,15 @@
 //!
 //! * `test`: installs what the tests need (Azurite through `npm ci` in `tools/azurite`), then runs
 //!   the format check, clippy with warnings denied, every test of the workspace (doctests
-//!   included), the `kusto` command part of the demo, the Python conformance runs and the
-//!   documentation build with warnings denied, and prints each step's time. `.ci/run` runs
-//!   exactly this.
+//!   included), the `kusto` command part of the demo, the Python conformance runs, the benchmark
+//!   harness at small sizes (`bench --quick`) and the documentation build with warnings denied,
+//!   and prints each step's time. `.ci/run` runs exactly this.
 //! * `demo`: the end-to-end demonstration against local services.
 //! * `conformance`: the official Python SDK (azure-kusto-data 6.0.4, in the virtualenv
 //!   `tools/conformance/.venv`) against the `kusto-emulator` binary; also run by `test`.
+//! * `bench`: this SDK side by side with the Python SDK on the workloads of issue 15 (see
+//!   `bench.rs`); `bench --quick` (small sizes, correctness only) is also run by `test`.
+//! * `chaos`, `fuzz`: the long chaos run and the fuzz targets (docs/reliability.md).
 //!
 //! Only the standard library is used, so that this crate builds in a second on a fresh clone.
 
@@ -44,6 +47,7 @@ fn print_step_times() {
 }
 
 mod azurite;
+mod bench;
 mod conformance;
 mod fuzz;
 
@@ -58,6 +62,7 @@ fn main() -> ExitCode {
         Some("install-azurite") => azurite::ensure_installed(&root()).map(|_| ()),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
+        Some("bench") => bench::bench(&root(), &args[1..]),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n\
@@ -67,6 +72,8 @@ fn main() -> ExitCode {
                  conformance      the official Python SDK against the Kusto emulator\n  \
                  fuzz [--seconds N] [target...]  run the cargo-fuzz targets (needs nightly)\n  \
                  chaos [--sources N]  the long chaos run (default 5000 sources; docs/reliability.md)\n  \
+                 bench [--quick] [--pairs N] [--only B1,B4] [--rows N] [--b3-mb N]\n                  \
+                 this SDK against the official Python SDK 6.0.4 (docs/benchmarks.md)\n  \
                  install-azurite  install the pinned Azurite into tools/azurite (npm ci)"
             );
             return ExitCode::from(2);
@@ -157,6 +164,9 @@ fn test() -> Result {
     cli_demo(&azurite, None)?;
 
     conformance::run_conformance(&root)?;
+
+    // The benchmark harness at small sizes: every workload of both SDKs runs and counts right.
+    bench::bench(&root, &["--quick".to_owned()])?;
 
     let mut doc = cargo();
     doc.args(["doc", "--workspace", "--no-deps", "--all-features"])

@@ -186,7 +186,7 @@ async fn query(
     body: Incoming,
     is_v2: bool,
 ) -> Result<Reply, ServiceError> {
-    let req = parse_request(state, info, body).await?;
+    let mut req = parse_request(state, info, body).await?;
     let text = req.csl.trim_start();
     if text.starts_with('.') {
         if is_v2 {
@@ -202,8 +202,16 @@ async fn query(
     }
     let db = resolve_db(state, req.db.as_deref())?;
     let now = time::now_ticks();
-    let mut tables = kql::run(&req.csl, &req.parameters, &state.store, &db, now)
-        .map_err(|e| ServiceError::query(&e, &req.csl, &db))?;
+    let (mut tables, set_options) =
+        kql::run_script(&req.csl, &req.parameters, &state.store, &db, now)
+            .map_err(|e| ServiceError::query(&e, &req.csl, &db))?;
+    // `set name [= value];` statements override the request's options of the same name.
+    for (name, value) in set_options {
+        req.options.insert(
+            name.to_ascii_lowercase(),
+            value.map_or(serde_json::Value::Bool(true), serde_json::Value::String),
+        );
+    }
     if let Some(cap) = req.option_u64("query_take_max_records") {
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
         for t in &mut tables {

@@ -413,6 +413,30 @@ async fn truncation_options() {
     .await
     .frames();
     assert_eq!(f.last().unwrap()["HasErrors"], true);
+    // `set` statements in the query text override the request's options.
+    let f = query(
+        &emu,
+        "Emu",
+        "set truncationmaxrecords = 10; X",
+        json!({"truncationmaxrecords": "3"}),
+    )
+    .await
+    .frames();
+    assert_eq!(f[2]["Rows"].as_array().unwrap().len(), 5);
+    assert_eq!(f.last().unwrap()["HasErrors"], false);
+    let f = query(&emu, "Emu", "set truncationmaxrecords=2;\nX", json!({}))
+        .await
+        .frames();
+    assert_eq!(f.last().unwrap()["HasErrors"], true);
+    let f = query(
+        &emu,
+        "Emu",
+        "set notruncation; X",
+        json!({"truncationmaxrecords": "3"}),
+    )
+    .await
+    .frames();
+    assert_eq!(f.last().unwrap()["HasErrors"], true, "an explicit max wins");
     // Size limit: each row `[n]` is 3 bytes.
     let f = query(&emu, "Emu", "X", json!({"truncationmaxsize": 7}))
         .await

@@ -15,17 +15,16 @@
 //! wrong answer fails.
 
 use std::error::Error;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::azurite::Azurite;
 use kusto_emulator::{DataManagementOptions, Emulator};
+use kusto_examples::bench::{CountingSink, frame, memory, reset_peak};
 use kusto_ingest::{
     IngestionProperties, QueuedIngestClient, ReportLevel, ReportMethod, UploadOptions,
 };
-use kusto_ingest_polars::polars::prelude::*;
 use kusto_ingest_polars::{
     FrameFormat, FrameOptions, IngestFromDataFrame, create_table_command, write_frame,
 };
@@ -63,101 +62,6 @@ fn parse_args() -> Result<Options, String> {
         }
     }
     Ok(options)
-}
-
-/// The resident set and its peak, in bytes, from /proc/self/status.
-fn memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Resets the peak resident set to the current one (Linux: write 5 to clear_refs).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// The B1 frame: deterministic pseudo-random values, about one null in seven where nullable.
-fn frame(rows: usize) -> PolarsResult<DataFrame> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let words = [
-        "alpha",
-        "beta, gamma",
-        "say \"hi\"",
-        "Café",
-        "日本語",
-        "naïve résumé",
-    ];
-    let states = ["TEXAS", "KANSAS", "OKLAHOMA", "NEBRASKA", "IOWA", "OHIO"];
-    let mut ids = Vec::with_capacity(rows);
-    let mut amounts = Vec::with_capacity(rows);
-    let mut notes = Vec::with_capacity(rows);
-    let mut flags = Vec::with_capacity(rows);
-    let mut times = Vec::with_capacity(rows);
-    let mut spans = Vec::with_capacity(rows);
-    let mut cats = Vec::with_capacity(rows);
-    let mut lists = Vec::with_capacity(rows);
-    let mut counts = Vec::with_capacity(rows);
-    let mut days = Vec::with_capacity(rows);
-    for i in 0..rows {
-        let r = next();
-        ids.push(i as i64);
-        amounts.push((r % 7 != 0).then(|| (r % 1_000_000) as f64 / 100.0));
-        notes.push(format!("{} #{}", words[(r % 6) as usize], r % 997));
-        flags.push((r % 7 != 1).then_some(r % 2 == 0));
-        times.push(1_700_000_000_000_000_000i64 + (r % 86_400_000_000_000) as i64);
-        spans.push((r % 3_600_000_000_000) as i64 - 1_800_000_000_000);
-        cats.push(states[(r >> 8) as usize % 6]);
-        let list = Series::new(
-            PlSmallStr::EMPTY,
-            [words[(r >> 3) as usize % 6], states[(r >> 5) as usize % 6]],
-        );
-        lists.push(Some(list));
-        counts.push((r % 100_000) as i32);
-        days.push(19_000 + (r % 1000) as i32);
-    }
-    let mut list: ListChunked = lists.into_iter().collect();
-    list.rename("Tags".into());
-    let columns = vec![
-        Series::new("Id".into(), ids),
-        Series::new("Amount".into(), amounts),
-        Series::new("Note".into(), notes),
-        Series::new("Flag".into(), flags),
-        Series::new("At".into(), times).into_datetime(TimeUnit::Nanoseconds, Some(TimeZone::UTC)),
-        Series::new("Span".into(), spans).into_duration(TimeUnit::Nanoseconds),
-        Series::new("State".into(), cats).cast(&DataType::from_categories(Categories::global()))?,
-        list.into_series(),
-        Series::new("Count".into(), counts),
-        Series::new("Day".into(), days).into_date(),
-    ];
-    DataFrame::new(rows, columns.into_iter().map(Column::from).collect())
-}
-
-/// Counts bytes and drops them.
-struct CountingSink(u64);
-
-impl Write for CountingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::main]

@@ -14,10 +14,10 @@
 //! per figure; `docs/benchmarks.md` records them.
 
 use std::error::Error;
-use std::io::{BufWriter, Read, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+
+use kusto_examples::bench::{gzip_file, memory, reset_peak, write_csv_file};
 
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::azurite::Azurite;
@@ -69,91 +69,6 @@ fn parse_args() -> Result<Options, String> {
     Ok(options)
 }
 
-/// The resident set and its peak, in bytes, from /proc/self/status.
-fn memory() -> (u64, u64) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-            * 1024
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// Resets the peak resident set to the current one (Linux: write 5 to clear_refs).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Writes `size` bytes of CSV rows like the B3 workload: id, timestamp, guid-like text, enum,
-/// float, bool and a quoted free-text field.
-fn generate(path: &Path, size: u64) -> std::io::Result<()> {
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
-    let states = ["TEXAS", "KANSAS", "OKLAHOMA", "NEBRASKA", "IOWA", "OHIO"];
-    let mut written = 0u64;
-    let mut i: u64 = 0;
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    while written < size {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let line = format!(
-            "{i},2024-05-{:02}T{:02}:{:02}:{:02}.{:07}Z,{:08x}-{:04x}-4{:03x},{},{}.{:02},{},\"note {}, seen {} times\"\n",
-            1 + (x % 28),
-            (x >> 5) % 24,
-            (x >> 11) % 60,
-            (x >> 17) % 60,
-            (x >> 23) % 10_000_000,
-            x as u32,
-            (x >> 32) as u16,
-            (x >> 48) & 0xfff,
-            states[(x % 6) as usize],
-            (x >> 20) % 100_000,
-            (x >> 40) % 100,
-            x.is_multiple_of(2),
-            (x >> 8) % 997,
-            (x >> 3) % 50,
-        );
-        out.write_all(line.as_bytes())?;
-        written += line.len() as u64;
-        i += 1;
-    }
-    out.flush()
-}
-
-fn gzip_alone(path: &Path, level: u32) -> std::io::Result<(Duration, u64)> {
-    let started = Instant::now();
-    let mut input = std::fs::File::open(path)?;
-    let mut encoder =
-        flate2::write::GzEncoder::new(CountingSink(0), flate2::Compression::new(level));
-    let mut buffer = vec![0u8; 1 << 20];
-    loop {
-        let n = input.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        encoder.write_all(&buffer[..n])?;
-    }
-    let sink = encoder.finish()?;
-    Ok((started.elapsed(), sink.0))
-}
-
-struct CountingSink(u64);
-
-impl Write for CountingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     match run().await {
@@ -170,7 +85,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("big.csv");
     let size = options.size_mb << 20;
-    generate(&path, size)?;
+    write_csv_file(&path, size)?;
     let azurite = Azurite::start().await?;
     let emulator = Emulator::builder()
         .database("Bench")
@@ -236,7 +151,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     );
     emulator.shutdown().await;
     if !options.skip_gzip {
-        let (gzip_time, compressed) = gzip_alone(&path, options.level)?;
+        let (gzip_time, compressed) = gzip_file(&path, options.level)?;
         println!("gzip_alone_seconds={:.2}", gzip_time.as_secs_f64());
         println!("gzip_ratio={:.3}", compressed as f64 / size as f64);
         println!(

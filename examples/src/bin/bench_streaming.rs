@@ -14,7 +14,6 @@
 //! After every loop the rows in the table are counted, so a fast wrong answer fails.
 
 use std::error::Error;
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -22,6 +21,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::Emulator;
+use kusto_examples::bench::{gzip, payload};
 use kusto_ingest::{IngestionProperties, IngestionSource, StreamingIngestClient};
 
 struct Options {
@@ -60,23 +60,6 @@ fn parse_args() -> Result<Options, String> {
         }
     }
     Ok(options)
-}
-
-/// One payload of about `size` bytes: rows `i,<n>,<text>`.
-fn payload(i: usize, size: usize) -> String {
-    let mut text = String::with_capacity(size + 64);
-    let mut n = 0;
-    while text.len() < size {
-        text.push_str(&format!("{i},{n},row {n} of payload {i} with some text\n"));
-        n += 1;
-    }
-    text
-}
-
-fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(3));
-    encoder.write_all(data)?;
-    encoder.finish()
 }
 
 async fn count(client: &KustoClient) -> Result<i64, Box<dyn Error>> {
@@ -120,7 +103,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let rows_per_round: i64 = payloads.iter().map(|p| p.lines().count() as i64).sum();
     let bodies: Vec<Bytes> = payloads
         .iter()
-        .map(|p| gzip(p.as_bytes()).map(Bytes::from))
+        .map(|p| gzip(p.as_bytes(), 3).map(Bytes::from))
         .collect::<Result<_, _>>()?;
     let streaming = StreamingIngestClient::from_kusto_client(client.clone());
     let properties = IngestionProperties::new("Bench", "S", DataFormat::Csv);
@@ -156,7 +139,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
                         let body = if options.precompressed {
                             body
                         } else {
-                            gzip(text.as_bytes()).map(Bytes::from).unwrap_or(body)
+                            gzip(text.as_bytes(), 3).map(Bytes::from).unwrap_or(body)
                         };
                         let request = http
                             .post(&url)

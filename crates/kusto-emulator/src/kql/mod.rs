@@ -23,7 +23,7 @@ mod parser;
 mod tabular;
 
 pub(crate) use eval::ResultTable;
-pub(crate) use eval::run;
+pub(crate) use eval::{run, run_script};
 pub(crate) use lexer::{Tok, Token, tokenize_with};
 
 /// Error code used for semantic errors that have no recorded real-service code: KQL features the

@@ -8,6 +8,9 @@ use crate::value::KustoType;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Script {
     pub(crate) params: Vec<ParamDecl>,
+    /// `set name [= value];` statements: the option's name and its value as written (a string
+    /// literal unquoted), `None` for a bare `set name;` (which means `true`).
+    pub(crate) options: Vec<(String, Option<String>)>,
     pub(crate) statements: Vec<Pipeline>,
 }
 
@@ -302,6 +305,7 @@ impl Parser {
 
     fn script(&mut self) -> Result<Script, KqlError> {
         let mut params = Vec::new();
+        let mut options = Vec::new();
         let mut statements = Vec::new();
         loop {
             while self.eat_punct(";") {}
@@ -314,10 +318,10 @@ impl Parser {
                     return Err(self.error());
                 }
                 params.extend(self.param_decls()?);
-            } else if is_word(self.peek(), "let")
-                || is_word(self.peek(), "set")
-                || is_word(self.peek(), "alias")
-            {
+            } else if is_word(self.peek(), "set") {
+                self.pos += 1;
+                options.push(self.set_option()?);
+            } else if is_word(self.peek(), "let") || is_word(self.peek(), "alias") {
                 let word = self.name()?;
                 return Err(KqlError::unsupported(&format!("'{word}' statement")));
             } else {
@@ -332,7 +336,27 @@ impl Parser {
         if statements.is_empty() {
             return Err(self.error());
         }
-        Ok(Script { params, statements })
+        Ok(Script {
+            params,
+            options,
+            statements,
+        })
+    }
+
+    /// `name [= value]` after `set`: the value a literal or a word (`true`, `false`).
+    fn set_option(&mut self) -> Result<(String, Option<String>), KqlError> {
+        let name = self.name()?;
+        if !self.eat_punct("=") {
+            return Ok((name, None));
+        }
+        let value = match self.peek().clone() {
+            Tok::Ident(w) | Tok::Str(w) => w,
+            Tok::Long(n) => n.to_string(),
+            Tok::Real(r) => r.to_string(),
+            _ => return Err(self.error()),
+        };
+        self.pos += 1;
+        Ok((name, Some(value)))
     }
 
     fn param_decls(&mut self) -> Result<Vec<ParamDecl>, KqlError> {

@@ -40,6 +40,22 @@ pub(crate) fn run(
     db: &str,
     now: i64,
 ) -> Result<Vec<ResultTable>, KqlError> {
+    run_script(text, params, store, db, now).map(|(tables, _)| tables)
+}
+
+/// The options of a script's `set` statements: name and value as written (`None`: bare
+/// `set name;`).
+pub(crate) type SetOptions = Vec<(String, Option<String>)>;
+
+/// As [`run`], and also returns the script's `set` statements (request options such as
+/// `notruncation` that the caller applies).
+pub(crate) fn run_script(
+    text: &str,
+    params: &Map<String, Json>,
+    store: &Store,
+    db: &str,
+    now: i64,
+) -> Result<(Vec<ResultTable>, SetOptions), KqlError> {
     let script = parse(text)?;
     let mut bound: HashMap<String, (KustoType, Value)> = HashMap::new();
     for decl in &script.params {
@@ -69,11 +85,12 @@ pub(crate) fn run(
         };
         bound.insert(decl.name.clone(), (decl.ty, value));
     }
-    script
+    let tables = script
         .statements
         .iter()
         .map(|p| run_pipeline(p, &bound, store, db, now))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((tables, script.options))
 }
 
 pub(super) fn convert(value: Value, ty: KustoType) -> Value {
