@@ -103,7 +103,7 @@ pub fn frame(rows: usize) -> PolarsResult<DataFrame> {
     let mut times = Vec::with_capacity(rows);
     let mut spans = Vec::with_capacity(rows);
     let mut cats = Vec::with_capacity(rows);
-    let mut lists = Vec::with_capacity(rows);
+    let mut lists = ListStringChunkedBuilder::new("Tags".into(), rows, 2 * rows);
     let mut counts = Vec::with_capacity(rows);
     let mut days = Vec::with_capacity(rows);
     for i in 0..rows {
@@ -115,16 +115,15 @@ pub fn frame(rows: usize) -> PolarsResult<DataFrame> {
         times.push(1_700_000_000_000_000_000i64 + (r % 86_400_000_000_000) as i64);
         spans.push((r % 3_600_000_000_000) as i64 - 1_800_000_000_000);
         cats.push(STATES[(r >> 8) as usize % 6]);
-        let list = Series::new(
-            PlSmallStr::EMPTY,
-            [words[(r >> 3) as usize % 6], STATES[(r >> 5) as usize % 6]],
+        // A builder, not a Series per row: a million small Series would cost the process more
+        // than a gigabyte before the measurement starts.
+        lists.append_values_iter(
+            [words[(r >> 3) as usize % 6], STATES[(r >> 5) as usize % 6]].into_iter(),
         );
-        lists.push(Some(list));
         counts.push((r % 100_000) as i32);
         days.push(19_000 + (r % 1000) as i32);
     }
-    let mut list: ListChunked = lists.into_iter().collect();
-    list.rename("Tags".into());
+    let list = lists.finish();
     let columns = vec![
         Series::new("Id".into(), ids),
         Series::new("Amount".into(), amounts),
