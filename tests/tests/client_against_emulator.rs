@@ -104,7 +104,7 @@ async fn every_type_round_trips_exactly() {
     );
     assert_eq!(
         first.get_dynamic("dy").unwrap(),
-        Some(&serde_json::json!({"k": [1, "x"]}))
+        Some(serde_json::json!({"k": [1, "x"]}))
     );
 
     let second = rows
@@ -123,7 +123,7 @@ async fn every_type_round_trips_exactly() {
     );
     assert_eq!(
         second.get_dynamic("dy").unwrap(),
-        Some(&serde_json::json!([]))
+        Some(serde_json::json!([]))
     );
 }
 
@@ -289,8 +289,8 @@ async fn fragmented_and_progressive_modes_give_the_same_rows() {
             .unwrap();
         // Compared through Debug, because NaN != NaN.
         assert_eq!(
-            format!("{:?}", data.primary_result().unwrap().raw_rows()),
-            format!("{:?}", plain.primary_result().unwrap().raw_rows()),
+            format!("{:?}", data.primary_result().unwrap().to_rows()),
+            format!("{:?}", plain.primary_result().unwrap().to_rows()),
             "{option}"
         );
     }

@@ -763,7 +763,7 @@ async fn assert_table_holds_frame(h: &IngestHarness, table: &str, what: &str) {
             .column_index(column)
             .unwrap_or_else(|| panic!("{what}: column {column} missing"));
         for (row, want) in values.iter().enumerate() {
-            let got = canonical(result.row(row).unwrap().get(index).unwrap());
+            let got = canonical(&result.row(row).unwrap().get(index).unwrap());
             if normalise_json(want) != got {
                 problems.push(format!("{column}[{row}]: want {want}, got {got}"));
             }

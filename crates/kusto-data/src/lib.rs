@@ -41,7 +41,8 @@
 //!   client, proxy, retry policy, trusted endpoints and parser options.
 //! * [`DataSet`] holds every table of a response; [`KustoTable`] one table, whose rows
 //!   ([`response::RowRef`]) have typed getters and deserialize with serde; [`KustoValue`] is one
-//!   cell.
+//!   cell. A collected table keeps its data by column, in typed buffers (about the size of the
+//!   values; see [`response`]).
 //!
 //! # Type mappings
 //!

@@ -616,3 +616,98 @@ fn values_are_exact() {
     assert_eq!(t.value(0), 1_714_558_830_123_456_700);
     assert!(t.is_null(1));
 }
+
+/// The tables a collection of `body` gives (`DataSetBuilder` fed in `chunks`, as
+/// `collect_dataset` does), each as its name and its rows as `Debug` text (so that NaN compares
+/// equal to NaN), next to the rows of the row path's events replayed by hand (`Rows` appended,
+/// `Replace` clearing), and each collected table's record batch next to `to_record_batch` of the
+/// replayed rows.
+fn collected_and_replayed(body: &[u8], chunks: &[usize], po: ParserOptions) -> (String, String) {
+    use kusto_data::response::{DataSetBuilder, Row};
+    let mut parser = V2Parser::with_options(po);
+    let mut builder = DataSetBuilder::new();
+    // Per table: id, name, columns, rows.
+    type Replayed = (i64, String, Arc<[Column]>, Vec<Row>);
+    let mut replayed: Vec<Replayed> = Vec::new();
+    let mut failed = None;
+    let mut at = 0;
+    let mut sizes = chunks.iter().cycle();
+    let mut ended = false;
+    while failed.is_none() {
+        match parser.next_event() {
+            Ok(Some(event)) => {
+                match &event {
+                    V2Event::TableStart(h) => {
+                        replayed.push((h.table_id, h.name.clone(), h.columns.clone(), Vec::new()))
+                    }
+                    V2Event::Rows { table_id, rows } => {
+                        if let Some(t) = replayed.iter_mut().find(|t| t.0 == *table_id) {
+                            t.3.extend(rows.iter().cloned());
+                        }
+                    }
+                    V2Event::Replace { table_id } => {
+                        if let Some(t) = replayed.iter_mut().find(|t| t.0 == *table_id) {
+                            t.3.clear();
+                        }
+                    }
+                    _ => {}
+                }
+                builder.push(event);
+            }
+            Ok(None) if ended => break,
+            Ok(None) if at < body.len() => {
+                let end = (at + (*sizes.next().unwrap_or(&body.len())).max(1)).min(body.len());
+                parser.feed(&body[at..end]);
+                at = end;
+            }
+            Ok(None) => {
+                parser.end_of_input();
+                ended = true;
+            }
+            Err(e) => failed = Some(end_of(e)),
+        }
+    }
+    let data = builder.finish();
+    let collected: Vec<String> = data
+        .tables()
+        .iter()
+        .map(|t| {
+            let batch = t.to_record_batch().map_err(end_of);
+            format!("{} {:?} {:?}", t.name(), t.to_rows(), batch)
+        })
+        .collect();
+    let expected: Vec<String> = replayed
+        .iter()
+        .map(|(_, name, columns, rows)| {
+            let batch = to_record_batch(columns, rows, &ArrowOptions::default()).map_err(end_of);
+            format!("{name} {rows:?} {batch:?}")
+        })
+        .collect();
+    (
+        format!("{collected:#?} {failed:?}"),
+        format!("{expected:#?} {failed:?}"),
+    )
+}
+
+#[test]
+fn collected_tables_hold_the_rows_of_the_row_path() {
+    for (name, body) in fixtures() {
+        for chunks in [&[usize::MAX][..], &[1], &[7, 300]] {
+            let (collected, expected) = collected_and_replayed(&body, chunks, ParserOptions::new());
+            assert_eq!(collected, expected, "{name}, chunks {chunks:?}");
+        }
+    }
+    let mut rng = StdRng::seed_from_u64(0x5EED_C011);
+    let mut rows = 0;
+    for case in 0..300 {
+        let body = random_body(&mut rng);
+        let chunks: Vec<usize> = (0..rng.random_range(1..6))
+            .map(|_| rng.random_range(1..200))
+            .collect();
+        let po = ParserOptions::new().with_batch_rows(rng.random_range(1..12));
+        let (collected, expected) = collected_and_replayed(body.as_bytes(), &chunks, po);
+        assert_eq!(collected, expected, "case {case}: {body}");
+        rows += body.matches("],[").count();
+    }
+    assert!(rows > 1000, "only about {rows} rows generated");
+}

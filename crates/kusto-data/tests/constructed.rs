@@ -63,12 +63,12 @@ fn assert_every_type(data: &DataSet) {
         span.ticks(),
         ((26 * 3600 + 3 * 60 + 4) * 10_000_000) + 5_000_000
     );
-    assert_eq!(r.get_dynamic("dy").unwrap(), Some(&json!({"k": [1, "x"]})));
+    assert_eq!(r.get_dynamic("dy").unwrap(), Some(json!({"k": [1, "x"]})));
     let nulls = t.row(1).unwrap();
     assert!(nulls.get_f64("r").unwrap().unwrap().is_nan());
     assert_eq!(nulls.get_string("s").unwrap(), Some(""));
     for column in ["b", "i", "l", "d", "g", "t", "ts", "dy"] {
-        assert_eq!(nulls.get(column).unwrap(), &KustoValue::Null, "{column}");
+        assert_eq!(nulls.get(column).unwrap(), KustoValue::Null, "{column}");
     }
     assert_eq!(
         data.query_completion_information()
@@ -524,7 +524,7 @@ fn v1_data_type_names_booleans_as_numbers_and_objects() {
     assert_eq!(r.get_f64("r").unwrap(), Some(f64::NEG_INFINITY));
     assert_eq!(r.get_string("s").unwrap(), Some(r#"{"raw":1}"#));
     assert_eq!(r.get_timespan("ts").unwrap().unwrap().ticks(), -10_000_000);
-    assert_eq!(r.get_dynamic("o").unwrap(), Some(&json!([1])));
+    assert_eq!(r.get_dynamic("o").unwrap(), Some(json!([1])));
     assert_eq!(r.get_decimal("d").unwrap().unwrap().to_string(), "0.1");
     assert_eq!(t.row(1).unwrap().get_bool("b").unwrap(), Some(false));
 }

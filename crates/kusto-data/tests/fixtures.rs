@@ -60,7 +60,7 @@ fn assert_deft(data: &DataSet) {
     assert_eq!(r0.get_timespan("xtime").unwrap(), None);
     assert_eq!(
         r0.get("xdynamicWithNulls").unwrap(),
-        &KustoValue::Dynamic(json!(""))
+        KustoValue::Dynamic(json!(""))
     );
 
     // Row 3 (rownumber 2): negative timespan with days, 7-digit datetime, dynamic object.
@@ -73,10 +73,7 @@ fn assert_deft(data: &DataSet) {
     assert_eq!(r3.get_f64("xdouble").unwrap(), Some(2.0002));
     assert_eq!(r3.get_bool("xbool").unwrap(), Some(false));
     assert_eq!(r3.get_i64("xuint64").unwrap(), Some(2));
-    assert_eq!(
-        r3.get("xdate").unwrap(),
-        &dt("2016-01-01T01:01:01.0000002Z")
-    );
+    assert_eq!(r3.get("xdate").unwrap(), dt("2016-01-01T01:01:01.0000002Z"));
     let xdate = r3.get_datetime("xdate").unwrap().unwrap();
     assert_eq!(
         xdate.ticks() % 10_000_000,
@@ -91,16 +88,16 @@ fn assert_deft(data: &DataSet) {
     assert_eq!(xtime.to_string(), "-2.00:00:02.0020002");
     assert_eq!(
         r3.get_dynamic("xdynamicWithNulls").unwrap(),
-        Some(&json!({"rowId": 2, "arr": [0, 2]}))
+        Some(json!({"rowId": 2, "arr": [0, 2]}))
     );
     assert_eq!(r3.get_string("xnumberAsText").unwrap(), Some("2"));
 
     let r10 = t.row(10).unwrap();
     assert_eq!(r10.get_i32(0).unwrap(), Some(9));
-    assert_eq!(r10.get("xtime").unwrap(), &ts("9.00:00:09.0090009"));
+    assert_eq!(r10.get("xtime").unwrap(), ts("9.00:00:09.0090009"));
     assert_eq!(
         r10.get("xdate").unwrap(),
-        &dt("2023-01-01T01:01:01.0000009Z")
+        dt("2023-01-01T01:01:01.0000009Z")
     );
 
     let qci = data.query_completion_information().unwrap();
@@ -113,7 +110,7 @@ fn assert_deft(data: &DataSet) {
     );
     assert_eq!(
         info.get("Timestamp").unwrap(),
-        &dt("2018-04-30T12:25:11.0778067Z")
+        dt("2018-04-30T12:25:11.0778067Z")
     );
     let completion = data.completion().unwrap();
     assert!(!completion.has_errors && !completion.cancelled);
@@ -157,7 +154,7 @@ fn progressive_frames_keep_the_primary_result() {
         (1, "PrimaryResult", 5, 22)
     );
     let r0 = t.row(0).unwrap();
-    assert_eq!(r0.get("StartTime").unwrap(), &dt("2007-01-01T00:00:00Z"));
+    assert_eq!(r0.get("StartTime").unwrap(), dt("2007-01-01T00:00:00Z"));
     assert_eq!(r0.get_i32("EpisodeId").unwrap(), Some(2592));
     assert_eq!(r0.get_string("State").unwrap(), Some("NORTH CAROLINA"));
     assert_eq!(r0.get_f64("BeginLon").unwrap(), Some(-81.63));
@@ -165,7 +162,7 @@ fn progressive_frames_keep_the_primary_result() {
     assert_eq!(summary["Details"]["Location"], json!("NORTH CAROLINA"));
     assert_eq!(summary["StartTime"], json!("2007-01-01T00:00:00.0000000Z"));
     let r1 = t.row(1).unwrap();
-    assert_eq!(r1.get("EndTime").unwrap(), &dt("2007-01-01T05:00:00Z"));
+    assert_eq!(r1.get("EndTime").unwrap(), dt("2007-01-01T05:00:00Z"));
     assert_eq!(r1.get_f64("BeginLat").unwrap(), None);
     assert_eq!(data.query_completion_information().unwrap().len(), 2);
 }
@@ -323,7 +320,7 @@ fn rust_dataframe_edge_values() {
         r1.get_datetime("RecordTime").unwrap().unwrap().unix_nanos(),
         -9_223_372_036_000_000_000
     );
-    assert_eq!(r1.get("RecordOffset").unwrap(), &ts("1.01:01:01"));
+    assert_eq!(r1.get("RecordOffset").unwrap(), ts("1.01:01:01"));
     let last = t.row(7).unwrap();
     assert_eq!(last.get_string("RecordName").unwrap(), None);
     // Empty strings in datetime/timespan columns carry no value: read as null.
@@ -391,7 +388,7 @@ fn python_dataframe_rejects_its_year_zero_row_but_reads_the_rest() {
     let r0 = t.row(0).unwrap();
     assert_eq!(
         r0.get("MissingType").unwrap(),
-        &KustoValue::Dynamic(json!("miss"))
+        KustoValue::Dynamic(json!("miss"))
     );
     assert_eq!(r0.get_f64("RecordDecimal").unwrap(), Some(1.2));
     assert_eq!(
@@ -418,7 +415,7 @@ fn python_dataframe_rejects_its_year_zero_row_but_reads_the_rest() {
     );
     assert_eq!(
         t.row(6).unwrap().get("RecordOffset").unwrap(),
-        &ts("1.01:01:01")
+        ts("1.01:01:01")
     );
     assert!(
         t.row(1)
@@ -464,7 +461,7 @@ fn assert_admin_then_query(data: &DataSet) {
     let r0 = status.row(0).unwrap();
     assert_eq!(
         r0.get("Timestamp").unwrap(),
-        &dt("2018-08-12T09:13:19.5200972Z")
+        dt("2018-08-12T09:13:19.5200972Z")
     );
     assert_eq!(r0.get_i32("Severity").unwrap(), Some(4));
     // A raw JSON object in a string column is kept as its JSON text.
@@ -497,7 +494,7 @@ fn v1_show_version_without_column_type() {
         r.get_string("BuildVersion").unwrap(),
         Some("1.0.6693.14577")
     );
-    assert_eq!(r.get("BuildTime").unwrap(), &dt("2018-04-29T08:05:54Z"));
+    assert_eq!(r.get("BuildTime").unwrap(), dt("2018-04-29T08:05:54Z"));
     assert_eq!(r.get_string("ServiceType").unwrap(), Some("Engine"));
 }
 

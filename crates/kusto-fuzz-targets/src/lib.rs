@@ -267,7 +267,7 @@ fn decode_cell(ty: &str, cell: &str) -> Option<Result<KustoValue, Error>> {
         Ok(data) => {
             let table = data.primary_result()?;
             let row = table.row(0)?;
-            row.get(0).ok().cloned().map(Ok)
+            row.get(0).ok().map(Ok)
         }
         Err(e) => Some(Err(e)),
     }

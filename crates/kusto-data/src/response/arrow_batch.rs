@@ -28,8 +28,9 @@ use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
 use crate::error::{ConversionError, Error, Result};
-use crate::types::{KustoType, KustoValue};
+use crate::types::KustoType;
 
+use super::columns::CellRef;
 use super::stream::RowBatch;
 use super::table::{Column, KustoTable, Row};
 
@@ -143,7 +144,7 @@ impl Ctx<'_> {
         }))
     }
 
-    fn mismatch(&self, row: usize, value: &KustoValue) -> Error {
+    fn mismatch(&self, row: usize, value: CellRef<'_>) -> Error {
         self.error(
             row,
             format!(
@@ -155,11 +156,11 @@ impl Ctx<'_> {
 }
 
 macro_rules! build {
-    ($builder:expr, $rows:expr, $i:expr, $ctx:expr, |$v:ident, $r:ident| $conv:expr) => {{
+    ($builder:expr, $n:expr, $cells:expr, $ctx:expr, |$v:ident, $r:ident| $conv:expr) => {{
         let mut b = $builder;
-        for ($r, row) in $rows.iter().enumerate() {
-            match row.get($i).unwrap_or(&KustoValue::Null) {
-                KustoValue::Null => b.append_null(),
+        for $r in 0..$n {
+            match $cells($r) {
+                CellRef::Null => b.append_null(),
                 $v => b.append_value($conv?),
             }
         }
@@ -167,51 +168,54 @@ macro_rules! build {
     }};
 }
 
-fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
-    let n = rows.len();
+fn column_array<'a>(
+    n: usize,
+    cells: &dyn Fn(usize) -> CellRef<'a>,
+    ctx: &Ctx<'_>,
+) -> Result<ArrayRef> {
     let unit = ctx.options.time_unit;
     let array = match (&ctx.column.column_type, unit) {
         (KustoType::Bool, _) => {
             build!(
                 BooleanBuilder::with_capacity(n),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| match v {
-                    KustoValue::Bool(b) => Ok(*b),
+                    CellRef::Bool(b) => Ok(b),
                     other => Err(ctx.mismatch(r, other)),
                 }
             )
         }
         (KustoType::Int, _) => build!(
             Int32Builder::with_capacity(n),
-            rows,
-            i,
+            n,
+            cells,
             ctx,
             |v, r| match v {
-                KustoValue::Int(x) => Ok(*x),
+                CellRef::Int(x) => Ok(x),
                 other => Err(ctx.mismatch(r, other)),
             }
         ),
         (KustoType::Long, _) => build!(
             Int64Builder::with_capacity(n),
-            rows,
-            i,
+            n,
+            cells,
             ctx,
             |v, r| match v {
-                KustoValue::Long(x) => Ok(*x),
-                KustoValue::Int(x) => Ok(i64::from(*x)),
+                CellRef::Long(x) => Ok(x),
+                CellRef::Int(x) => Ok(i64::from(x)),
                 other => Err(ctx.mismatch(r, other)),
             }
         ),
         (KustoType::Real, _) => {
             build!(
                 Float64Builder::with_capacity(n),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| match v {
-                    KustoValue::Real(x) => Ok(*x),
+                    CellRef::Real(x) => Ok(x),
                     other => Err(ctx.mismatch(r, other)),
                 }
             )
@@ -219,12 +223,12 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::DateTime, ArrowTimeUnit::Nanosecond) => {
             build!(
                 TimestampNanosecondBuilder::with_capacity(n).with_timezone("UTC"),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| {
                     match v {
-                KustoValue::DateTime(t) => i64::try_from(t.unix_nanos()).map_err(|_| {
+                CellRef::DateTime(t) => i64::try_from(t.unix_nanos()).map_err(|_| {
                     ctx.error(r, format!("{t} is outside the range of nanosecond timestamps (1677-09-21 .. 2262-04-11); use ArrowTimeUnit::Microsecond or ArrowTimeUnit::Ticks"))
                 }),
                 other => Err(ctx.mismatch(r, other)),
@@ -235,11 +239,11 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::DateTime, ArrowTimeUnit::Microsecond) => {
             build!(
                 TimestampMicrosecondBuilder::with_capacity(n).with_timezone("UTC"),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| match v {
-                    KustoValue::DateTime(t) => Ok(t.unix_ticks().div_euclid(10)),
+                    CellRef::DateTime(t) => Ok(t.unix_ticks().div_euclid(10)),
                     other => Err(ctx.mismatch(r, other)),
                 }
             )
@@ -247,12 +251,12 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::TimeSpan, ArrowTimeUnit::Nanosecond) => {
             build!(
                 DurationNanosecondBuilder::with_capacity(n),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| {
                     match v {
-                KustoValue::TimeSpan(t) => t.ticks().checked_mul(100).ok_or_else(|| {
+                CellRef::TimeSpan(t) => t.ticks().checked_mul(100).ok_or_else(|| {
                     ctx.error(r, format!("{t} is outside the range of nanosecond durations (±292 years); use ArrowTimeUnit::Microsecond or ArrowTimeUnit::Ticks"))
                 }),
                 other => Err(ctx.mismatch(r, other)),
@@ -263,11 +267,11 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::TimeSpan, ArrowTimeUnit::Microsecond) => {
             build!(
                 DurationMicrosecondBuilder::with_capacity(n),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| match v {
-                    KustoValue::TimeSpan(t) => Ok(t.ticks().div_euclid(10)),
+                    CellRef::TimeSpan(t) => Ok(t.ticks().div_euclid(10)),
                     other => Err(ctx.mismatch(r, other)),
                 }
             )
@@ -275,22 +279,22 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::DateTime | KustoType::TimeSpan, ArrowTimeUnit::Ticks) => {
             build!(
                 Int64Builder::with_capacity(n),
-                rows,
-                i,
+                n,
+                cells,
                 ctx,
                 |v, r| match v {
-                    KustoValue::DateTime(t) => Ok(t.unix_ticks()),
-                    KustoValue::TimeSpan(t) => Ok(t.ticks()),
+                    CellRef::DateTime(t) => Ok(t.unix_ticks()),
+                    CellRef::TimeSpan(t) => Ok(t.ticks()),
                     other => Err(ctx.mismatch(r, other)),
                 }
             )
         }
         (KustoType::Guid, _) => {
             let mut b = FixedSizeBinaryBuilder::with_capacity(n, 16);
-            for (r, row) in rows.iter().enumerate() {
-                match row.get(i).unwrap_or(&KustoValue::Null) {
-                    KustoValue::Null => b.append_null(),
-                    KustoValue::Guid(g) => b
+            for r in 0..n {
+                match cells(r) {
+                    CellRef::Null => b.append_null(),
+                    CellRef::Guid(g) => b
                         .append_value(g.as_bytes())
                         .map_err(|e| ctx.error(r, e.to_string()))?,
                     other => return Err(ctx.mismatch(r, other)),
@@ -301,13 +305,16 @@ fn column_array(rows: &[Row], i: usize, ctx: &Ctx<'_>) -> Result<ArrayRef> {
         (KustoType::Decimal | KustoType::String | KustoType::Dynamic | KustoType::Other(_), _) => {
             let mut b = StringBuilder::with_capacity(n, n * 16);
             let ty = &ctx.column.column_type;
-            for (r, row) in rows.iter().enumerate() {
-                match (ty, row.get(i).unwrap_or(&KustoValue::Null)) {
-                    (_, KustoValue::Null) => b.append_null(),
-                    (KustoType::String, KustoValue::String(s)) => b.append_value(s),
-                    (KustoType::Decimal, KustoValue::Decimal(d)) => b.append_value(d.to_string()),
-                    (KustoType::Dynamic | KustoType::Other(_), KustoValue::Dynamic(v)) => {
+            for r in 0..n {
+                match (ty, cells(r)) {
+                    (_, CellRef::Null) => b.append_null(),
+                    (KustoType::String, CellRef::String(s)) => b.append_value(s),
+                    (KustoType::Decimal, CellRef::Decimal(d)) => b.append_value(d.to_string()),
+                    (KustoType::Dynamic | KustoType::Other(_), CellRef::Dynamic(v)) => {
                         b.append_value(v.to_string())
+                    }
+                    (KustoType::Dynamic | KustoType::Other(_), CellRef::Json(text)) => {
+                        b.append_value(text)
                     }
                     (_, other) => return Err(ctx.mismatch(r, other)),
                 }
@@ -324,13 +331,27 @@ pub fn to_record_batch(
     rows: &[Row],
     options: &ArrowOptions,
 ) -> Result<RecordBatch> {
+    record_batch(columns, rows.len(), options, &|r, i| {
+        rows.get(r)
+            .and_then(|row| row.get(i))
+            .map_or(CellRef::Null, CellRef::of)
+    })
+}
+
+/// A [`RecordBatch`] of `n` rows whose cell at row `r`, column `i` is `cell(r, i)`.
+fn record_batch<'a>(
+    columns: &[Column],
+    n: usize,
+    options: &ArrowOptions,
+    cell: &dyn Fn(usize, usize) -> CellRef<'a>,
+) -> Result<RecordBatch> {
     let schema = Arc::new(arrow_schema(columns, options));
     let arrays = columns
         .iter()
         .enumerate()
-        .map(|(i, column)| column_array(rows, i, &Ctx { column, options }))
+        .map(|(i, column)| column_array(n, &|r| cell(r, i), &Ctx { column, options }))
         .collect::<Result<Vec<_>>>()?;
-    let batch_options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
+    let batch_options = RecordBatchOptions::new().with_row_count(Some(n));
     RecordBatch::try_new_with_options(schema, arrays, &batch_options).map_err(|e| {
         Error::Conversion(Box::new(ConversionError {
             row: None,
@@ -345,12 +366,12 @@ pub fn to_record_batch(
 impl KustoTable {
     /// The table as one Arrow [`RecordBatch`] (default [`ArrowOptions`]).
     pub fn to_record_batch(&self) -> Result<RecordBatch> {
-        to_record_batch(&self.columns, &self.rows, &ArrowOptions::default())
+        self.to_record_batch_with(&ArrowOptions::default())
     }
 
     /// The table as one Arrow [`RecordBatch`].
     pub fn to_record_batch_with(&self, options: &ArrowOptions) -> Result<RecordBatch> {
-        to_record_batch(&self.columns, &self.rows, options)
+        record_batch(&self.columns, self.len(), options, &|r, i| self.cell(r, i))
     }
 }
 

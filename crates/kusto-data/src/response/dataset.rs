@@ -98,22 +98,18 @@ impl DataSetBuilder {
             V2Event::DataSetHeader(h) => self.data.header = Some(h),
             V2Event::TableStart(h) => {
                 self.index.insert(h.table_id, self.data.tables.len());
-                self.data.tables.push(KustoTable {
-                    id: h.table_id,
-                    kind: h.kind,
-                    name: h.name,
-                    columns: h.columns,
-                    rows: Vec::new(),
-                });
+                self.data
+                    .tables
+                    .push(KustoTable::empty(h.table_id, h.kind, h.name, h.columns));
             }
-            V2Event::Rows { table_id, mut rows } => {
+            V2Event::Rows { table_id, rows } => {
                 if let Some(t) = self.table_mut(table_id) {
-                    t.rows.append(&mut rows);
+                    rows.into_iter().for_each(|row| t.push_row(row));
                 }
             }
             V2Event::Replace { table_id } => {
                 if let Some(t) = self.table_mut(table_id) {
-                    t.rows.clear();
+                    t.clear_rows();
                 }
             }
             V2Event::DataSetCompletion(c) => self.data.completion = Some(c),
@@ -156,14 +152,24 @@ pub fn parse_v2(body: &[u8]) -> Result<DataSet> {
 
 /// [`parse_v2`] with explicit parser options.
 pub fn parse_v2_with(body: &[u8], options: ParserOptions) -> Result<DataSet> {
+    // The body is fed in chunks: the parser copies what it is fed into its own buffer, so
+    // feeding the whole body would hold it twice.
+    const CHUNK: usize = 256 * 1024;
     let mut parser = V2Parser::with_options(options);
-    parser.feed(body);
-    parser.end_of_input();
     let mut builder = DataSetBuilder::new();
+    let mut chunks = body.chunks(CHUNK);
+    let mut ended = false;
     loop {
         match parser.next_event() {
             Ok(Some(event)) => builder.push(event),
-            Ok(None) => return Ok(builder.finish()),
+            Ok(None) => match chunks.next() {
+                Some(chunk) => parser.feed(chunk),
+                None if ended => return Ok(builder.finish()),
+                None => {
+                    parser.end_of_input();
+                    ended = true;
+                }
+            },
             Err(e) => return Err(builder.attach(e)),
         }
     }

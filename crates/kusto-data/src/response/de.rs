@@ -33,10 +33,10 @@ use serde::de::{
 use serde::forward_to_deserialize_any;
 
 use crate::error::{ConversionError, Error, Result};
-use crate::types::KustoValue;
 
+use super::columns::CellRef;
 use super::stream::RowBatch;
-use super::table::{Column, KustoTable, Row, RowRef};
+use super::table::{KustoTable, RowRef};
 
 /// The serde error used inside row deserialization.
 #[derive(Debug)]
@@ -75,15 +75,12 @@ impl DeError {
     }
 }
 
-pub(crate) fn deserialize_row<'de, T: de::Deserialize<'de>>(
-    columns: &'de [Column],
-    values: &'de [KustoValue],
-    row: usize,
-) -> Result<T> {
-    T::deserialize(RowDeserializer { columns, values }).map_err(|e| {
+fn deserialize_row<'de, T: de::Deserialize<'de>>(row: RowRef<'de>) -> Result<T> {
+    let columns = row.columns();
+    T::deserialize(RowDeserializer { row }).map_err(|e| {
         let column = e.column.and_then(|i| columns.get(i));
         Error::Conversion(Box::new(ConversionError {
-            row: Some(row),
+            row: Some(row.index()),
             column: column.map(|c| c.name.clone()).unwrap_or_default(),
             kusto_type: column
                 .map(|c| c.column_type.to_string())
@@ -94,40 +91,29 @@ pub(crate) fn deserialize_row<'de, T: de::Deserialize<'de>>(
     })
 }
 
-fn deserialize_rows<'de, T: de::Deserialize<'de>>(
-    columns: &'de [Column],
-    rows: &'de [Row],
-) -> Result<Vec<T>> {
-    rows.iter()
-        .enumerate()
-        .map(|(i, r)| deserialize_row(columns, r, i))
-        .collect()
-}
-
 impl KustoTable {
     /// Deserializes every row into `T` by column name (see [`crate::response::de`]).
     pub fn deserialize<'de, T: de::Deserialize<'de>>(&'de self) -> Result<Vec<T>> {
-        deserialize_rows(&self.columns, &self.rows)
+        self.rows().map(deserialize_row).collect()
     }
 }
 
 impl RowBatch {
     /// Deserializes every row of the batch into `T` by column name.
     pub fn deserialize<'de, T: de::Deserialize<'de>>(&'de self) -> Result<Vec<T>> {
-        deserialize_rows(&self.columns, &self.rows)
+        self.rows().map(deserialize_row).collect()
     }
 }
 
 impl<'a> RowRef<'a> {
     /// Deserializes this row into `T` by column name.
     pub fn deserialize<T: de::Deserialize<'a>>(&self) -> Result<T> {
-        deserialize_row(self.columns(), self.values(), self.index())
+        deserialize_row(*self)
     }
 }
 
 struct RowDeserializer<'de> {
-    columns: &'de [Column],
-    values: &'de [KustoValue],
+    row: RowRef<'de>,
 }
 
 impl<'de> Deserializer<'de> for RowDeserializer<'de> {
@@ -176,7 +162,7 @@ impl<'de> MapAccess<'de> for RowMap<'de> {
         &mut self,
         seed: K,
     ) -> Result<Option<K::Value>, DeError> {
-        match self.de.columns.get(self.index) {
+        match self.de.row.columns().get(self.index) {
             None => Ok(None),
             Some(c) => seed
                 .deserialize(BorrowedStrDeserializer::new(c.name.as_str()))
@@ -187,8 +173,8 @@ impl<'de> MapAccess<'de> for RowMap<'de> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         let i = self.index;
         self.index += 1;
-        let value = self.de.values.get(i).unwrap_or(&KustoValue::Null);
-        seed.deserialize(Cell(value)).map_err(|e| e.column(i))
+        seed.deserialize(Cell(self.de.row.cell_at(i)))
+            .map_err(|e| e.column(i))
     }
 }
 
@@ -205,18 +191,18 @@ impl<'de> SeqAccess<'de> for RowSeq<'de> {
         seed: T,
     ) -> Result<Option<T::Value>, DeError> {
         let i = self.index;
-        let Some(value) = self.de.values.get(i) else {
+        if i >= self.de.row.len() {
             return Ok(None);
-        };
+        }
         self.index += 1;
-        seed.deserialize(Cell(value))
+        seed.deserialize(Cell(self.de.row.cell_at(i)))
             .map(Some)
             .map_err(|e| e.column(i))
     }
 }
 
 /// One cell.
-struct Cell<'de>(&'de KustoValue);
+struct Cell<'de>(CellRef<'de>);
 
 impl Cell<'_> {
     fn mismatch(&self, rust_type: &'static str) -> DeError {
@@ -236,14 +222,30 @@ fn json_error(e: serde_json::Error) -> DeError {
     de::Error::custom(e)
 }
 
+/// Runs `$method` of serde_json's deserializer on a dynamic cell (held as a value or as JSON
+/// text); any other cell gives `$otherwise`.
+macro_rules! dynamic {
+    ($cell:expr, $method:ident($($arg:expr),*), $otherwise:expr) => {
+        match $cell {
+            CellRef::Dynamic(v) => v.$method($($arg),*).map_err(json_error),
+            CellRef::Json(text) => {
+                let mut de = serde_json::Deserializer::from_str(text);
+                let value = (&mut de).$method($($arg),*).map_err(json_error)?;
+                de.end().map_err(json_error)?;
+                Ok(value)
+            }
+            _ => $otherwise,
+        }
+    };
+}
+
 macro_rules! integer {
     ($method:ident, $t:literal) => {
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
             match self.0 {
-                KustoValue::Int(i) => visitor.visit_i64(i64::from(*i)),
-                KustoValue::Long(l) => visitor.visit_i64(*l),
-                KustoValue::Dynamic(v) => v.$method(visitor).map_err(json_error),
-                _ => Err(self.mismatch($t)),
+                CellRef::Int(i) => visitor.visit_i64(i64::from(i)),
+                CellRef::Long(l) => visitor.visit_i64(l),
+                cell => dynamic!(cell, $method(visitor), Err(self.mismatch($t))),
             }
             .map_err(|e| e.rust_type($t))
         }
@@ -255,29 +257,31 @@ impl<'de> Deserializer<'de> for Cell<'de> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Null => visitor.visit_unit(),
-            KustoValue::Bool(b) => visitor.visit_bool(*b),
-            KustoValue::Int(i) => visitor.visit_i32(*i),
-            KustoValue::Long(l) => visitor.visit_i64(*l),
-            KustoValue::Real(r) => visitor.visit_f64(*r),
-            KustoValue::String(s) => visitor.visit_borrowed_str(s),
-            KustoValue::Dynamic(v) => v.deserialize_any(visitor).map_err(json_error),
-            other => visitor.visit_string(other.to_string()),
+            CellRef::Null => visitor.visit_unit(),
+            CellRef::Bool(b) => visitor.visit_bool(b),
+            CellRef::Int(i) => visitor.visit_i32(i),
+            CellRef::Long(l) => visitor.visit_i64(l),
+            CellRef::Real(r) => visitor.visit_f64(r),
+            CellRef::String(s) => visitor.visit_borrowed_str(s),
+            cell => dynamic!(
+                cell,
+                deserialize_any(visitor),
+                visitor.visit_string(cell.to_value().to_string())
+            ),
         }
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Null => visitor.visit_none(),
+            CellRef::Null => visitor.visit_none(),
             _ => visitor.visit_some(self),
         }
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Bool(b) => visitor.visit_bool(*b),
-            KustoValue::Dynamic(v) => v.deserialize_bool(visitor).map_err(json_error),
-            _ => Err(self.mismatch("bool")),
+            CellRef::Bool(b) => visitor.visit_bool(b),
+            cell => dynamic!(cell, deserialize_bool(visitor), Err(self.mismatch("bool"))),
         }
         .map_err(|e| e.rust_type("bool"))
     }
@@ -295,12 +299,11 @@ impl<'de> Deserializer<'de> for Cell<'de> {
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Real(r) => visitor.visit_f64(*r),
-            KustoValue::Int(i) => visitor.visit_f64(f64::from(*i)),
-            KustoValue::Long(l) => visitor.visit_f64(*l as f64),
-            KustoValue::Decimal(d) => visitor.visit_f64(d.to_f64()),
-            KustoValue::Dynamic(v) => v.deserialize_f64(visitor).map_err(json_error),
-            _ => Err(self.mismatch("f64")),
+            CellRef::Real(r) => visitor.visit_f64(r),
+            CellRef::Int(i) => visitor.visit_f64(f64::from(i)),
+            CellRef::Long(l) => visitor.visit_f64(l as f64),
+            CellRef::Decimal(d) => visitor.visit_f64(d.to_f64()),
+            cell => dynamic!(cell, deserialize_f64(visitor), Err(self.mismatch("f64"))),
         }
         .map_err(|e| e.rust_type("f64"))
     }
@@ -312,13 +315,21 @@ impl<'de> Deserializer<'de> for Cell<'de> {
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::String(s) => visitor.visit_borrowed_str(s),
-            KustoValue::Dynamic(serde_json::Value::String(s)) => visitor.visit_borrowed_str(s),
-            KustoValue::Decimal(_)
-            | KustoValue::DateTime(_)
-            | KustoValue::TimeSpan(_)
-            | KustoValue::Guid(_)
-            | KustoValue::Dynamic(_) => visitor.visit_string(self.0.to_string()),
+            CellRef::String(s) => visitor.visit_borrowed_str(s),
+            CellRef::Dynamic(serde_json::Value::String(s)) => visitor.visit_borrowed_str(s),
+            // A dynamic JSON string is given as the string; any other dynamic value as its JSON.
+            CellRef::Json(text) => match serde_json::from_str::<&str>(text) {
+                Ok(s) => visitor.visit_borrowed_str(s),
+                Err(_) => match serde_json::from_str::<String>(text) {
+                    Ok(s) => visitor.visit_string(s),
+                    Err(_) => visitor.visit_borrowed_str(text),
+                },
+            },
+            CellRef::Decimal(_)
+            | CellRef::DateTime(_)
+            | CellRef::TimeSpan(_)
+            | CellRef::Guid(_)
+            | CellRef::Dynamic(_) => visitor.visit_string(self.0.to_value().to_string()),
             _ => Err(self.mismatch("string")),
         }
         .map_err(|e| e.rust_type("string"))
@@ -335,7 +346,7 @@ impl<'de> Deserializer<'de> for Cell<'de> {
 
     fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::Null => visitor.visit_unit(),
+            CellRef::Null => visitor.visit_unit(),
             _ => Err(self.mismatch("()")),
         }
     }
@@ -363,11 +374,12 @@ impl<'de> Deserializer<'de> for Cell<'de> {
         visitor: V,
     ) -> Result<V::Value, DeError> {
         match self.0 {
-            KustoValue::String(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            KustoValue::Dynamic(v) => v
-                .deserialize_enum(name, variants, visitor)
-                .map_err(json_error),
-            _ => Err(self.mismatch("enum")),
+            CellRef::String(s) => visitor.visit_enum(s.into_deserializer()),
+            cell => dynamic!(
+                cell,
+                deserialize_enum(name, variants, visitor),
+                Err(self.mismatch("enum"))
+            ),
         }
     }
 
@@ -376,17 +388,19 @@ impl<'de> Deserializer<'de> for Cell<'de> {
     }
 
     fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.0 {
-            KustoValue::Dynamic(v) => v.deserialize_seq(visitor).map_err(json_error),
-            _ => self.deserialize_any(visitor),
-        }
+        dynamic!(
+            self.0,
+            deserialize_seq(visitor),
+            self.deserialize_any(visitor)
+        )
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, DeError> {
-        match self.0 {
-            KustoValue::Dynamic(v) => v.deserialize_map(visitor).map_err(json_error),
-            _ => self.deserialize_any(visitor),
-        }
+        dynamic!(
+            self.0,
+            deserialize_map(visitor),
+            self.deserialize_any(visitor)
+        )
     }
 
     fn deserialize_struct<V: Visitor<'de>>(
@@ -395,12 +409,11 @@ impl<'de> Deserializer<'de> for Cell<'de> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, DeError> {
-        match self.0 {
-            KustoValue::Dynamic(v) => v
-                .deserialize_struct(name, fields, visitor)
-                .map_err(json_error),
-            _ => self.deserialize_any(visitor),
-        }
+        dynamic!(
+            self.0,
+            deserialize_struct(name, fields, visitor),
+            self.deserialize_any(visitor)
+        )
     }
 
     forward_to_deserialize_any! { bytes byte_buf tuple tuple_struct identifier }
@@ -413,7 +426,8 @@ mod tests {
     use serde::Deserialize;
 
     use super::*;
-    use crate::response::TableKind;
+    use crate::response::{Column, TableKind};
+    use crate::types::KustoValue;
     use crate::types::{KustoDecimal, KustoTimespan, KustoType, Uuid};
 
     fn table() -> KustoTable {

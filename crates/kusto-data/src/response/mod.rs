@@ -18,6 +18,20 @@
 //!   `KustoClient::execute_query_arrow` give the batches as a stream. Same values as
 //!   `to_record_batch` over the row path, in less time.
 //!
+//! # How a collected table holds its data
+//! A [`KustoTable`] (what [`parse_v2`], [`parse_v1`], [`read_v1`] and
+//! [`V2EventStream::collect_dataset`] build) keeps each column in one typed buffer: fixed-size
+//! values with a null bit for `bool`, `int`, `long`, `real`, `decimal`, `datetime`, `timespan`
+//! and `guid`; one UTF-8 buffer with an offset per cell for `string`; compact JSON text for
+//! `dynamic` and unknown types. A 1,000,000-row result is held in less memory than its JSON body
+//! (a `Vec<KustoValue>` per row needed about nine times the body). The row API reads from the
+//! buffers: the typed getters of [`RowRef`] copy fixed-size values and borrow strings;
+//! [`RowRef::get`], [`RowRef::values`], [`KustoTable::to_rows`] and
+//! [`KustoTable::column_values`] give owned [`KustoValue`](crate::types::KustoValue)s;
+//! [`RowRef::get_dynamic`] parses the cell's JSON text on each call and
+//! [`RowRef::get_dynamic_json`] borrows the text. A streamed [`RowBatch`] keeps its rows as
+//! `Vec<KustoValue>` (its public `rows` field): batches are short-lived and bounded.
+//!
 //! # Errors inside a successful response
 //! The service reports failures that happen after the response started in several places:
 //! an error object in place of a row (`InData`), `TableCompletion.OneApiErrors` (`EndOfTable`),
@@ -35,6 +49,7 @@
 
 #[cfg(feature = "arrow")]
 mod columnar;
+mod columns;
 mod decode;
 pub(crate) mod events;
 pub(crate) mod partial;

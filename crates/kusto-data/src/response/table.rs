@@ -8,6 +8,8 @@ use serde_json::Value;
 use crate::error::{ConversionError, Error, Result};
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
+use super::columns::{CellRef, ColumnData, json_value};
+
 /// One row: a value per column, in column order.
 pub type Row = Vec<KustoValue>;
 
@@ -94,13 +96,47 @@ impl fmt::Display for TableKind {
 }
 
 /// A table of a result, held in memory.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// The data is kept by column, in typed buffers (see the response module's documentation): a
+/// collected result needs about the memory of its values, not a [`KustoValue`] per cell. The row
+/// API ([`rows`](Self::rows), [`row`](Self::row), [`RowRef`]'s getters, serde rows) and the Arrow
+/// conversion read from those buffers.
+#[derive(Clone)]
 pub struct KustoTable {
     pub(crate) id: i64,
     pub(crate) kind: TableKind,
     pub(crate) name: String,
     pub(crate) columns: Arc<[Column]>,
-    pub(crate) rows: Vec<Row>,
+    data: Vec<ColumnData>,
+    len: usize,
+}
+
+impl fmt::Debug for KustoTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KustoTable")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("columns", &self.columns)
+            .field("rows", &self.len)
+            .finish()
+    }
+}
+
+impl PartialEq for KustoTable {
+    /// Same id, kind, name, columns and cells (NaN is not equal to itself, as for `f64`).
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.kind == other.kind
+            && self.name == other.name
+            && self.columns == other.columns
+            && self.len == other.len
+            && self
+                .data
+                .iter()
+                .zip(&other.data)
+                .all(|(a, b)| (0..self.len).all(|r| a.get(r).same(b.get(r))))
+    }
 }
 
 impl KustoTable {
@@ -120,13 +156,48 @@ impl KustoTable {
                 columns.len()
             )));
         }
-        Ok(KustoTable {
+        let mut table = KustoTable::empty(id, kind, name.into(), columns);
+        for row in rows {
+            table.push_row(row);
+        }
+        Ok(table)
+    }
+
+    /// A table without rows.
+    pub(crate) fn empty(id: i64, kind: TableKind, name: String, columns: Arc<[Column]>) -> Self {
+        let data = columns
+            .iter()
+            .map(|c| ColumnData::new(&c.column_type))
+            .collect();
+        KustoTable {
             id,
             kind,
-            name: name.into(),
+            name,
             columns,
-            rows,
-        })
+            data,
+            len: 0,
+        }
+    }
+
+    /// Appends a row. A missing value is null; values past the last column are ignored (the
+    /// decoders give one value per column).
+    pub(crate) fn push_row(&mut self, row: Row) {
+        let mut values = row.into_iter();
+        for column in &mut self.data {
+            column.push(values.next().unwrap_or(KustoValue::Null), self.len);
+        }
+        self.len += 1;
+    }
+
+    /// Removes every row (a `DataReplace`).
+    pub(crate) fn clear_rows(&mut self) {
+        self.data.iter_mut().for_each(ColumnData::clear);
+        self.len = 0;
+    }
+
+    /// The cell at `row`, `column`.
+    pub(crate) fn cell(&self, row: usize, column: usize) -> CellRef<'_> {
+        self.data.get(column).map_or(CellRef::Null, |c| c.get(row))
     }
 
     /// `TableId` (v2), or the position of the table in a v1 answer.
@@ -161,41 +232,52 @@ impl KustoTable {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// True when the table has no rows.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
     }
 
-    /// The rows as raw values.
-    pub fn raw_rows(&self) -> &[Row] {
-        &self.rows
+    /// The rows as owned values (a copy of every cell: prefer [`rows`](Self::rows) and the
+    /// typed getters, serde rows or Arrow for large tables).
+    pub fn to_rows(&self) -> Vec<Row> {
+        self.rows().map(|r| r.values()).collect()
     }
 
-    /// Takes the rows out of the table.
+    /// Takes the rows out of the table, as owned values.
     pub fn into_rows(self) -> Vec<Row> {
-        self.rows
+        self.to_rows()
     }
 
     /// Row `index`, with typed getters.
     pub fn row(&self, index: usize) -> Option<RowRef<'_>> {
-        row_ref(&self.name, &self.columns, &self.rows, index)
+        (index < self.len).then(|| RowRef {
+            table: &self.name,
+            columns: &self.columns,
+            cells: Cells::Columns(&self.data),
+            index,
+        })
     }
 
     /// Every row, with typed getters.
     pub fn rows(&self) -> impl ExactSizeIterator<Item = RowRef<'_>> + '_ {
-        rows_iter(&self.name, &self.columns, &self.rows)
+        (0..self.len).map(move |index| RowRef {
+            table: &self.name,
+            columns: &self.columns,
+            cells: Cells::Columns(&self.data),
+            index,
+        })
     }
 
-    /// Every value of one column, in row order.
+    /// Every value of one column, in row order, as owned values.
     pub fn column_values(
         &self,
         column: impl ColumnIndex,
-    ) -> Result<impl Iterator<Item = &KustoValue> + '_> {
+    ) -> Result<impl ExactSizeIterator<Item = KustoValue> + '_> {
         let i = resolve(&column, &self.columns, &self.name)?;
-        Ok(self.rows.iter().filter_map(move |r| r.get(i)))
+        Ok((0..self.len).map(move |r| self.cell(r, i).to_value()))
     }
 }
 
@@ -216,7 +298,7 @@ pub(crate) fn row_ref<'a>(
     rows.get(index).map(|values| RowRef {
         table,
         columns,
-        values,
+        cells: Cells::Row(values),
         index,
     })
 }
@@ -229,7 +311,7 @@ pub(crate) fn rows_iter<'a>(
     rows.iter().enumerate().map(move |(index, values)| RowRef {
         table,
         columns,
-        values,
+        cells: Cells::Row(values),
         index,
     })
 }
@@ -299,12 +381,29 @@ fn resolve(column: &impl ColumnIndex, columns: &[Column], table: &str) -> Result
 /// assert!(row.get_bool("s").is_err());
 /// # Ok::<(), kusto_data::Error>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct RowRef<'a> {
     table: &'a str,
     columns: &'a [Column],
-    values: &'a [KustoValue],
+    cells: Cells<'a>,
     index: usize,
+}
+
+/// Where a row's cells are: a `Vec<KustoValue>` (streamed batches) or a table's column buffers.
+#[derive(Clone, Copy)]
+enum Cells<'a> {
+    Row(&'a [KustoValue]),
+    Columns(&'a [ColumnData]),
+}
+
+impl fmt::Debug for RowRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RowRef")
+            .field("table", &self.table)
+            .field("index", &self.index)
+            .field("values", &self.values())
+            .finish()
+    }
 }
 
 macro_rules! getter {
@@ -313,9 +412,9 @@ macro_rules! getter {
         pub fn $name(&self, column: impl ColumnIndex) -> Result<Option<$t>> {
             let (i, value) = self.cell(&column)?;
             #[allow(clippy::redundant_closure_call)]
-            let converted: Option<$t> = (|$v: &'a KustoValue| $body)(value);
+            let converted: Option<$t> = (|$v: CellRef<'a>| $body)(value);
             match (value, converted) {
-                (KustoValue::Null, _) => Ok(None),
+                (CellRef::Null, _) => Ok(None),
                 (_, Some(v)) => Ok(Some(v)),
                 (_, None) => Err(self.mismatch(i, $rust)),
             }
@@ -334,28 +433,54 @@ impl<'a> RowRef<'a> {
         self.columns
     }
 
-    /// The values, in column order.
-    pub fn values(&self) -> &'a [KustoValue] {
-        self.values
+    /// Number of cells (one per column).
+    pub fn len(&self) -> usize {
+        match self.cells {
+            Cells::Row(values) => values.len(),
+            Cells::Columns(data) => data.len(),
+        }
     }
 
-    /// The raw value of a column.
-    pub fn get(&self, column: impl ColumnIndex) -> Result<&'a KustoValue> {
-        self.cell(&column).map(|(_, v)| v)
+    /// True for a row of a table without columns.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    fn cell(&self, column: &impl ColumnIndex) -> Result<(usize, &'a KustoValue)> {
+    /// The values, in column order, as owned values.
+    pub fn values(&self) -> Vec<KustoValue> {
+        (0..self.len())
+            .map(|i| self.cell_at(i).to_value())
+            .collect()
+    }
+
+    /// The value of a column, as an owned value (a `string` is copied, a `dynamic` value
+    /// parsed: the typed getters borrow instead).
+    pub fn get(&self, column: impl ColumnIndex) -> Result<KustoValue> {
+        self.cell(&column).map(|(_, v)| v.to_value())
+    }
+
+    /// Cell `i`, null past the end.
+    pub(crate) fn cell_at(&self, i: usize) -> CellRef<'a> {
+        match self.cells {
+            Cells::Row(values) => values.get(i).map_or(CellRef::Null, CellRef::of),
+            Cells::Columns(data) => data.get(i).map_or(CellRef::Null, |c| c.get(self.index)),
+        }
+    }
+
+    fn cell(&self, column: &impl ColumnIndex) -> Result<(usize, CellRef<'a>)> {
         let i = resolve(column, self.columns, self.table)?;
-        let value = self.values.get(i).ok_or_else(|| Error::ColumnNotFound {
-            column: column.describe(),
-            table: self.table.to_owned(),
-        })?;
-        Ok((i, value))
+        if i >= self.len() {
+            return Err(Error::ColumnNotFound {
+                column: column.describe(),
+                table: self.table.to_owned(),
+            });
+        }
+        Ok((i, self.cell_at(i)))
     }
 
     fn mismatch(&self, i: usize, rust_type: &str) -> Error {
         let column = self.columns.get(i);
-        let value = self.values.get(i);
+        let value = self.cell_at(i);
         ConversionError {
             row: Some(self.index),
             column: column.map(|c| c.name.clone()).unwrap_or_default(),
@@ -366,7 +491,7 @@ impl<'a> RowRef<'a> {
             message: format!(
                 "the value is a {}",
                 value
-                    .and_then(KustoValue::kusto_type)
+                    .kusto_type()
                     .map_or("null".to_owned(), |t| t.to_string())
             ),
         }
@@ -375,38 +500,52 @@ impl<'a> RowRef<'a> {
 
     getter!(
         /// A `bool` column.
-        get_bool, bool, "bool", |v| match v { KustoValue::Bool(b) => Some(*b), _ => None });
+        get_bool, bool, "bool", |v| match v { CellRef::Bool(b) => Some(b), _ => None });
     getter!(
         /// An `int` column.
-        get_i32, i32, "i32", |v| match v { KustoValue::Int(i) => Some(*i), _ => None });
+        get_i32, i32, "i32", |v| match v { CellRef::Int(i) => Some(i), _ => None });
     getter!(
     /// A `long` or `int` column.
     get_i64, i64, "i64", |v| match v {
-        KustoValue::Long(l) => Some(*l),
-        KustoValue::Int(i) => Some(i64::from(*i)),
+        CellRef::Long(l) => Some(l),
+        CellRef::Int(i) => Some(i64::from(i)),
         _ => None,
     });
     getter!(
         /// A `real` column (NaN and infinities included).
-        get_f64, f64, "f64", |v| match v { KustoValue::Real(r) => Some(*r), _ => None });
+        get_f64, f64, "f64", |v| match v { CellRef::Real(r) => Some(r), _ => None });
     getter!(
         /// A `decimal` column.
-        get_decimal, KustoDecimal, "KustoDecimal", |v| match v { KustoValue::Decimal(d) => Some(*d), _ => None });
+        get_decimal, KustoDecimal, "KustoDecimal", |v| match v { CellRef::Decimal(d) => Some(d), _ => None });
     getter!(
-        /// A `string` column.
-        get_string, &'a str, "&str", |v| match v { KustoValue::String(s) => Some(s.as_str()), _ => None });
+        /// A `string` column (borrowed from the table).
+        get_string, &'a str, "&str", |v| match v { CellRef::String(s) => Some(s), _ => None });
     getter!(
         /// A `datetime` column.
-        get_datetime, KustoDateTime, "KustoDateTime", |v| match v { KustoValue::DateTime(t) => Some(*t), _ => None });
+        get_datetime, KustoDateTime, "KustoDateTime", |v| match v { CellRef::DateTime(t) => Some(t), _ => None });
     getter!(
         /// A `timespan` column.
-        get_timespan, KustoTimespan, "KustoTimespan", |v| match v { KustoValue::TimeSpan(t) => Some(*t), _ => None });
+        get_timespan, KustoTimespan, "KustoTimespan", |v| match v { CellRef::TimeSpan(t) => Some(t), _ => None });
     getter!(
         /// A `guid` column.
-        get_guid, Uuid, "Uuid", |v| match v { KustoValue::Guid(g) => Some(*g), _ => None });
+        get_guid, Uuid, "Uuid", |v| match v { CellRef::Guid(g) => Some(g), _ => None });
     getter!(
-        /// A `dynamic` column (or a column of unknown type, kept as JSON).
-        get_dynamic, &'a Value, "serde_json::Value", |v| match v { KustoValue::Dynamic(d) => Some(d), _ => None });
+    /// A `dynamic` column (or a column of unknown type), as an owned JSON value: a collected
+    /// table keeps dynamic values as compact JSON text and parses the cell on each call.
+    /// [`get_dynamic_json`](Self::get_dynamic_json) gives the text without parsing.
+    get_dynamic, Value, "serde_json::Value", |v| match v {
+        CellRef::Dynamic(d) => Some(d.clone()),
+        CellRef::Json(text) => Some(json_value(text)),
+        _ => None,
+    });
+    getter!(
+    /// A `dynamic` column (or a column of unknown type) as compact JSON text. Borrowed from a
+    /// collected table; a streamed row holding a parsed value gives its text.
+    get_dynamic_json, std::borrow::Cow<'a, str>, "JSON text", |v| match v {
+        CellRef::Json(text) => Some(std::borrow::Cow::Borrowed(text)),
+        CellRef::Dynamic(d) => Some(std::borrow::Cow::Owned(d.to_string())),
+        _ => None,
+    });
 }
 
 /// Reads `Columns`: `[{"ColumnName": ..., "ColumnType": ...}]` (v1 may give `DataType` only).

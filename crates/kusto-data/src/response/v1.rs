@@ -103,36 +103,34 @@ pub fn parse_v1(body: &[u8]) -> Result<DataSet> {
                 message: format!("table {index} ({name}): {m}"),
                 offset: columns_at,
             })?;
-        let mut rows = Vec::new();
+        let mut rows = KustoTable::empty(id, TableKind::PrimaryResult, name, columns.into());
         if let Some(raw_rows) = raw.rows {
             let text = raw_rows.get().as_bytes();
             let at = (text.as_ptr() as usize).saturating_sub(base) as u64;
             let ranges = split_array(text).map_err(|(i, m)| Error::MalformedResponse {
-                message: format!("table {index} ({name}): Rows: {m}"),
+                message: format!("table {index} ({}): Rows: {m}", rows.name),
                 offset: Some(at + i as u64),
             })?;
             for (start, end) in ranges {
-                match decode_row(text.get(start..end).unwrap_or_default(), &columns) {
-                    Ok(RowElement::Row(row)) => rows.push(row),
+                match decode_row(text.get(start..end).unwrap_or_default(), &rows.columns) {
+                    Ok(RowElement::Row(row)) => rows.push_row(row),
                     Ok(RowElement::Errors(object)) => {
                         row_errors(&mut errors, id, rows.len(), &object);
                     }
                     Err((m, i)) => {
                         return Err(Error::MalformedResponse {
-                            message: format!("table {index} ({name}), row {}: {m}", rows.len()),
+                            message: format!(
+                                "table {index} ({}), row {}: {m}",
+                                rows.name,
+                                rows.len()
+                            ),
                             offset: Some(at + (start + i) as u64),
                         });
                     }
                 }
             }
         }
-        tables.push(KustoTable {
-            id,
-            kind: TableKind::PrimaryResult,
-            name,
-            columns: columns.into(),
-            rows,
-        });
+        tables.push(rows);
     }
     assemble(tables, errors, parsed.exceptions.as_ref())
 }
@@ -185,9 +183,9 @@ pub(super) fn assemble(
             .filter(|t| t.kind == TableKind::QueryCompletionInformation)
         {
             if let Some(qci) = QciColumns::find(&table.columns) {
-                for row in &table.rows {
+                for row in table.rows() {
                     let id = table.id;
-                    errors.extend(qci.check(row, |level| {
+                    errors.extend(qci.check(&row.values(), |level| {
                         ErrorPlacement::QueryCompletionInformation {
                             table_id: id,
                             level,
@@ -241,10 +239,10 @@ fn apply_table_of_contents(tables: &mut [KustoTable]) {
             };
             let ordinal_col = find_column(&toc.columns, "Ordinal");
             let entries: Vec<(usize, TableKind, String)> = toc
-                .rows
-                .iter()
+                .rows()
                 .enumerate()
                 .map(|(i, row)| {
+                    let row = row.values();
                     let ordinal = match ordinal_col.and_then(|c| row.get(c)) {
                         Some(KustoValue::Long(o)) => usize::try_from(*o).unwrap_or(usize::MAX),
                         Some(KustoValue::Int(o)) => usize::try_from(*o).unwrap_or(usize::MAX),

@@ -13,7 +13,7 @@ use super::partial::PartialError;
 use super::scan::{
     QUOTED_START, Scan, ValueScanner, body_start, check_value_size, describe, is_ws, split_array,
 };
-use super::table::{Column, KustoTable, Row, TableKind, parse_columns};
+use super::table::{Column, KustoTable, TableKind, parse_columns};
 use super::v1::{assemble, row_errors};
 
 /// The object a key belongs to.
@@ -47,7 +47,8 @@ struct OpenTable {
     name: Option<String>,
     columns: Option<Vec<Column>>,
     columns_at: u64,
-    rows: Vec<Row>,
+    /// The rows decoded so far, kept by column (created at the first row).
+    data: Option<KustoTable>,
     /// `Rows` that came before `Columns`: its JSON, decoded at the end of the table.
     buffered: Option<(Vec<u8>, u64)>,
 }
@@ -386,23 +387,24 @@ impl V1Reader {
     /// One row element of the open table.
     fn row(&mut self, bytes: &[u8], at: u64) -> Result<()> {
         let index = self.tables.len();
-        let columns = self.table.columns.as_deref().unwrap_or_default();
+        let table = &mut self.table;
+        let columns = table.columns.as_deref().unwrap_or_default();
+        let row_count = table.data.as_ref().map_or(0, KustoTable::len);
         match decode_row(bytes, columns) {
-            Ok(RowElement::Row(row)) => self.table.rows.push(row),
+            Ok(RowElement::Row(row)) => table
+                .data
+                .get_or_insert_with(|| {
+                    KustoTable::empty(0, TableKind::PrimaryResult, String::new(), columns.into())
+                })
+                .push_row(row),
             Ok(RowElement::Errors(object)) => {
-                row_errors(
-                    &mut self.errors,
-                    index as i64,
-                    self.table.rows.len(),
-                    &object,
-                );
+                row_errors(&mut self.errors, index as i64, row_count, &object);
             }
             Err((m, i)) => {
                 return Err(Error::MalformedResponse {
                     message: format!(
-                        "table {index} ({}), row {}: {m}",
+                        "table {index} ({}), row {row_count}: {m}",
                         self.table_name(index),
-                        self.table.rows.len()
                     ),
                     offset: Some(at + i as u64),
                 });
@@ -435,13 +437,13 @@ impl V1Reader {
             }
         }
         let table = std::mem::take(&mut self.table);
-        self.tables.push(KustoTable {
-            id: index as i64,
-            kind: TableKind::PrimaryResult,
-            name,
-            columns: table.columns.unwrap_or_default().into(),
-            rows: table.rows,
+        let columns = table.columns.unwrap_or_default();
+        let mut data = table.data.unwrap_or_else(|| {
+            KustoTable::empty(0, TableKind::PrimaryResult, String::new(), columns.into())
         });
+        data.id = index as i64;
+        data.name = name;
+        self.tables.push(data);
         self.state = State::AfterTable;
         Ok(())
     }

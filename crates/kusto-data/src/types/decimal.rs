@@ -34,6 +34,12 @@ pub struct KustoDecimal {
 }
 
 impl KustoDecimal {
+    /// Zero (scale 0).
+    pub const ZERO: KustoDecimal = KustoDecimal {
+        mantissa: 0,
+        scale: 0,
+    };
+
     /// `mantissa × 10^-scale`; `None` when `scale` exceeds 38 or the mantissa has more than
     /// 38 digits.
     pub fn new(mantissa: i128, scale: u32) -> Option<Self> {
