@@ -328,7 +328,9 @@ impl<'a> CellRef<'a> {
 
 /// Parses the JSON text of a stored dynamic value. The text was written by serde_json from a
 /// value it had parsed, so it always parses back; were it ever not to, the text is kept as a
-/// JSON string rather than lost.
+/// JSON string rather than lost. Numbers come back exact: serde_json writes the shortest text
+/// that names the same `f64`, and the workspace builds serde_json with `float_roundtrip`, whose
+/// parser rounds correctly (the default parser can be one unit in the last place off).
 pub(crate) fn json_value(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
 }
@@ -409,6 +411,36 @@ mod tests {
                 KustoValue::Long(4)
             ]
         );
+    }
+
+    #[test]
+    fn dynamic_floats_come_back_exact() {
+        // Without serde_json's `float_roundtrip`, each of these parses to an f64 whose shortest
+        // text parses to yet another f64, so a stored dynamic value would change (checked
+        // against serde_json 1 without the feature). The `kusto_values` fuzz target's corpus
+        // found the bug with a value near the last one.
+        let texts = [
+            "1.0715660391465825e-75",
+            "[3.0261999441573207e-52,6.4660538264326985e-236]",
+            "{\"x\":2.3471351557786174e+214,\"y\":[7.296267179458752e-246]}",
+            "5.555555555555555e+73",
+        ];
+        let mut c = ColumnData::new(&KustoType::Dynamic);
+        let values: Vec<Value> = texts
+            .iter()
+            .map(|t| serde_json::from_str(t).unwrap())
+            .collect();
+        for (i, v) in values.iter().enumerate() {
+            c.push(KustoValue::Dynamic(v.clone()), i);
+        }
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(
+                c.get(i).to_value(),
+                KustoValue::Dynamic(v.clone()),
+                "{}",
+                texts[i]
+            );
+        }
     }
 
     #[test]
