@@ -36,6 +36,9 @@ use super::arrow_batch::{ArrowOptions, ArrowTimeUnit, arrow_schema, data_type};
 use super::scan::offset_of;
 use super::table::Column;
 
+mod fast;
+use fast::Cell;
+
 /// One column's builder.
 #[derive(Debug)]
 enum ColumnBuilder {
@@ -85,6 +88,38 @@ impl ColumnBuilder {
             Self::Guid(b) => b.append_null(),
             Self::Text(b) | Self::Decimal(b) | Self::Json(b) => b.append_null(),
         }
+    }
+
+    /// Appends a cell read by the fast lane for this builder.
+    fn append_cell(&mut self, cell: Cell, row: &str) -> Result<(), AppendError> {
+        match (self, cell) {
+            (b, Cell::Null) => b.append_null(),
+            (Self::Bool(b), Cell::Bool(v)) => b.append_value(v),
+            (Self::Int(b), Cell::Int(v)) => b.append_value(v),
+            (Self::Long(b), Cell::Long(v)) => b.append_value(v),
+            (Self::Real(b), Cell::Real(v)) => b.append_value(v),
+            (Self::DateTime(b) | Self::TimeSpan(b), Cell::Ticks(v)) => b.append_value(v),
+            (Self::Guid(b), Cell::Guid(g)) => b
+                .append_value(g)
+                .map_err(|e| AppendError::Malformed(e.to_string(), 0))?,
+            (Self::Text(b) | Self::Decimal(b) | Self::Json(b), Cell::Text(s, e)) => {
+                let Some(text) = row.get(s as usize..e as usize) else {
+                    return Err(AppendError::Malformed(
+                        format!("internal error: {s}..{e} is not a text range of the row"),
+                        s as usize,
+                    ));
+                };
+                b.append_value(text);
+            }
+            (_, cell) => {
+                // `fast::read_cell` reads each builder's own kind of cell: not reached.
+                return Err(AppendError::Malformed(
+                    format!("internal error: cell {cell:?} read for another column type"),
+                    0,
+                ));
+            }
+        }
+        Ok(())
     }
 
     fn finish(&mut self, unit: ArrowTimeUnit) -> ArrayRef {
@@ -146,6 +181,10 @@ pub(crate) struct ColumnarBuilder {
     options: ArrowOptions,
     builders: Vec<ColumnBuilder>,
     rows: usize,
+    /// The tokens and cells of the row being read by the fast lane (kept to reuse their
+    /// allocations).
+    tokens: Vec<fast::Token>,
+    cells: Vec<Cell>,
 }
 
 impl ColumnarBuilder {
@@ -163,6 +202,8 @@ impl ColumnarBuilder {
             options,
             builders,
             rows: 0,
+            tokens: Vec::new(),
+            cells: Vec::new(),
         }
     }
 
@@ -171,9 +212,47 @@ impl ColumnarBuilder {
         self.rows
     }
 
+    /// Decodes the row at the start of `bytes` (more bytes may follow it) on the fast lane when
+    /// the row is complete and the lane understands it: the row's length. `None`: nothing was
+    /// appended; the caller finds the row's end and calls [`ColumnarBuilder::append_row`].
+    pub(crate) fn append_fast(&mut self, bytes: &[u8]) -> Result<Option<usize>, AppendError> {
+        let Some(row) = self.read_fast(bytes) else {
+            return Ok(None);
+        };
+        self.push_cells(row)?;
+        Ok(Some(row.len()))
+    }
+
+    /// The fast lane's reading of the row at the start of `bytes` into `self.cells`: the row's
+    /// text.
+    fn read_fast<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
+        fast::read_row(
+            bytes,
+            &self.builders,
+            &self.options,
+            &mut self.tokens,
+            &mut self.cells,
+        )
+    }
+
+    /// Appends the cells the fast lane read from `row` as one row.
+    fn push_cells(&mut self, row: &str) -> Result<(), AppendError> {
+        for (builder, cell) in self.builders.iter_mut().zip(&self.cells) {
+            builder.append_cell(*cell, row)?;
+        }
+        self.rows += 1;
+        Ok(())
+    }
+
     /// Decodes one row (a complete JSON array, `bytes`) into the builders. After an error the
     /// builders may hold part of the row; the caller stops parsing.
     pub(crate) fn append_row(&mut self, bytes: &[u8]) -> Result<(), AppendError> {
+        // The fast lane takes the rows it fully understands; the serde decoder the rest.
+        if let Some(row) = self.read_fast(bytes)
+            && row.len() == bytes.len()
+        {
+            return self.push_cells(row);
+        }
         let mut conversion = None;
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let seed = RowInto {
@@ -410,106 +489,11 @@ fn is_canonical_decimal(text: &str) -> bool {
         && !(text.starts_with('-') && int.iter().chain(frac).all(|b| *b == b'0'))
 }
 
-/// Most keys per object, and nesting depth, that [`is_compact_json`] checks.
-const COMPACT_KEYS: usize = 32;
-const COMPACT_DEPTH: u32 = 64;
-
-/// True when `text` (valid JSON) is exactly what `serde_json::Value`'s `Display` writes for
-/// it, keys in their order: no whitespace, strings without escapes, integers only (no
-/// fraction, exponent or `-0`), no duplicate keys in an object. Conservative: `false` sends the
-/// value through a `serde_json::Value`.
+/// True when `text` is valid JSON exactly as `serde_json::Value`'s `Display` writes it back
+/// (see [`fast::compact_json_end`]). Conservative: `false` sends the value through a
+/// `serde_json::Value`.
 fn is_compact_json(text: &[u8]) -> bool {
-    // Keys of the open objects: (depth, start, end).
-    let mut keys = [(0u32, 0usize, 0usize); COMPACT_KEYS];
-    let mut nkeys = 0;
-    // Bit d set: the container at depth d + 1 is an object.
-    let mut objects = 0u64;
-    let mut depth = 0u32;
-    let mut expect_key = false;
-    let mut i = 0;
-    while let Some(&b) = text.get(i) {
-        match b {
-            b'"' => {
-                let start = i + 1;
-                let Some(len) = text.get(start..).and_then(|rest| {
-                    rest.iter()
-                        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-                }) else {
-                    return false;
-                };
-                let end = start + len;
-                if text.get(end) != Some(&b'"') {
-                    return false;
-                }
-                if expect_key {
-                    let key = &text[start..end];
-                    let mut k = nkeys;
-                    while k > 0 && keys[k - 1].0 == depth {
-                        if &text[keys[k - 1].1..keys[k - 1].2] == key {
-                            return false;
-                        }
-                        k -= 1;
-                    }
-                    if nkeys == COMPACT_KEYS {
-                        return false;
-                    }
-                    keys[nkeys] = (depth, start, end);
-                    nkeys += 1;
-                    expect_key = false;
-                }
-                i = end + 1;
-            }
-            b'{' | b'[' => {
-                if depth + 1 >= COMPACT_DEPTH {
-                    return false;
-                }
-                if b == b'{' {
-                    objects |= 1 << depth;
-                } else {
-                    objects &= !(1 << depth);
-                }
-                depth += 1;
-                expect_key = b == b'{';
-                i += 1;
-            }
-            b'}' | b']' => {
-                while nkeys > 0 && keys[nkeys - 1].0 == depth {
-                    nkeys -= 1;
-                }
-                depth = depth.saturating_sub(1);
-                expect_key = false;
-                i += 1;
-            }
-            b',' => {
-                expect_key = depth > 0 && objects & (1 << (depth - 1)) != 0;
-                i += 1;
-            }
-            b':' => i += 1,
-            b'-' | b'0'..=b'9' => {
-                let len = text[i..]
-                    .iter()
-                    .position(|c| !(c.is_ascii_digit() || *c == b'-'))
-                    .unwrap_or(text.len() - i);
-                let number = &text[i..i + len];
-                if matches!(text.get(i + len), Some(b'.' | b'e' | b'E' | b'+')) || number == b"-0" {
-                    return false;
-                }
-                // Integers beyond i64/u64 become floats in serde_json.
-                if len > 18 {
-                    let fits = std::str::from_utf8(number)
-                        .is_ok_and(|n| n.parse::<i64>().is_ok() || n.parse::<u64>().is_ok());
-                    if !fits {
-                        return false;
-                    }
-                }
-                i += len;
-            }
-            b't' | b'n' => i += 4,
-            b'f' => i += 5,
-            _ => return false,
-        }
-    }
-    depth == 0
+    fast::compact_json_end(text, 0) == Some(text.len())
 }
 
 impl<'de> Visitor<'de> for CellInto<'_> {
@@ -714,6 +698,17 @@ mod tests {
             "18446744073709551616",
             "-9223372036854775809",
             "[1, 2]",
+            // Not JSON at all: refused without serde_json's help.
+            "[1,,2]",
+            "[1 2]",
+            r#"{"a"1}"#,
+            r#"{"a":}"#,
+            "[tru]",
+            "[nulll]",
+            "{\"k\":trux}",
+            "[01]",
+            "[1,]",
+            "\"a\u{1}\"",
         ];
         for text in compact {
             assert!(is_compact_json(text.as_bytes()), "{text}");
@@ -722,7 +717,9 @@ mod tests {
             assert!(!is_compact_json(text.as_bytes()), "{text}");
         }
         for text in compact.iter().chain(&not_compact) {
-            let value: serde_json::Value = serde_json::from_str(text).unwrap();
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+                continue;
+            };
             // Conservative: claimed compact only when the round trip is the identity.
             if is_compact_json(text.as_bytes()) {
                 assert_eq!(value.to_string(), *text);

@@ -533,6 +533,14 @@ impl V2Parser {
                         self.flush()?;
                         self.state = State::AfterValue;
                     } else {
+                        #[cfg(feature = "arrow")]
+                        if b == b'['
+                            && let Some(end) = self.fast_row(at)?
+                        {
+                            self.pos = end;
+                            self.state = State::RowsAfterElem;
+                            continue;
+                        }
                         self.state = State::RowScan(ValueScanner::default(), at);
                     }
                 }
@@ -827,6 +835,40 @@ impl V2Parser {
 
     #[cfg(feature = "arrow")]
     fn columnar_row(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
+        self.columnar_append(id, offset, |builder| {
+            builder.append_row(bytes).map(|()| Some(bytes.len()))
+        })
+        .map(drop)
+    }
+
+    /// The columnar path's fast lane, tried before a row is scanned: decodes the row starting
+    /// at `at` straight from the buffer when it is complete there and the lane understands it
+    /// (one pass, no scan first). `Some(end)` when it did; `None` leaves the row to the scanner.
+    #[cfg(feature = "arrow")]
+    fn fast_row(&mut self, at: usize) -> Result<Option<usize>> {
+        let id = self.target.unwrap_or_default();
+        if self.columnar_table != Some(id) {
+            return Ok(None);
+        }
+        // The buffer is moved out while the row is decoded so `self` can record the result.
+        let buf = std::mem::take(&mut self.buf);
+        let bytes = buf.get(at..).unwrap_or_default();
+        let result = self.columnar_append(id, self.base + at as u64, |builder| {
+            builder.append_fast(bytes)
+        });
+        self.buf = buf;
+        Ok(result?.map(|len| at + len))
+    }
+
+    /// Appends one row of table `id` to its Arrow builders with `append` (which answers the
+    /// row's length, or `None` when it appended nothing), then batches.
+    #[cfg(feature = "arrow")]
+    fn columnar_append(
+        &mut self,
+        id: i64,
+        offset: u64,
+        append: impl FnOnce(&mut ColumnarBuilder) -> std::result::Result<Option<usize>, AppendError>,
+    ) -> Result<Option<usize>> {
         if self.batch_table != Some(id) {
             self.flush()?;
             self.batch_table = Some(id);
@@ -839,10 +881,11 @@ impl V2Parser {
         };
         let index = table.rows_received;
         let Some(builder) = table.arrow.as_mut() else {
-            return Ok(());
+            return Ok(None);
         };
-        match builder.append_row(bytes) {
-            Ok(()) => {}
+        let len = match append(builder) {
+            Ok(Some(len)) => len,
+            Ok(None) => return Ok(None),
             Err(AppendError::Conversion(e)) => return Err(e),
             Err(AppendError::Malformed(message, at)) => {
                 return Err(Error::MalformedResponse {
@@ -850,14 +893,14 @@ impl V2Parser {
                     offset: Some(offset + at as u64),
                 });
             }
-        }
+        };
         table.rows_received += 1;
         let full = builder.len() >= self.options.batch_rows;
-        self.batch_bytes += bytes.len();
+        self.batch_bytes += len;
         if full || self.batch_bytes >= self.options.batch_bytes {
             self.flush()?;
         }
-        Ok(())
+        Ok(Some(len))
     }
 
     fn handle_row(
