@@ -10,21 +10,11 @@ use futures::{StreamExt, stream};
 use kusto_data::Error;
 use kusto_data::response::{ParserOptions, V2EventStream};
 
+mod common;
+use common::status_kib;
+
 const ROWS: u64 = 1_800_000;
 const CHUNK: usize = 64 * 1024;
-
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .expect("/proc/self/status is readable on Linux");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .unwrap_or_else(|| panic!("{field} missing from /proc/self/status"));
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("bad {line}"))
-}
 
 fn row(i: u64) -> String {
     format!(

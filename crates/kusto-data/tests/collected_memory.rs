@@ -7,20 +7,10 @@
 
 use kusto_data::response::parse_v2;
 
-const ROWS: u64 = 300_000;
+mod common;
+use common::status_kib;
 
-fn status_kib(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .expect("/proc/self/status is readable on Linux");
-    let line = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .unwrap_or_else(|| panic!("{field} missing from /proc/self/status"));
-    line.split_whitespace()
-        .nth(1)
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("bad {line}"))
-}
+const ROWS: u64 = 300_000;
 
 fn body() -> Vec<u8> {
     let mut s = String::from(concat!(
