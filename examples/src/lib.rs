@@ -5,23 +5,23 @@
 //! | `query_rows` | a query read row by row with typed getters, nulls as `None`; typed query parameters |
 //! | `query_serde` | rows into `#[derive(Deserialize)]` structs by column name, tuples by position |
 //! | `query_arrow` | `KustoClient::execute_query_arrow`: Arrow record batches from the columnar path |
-//! | `query_polars` | `kusto_ingest_polars::query_dataframe`: a result as a Polars DataFrame |
 //! | `large_streamed_query` | 200,000 rows through `execute_query_stream` in bounded batches |
 //! | `queued_ingest` | a CSV file with a header and a mapping reference ingested with `QueuedIngestClient`, its status waited for, the rows queried back; many files with `ingest_many` |
 //! | `streaming_ingest` | `StreamingIngestClient`: CSV from memory, a JSON-lines file with a JSON-path mapping |
 //! | `managed_streaming` | small payloads streamed, a large one sent queued by the same `ManagedStreamingIngestClient`, each decision printed |
-//! | `polars_roundtrip` | a Polars DataFrame into a table created from its schema (`ingest_from_dataframe`, queued, status waited for) and queried back as a DataFrame with the same dtypes |
 //! | `bulk_directory` | every CSV file of a directory with `ingest_many`, each file's status waited for |
 //! | `custom_auth_and_retries` | a custom `TokenProvider`; `RetryPolicy` per client and per request; what is retried and what is not |
 //! | `demo` | all of it at once (`cargo xtask demo`) |
+//!
+//! The Polars examples (`query_polars`, `polars_roundtrip`) are in the package
+//! `kusto-examples-polars` (`examples-polars/`), so that these examples, and the demo, build
+//! without Polars.
 //!
 //! Run one with `cargo run -p kusto-examples --bin NAME`; `cargo test -p kusto-examples` runs
 //! them all and checks what they print. They run against a local emulator with Azurite started
 //! in-process by default; set `KUSTO_CLUSTER_URL` (a cluster URL, which authenticates with the
 //! default credential chain, or a full connection string) and `KUSTO_DATABASE` (default
 //! `Examples`) to run them against a real cluster.
-
-pub mod bench;
 
 use std::error::Error;
 

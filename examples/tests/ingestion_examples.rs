@@ -49,21 +49,6 @@ fn managed_streaming_example() {
 }
 
 #[test]
-fn polars_roundtrip_example() {
-    let stdout = run(env!("CARGO_BIN_EXE_polars_roundtrip"));
-    for expected in [
-        ".create-merge table Frames (Id:long, Name:string, Score:real, At:datetime, Took:timespan, Tags:dynamic)",
-        "status: Succeeded",
-        "ids, datetimes and durations identical: true",
-    ] {
-        assert!(
-            stdout.contains(expected),
-            "missing {expected:?} in:\n{stdout}"
-        );
-    }
-}
-
-#[test]
 fn streaming_ingest_example() {
     let stdout = run(env!("CARGO_BIN_EXE_streaming_ingest"));
     for expected in [

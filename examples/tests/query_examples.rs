@@ -72,23 +72,6 @@ fn query_arrow_example() {
 }
 
 #[test]
-fn query_polars_example() {
-    let stdout = run(env!("CARGO_BIN_EXE_query_polars"));
-    assert_prints(
-        &stdout,
-        &[
-            "StartTime: datetime[ns, UTC]",
-            "Duration: duration[ns]",
-            "Injuries: i64",
-            "2024-05-01 10:20:30.123456700 UTC | \"TEXAS\" | \"Hail\" | 2 | 15000.5 | 45m",
-            "2024-05-04 23:59:59.999999900 UTC | \"OKLAHOMA\" | \"Hail\" | null | 300.25 | 5m 30s",
-            "5 rows, 14 injuries in total, 1 rows without an injury count",
-            "largest damage: 2500000",
-        ],
-    );
-}
-
-#[test]
 fn large_streamed_query_example() {
     let stdout = run(env!("CARGO_BIN_EXE_large_streamed_query"));
     assert_prints(

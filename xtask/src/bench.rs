@@ -3,7 +3,7 @@
 //! Azurite, and against the limit each workload has on this machine (issue 15;
 //! `docs/benchmarks.md` holds the table and reads it).
 //!
-//! 1. Builds the release binaries `bench_client` (kusto-examples) and `kusto-emulator`
+//! 1. Builds the release binaries `bench_client` (kusto-bench) and `kusto-emulator`
 //!    (`--quick`: the debug binaries the test step built) and the Python virtualenv of the
 //!    conformance step (`tools/conformance/requirements.txt`: azure-kusto-data and
 //!    azure-kusto-ingest 6.0.4 with pandas).
@@ -120,7 +120,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
     let azurite_script = azurite::ensure_installed(root)?;
     let python = ensure_venv(&root.join("tools").join("conformance"))?;
     let profile = if quick {
-        // The test step builds both binaries (kusto-examples' and kusto-emulator's integration
+        // The test step builds both binaries (kusto-bench's and kusto-emulator's integration
         // tests need them); this is a no-op after it.
         let mut build = cargo();
         build.args([
@@ -138,7 +138,7 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
             "build",
             "--release",
             "-p",
-            "kusto-examples",
+            "kusto-bench",
             "--bin",
             "bench_client",
             "-p",

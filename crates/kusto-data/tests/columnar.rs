@@ -14,7 +14,7 @@ use kusto_data::response::{
     V2Parser, to_record_batch,
 };
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::{RngExt, SeedableRng};
 
 /// What a consumer sees, with the rows of primary results as record batches.
 #[derive(Debug, PartialEq)]

@@ -36,11 +36,11 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use bytes::Bytes;
 use futures::StreamExt;
+use kusto_bench::{
+    CountingSink, XorShift, gzip, gzip_file, memory, mib, reset_peak, write_csv_rows,
+};
 use kusto_data::response::ArrowOptions;
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
-use kusto_examples::bench::{
-    self, CountingSink, XorShift, gzip, gzip_file, memory, mib, reset_peak, write_csv_rows,
-};
 use kusto_ingest::{
     IngestProtocol, IngestionProperties, IngestionSource, QueuedIngestClient,
     StreamingIngestClient, UploadOptions,
@@ -268,10 +268,10 @@ fn generate(args: &Args) -> BoxResult<()> {
         b2_rows += rows;
         b2_bytes += bytes;
     }
-    let b3_rows = bench::write_csv_file(&dir.join("b3.csv"), b3_mb << 20)?;
+    let b3_rows = kusto_bench::write_csv_file(&dir.join("b3.csv"), b3_mb << 20)?;
     let mut b5_rows = 0;
     for i in 0..b5_requests {
-        let text = bench::payload(i, b5_kb << 10);
+        let text = kusto_bench::payload(i, b5_kb << 10);
         b5_rows += text.lines().count() as u64;
         std::fs::write(dir.join("b5").join(format!("{i:05}.csv")), text)?;
     }
@@ -337,7 +337,7 @@ async fn count(args: &Args) -> BoxResult<()> {
 async fn run(job: &Job) -> BoxResult<String> {
     match job.workload.as_str() {
         "B1" => {
-            let frame = bench::frame(job.rows)?;
+            let frame = kusto_bench::frame(job.rows)?;
             let options = FrameOptions::new();
             let properties = job.properties(DataFormat::Json);
             let watch = Watch::start();
@@ -463,7 +463,7 @@ async fn run(job: &Job) -> BoxResult<String> {
 async fn limit(job: &Job) -> BoxResult<String> {
     match job.workload.as_str() {
         "B1" => {
-            let frame = bench::frame(job.rows)?;
+            let frame = kusto_bench::frame(job.rows)?;
             let options = FrameOptions::new();
             let watch = Watch::start();
             let mut encoder =

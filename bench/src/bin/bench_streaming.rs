@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::StreamExt;
+use kusto_bench::{gzip, payload};
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::Emulator;
-use kusto_examples::bench::{gzip, payload};
 use kusto_ingest::{IngestionProperties, IngestionSource, StreamingIngestClient};
 
 struct Options {

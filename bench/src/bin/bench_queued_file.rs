@@ -17,7 +17,7 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use kusto_examples::bench::{gzip_file, memory, reset_peak, write_csv_file};
+use kusto_bench::{gzip_file, memory, reset_peak, write_csv_file};
 
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::azurite::Azurite;

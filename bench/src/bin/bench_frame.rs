@@ -18,10 +18,10 @@ use std::error::Error;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use kusto_bench::{CountingSink, frame, memory, reset_peak};
 use kusto_data::{ConnectionString, DataFormat, KustoClient};
 use kusto_emulator::azurite::Azurite;
 use kusto_emulator::{DataManagementOptions, Emulator};
-use kusto_examples::bench::{CountingSink, frame, memory, reset_peak};
 use kusto_ingest::{
     IngestionProperties, QueuedIngestClient, ReportLevel, ReportMethod, UploadOptions,
 };
