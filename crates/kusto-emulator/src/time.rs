@@ -238,7 +238,68 @@ pub(crate) fn parse_datetime(text: &str) -> Option<i64> {
     if text.is_empty() {
         return None;
     }
-    parse_iso_datetime(text).or_else(|| parse_rfc_datetime(text))
+    parse_iso_datetime(text)
+        .or_else(|| parse_rfc_datetime(text))
+        .or_else(|| parse_month_first_datetime(text))
+}
+
+/// `MM-dd-yyyy` or `MM/dd/yyyy`, optionally followed by ` HH:mm[:ss[.f]]` (US order, as
+/// `datetime('12-02-2022')` is documented to be).
+fn parse_month_first_datetime(text: &str) -> Option<i64> {
+    let mut c = Cursor::new(text);
+    let (month, _) = c.digits(2)?;
+    if !(c.eat(b'-') || c.eat(b'/')) {
+        return None;
+    }
+    let (day, _) = c.digits(2)?;
+    if !(c.eat(b'-') || c.eat(b'/')) {
+        return None;
+    }
+    let (year, n) = c.digits(4)?;
+    if n != 4 {
+        return None;
+    }
+    let (mut hour, mut minute, mut second, mut fraction) = (0, 0, 0, 0);
+    c.skip_spaces();
+    if let Some((h, _)) = c.digits(2) {
+        hour = h;
+        if !c.eat(b':') {
+            return None;
+        }
+        minute = c.digits(2)?.0;
+        if c.eat(b':') {
+            second = c.digits(2)?.0;
+            if c.eat(b'.') {
+                fraction = c.fraction_ticks()?;
+            }
+        }
+    }
+    let base = ticks_from_parts(year, month, day, hour, minute, second, fraction)?;
+    let ticks = base.checked_sub(parse_zone(&mut c)?)?;
+    (0..=MAX_DATETIME_TICKS).contains(&ticks).then_some(ticks)
+}
+
+/// The parts of a datetime: year, month, day, hour, minute, second and the fraction of the
+/// second in ticks.
+pub(crate) fn parts_from_ticks(ticks: i64) -> (i64, i64, i64, i64, i64, i64, i64) {
+    let ticks = ticks.clamp(0, MAX_DATETIME_TICKS);
+    let days = ticks / TICKS_PER_DAY;
+    let rem = ticks % TICKS_PER_DAY;
+    let (y, m, d) = civil_from_days(days - DAYS_TO_UNIX_EPOCH);
+    (
+        y,
+        m,
+        d,
+        rem / TICKS_PER_HOUR,
+        (rem % TICKS_PER_HOUR) / TICKS_PER_MINUTE,
+        (rem % TICKS_PER_MINUTE) / TICKS_PER_SECOND,
+        rem % TICKS_PER_SECOND,
+    )
+}
+
+/// The number of days in a month of a year.
+pub(crate) fn month_days(year: i64, month: i64) -> i64 {
+    days_in_month(year, month)
 }
 
 fn parse_iso_datetime(text: &str) -> Option<i64> {

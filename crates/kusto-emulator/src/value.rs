@@ -197,6 +197,121 @@ impl Decimal {
         }
     }
 
+    /// The decimal nearest to a finite `f64` (its shortest round-trip text), `None` for NaN and
+    /// infinities.
+    pub(crate) fn from_f64(value: f64) -> Option<Decimal> {
+        if !value.is_finite() {
+            return None;
+        }
+        Decimal::parse(&format!("{value:?}"))
+    }
+
+    /// The integer part (truncated toward zero), if it fits an `i64`.
+    pub(crate) fn trunc_i64(self) -> Option<i64> {
+        let div = 10i128.checked_pow(self.scale)?;
+        i64::try_from(self.mantissa / div).ok()
+    }
+
+    /// Both operands at the same scale.
+    fn aligned(self, other: Decimal) -> Option<(i128, i128, u32)> {
+        let scale = self.scale.max(other.scale);
+        let a = self
+            .mantissa
+            .checked_mul(10i128.checked_pow(scale - self.scale)?)?;
+        let b = other
+            .mantissa
+            .checked_mul(10i128.checked_pow(scale - other.scale)?)?;
+        Some((a, b, scale))
+    }
+
+    /// Drops trailing zeros of the fraction beyond `keep` digits.
+    fn normalized(mut self, keep: u32) -> Decimal {
+        while self.scale > keep && self.mantissa % 10 == 0 {
+            self.mantissa /= 10;
+            self.scale -= 1;
+        }
+        self
+    }
+
+    /// `self + other` (`None` on overflow).
+    pub(crate) fn checked_add(self, other: Decimal) -> Option<Decimal> {
+        let (a, b, scale) = self.aligned(other)?;
+        Some(Decimal {
+            mantissa: a.checked_add(b)?,
+            scale,
+        })
+    }
+
+    /// `self - other` (`None` on overflow).
+    pub(crate) fn checked_sub(self, other: Decimal) -> Option<Decimal> {
+        self.checked_add(Decimal {
+            mantissa: -other.mantissa,
+            scale: other.scale,
+        })
+    }
+
+    /// `self * other` (`None` on overflow).
+    pub(crate) fn checked_mul(self, other: Decimal) -> Option<Decimal> {
+        let mut d = Decimal {
+            mantissa: self.mantissa.checked_mul(other.mantissa)?,
+            scale: self.scale + other.scale,
+        };
+        while d.scale > 38 {
+            d.mantissa /= 10;
+            d.scale -= 1;
+        }
+        Some(d.normalized(self.scale.max(other.scale)))
+    }
+
+    /// `self / other` with up to 20 fractional digits (`None` for a zero divisor or overflow).
+    pub(crate) fn checked_div(self, other: Decimal) -> Option<Decimal> {
+        if other.mantissa == 0 {
+            return None;
+        }
+        let (a, b, _) = self.aligned(other)?;
+        // a / b, scaled by 10^k as far as the mantissa allows.
+        let mut k = 20u32;
+        let num = loop {
+            match a.checked_mul(10i128.checked_pow(k)?) {
+                Some(n) => break n,
+                None if k > 0 => k -= 1,
+                None => return None,
+            }
+        };
+        Some(
+            Decimal {
+                mantissa: num / b,
+                scale: k,
+            }
+            .normalized(0),
+        )
+    }
+
+    /// The remainder of `self / other` with the sign of `self`.
+    pub(crate) fn checked_rem(self, other: Decimal) -> Option<Decimal> {
+        let (a, b, scale) = self.aligned(other)?;
+        if b == 0 {
+            return None;
+        }
+        Some(Decimal {
+            mantissa: a % b,
+            scale,
+        })
+    }
+
+    /// `-self`.
+    pub(crate) fn neg(self) -> Decimal {
+        Decimal {
+            mantissa: -self.mantissa,
+            scale: self.scale,
+        }
+    }
+
+    /// The sign: -1, 0 or 1.
+    pub(crate) fn signum(self) -> i32 {
+        self.mantissa.signum() as i32
+    }
+
     fn compare(self, other: Decimal) -> Option<Ordering> {
         let scale = self.scale.max(other.scale);
         let a = self

@@ -47,7 +47,13 @@ const TYPE_LITERALS: [&str; 16] = [
     "time", "guid", "uuid", "uniqueid", "dynamic", "string",
 ];
 
-const HYPHENATED: [&str; 12] = [
+const HYPHENATED: [&str; 18] = [
+    "sample-distinct",
+    "project-smart",
+    "make-graph",
+    "graph-match",
+    "graph-merge",
+    "graph-to-table",
     "project-away",
     "project-keep",
     "project-rename",
@@ -175,14 +181,17 @@ impl Lexer<'_> {
             return self.string(start);
         }
         if c == '[' && matches!(self.char_at(start + 1), Some('"' | '\'')) {
+            // `['name']` is a quoted identifier; `["a", "b"]` (a list) is not: then `[` alone.
             self.pos += 1;
-            let s = self.quoted_body(start)?;
-            self.skip_trivia();
-            if self.peek_char() != Some(']') {
-                return Err(self.error(start));
+            if let Ok(s) = self.quoted_body(start) {
+                self.skip_trivia();
+                if self.peek_char() == Some(']') {
+                    self.pos += 1;
+                    return Ok(self.token(Tok::QuotedIdent(s), start));
+                }
             }
-            self.pos += 1;
-            return Ok(self.token(Tok::QuotedIdent(s), start));
+            self.pos = start + 1;
+            return Ok(self.token(Tok::Punct("["), start));
         }
         if c.is_ascii_digit() {
             return self.number(start);
@@ -252,6 +261,22 @@ impl Lexer<'_> {
 
     fn number(&mut self, start: usize) -> Result<Token, LexError> {
         let bytes = self.src.as_bytes();
+        // Hexadecimal: `0x1F`.
+        if bytes.get(start) == Some(&b'0') && matches!(bytes.get(start + 1), Some(b'x' | b'X')) {
+            let digits = self
+                .src
+                .get(start + 2..)
+                .unwrap_or("")
+                .bytes()
+                .take_while(u8::is_ascii_hexdigit)
+                .count();
+            let text = self.src.get(start + 2..start + 2 + digits).unwrap_or("");
+            let value = i64::from_str_radix(text, 16)
+                .or_else(|_| u64::from_str_radix(text, 16).map(|u| u as i64))
+                .map_err(|_| self.error(start))?;
+            self.pos = start + 2 + digits;
+            return Ok(self.token(Tok::Long(value), start));
+        }
         let mut end = start;
         let mut is_real = false;
         while end < bytes.len() && bytes[end].is_ascii_digit() {

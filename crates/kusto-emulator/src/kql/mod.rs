@@ -1,26 +1,30 @@
-//! The KQL subset the emulator runs: a table (or `print`), piped through `count`, `take`/`limit`,
-//! `project`, `project-away` (names and `*` wildcards), `project-rename`, `extend`, `where`,
-//! `order by`/`sort by`, `top N by`, `distinct` and `summarize`, with `declare
-//! query_parameters(...)` bound to the request's parameters (kusto-protocol.md 10.4).
+//! The emulator's KQL engine. A query flows through:
 //!
-//! Scalar expressions: literals, columns, parameters; `==`, `!=`, `<`, `<=`, `>`, `>=`, `=~`,
-//! `!~`; the string operators `contains`, `startswith`, `endswith` and `has` (whole terms), each
-//! with its case-sensitive `_cs` and negated `!` forms; `in`, `!in`, `in~`, `!in~`; `and`, `or`,
-//! `not()`; arithmetic `+ - * / %` and unary `-` with KQL's typing (int, long and real promote to
-//! the wider type; datetime and timespan combine as `datetime - datetime = timespan`, `datetime ±
-//! timespan`, `timespan * number`, `timespan / number`, `timespan / timespan = real`; integer
-//! division by zero is null); `isnull`, `isnotnull`, `isempty`, `isnotempty`, `now()`, `ago()`,
-//! `ingestion_time()` (when the row's extent was ingested; null once `project`, `summarize`,
-//! `distinct` or `count` made new rows) and the `to*()` conversions.
+//! ```text
+//! text -> lexer.rs (tokens) -> parser/ (syntax tree of ast.rs, with positions)
+//!      -> eval/ (statements, let scope, tabular sources)
+//!           -> ops/ (one module per operator family), each binding its scalar expressions
+//!              with binder/ (names, types, functions and aggregates resolved, semantic errors)
+//!              against its input's schema, then evaluating them row by row
+//!      -> result tables
+//! ```
 //!
-//! Anything else is rejected with the error shapes of a real cluster: a syntax error
-//! (`SYN0002`, with line, position and token) for text that is not KQL, a semantic error naming
-//! the operator or function for KQL the emulator does not implement.
+//! Scalar functions are entries of one registry (`functions/`, a file per family) and
+//! aggregates of another (`aggregates/`); value semantics (types, promotion, nulls,
+//! conversions, arithmetic, text) are in `scalar.rs`. docs/emulator-kql.md lists what is
+//! supported and how to add a function, an operator or a corpus case.
 
+mod aggregates;
+mod ast;
+mod binder;
 mod eval;
+mod functions;
 mod lexer;
+mod literals;
+mod ops;
+mod params;
 mod parser;
-mod tabular;
+mod scalar;
 
 pub(crate) use eval::ResultTable;
 pub(crate) use eval::{run, run_script};
@@ -30,45 +34,10 @@ pub(crate) use lexer::{Tok, Token, tokenize_with};
 /// emulator does not implement, type mismatches, bad parameter values.
 pub(crate) const SEM_UNSUPPORTED: &str = "SEM0001";
 
-/// Real KQL operators (and statements) that the emulator does not implement: they get a semantic
-/// error naming them instead of a syntax error.
-pub(crate) const UNSUPPORTED_OPERATORS: [&str; 35] = [
-    "as",
-    "consume",
-    "evaluate",
-    "externaldata",
-    "facet",
-    "find",
-    "fork",
-    "getschema",
-    "invoke",
-    "join",
-    "lookup",
-    "make-series",
-    "mv-apply",
-    "mv-expand",
-    "parse",
-    "parse-where",
-    "parse-kv",
-    "partition",
-    "project-keep",
-    "project-reorder",
-    "reduce",
-    "render",
-    "sample",
-    "sample-distinct",
-    "scan",
-    "search",
-    "serialize",
-    "top-hitters",
-    "top-nested",
-    "union",
-    "range",
-    "datatable",
-    "materialize",
-    "macro-expand",
-    "summarize-bin",
-];
+/// The hidden column that holds the ingestion time of each row of a table (for
+/// `ingestion_time()`), present from the table source until an operator makes new rows, and
+/// never part of a result.
+pub(crate) const INGESTION_TIME_COLUMN: &str = "$IngestionTime";
 
 /// A failure to run a query.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -101,13 +70,24 @@ impl KqlError {
         }
     }
 
+    /// A real KQL feature the emulator does not run.
     pub(crate) fn unsupported(what: &str) -> Self {
         KqlError::semantic(
             SEM_UNSUPPORTED,
             format!(
-                "{what} is not supported by the Kusto emulator (it runs count, take, limit, \
-                 project, project-away, project-rename, extend, where, order by, sort by, top, \
-                 distinct, summarize and print)"
+                "{what} is not supported by the Kusto emulator (docs/emulator-kql.md lists what \
+                 it runs)"
+            ),
+        )
+    }
+
+    /// As [`KqlError::unsupported`], naming the offset where the feature appears.
+    pub(crate) fn unsupported_at(what: &str, offset: usize) -> Self {
+        KqlError::semantic(
+            SEM_UNSUPPORTED,
+            format!(
+                "{what} is not supported by the Kusto emulator (at offset {offset}; \
+                 docs/emulator-kql.md lists what it runs)"
             ),
         )
     }

@@ -1,8 +1,10 @@
 //! Tests of query evaluation.
 
-use super::expr::has_term;
 use super::*;
+use crate::kql::binder::bound::has_term;
+use crate::kql::params::bind_parameter;
 use crate::time::ticks_from_parts;
+use serde_json::Value as Json;
 
 fn store() -> Store {
     let s = Store::new();
@@ -128,7 +130,7 @@ fn errors() {
         })
     ));
     assert!(
-        matches!(q("T | project-reorder a"), Err(KqlError::Semantic { message, .. }) if message.contains("'project-reorder' operator"))
+        matches!(q("T | evaluate bag_unpack(x)"), Err(KqlError::Semantic { message, .. }) if message.contains("'evaluate' operator"))
     );
 }
 
@@ -147,7 +149,7 @@ fn arithmetic() {
         print("1 + 2 * 3, (1 + 2) * 3, 7 / 2, -7 / 2, 7 % 3, -7 % 3, 10 - 2 - 3"),
         (
             vec![K::Long; 7],
-            [7, 9, 3, -3, 1, -1, 5].map(Value::Long).to_vec()
+            [7, 9, 3, -3, 1, 2, 5].map(Value::Long).to_vec()
         )
     );
     assert_eq!(
@@ -268,17 +270,18 @@ fn arithmetic() {
             q(text)
         );
     }
-    for text in [
-        "print decimal(1) + 1",
-        "print dynamic(1) * 2",
-        "print -decimal(1)",
-    ] {
-        assert!(
-            matches!(q(text), Err(KqlError::Semantic { ref message, .. }) if message.contains("not supported by the Kusto emulator")),
-            "{text}: {:?}",
-            q(text)
-        );
-    }
+    // Decimal and dynamic arithmetic.
+    assert_eq!(
+        print("decimal(1.5) + 1, -decimal(1), dynamic(1) * 2"),
+        (
+            vec![K::Decimal, K::Decimal, K::Dynamic],
+            vec![
+                Value::Decimal(crate::value::Decimal::parse("2.5").unwrap()),
+                Value::Decimal(crate::value::Decimal::parse("-1").unwrap()),
+                Value::Dynamic(serde_json::json!(2)),
+            ]
+        )
+    );
     assert!(
         matches!(q("T | where a + 1"), Err(KqlError::Semantic { message, .. }) if message.contains("boolean"))
     );
