@@ -16,6 +16,8 @@ pub(crate) fn to_json(v: &Value) -> Json {
 
 fn parse_json(v: &Value) -> Value {
     match v {
+        // An empty (or blank) text is the null dynamic value.
+        Value::String(s) if s.trim().is_empty() => Value::Dynamic(Json::Null),
         Value::String(s) => match serde_json::from_str::<Json>(s) {
             Ok(j) => Value::Dynamic(j),
             Err(_) => Value::Dynamic(Json::String(s.clone())),
@@ -35,6 +37,9 @@ fn type_name(v: &Value) -> &'static str {
         Value::Dynamic(j) => match j {
             Json::Null => "null",
             Json::Bool(_) => "bool",
+            // A whole number in a dynamic is an `int` when it fits 32 bits (as
+            // `gettype(parse_json('1'))` is documented to be).
+            Json::Number(n) if n.as_i64().is_some_and(|i| i32::try_from(i).is_ok()) => "int",
             Json::Number(n) if n.is_i64() || n.is_u64() => "long",
             Json::Number(_) => "real",
             Json::String(_) => "string",

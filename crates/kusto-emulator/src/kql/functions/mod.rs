@@ -13,10 +13,12 @@
 //! A function whose name is registered several times has overloads: the first entry whose
 //! parameters accept the argument types is used.
 
+mod bits;
 mod conversions;
 mod datetime;
 mod dynamic;
 mod logic;
+mod math;
 mod numbers;
 mod strings;
 
@@ -354,6 +356,8 @@ pub(crate) fn registry() -> &'static Registry {
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);
+        bits::register(&mut r);
+        math::register(&mut r);
         r
     })
 }

@@ -71,6 +71,13 @@ fn unary_real(v: &Value, f: fn(f64) -> f64) -> Value {
     real_arg(v).map_or(Value::Null, |x| Value::Real(f(x)))
 }
 
+fn non_negative(v: &Value, f: fn(f64) -> f64) -> Value {
+    match real_arg(v) {
+        Some(x) if x >= 0.0 || x.is_nan() => Value::Real(f(x)),
+        _ => Value::Null,
+    }
+}
+
 fn extreme(a: &[Value], want: Ordering) -> Value {
     let mut best: Option<&Value> = None;
     for v in a.iter().filter(|v| !v.is_null()) {
@@ -156,13 +163,14 @@ pub(super) fn register(r: &mut Registry) {
         },
     );
     let reals: [(&'static str, super::Impl); 7] = [
-        ("sqrt", |a, _| unary_real(&a[0], f64::sqrt)),
+        // sqrt and the logarithms are null for a negative argument (documented).
+        ("sqrt", |a, _| non_negative(&a[0], f64::sqrt)),
         ("exp", |a, _| unary_real(&a[0], f64::exp)),
         ("exp2", |a, _| unary_real(&a[0], f64::exp2)),
         ("exp10", |a, _| unary_real(&a[0], |x| 10f64.powf(x))),
-        ("log", |a, _| unary_real(&a[0], f64::ln)),
-        ("log2", |a, _| unary_real(&a[0], f64::log2)),
-        ("log10", |a, _| unary_real(&a[0], f64::log10)),
+        ("log", |a, _| non_negative(&a[0], f64::ln)),
+        ("log2", |a, _| non_negative(&a[0], f64::log2)),
+        ("log10", |a, _| non_negative(&a[0], f64::log10)),
     ];
     for (name, f) in reals {
         r.add(
