@@ -260,7 +260,21 @@ fn run_command(
     info: &RequestInfo,
     req: &KustoRequest,
 ) -> Result<Reply, ServiceError> {
-    let db = resolve_db(state, req.db.as_deref())?;
+    // The data-management commands (`.get ingestion resources`, `.get kusto identity token`)
+    // answer whatever databases exist: every SDK sends them to `NetDefaultDB`, which need not
+    // exist (and is not created for them).
+    let dm_command = req
+        .csl
+        .trim_start()
+        .get(..4)
+        .is_some_and(|s| s.eq_ignore_ascii_case(".get"));
+    let db = if dm_command {
+        req.db
+            .clone()
+            .unwrap_or_else(|| state.config.default_database.clone())
+    } else {
+        resolve_db(state, req.db.as_deref())?
+    };
     let ctx = CommandContext {
         store: &state.store,
         db: &db,
@@ -477,13 +491,9 @@ async fn streaming_ingest(
         source: &source,
     };
     match ingest::ingest(&state.store, &request) {
+        // Malformed records of the `json` format were ignored, as the service documents: the
+        // ingestion succeeds and records no failure.
         Ok(outcome) => {
-            if !outcome.skipped.is_empty() {
-                record(
-                    "BadRequest_UnexpectedCharacterInInputStream",
-                    &format!("Skipped malformed records: {}", outcome.skipped.join("; ")),
-                );
-            }
             let table = V1Table::new(
                 &[
                     ("ConsumedRecordsCount", KustoType::Long),

@@ -23,21 +23,24 @@
 //!   `.show table|database X policy streamingingestion`, `.delete ... policy streamingingestion`,
 //!   `.clear table T data`, `.ingest inline into table T [with (...)] <| data`,
 //!   `.show ingestion failures`, `.show streamingingestion failures`.
-//! * A KQL subset: a table (or `database("db").T`, or `print`), then `count`,
-//!   `take`/`limit`, `project`, `project-away` (names and `*` wildcards), `project-rename`,
-//!   `extend`, `where` (comparisons, `=~`, `has`, `contains`, `startswith`, `endswith` with
-//!   their `_cs` and `!` forms, `in`/`in~` and their negations, arithmetic `+ - * / %`,
-//!   `and`/`or`/`not`, `isnull`/`isnotnull`/`isempty`/`isnotempty`, `to*()` conversions,
-//!   `now()`, `ago()`, `ingestion_time()`), `order by`/`sort by`, `top N by`, `distinct`,
-//!   `summarize count()/sum/min/max/avg ... by ...`; `;`-separated batches;
-//!   `declare query_parameters(...)` bound to the request's parameters. Anything else is a 400 with
-//!   the real error shape: a syntax error (`SYN0002` with line, position and token) or a semantic
-//!   error naming the operator or function the emulator does not run.
+//! * KQL with an engine of its own (lexer, parser, binder, evaluator): `let` statements (scalars,
+//!   tables, user functions), `datatable`, `range`, `print`, `union`, `join` (every kind),
+//!   `lookup`, `mv-expand`, `mv-apply`, `parse`, `parse-kv`, `summarize` with the usual
+//!   aggregates, `make-series`, `top-nested`, window functions and the other common operators,
+//!   Kusto's types, nulls and conversions; `declare query_parameters(...)` bound to the request's
+//!   parameters. The README and docs/emulator-kql.md list what is supported. Anything else is a
+//!   400 with the real error shape: a syntax error (`SYN0002` with line, position and token) or a
+//!   semantic error naming the operator or function the emulator does not run.
 //! * Streaming ingestion of csv, tsv, tsve, scsv, psv, sohsv, txt, raw, json, multijson,
 //!   singlejson and parquet, gzip detected from the bytes, mappings by name, the
 //!   4 MiB data and 10 MiB body limits, streaming policies. Avro, ORC and W3C logs are answered with
-//!   a clear "not supported by the Kusto emulator" error. Bad data is recorded in
-//!   `.show ingestion failures` and never half-ingested.
+//!   a clear "not supported by the Kusto emulator" error. Invalid data is handled as the service
+//!   documents ("Ingestion behavior of invalid data"): data that does not match its format
+//!   (malformed `multijson`/`singlejson`, CSV records with another number of fields, a source
+//!   without any valid record) fails whole, nothing ingested, and is recorded in
+//!   `.show ingestion failures`; malformed records of the `json` format (JSON lines) are ignored
+//!   and the ingestion succeeds (streaming answers 200, queued and REST report `Succeeded`);
+//!   values that do not convert to their column's type are null.
 //! * Fault injection ([`Faults`]): through `POST /_emulator/faults` or [`EmulatorHandle::faults`].
 //! * Queued ingestion, when started with [`EmulatorBuilder::azurite`] ([`DataManagement`]): `.get ingestion
 //!   resources` and `.get kusto identity token` with SAS URLs into Azurite (two accounts by

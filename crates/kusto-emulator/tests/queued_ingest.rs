@@ -132,6 +132,39 @@ async fn resources_identity_token_and_sas_only() {
     emu.shutdown().await;
 }
 
+/// Regression: with databases not created on first use (`--no-auto-create`), every SDK's
+/// `.get ingestion resources` to `NetDefaultDB` failed with `BadRequest_DatabaseNotExist`. The
+/// data-management commands answer whatever databases exist, and create none.
+#[tokio::test]
+async fn data_management_commands_need_no_database_without_auto_create() {
+    let azurite = kusto_emulator::azurite::Azurite::start()
+        .await
+        .expect("Azurite must start (cargo xtask install-azurite installs it)");
+    let emu = kusto_emulator::Emulator::builder()
+        .database("Emu")
+        .auto_create_databases(false)
+        .azurite(azurite)
+        .data_management(DataManagementOptions::default())
+        .start()
+        .await
+        .expect("the emulator starts with Azurite");
+    for csl in [".get ingestion resources", ".get kusto identity token"] {
+        let (status, body) = mgmt_raw(&emu, "NetDefaultDB", csl).await;
+        assert_eq!(status, 200, "{csl}: {body}");
+    }
+    assert_eq!(resources(&emu).await["TempStorage"].len(), 2);
+    // Engine commands still need the database, and none was created.
+    let (status, body) = mgmt_raw(&emu, "NetDefaultDB", ".show tables").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "BadRequest_DatabaseNotExist");
+    let databases = mgmt(&emu, "Emu", ".show databases").await;
+    assert!(
+        databases.iter().all(|r| r[0] != "NetDefaultDB"),
+        "{databases:?}"
+    );
+    emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn without_azurite_the_commands_say_what_is_missing() {
     let emu = kusto_emulator::Emulator::builder().start().await.unwrap();
@@ -658,7 +691,10 @@ async fn report_level_none_and_failures_only_are_honoured() {
 }
 
 #[tokio::test]
-async fn malformed_json_lines_make_a_partial_success() {
+/// The service documents that malformed records of the `json` format (JSON lines) are ignored
+/// and the ingestion succeeds without an error ("Ingestion behavior of invalid data"): the good
+/// lines are ingested and the source is `Succeeded`, with nothing on the failure queue.
+async fn malformed_json_lines_are_ignored_and_the_source_succeeds() {
     let emu = start().await;
     mgmt(&emu, "Emu", SCHEMA).await;
     let resources = resources(&emu).await;
@@ -684,27 +720,46 @@ async fn malformed_json_lines_make_a_partial_success() {
     m["IngestionStatusInTable"] =
         json!({"TableConnectionString": status_table.as_str(), "PartitionKey": id, "RowKey": id});
     post_message(&resources["SecuredReadyForAggregationQueue"][0], &m).await;
-    let e = wait_for(20, "the partial status", || async {
+    let e = wait_for(20, "the final status", || async {
         let e = entity(status_table, &id, &id).await;
         (e["Status"] != "Pending").then_some(e)
     })
     .await;
-    assert_eq!(e["Status"], "PartiallySucceeded", "{e}");
-    assert_eq!(
-        e["ErrorCode"],
-        "BadRequest_UnexpectedCharacterInInputStream"
-    );
+    assert_eq!(e["Status"], "Succeeded", "{e}");
     assert_eq!(count(&emu, "Emu", "Events").await, 2);
-    let failed = wait_for(10, "the failure notification", || async {
-        let m = peek_json(&resources["FailedIngestionsQueue"][0]).await;
-        (!m.is_empty()).then_some(m)
-    })
-    .await;
-    assert_eq!(failed[0]["IngestionSourceId"], id.as_str());
     assert!(
-        peek_json(&resources["SuccessfulIngestionsQueue"][0])
+        peek_json(&resources["FailedIngestionsQueue"][0])
             .await
             .is_empty()
     );
+    // A multijson source with the same malformed record fails whole.
+    let blob = upload(
+        &resources["TempStorage"][0],
+        "broken.multijson",
+        b"{\"Id\":3,\"Name\":\"x\"} {broken".to_vec(),
+    )
+    .await;
+    let id = Uuid::new_v4().to_string();
+    insert_pending(status_table, &id, &id).await;
+    let mut m = message(
+        &id,
+        &blob,
+        "Events",
+        &token,
+        json!({"format": "multijson"}),
+        true,
+    );
+    m["ReportMethod"] = json!(2);
+    m["IngestionStatusInTable"] =
+        json!({"TableConnectionString": status_table.as_str(), "PartitionKey": id, "RowKey": id});
+    post_message(&resources["SecuredReadyForAggregationQueue"][0], &m).await;
+    let e = wait_for(20, "the final status", || async {
+        let e = entity(status_table, &id, &id).await;
+        (e["Status"] != "Pending").then_some(e)
+    })
+    .await;
+    assert_eq!(e["Status"], "Failed", "{e}");
+    assert_eq!(e["ErrorCode"], "BadRequest_InvalidBlob", "{e}");
+    assert_eq!(count(&emu, "Emu", "Events").await, 2);
     emu.shutdown().await;
 }

@@ -39,9 +39,13 @@
 //!   whenever `ReportLevel` is not `None`, also for successes under `FailuresOnly`, so that a
 //!   client polling the entity always sees it leave `Pending`. Notification-queue messages
 //!   follow `ReportLevel` exactly.
-//! * A source whose every record was kept is `Succeeded`; one where malformed JSON lines were
-//!   skipped is `PartiallySucceeded` (and is reported on the failure queue); one skipped by
-//!   `ingestIfNotExists` is `Skipped` (reported on the success queue).
+//! * A source that was ingested is `Succeeded`, also when malformed records of the `json`
+//!   format (JSON lines) were ignored: the service documents that it ignores them silently
+//!   ("Ingestion behavior of invalid data"); one skipped by `ingestIfNotExists` is `Skipped`
+//!   (reported on the success queue). Malformed `multijson`/`singlejson` data
+//!   (`BadRequest_InvalidBlob`), CSV records with another number of fields
+//!   (`Stream_WrongNumberOfFields`) and sources without a valid record
+//!   (`BadRequest_NoRecordsOrWrongFormat`) fail whole: nothing is ingested.
 //! * Queue messages must carry the `authorizationContext` handed out by `.get kusto identity
 //!   token` (`BadRequest_InvalidKustoIdentityToken` otherwise), unless
 //!   [`DataManagementOptions::require_authorization_context`] is off.

@@ -60,13 +60,6 @@ pub(crate) enum SourceResult {
         /// Rows appended.
         rows: usize,
     },
-    /// Some records were ingested, malformed ones were skipped.
-    PartiallySucceeded {
-        /// Rows appended.
-        rows: usize,
-        /// Why records were skipped.
-        failure: SourceFailure,
-    },
     /// Nothing was ingested because of `ingestIfNotExists`.
     Skipped {
         /// Why.
@@ -81,18 +74,15 @@ impl SourceResult {
     pub(crate) fn status_name(&self) -> &'static str {
         match self {
             SourceResult::Succeeded { .. } => "Succeeded",
-            SourceResult::PartiallySucceeded { .. } => "PartiallySucceeded",
             SourceResult::Skipped { .. } => "Skipped",
             SourceResult::Failed(_) => "Failed",
         }
     }
 
-    /// The failure, for failed and partially succeeded sources.
+    /// The failure, for failed sources.
     pub(crate) fn failure(&self) -> Option<&SourceFailure> {
         match self {
-            SourceResult::PartiallySucceeded { failure, .. } | SourceResult::Failed(failure) => {
-                Some(failure)
-            }
+            SourceResult::Failed(failure) => Some(failure),
             _ => None,
         }
     }

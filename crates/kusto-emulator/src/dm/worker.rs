@@ -435,15 +435,6 @@ async fn ingest_source(dm: &DataManagement, job: &Job) -> SourceResult {
                 "Nothing was ingested: an extent with the tag '{tag}' already exists (ingestIfNotExists)"
             ),
         },
-        Ok((outcome, AppendOutcome::Appended { rows, .. })) if !outcome.skipped.is_empty() => {
-            SourceResult::PartiallySucceeded {
-                rows,
-                failure: SourceFailure::permanent(
-                    "BadRequest_UnexpectedCharacterInInputStream",
-                    format!("Skipped malformed records: {}", outcome.skipped.join("; ")),
-                ),
-            }
-        }
         Ok((_, AppendOutcome::Appended { rows, .. })) => SourceResult::Succeeded { rows },
         Err(f) => SourceResult::Failed(SourceFailure {
             code: f.code,

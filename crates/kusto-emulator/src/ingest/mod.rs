@@ -2,8 +2,10 @@
 //! (kusto-protocol.md sections 8 and 9). Used by streaming ingestion, `.ingest inline` and (part 2)
 //! the data-management worker.
 //!
-//! A failure never panics and never half-ingests: either every row of a source is appended or
-//! none, and the caller records the [`IngestFailure`] in `.show ingestion failures`.
+//! A failure never panics and never half-ingests: either the rows of a source are appended or
+//! none, and the caller records the [`IngestFailure`] in `.show ingestion failures`. The one
+//! documented exception is the `json` format (JSON lines), whose malformed records the service
+//! ignores silently: the other records are ingested and the ingestion succeeds.
 
 mod delimited;
 mod parquet;
@@ -172,8 +174,8 @@ pub(crate) struct IngestRequest<'a> {
 pub(crate) struct IngestOutcome {
     /// Rows appended.
     pub rows: usize,
-    /// Records skipped as malformed (JSON Lines skips malformed lines, as the service does); the
-    /// caller records them as an ingestion failure.
+    /// Records ignored as malformed (the `json` format ignores malformed lines silently, as the
+    /// service documents); kept for tests and diagnostics.
     pub skipped: Vec<String>,
 }
 

@@ -394,6 +394,17 @@ pub(crate) fn convert(value: &Value, ty: KustoType) -> Value {
     }
 }
 
+/// The value of a missing cell of a column of type `ty` (a row without a match in a join, a
+/// column absent from one table of a union): null, or the empty string for strings (which are
+/// never null in Kusto).
+pub(crate) fn missing(ty: KustoType) -> Value {
+    if ty == KustoType::String {
+        Value::String(String::new())
+    } else {
+        Value::Null
+    }
+}
+
 /// Makes a value fit its column's type (an `int` in a `long` column becomes a `long`, a null
 /// string is the empty string) so that results serialize with the declared column types.
 pub(crate) fn fit(value: Value, ty: KustoType) -> Value {

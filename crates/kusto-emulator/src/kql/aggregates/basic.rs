@@ -194,7 +194,7 @@ pub(super) fn register(r: &mut AggRegistry) {
     r.add(
         "count",
         params![opt("expr", ANY)],
-        |_| Ok(vec![("count_".into(), KustoType::Long)]),
+        |s| Ok(named("count", s, KustoType::Long)),
         |_| {
             Box::new(Count {
                 n: 0,

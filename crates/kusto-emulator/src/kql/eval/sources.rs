@@ -232,10 +232,10 @@ fn union_tables(spec: &UnionSpec, inputs: Vec<(String, Table)>) -> Table {
             if spec.with_source.is_some() {
                 row.push(Value::String(source.clone()));
             }
-            row.extend(
-                map.iter()
-                    .map(|m| m.and_then(|i| r.get(i).cloned()).unwrap_or(Value::Null)),
-            );
+            row.extend(map.iter().zip(&keys).map(|(m, (_, ty))| match m {
+                Some(i) => r.get(*i).cloned().unwrap_or(Value::Null),
+                None => crate::kql::scalar::missing(*ty),
+            }));
             rows.push(row);
         }
     }

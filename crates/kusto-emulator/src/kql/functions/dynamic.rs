@@ -1,5 +1,5 @@
 //! Dynamic values: `parse_json`/`todynamic`, `pack_array`, `bag_pack`/`pack`, `array_length`,
-//! `bag_keys`, `array_concat`, `gettype`, `range` (an array of numbers, datetimes or timespans).
+//! `bag_keys`, `array_concat`, `gettype`, `dcount_hll` (of the exact `hll` sketch), `range` (an array of numbers, datetimes or timespans).
 
 use serde_json::{Map, Value as Json};
 
@@ -167,6 +167,18 @@ pub(super) fn register(r: &mut Registry) {
         },
     )
     .variadic();
+    r.add(
+        "dcount_hll",
+        params![p("hll", DYNAMIC)],
+        Ret::Fixed(KustoType::Long),
+        |a, _| match &a[0] {
+            Value::Dynamic(Json::Object(map)) => match map.get("hll_values") {
+                Some(Json::Array(items)) => long(items.len()),
+                _ => Value::Null,
+            },
+            _ => Value::Null,
+        },
+    );
     r.add(
         "gettype",
         params![p("value", ANY)],

@@ -42,7 +42,7 @@ impl AggPlan {
 }
 
 /// How a `summarize` item becomes output columns.
-enum Item {
+pub(super) enum Item {
     /// A direct aggregate call: these post-aggregation columns.
     Direct(Vec<usize>),
     /// An expression over the post-aggregation row.
@@ -51,7 +51,7 @@ enum Item {
 
 /// Binds aggregate items over `keys` (name, type) of the post-aggregation row; the plan, the
 /// output columns and how each is computed.
-fn bind_items(
+pub(super) fn bind_items(
     cx: &OpCx<'_, '_>,
     input: &[Column],
     keys: &[Column],

@@ -213,7 +213,7 @@ impl Parser {
     }
 
     /// `a + b`, `a - b` (left-associative).
-    fn additive(&mut self) -> Result<Expr, KqlError> {
+    pub(in crate::kql) fn additive(&mut self) -> Result<Expr, KqlError> {
         let mut left = self.multiplicative()?;
         let depth = self.depth;
         loop {

@@ -133,14 +133,16 @@ impl Parser {
         let mut item_index = None;
         let mut array = false;
         loop {
-            if is_word(self.peek(), "bagexpansion") && self.peek_at(1) == &Tok::Punct("=") {
+            if (is_word(self.peek(), "bagexpansion") || is_word(self.peek(), "kind"))
+                && self.peek_at(1) == &Tok::Punct("=")
+            {
                 self.pos += 2;
                 array = self.name()? == "array";
             } else if is_word(self.peek(), "with_itemindex") && self.peek_at(1) == &Tok::Punct("=")
             {
                 self.pos += 2;
                 item_index = Some(self.name()?);
-            } else if matches!(self.peek(), Tok::Ident(w) if w == "kind" || w.starts_with("hint."))
+            } else if matches!(self.peek(), Tok::Ident(w) if w.starts_with("hint."))
                 && self.peek_at(1) == &Tok::Punct("=")
             {
                 self.pos += 3;
@@ -323,7 +325,7 @@ impl Parser {
             }
         }
         self.expect_word("on")?;
-        let on = self.expr()?;
+        let on = self.additive()?;
         let (mut from, mut to, step, in_range);
         if self.eat_word("in") {
             // `in range(start, stop, step)`
