@@ -195,6 +195,17 @@ impl Binder<'_, '_> {
                     KustoType::Long,
                 )
             }
+            // A type literal (`extract(..., typeof(long))`): a constant of that type, whose
+            // type the function reads (its value is the type's zero and is not used).
+            "typeof" => {
+                arity(1, 1)?;
+                let ty = match &args[0].kind {
+                    ExprKind::Name(n) => KustoType::parse(n),
+                    _ => None,
+                }
+                .ok_or_else(|| self.error("typeof(): expects a type name, e.g. typeof(long)"))?;
+                Bound::constant(crate::kql::functions::text_common::type_literal(ty), ty)
+            }
             "ingestion_time" => {
                 arity(0, 0)?;
                 match self

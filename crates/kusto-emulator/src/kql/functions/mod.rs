@@ -21,6 +21,9 @@ mod logic;
 mod math;
 mod numbers;
 mod strings;
+pub(crate) mod text_common;
+mod text_misc;
+mod text_regex;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -252,10 +255,17 @@ impl FunctionDef {
 
     /// Calls the function (applying its null rule).
     pub(crate) fn call(&self, args: &[Value], env: &Env) -> Value {
-        if self.nulls == Nulls::Propagate && args.iter().any(|a| matches!(a, Value::Null)) {
-            return Value::Null;
+        let value =
+            if self.nulls == Nulls::Propagate && args.iter().any(|a| matches!(a, Value::Null)) {
+                Value::Null
+            } else {
+                (self.eval)(args, env)
+            };
+        // Strings are never null: a string function's null is the empty string.
+        match (value, self.ret) {
+            (Value::Null, Ret::Fixed(KustoType::String)) => Value::String(String::new()),
+            (v, _) => v,
         }
-        (self.eval)(args, env)
     }
 }
 
@@ -353,6 +363,8 @@ pub(crate) fn registry() -> &'static Registry {
         conversions::register(&mut r);
         logic::register(&mut r);
         strings::register(&mut r);
+        text_regex::register(&mut r);
+        text_misc::register(&mut r);
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);

@@ -3,6 +3,7 @@
 //! `countof`, `split`. Lengths and positions count Unicode characters.
 
 use super::params;
+use super::text_common::{check_regex, full_text};
 use super::{ANY, INTEGER, Registry, Ret, STRING, Types, int_arg, long, opt, p, text};
 use crate::value::{KustoType, Value};
 
@@ -10,10 +11,15 @@ fn s(v: String) -> Value {
     Value::String(v)
 }
 
-/// The characters `start..start+len` of `t` (clamped), as `substring` takes them.
+/// The characters `start..start+len` of `t` (clamped), as `substring` takes them: a negative
+/// start counts from the end (`substring("123456", -2, 2)` is `56`).
 fn chars_range(t: &str, start: i64, len: Option<i64>) -> String {
     let count = t.chars().count() as i64;
-    let start = if start < 0 { 0 } else { start.min(count) };
+    let start = if start < 0 {
+        start.saturating_add(count).max(0)
+    } else {
+        start.min(count)
+    };
     let end = match len {
         Some(l) if l < 0 => start,
         Some(l) => start.saturating_add(l).min(count),
@@ -25,22 +31,30 @@ fn chars_range(t: &str, start: i64, len: Option<i64>) -> String {
         .collect()
 }
 
+/// Removes every leading (`start`) and trailing (`end`) match of `pattern` from `t`: the
+/// anchored pattern is removed again while it matches something.
 fn trim_regex(env: &super::Env, pattern: &str, t: &str, start: bool, end: bool) -> Value {
     let mut out = t.to_string();
-    if start {
-        let anchored = format!("^(?:{pattern})");
-        match env.with_regex(&anchored, |re| {
-            re.map(|re| re.replace(&out, "").into_owned())
-        }) {
-            Some(v) => out = v,
-            None => return Value::Null,
+    for (wanted, anchored) in [
+        (start, format!("^(?:{pattern})")),
+        (end, format!("(?:{pattern})$")),
+    ] {
+        if !wanted {
+            continue;
         }
-    }
-    if end {
-        let anchored = format!("(?:{pattern})$");
-        match env.with_regex(&anchored, |re| {
-            re.map(|re| re.replace(&out, "").into_owned())
-        }) {
+        let trimmed = env.with_regex(&anchored, |re| {
+            let re = re?;
+            let mut text = out.clone();
+            // Each round removes a non-empty match, so this ends.
+            while let Some(m) = re.find(&text) {
+                if m.is_empty() {
+                    break;
+                }
+                text.replace_range(m.range(), "");
+            }
+            Some(text)
+        });
+        match trimmed {
             Some(v) => out = v,
             None => return Value::Null,
         }
@@ -48,13 +62,48 @@ fn trim_regex(env: &super::Env, pattern: &str, t: &str, start: bool, end: bool) 
     s(out)
 }
 
-fn valid_regex(args: &[Option<&Value>], at: usize) -> Result<(), String> {
-    if let Some(Some(Value::String(pattern))) = args.get(at)
-        && regex::Regex::new(pattern).is_err()
-    {
-        return Err(format!("the regular expression '{pattern}' is not valid"));
+/// `countof(..., "regex")` with a constant pattern: the pattern must be valid.
+fn check_regex_if_kind(c: &[Option<&Value>]) -> Result<(), String> {
+    if matches!(c.get(2), Some(Some(Value::String(k))) if k == "regex") {
+        check_regex(c, 1)?;
     }
     Ok(())
+}
+
+/// `indexof`: the character index of occurrence `occurrence` (from 1) of `lookup` in the
+/// `length` characters of `source` from `start` (-1: to the end). A negative start counts from
+/// the end; each next occurrence is searched from the character after the previous one, over the
+/// same length. `null` for a length below -1, an occurrence below 1 or a start still negative.
+fn index_of(source: &[char], lookup: &[char], start: i64, length: i64, occurrence: i64) -> Value {
+    let n = source.len() as i64;
+    let mut from = if start < 0 { start + n } else { start };
+    if from < 0 || length < -1 || occurrence < 1 {
+        return Value::Null;
+    }
+    let mut seen = 0;
+    loop {
+        if from > n {
+            return Value::Long(-1);
+        }
+        let end = if length == -1 {
+            n
+        } else {
+            from.saturating_add(length).min(n)
+        };
+        let (lo, hi) = (from as usize, end as usize);
+        let found = (lo..=hi.saturating_sub(lookup.len()))
+            .find(|&i| i + lookup.len() <= hi && source[i..i + lookup.len()] == *lookup);
+        match found {
+            Some(i) => {
+                seen += 1;
+                if seen == occurrence {
+                    return long(i);
+                }
+                from = i as i64 + 1;
+            }
+            None => return Value::Long(-1),
+        }
+    }
 }
 
 pub(super) fn register(r: &mut Registry) {
@@ -69,7 +118,7 @@ pub(super) fn register(r: &mut Registry) {
     .variadic();
     r.add(
         "strcat_delim",
-        params![p("delimiter", TEXT), p("value", ANY), p("value", ANY)],
+        params![p("delimiter", ANY), p("value", ANY), p("value", ANY)],
         Ret::Fixed(KustoType::String),
         |a, _| {
             let parts: Vec<String> = a[1..].iter().map(text).collect();
@@ -100,13 +149,13 @@ pub(super) fn register(r: &mut Registry) {
     );
     r.add(
         "tolower",
-        params![p("source", TEXT)],
+        params![p("source", ANY)],
         Ret::Fixed(KustoType::String),
         |a, _| s(text(&a[0]).to_lowercase()),
     );
     r.add(
         "toupper",
-        params![p("source", TEXT)],
+        params![p("source", ANY)],
         Ret::Fixed(KustoType::String),
         |a, _| s(text(&a[0]).to_uppercase()),
     );
@@ -114,7 +163,7 @@ pub(super) fn register(r: &mut Registry) {
         "indexof",
         params![
             p("source", ANY),
-            p("lookup", TEXT),
+            p("lookup", ANY),
             opt("start_index", INTEGER),
             opt("length", INTEGER),
             opt("occurrence", INTEGER),
@@ -123,35 +172,10 @@ pub(super) fn register(r: &mut Registry) {
         |a, _| {
             let source: Vec<char> = text(&a[0]).chars().collect();
             let lookup: Vec<char> = text(&a[1]).chars().collect();
-            let n = source.len() as i64;
-            let mut start = a.get(2).and_then(int_arg).unwrap_or(0);
-            if start < 0 {
-                start += n;
-            }
-            if start < 0 || start > n {
-                return Value::Long(-1);
-            }
-            let end = match a.get(3).and_then(int_arg) {
-                Some(l) if l >= 0 => (start + l).min(n),
-                _ => n,
-            };
+            let start = a.get(2).and_then(int_arg).unwrap_or(0);
+            let length = a.get(3).and_then(int_arg).unwrap_or(-1);
             let occurrence = a.get(4).and_then(int_arg).unwrap_or(1);
-            if occurrence <= 0 {
-                return Value::Null;
-            }
-            let mut seen = 0;
-            let (start, end) = (start as usize, end as usize);
-            let mut i = start;
-            while i + lookup.len() <= end {
-                if source[i..i + lookup.len()] == lookup[..] {
-                    seen += 1;
-                    if seen == occurrence {
-                        return long(i);
-                    }
-                }
-                i += 1;
-            }
-            Value::Long(-1)
+            index_of(&source, &lookup, start, length, occurrence)
         },
     );
     r.add(
@@ -171,10 +195,11 @@ pub(super) fn register(r: &mut Registry) {
         params![
             p("value", ANY),
             p("multiplier", INTEGER),
-            opt("delimiter", TEXT)
+            opt("delimiter", ANY)
         ],
         Ret::Fixed(KustoType::String),
         |a, _| {
+            // The documented cap: more than 1024 repeats gives 1024.
             let n = int_arg(&a[1]).unwrap_or(0).clamp(0, 1024) as usize;
             let delim = a.get(2).map(text).unwrap_or_default();
             s(vec![text(&a[0]); n].join(&delim))
@@ -184,7 +209,7 @@ pub(super) fn register(r: &mut Registry) {
         "reverse",
         params![p("value", ANY)],
         Ret::Fixed(KustoType::String),
-        |a, _| s(text(&a[0]).chars().rev().collect()),
+        |a, _| s(full_text(&a[0]).chars().rev().collect()),
     );
     r.add(
         "trim",
@@ -192,21 +217,21 @@ pub(super) fn register(r: &mut Registry) {
         Ret::Fixed(KustoType::String),
         |a, env| trim_regex(env, &text(&a[0]), &text(&a[1]), true, true),
     )
-    .check(|c| valid_regex(c, 0));
+    .check(|c| check_regex(c, 0));
     r.add(
         "trim_start",
         params![p("regex", TEXT), p("source", ANY)],
         Ret::Fixed(KustoType::String),
         |a, env| trim_regex(env, &text(&a[0]), &text(&a[1]), true, false),
     )
-    .check(|c| valid_regex(c, 0));
+    .check(|c| check_regex(c, 0));
     r.add(
         "trim_end",
         params![p("regex", TEXT), p("source", ANY)],
         Ret::Fixed(KustoType::String),
         |a, env| trim_regex(env, &text(&a[0]), &text(&a[1]), false, true),
     )
-    .check(|c| valid_regex(c, 0));
+    .check(|c| check_regex(c, 0));
     r.add(
         "extract",
         params![
@@ -235,7 +260,7 @@ pub(super) fn register(r: &mut Registry) {
         },
     )
     .handles_nulls()
-    .check(|c| valid_regex(c, 0));
+    .check(|c| check_regex(c, 0));
     r.add(
         "countof",
         params![p("source", ANY), p("search", TEXT), opt("kind", TEXT)],
@@ -260,7 +285,18 @@ pub(super) fn register(r: &mut Registry) {
             }
             long(n)
         },
-    );
+    )
+    .check(|c| {
+        if let Some(Some(kind)) = c.get(2)
+            && !matches!(kind, Value::String(k) if k == "normal" || k == "regex")
+        {
+            return Err(format!(
+                "argument #3 must be 'normal' or 'regex', got '{}'",
+                text(kind)
+            ));
+        }
+        check_regex_if_kind(c)
+    });
     r.add(
         "split",
         params![
@@ -292,5 +328,6 @@ pub(super) fn register(r: &mut Registry) {
                 }
             }
         },
-    );
+    )
+    .named_after_first_arg();
 }
