@@ -55,7 +55,8 @@ fn part(name: &str, ticks: i64) -> Option<i64> {
         "millisecond" => f / 10_000,
         "microsecond" => f / 10,
         "nanosecond" => f * 100,
-        "week_of_year" | "weekofyear" => {
+        "weekofyear" => week_first_wednesday(ticks)?,
+        "week_of_year" => {
             // ISO 8601 week number.
             let days = ticks.div_euclid(TICKS_PER_DAY);
             let weekday = days.rem_euclid(7) + 1; // Monday = 1
@@ -66,6 +67,18 @@ fn part(name: &str, ticks: i64) -> Option<i64> {
         }
         _ => return None,
     })
+}
+
+/// The week number of the deprecated `weekofyear` part: weeks start on Sunday and the first week
+/// of a year is the one holding its first Wednesday (.NET's first-four-day week with Sunday).
+fn week_first_wednesday(ticks: i64) -> Option<i64> {
+    let days = ticks.div_euclid(TICKS_PER_DAY);
+    // 0001-01-01 was a Monday: (days + 1) % 7 is 0 on Sundays.
+    let sunday = days - (days + 1).rem_euclid(7);
+    let wednesday = sunday + 3;
+    let (year, ..) = parts_from_ticks(wednesday * TICKS_PER_DAY);
+    let jan1 = ticks_from_parts(year, 1, 1, 0, 0, 0, 0)? / TICKS_PER_DAY;
+    Some((wednesday - jan1) / 7 + 1)
 }
 
 fn add(name: &str, amount: i64, ticks: i64) -> Option<i64> {
@@ -149,7 +162,7 @@ pub(super) fn register(r: &mut Registry) {
             })
         },
     );
-    let parts: [(&'static str, super::Impl); 7] = [
+    let parts: [(&'static str, super::Impl); 8] = [
         ("dayofmonth", |a, _| get(a, "day")),
         ("dayofyear", |a, _| get(a, "dayofyear")),
         ("getyear", |a, _| get(a, "year")),
@@ -157,28 +170,54 @@ pub(super) fn register(r: &mut Registry) {
         ("monthofyear", |a, _| get(a, "month")),
         ("hourofday", |a, _| get(a, "hour")),
         ("week_of_year", |a, _| get(a, "week_of_year")),
+        ("weekofyear", |a, _| get(a, "weekofyear")),
     ];
+    // Every part is an `int` (the documentation's "integer"), the year too.
     for (name, f) in parts {
-        let ty = if matches!(
+        r.add(
             name,
-            "dayofmonth" | "dayofyear" | "getmonth" | "monthofyear" | "hourofday" | "week_of_year"
-        ) {
-            KustoType::Int
-        } else {
-            KustoType::Long
-        };
-        r.add(name, params![p("date", DATETIME)], Ret::Fixed(ty), f);
+            params![p("date", DATETIME)],
+            Ret::Fixed(KustoType::Int),
+            f,
+        );
     }
-    r.add(
-        "datetime_part",
-        params![p("part", STRING), p("datetime", DATETIME)],
-        Ret::Fixed(KustoType::Long),
-        |a, _| {
-            dt(&a[1])
-                .and_then(|t| part(&text(&a[0]), t))
-                .map_or(Value::Null, Value::Long)
-        },
-    );
+    const PARTS: [&str; 13] = [
+        "year",
+        "quarter",
+        "month",
+        "week_of_year",
+        "weekofyear",
+        "day",
+        "dayofyear",
+        "hour",
+        "minute",
+        "second",
+        "millisecond",
+        "microsecond",
+        "nanosecond",
+    ];
+    fn check_part(args: &[Option<&Value>]) -> Result<(), String> {
+        match args.first() {
+            Some(Some(Value::String(s))) if !PARTS.contains(&s.to_ascii_lowercase().as_str()) => {
+                Err(format!("the part '{s}' is not one of {}", PARTS.join(", ")))
+            }
+            _ => Ok(()),
+        }
+    }
+    for name in ["datetime_part", "datepart"] {
+        r.add(
+            name,
+            params![p("part", STRING), p("datetime", DATETIME)],
+            Ret::Fixed(KustoType::Int),
+            |a, _| {
+                dt(&a[1])
+                    .and_then(|t| part(&text(&a[0]), t))
+                    .and_then(|v| i32::try_from(v).ok())
+                    .map_or(Value::Null, Value::Int)
+            },
+        )
+        .check(check_part);
+    }
     r.add(
         "datetime_add",
         params![
@@ -191,7 +230,8 @@ pub(super) fn register(r: &mut Registry) {
             (Some(n), Some(t)) => datetime_or_null(add(&text(&a[0]), n, t)),
             _ => Value::Null,
         },
-    );
+    )
+    .check(super::datetime_calc::check_period);
     r.add(
         "make_datetime",
         params![
@@ -234,18 +274,26 @@ fn shift(a: &[Value], f: fn(i64, i64) -> Option<i64>) -> Value {
 }
 
 fn get(a: &[Value], name: &str) -> Value {
-    let Some(v) = dt(&a[0]).and_then(|t| part(name, t)) else {
-        return Value::Null;
-    };
-    if name == "year" {
-        Value::Long(v)
-    } else {
-        i32::try_from(v).map_or(Value::Null, Value::Int)
-    }
+    dt(&a[0])
+        .and_then(|t| part(name, t))
+        .and_then(|v| i32::try_from(v).ok())
+        .map_or(Value::Null, Value::Int)
 }
 
 fn unix(v: &Value, ticks_per_unit: f64) -> Value {
-    real_arg(v)
-        .and_then(|x| crate::time::ticks_from_unix(x, ticks_per_unit))
-        .map_or(Value::Null, Value::DateTime)
+    let unix_epoch = crate::time::ticks_from_parts(1970, 1, 1, 0, 0, 0, 0).unwrap_or(0);
+    // Whole numbers convert exactly (a real would lose the last digits of milliseconds and
+    // finer units).
+    if let Some(n) = int_arg(v) {
+        let ticks = if ticks_per_unit >= 1.0 {
+            n.checked_mul(ticks_per_unit as i64)
+        } else {
+            Some(n.div_euclid((1.0 / ticks_per_unit).round() as i64))
+        };
+        return datetime_or_null(ticks.and_then(|t| t.checked_add(unix_epoch)));
+    }
+    let ticks = real_arg(v)
+        .and_then(|x| crate::kql::scalar::ticks_from_f64(x * ticks_per_unit))
+        .and_then(|t| t.checked_add(unix_epoch));
+    datetime_or_null(ticks)
 }

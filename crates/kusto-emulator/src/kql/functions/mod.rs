@@ -16,14 +16,17 @@
 mod bits;
 mod conversions;
 mod datetime;
+mod datetime_calc;
+mod datetime_format;
+mod datetime_zones;
 mod dynamic;
 mod logic;
 mod math;
 mod numbers;
 mod strings;
+mod tests {
 pub(crate) mod text_common;
 mod text_misc;
-mod text_regex;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -370,6 +373,9 @@ pub(crate) fn registry() -> &'static Registry {
         dynamic::register(&mut r);
         bits::register(&mut r);
         math::register(&mut r);
+        datetime_calc::register(&mut r);
+        datetime_format::register(&mut r);
+        datetime_zones::register(&mut r);
         r
     })
 }
@@ -395,7 +401,7 @@ pub(crate) fn long(n: usize) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+mod text_regex;
     use super::*;
 
     #[test]
