@@ -24,9 +24,9 @@ mod logic;
 mod math;
 mod numbers;
 mod strings;
-mod tests {
 pub(crate) mod text_common;
 mod text_misc;
+mod text_regex;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -401,7 +401,7 @@ pub(crate) fn long(n: usize) -> Value {
 }
 
 #[cfg(test)]
-mod text_regex;
+mod tests {
     use super::*;
 
     #[test]
