@@ -25,6 +25,8 @@ mod math;
 mod numbers;
 mod strings;
 pub(crate) mod text_common;
+mod text_encode;
+mod text_hash;
 mod text_misc;
 mod text_regex;
 
@@ -368,6 +370,8 @@ pub(crate) fn registry() -> &'static Registry {
         strings::register(&mut r);
         text_regex::register(&mut r);
         text_misc::register(&mut r);
+        text_encode::register(&mut r);
+        text_hash::register(&mut r);
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);
