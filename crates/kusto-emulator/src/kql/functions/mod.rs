@@ -29,6 +29,7 @@ mod text_encode;
 mod text_hash;
 mod text_misc;
 mod text_regex;
+mod text_url;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -372,6 +373,7 @@ pub(crate) fn registry() -> &'static Registry {
         text_misc::register(&mut r);
         text_encode::register(&mut r);
         text_hash::register(&mut r);
+        text_url::register(&mut r);
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);

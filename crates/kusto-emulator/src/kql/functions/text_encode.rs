@@ -37,7 +37,15 @@ fn url_encode(s: &str, space: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3 / 2);
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'!' | b'*' | b'('
+            b'a'..=b'z'
+            | b'A'..=b'Z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'_'
+            | b'.'
+            | b'!'
+            | b'*'
+            | b'('
             | b')' => out.push(char::from(b)),
             b' ' => out.push_str(space),
             other => out.push_str(&format!("%{other:02x}")),
@@ -228,7 +236,10 @@ pub(super) fn register(r: &mut Registry) {
             Ret::Fixed(KustoType::Dynamic),
             |a, _| {
                 Value::Dynamic(Json::Array(
-                    text(&a[0]).chars().map(|c| Json::from(u32::from(c))).collect(),
+                    text(&a[0])
+                        .chars()
+                        .map(|c| Json::from(u32::from(c)))
+                        .collect(),
                 ))
             },
         );
@@ -297,7 +308,10 @@ mod tests {
             "https%3a%2f%2fwww.bing.com%2fhello+world"
         );
         assert_eq!(url_encode("a b/é", "%20"), "a%20b%2f%c3%a9");
-        assert_eq!(url_decode("https%3a%2f%2fwww.bing.com%2f"), "https://www.bing.com/");
+        assert_eq!(
+            url_decode("https%3a%2f%2fwww.bing.com%2f"),
+            "https://www.bing.com/"
+        );
         assert_eq!(url_decode("a+b%C3%A9%zz%"), "a bé%zz%");
     }
 
@@ -321,6 +335,9 @@ mod tests {
                 Some("hello hello hello")
             );
         }
-        assert_eq!(decompress("zlib", &Value::String("not base64".into())), None);
+        assert_eq!(
+            decompress("zlib", &Value::String("not base64".into())),
+            None
+        );
     }
 }

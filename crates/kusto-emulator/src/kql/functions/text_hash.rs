@@ -137,9 +137,12 @@ pub(super) fn register(r: &mut Registry) {
         |a, _| combine_all(a.iter().map(xxhash)),
     )
     .variadic();
-    r.add("new_guid", params![], Ret::Fixed(KustoType::Guid), |_, _| {
-        Value::Guid(uuid::Uuid::new_v4())
-    })
+    r.add(
+        "new_guid",
+        params![],
+        Ret::Fixed(KustoType::Guid),
+        |_, _| Value::Guid(uuid::Uuid::new_v4()),
+    )
     .volatile();
 }
 
