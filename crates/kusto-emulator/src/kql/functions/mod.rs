@@ -13,6 +13,8 @@
 //! A function whose name is registered several times has overloads: the first entry whose
 //! parameters accept the argument types is used.
 
+mod arrays;
+mod bags;
 mod bits;
 mod conversions;
 mod datetime;
@@ -23,6 +25,7 @@ mod dynamic;
 mod logic;
 mod math;
 mod numbers;
+mod sets;
 mod strings;
 pub(crate) mod text_common;
 mod text_encode;
@@ -382,6 +385,9 @@ pub(crate) fn registry() -> &'static Registry {
         datetime_calc::register(&mut r);
         datetime_format::register(&mut r);
         datetime_zones::register(&mut r);
+        arrays::register(&mut r);
+        bags::register(&mut r);
+        sets::register(&mut r);
         r
     })
 }
