@@ -1,12 +1,15 @@
-//! Query results to Arrow (issue 17): in one run, on the same generated bodies, the bare JSON
-//! scan (serde_json `IgnoredAny`), the row path, the row path followed by `to_record_batch`, the
-//! columnar path to Arrow and `parse_v2` into a `DataSet` (with its peak memory); prints the
-//! times and their ratios to the bare scan.
+//! Query results (issues 17 and 30): in one run, on the same generated bodies, the bare JSON
+//! scan (serde_json `IgnoredAny`), the row path (`V2Parser` rows), the row stream
+//! (`V2EventStream::primary_batches`, what `execute_query_stream` gives), the row path followed
+//! by `to_record_batch`, the columnar path to Arrow, `parse_v2` into a `DataSet` (with its peak
+//! memory) and serde rows read from it; prints the times and their ratios to the bare scan. Also
+//! the floor of the row path: the same rows' `KustoValue`s cloned and dropped, with no parsing.
 //!
 //! ```text
 //! cargo bench -p kusto-data --bench q1_columnar            # 1,000,000-row mix and two more bodies
 //! Q1_ROWS=200000 Q1_REPEAT=5 cargo bench -p kusto-data --bench q1_columnar
 //! Q1_ONLY=columnar cargo bench -p kusto-data --bench q1_columnar   # one measurement (profiling)
+//! # Q1_ONLY: rows, stream, floor, rows_to_arrow, columnar, parse_v2, serde (or none)
 //! ```
 //! Each figure is the fastest of `Q1_REPEAT` runs (default 3). Peak memory is measured in a
 //! child process (this binary again, with `Q1_PEAK_OF`): its peak resident set (`VmHWM`, reset
@@ -16,7 +19,12 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use kusto_data::response::{ArrowOptions, ParserOptions, V2Event, V2Parser, to_record_batch};
+use futures::StreamExt;
+use kusto_data::KustoValue;
+use kusto_data::response::{
+    ArrowOptions, ParserOptions, V2Event, V2EventStream, V2Parser, to_record_batch,
+};
+use kusto_data::types::{KustoDateTime, KustoDecimal, KustoTimespan, Uuid};
 
 const CHUNK: usize = 64 * 1024;
 
@@ -134,6 +142,61 @@ fn parse(body: &[u8], columnar: bool, mut on_event: impl FnMut(V2Event) -> usize
     rows
 }
 
+/// The row stream: `body` in 64 KiB chunks through `V2EventStream::primary_batches` (batches of
+/// 8192 rows), every batch dropped. Returns the rows seen.
+fn stream_rows(body: &[u8]) -> usize {
+    let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
+        .chunks(CHUNK)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let options = ParserOptions::new().with_batch_rows(8192);
+    let mut batches =
+        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_batches();
+    futures::executor::block_on(async {
+        let mut rows = 0;
+        while let Some(batch) = batches.next().await {
+            rows += black_box(batch.expect("valid body")).len();
+        }
+        rows
+    })
+}
+
+/// The floor of the row path: `rows` rows made of clones of `sample`'s values, in batches of
+/// 8192 that are dropped as the row path's are: the allocation and release of the values
+/// alone, with no parsing.
+fn clone_rows(sample: &[Vec<KustoValue>], rows: usize) -> usize {
+    let mut n = 0;
+    while n < rows {
+        let batch: Vec<Vec<KustoValue>> = (n..(n + 8192).min(rows))
+            .map(|i| sample[i % sample.len()].clone())
+            .collect();
+        n += black_box(batch).len();
+    }
+    n
+}
+
+/// One row of the 10-column mix, for serde (`dy` keeps only its `k`).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct MixRow<'a> {
+    id: i64,
+    text: &'a str,
+    x: f64,
+    t: KustoDateTime,
+    ts: KustoTimespan,
+    g: Uuid,
+    dy: Option<Dy>,
+    b: bool,
+    n: Option<i32>,
+    d: KustoDecimal,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct Dy {
+    k: i64,
+}
+
 fn status_kib(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with(key))?;
@@ -236,6 +299,27 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
         });
         report("row path (V2Parser)", t, "");
     }
+    if want("stream") {
+        let t = best(repeat, || {
+            assert_eq!(stream_rows(body) as u64, rows);
+        });
+        report("row stream (primary_batches)", t, "");
+    }
+    if want("floor") {
+        // The first 1000 rows' values, decoded once; the clock runs on their clones only.
+        let mut sample = Vec::new();
+        parse(body, false, |e| match e {
+            V2Event::Rows { rows, .. } if sample.len() < 1000 => {
+                sample.extend(rows.into_iter().take(1000));
+                0
+            }
+            _ => 0,
+        });
+        let t = best(repeat, || {
+            assert_eq!(clone_rows(&sample, rows as usize) as u64, rows);
+        });
+        report("row values alone (clones)", t, "");
+    }
     if want("rows_to_arrow") {
         let options = ArrowOptions::new();
         let mut columns = None;
@@ -281,6 +365,15 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
             None => ", peak n/a".into(),
         };
         report("parse_v2 -> DataSet", t, &extra);
+    }
+    if want("serde") && name_of(name) == "mix" {
+        let data = kusto_data::response::parse_v2(body).expect("valid body");
+        let table = data.primary_result().expect("a primary result");
+        let t = best(repeat, || {
+            let structs: Vec<MixRow<'_>> = table.deserialize().expect("the mix's types");
+            assert_eq!(black_box(structs).len() as u64, rows);
+        });
+        report("serde rows from the DataSet", t, " (after parse_v2)");
     }
 }
 

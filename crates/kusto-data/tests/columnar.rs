@@ -1,6 +1,11 @@
 //! The columnar path (rows decoded straight into Arrow builders) gives the same record batches
 //! as the row path followed by `to_record_batch`: on every recorded fixture, and on generated
 //! bodies with random tables, values, batch sizes and chunk boundaries.
+//!
+//! The reference is the row path fed **one byte at a time**: the parser then never holds a whole
+//! row when it reaches the row's start, so the fast lane never runs and every row is decoded by
+//! the serde decoder (`response/lane_tests.rs` checks that with the parser's row counts). The
+//! paths under test are fed in larger chunks, where most rows take the fast lane.
 #![cfg(feature = "arrow")]
 
 use std::sync::Arc;
@@ -13,8 +18,11 @@ use kusto_data::response::{
     ArrowOptions, ArrowTimeUnit, Column, ParserOptions, TableKind, V2Event, V2EventStream,
     V2Parser, to_record_batch,
 };
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
+
+#[path = "support/bodies.rs"]
+mod bodies;
+use bodies::{columns_json, random_body, rows_json};
 
 /// What a consumer sees, with the rows of primary results as record batches.
 #[derive(Debug, PartialEq)]
@@ -119,8 +127,19 @@ fn run(
     }
 }
 
+/// The reference: the row path (then `to_record_batch`) with the body fed one byte at a time,
+/// so that no row takes the fast lane.
+fn reference(body: &[u8], po: ParserOptions, o: ArrowOptions) -> (Vec<Seen>, End) {
+    run(body, &[1], po, o, false)
+}
+
 fn assert_same(name: &str, body: &[u8], chunks: &[usize], po: ParserOptions, o: ArrowOptions) {
-    let rows = run(body, chunks, po, o, false);
+    let rows = reference(body, po, o);
+    assert_eq!(
+        run(body, chunks, po, o, false),
+        rows,
+        "{name}: chunks {chunks:?}, {po:?}, {o:?}: the row path differs from the reference"
+    );
     let columnar = run(body, chunks, po, o, true);
     assert_eq!(
         columnar, rows,
@@ -181,247 +200,9 @@ fn every_v2_fixture_gives_the_same_batches_on_both_paths() {
     assert!(batches >= 10, "only {batches} batches");
 }
 
-// ----- generated bodies -----
-
-const TYPES: [&str; 11] = [
-    "bool",
-    "int",
-    "long",
-    "real",
-    "decimal",
-    "string",
-    "guid",
-    "datetime",
-    "timespan",
-    "dynamic",
-    "unknowntype",
-];
-
-fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
-    items[rng.random_range(0..items.len())]
-}
-
-/// A random JSON value valid for a column of type `ty` (nulls included).
-fn cell(rng: &mut StdRng, ty: &str) -> String {
-    if rng.random_range(0..8) == 0 {
-        return "null".into();
-    }
-    match ty {
-        "bool" => pick(rng, &["true", "false", "0", "1"]).into(),
-        "int" => match rng.random_range(0..4) {
-            0 => pick(rng, &["2147483647", "-2147483648", "0", "-0", "3.0"]).into(),
-            _ => rng.random_range(-100_000i32..100_000).to_string(),
-        },
-        "long" => match rng.random_range(0..4) {
-            0 => pick(
-                rng,
-                &[
-                    "9223372036854775807",
-                    "-9223372036854775808",
-                    "9007199254740993",
-                    "1e3",
-                    "-42.0",
-                ],
-            )
-            .into(),
-            _ => rng.random::<i64>().to_string(),
-        },
-        "real" => match rng.random_range(0..5) {
-            0 => pick(
-                rng,
-                &[
-                    "\"NaN\"",
-                    "\"Infinity\"",
-                    "\"-Infinity\"",
-                    "\"+Infinity\"",
-                    "1.7976931348623157e308",
-                    "5e-324",
-                    "-0.0",
-                    "18446744073709551615",
-                    "0.1",
-                ],
-            )
-            .into(),
-            1 => rng.random_range(-1000i64..1000).to_string(),
-            _ => format!("{:?}", rng.random::<f64>() * 1e6 - 5e5),
-        },
-        "decimal" => match rng.random_range(0..4) {
-            0 => pick(
-                rng,
-                &[
-                    "\"12.3400\"",
-                    "\"\"",
-                    "12345678901234567890.123456789",
-                    "\"-0.000001\"",
-                    "7",
-                ],
-            )
-            .into(),
-            _ => format!(
-                "\"{}.{:04}\"",
-                rng.random_range(-99_999i64..99_999),
-                rng.random_range(0..10_000)
-            ),
-        },
-        "string" => match rng.random_range(0..6) {
-            0 => pick(
-                rng,
-                &[
-                    "\"\"",
-                    "\"h\\u00e9llo \\\"q\\\" \\\\ \\n\\t\"",
-                    "\"日本語 ✓\"",
-                    "{\"raw\":[1,2]}",
-                    "12",
-                    "true",
-                    "\"\\ud83d\\ude00\"",
-                ],
-            )
-            .into(),
-            _ => format!("\"text {}\"", rng.random::<u32>()),
-        },
-        "guid" => match rng.random_range(0..6) {
-            0 => "\"\"".into(),
-            _ => format!(
-                "\"{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}\"",
-                rng.random::<u32>(),
-                rng.random::<u16>(),
-                rng.random_range(0..0x1000u32),
-                rng.random_range(0..0x1000u32),
-                rng.random_range(0..(1u64 << 48))
-            ),
-        },
-        "datetime" => match rng.random_range(0..6) {
-            0 => pick(
-                rng,
-                &[
-                    "\"\"",
-                    "\"2024-02-29T23:59:59.9999999Z\"",
-                    "\"1970-01-01T00:00:00Z\"",
-                    "\"2016-01-01T01:01:01.0000002Z\"",
-                ],
-            )
-            .into(),
-            _ => format!(
-                "\"{}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z\"",
-                rng.random_range(1700..2260),
-                rng.random_range(1..13),
-                rng.random_range(1..29),
-                rng.random_range(0..24),
-                rng.random_range(0..60),
-                rng.random_range(0..60),
-                rng.random_range(0..10_000_000)
-            ),
-        },
-        "timespan" => match rng.random_range(0..5) {
-            0 => pick(rng, &["\"\"", "\"-1.00:00:00.0000001\"", "600000000", "-5"]).into(),
-            _ => format!(
-                "\"{}{}.{:02}:{:02}:{:02}.{:07}\"",
-                pick(rng, &["", "-"]),
-                rng.random_range(0..10_000),
-                rng.random_range(0..24),
-                rng.random_range(0..60),
-                rng.random_range(0..60),
-                rng.random_range(0..10_000_000)
-            ),
-        },
-        _ => pick(
-            rng,
-            &[
-                "{\"k\":1,\"tags\":[\"a\",\"b\"]}",
-                "{ \"z\" : 1 , \"a\" : [ 1.50, 2e2, -0 ] }",
-                "[]",
-                "\"\"",
-                "\"s \\\"q\\\" \\u0041\"",
-                "1.0",
-                "-12",
-                "18446744073709551615",
-                "true",
-                "{\"nested\":{\"x\":null,\"y\":\"\\u00e9\"}}",
-            ],
-        )
-        .into(),
-    }
-}
-
-fn columns_json(types: &[&str]) -> String {
-    let cols: Vec<String> = types
-        .iter()
-        .enumerate()
-        .map(|(i, t)| format!(r#"{{"ColumnName":"c{i}","ColumnType":"{t}"}}"#))
-        .collect();
-    format!("[{}]", cols.join(","))
-}
-
-fn rows_json(rng: &mut StdRng, types: &[&str], n: usize, error_row: bool) -> String {
-    let mut rows = Vec::new();
-    for _ in 0..n {
-        let cells: Vec<String> = types.iter().map(|t| cell(rng, t)).collect();
-        let ws = pick(rng, &["", " ", "\n"]);
-        rows.push(format!("[{ws}{}{ws}]", cells.join(&format!(",{ws}"))));
-    }
-    if error_row {
-        let at = rng.random_range(0..=rows.len());
-        rows.insert(
-            at,
-            r#"{"OneApiErrors":[{"error":{"code":"LimitsExceeded","message":"m","@permanent":false}}]}"#
-                .into(),
-        );
-    }
-    format!("[{}]", rows.join(","))
-}
-
-/// A random v2 body: data tables and fragmented tables (with `DataReplace`), primary results
-/// and other kinds, error rows now and then.
-fn random_body(rng: &mut StdRng) -> String {
-    let mut frames = vec![
-        r#"{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0","IsFragmented":true,"ErrorReportingPlacement":"InData"}"#.to_owned(),
-    ];
-    let tables = rng.random_range(1..4);
-    for id in 0..tables {
-        let ncols = rng.random_range(0..8);
-        let types: Vec<&str> = (0..ncols).map(|_| pick(rng, &TYPES)).collect();
-        let kind = if id == 0 || rng.random_bool(0.6) {
-            "PrimaryResult"
-        } else {
-            "QueryProperties"
-        };
-        let error_row = rng.random_range(0..10) == 0;
-        if rng.random_bool(0.5) {
-            let n = rng.random_range(0..30);
-            frames.push(format!(
-                r#"{{"FrameType":"DataTable","TableId":{id},"TableKind":"{kind}","TableName":"T{id}","Columns":{},"Rows":{}}}"#,
-                columns_json(&types),
-                rows_json(rng, &types, n, error_row)
-            ));
-        } else {
-            frames.push(format!(
-                r#"{{"FrameType":"TableHeader","TableId":{id},"TableKind":"{kind}","TableName":"T{id}","Columns":{}}}"#,
-                columns_json(&types)
-            ));
-            for _ in 0..rng.random_range(0..4) {
-                let kind = if rng.random_range(0..4) == 0 {
-                    "DataReplace"
-                } else {
-                    "DataAppend"
-                };
-                let n = rng.random_range(0..20);
-                frames.push(format!(
-                    r#"{{"FrameType":"TableFragment","TableFragmentType":"{kind}","TableId":{id},"Rows":{}}}"#,
-                    rows_json(rng, &types, n, false)
-                ));
-            }
-            frames.push(format!(
-                r#"{{"FrameType":"TableCompletion","TableId":{id},"RowCount":0}}"#
-            ));
-        }
-    }
-    frames.push(r#"{"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}"#.into());
-    format!("[{}]", frames.join(",\n"))
-}
-
 #[test]
 fn generated_bodies_give_the_same_batches_on_both_paths() {
-    let mut rng = StdRng::seed_from_u64(0x5EED_0017);
+    let mut rng = bodies::rng(0x5EED_0017);
     let mut batches = 0;
     for case in 0..300 {
         let body = random_body(&mut rng);
@@ -432,9 +213,11 @@ fn generated_bodies_give_the_same_batches_on_both_paths() {
             .with_batch_rows(rng.random_range(1..12))
             .with_batch_bytes(rng.random_range(64..4096));
         let options = ArrowOptions::new().with_time_unit(UNITS[rng.random_range(0..3)]);
-        let rows = run(body.as_bytes(), &chunks, po, options, false);
+        let rows = reference(body.as_bytes(), po, options);
         let columnar = run(body.as_bytes(), &chunks, po, options, true);
         assert_eq!(columnar, rows, "case {case}: {body}");
+        let fed = run(body.as_bytes(), &chunks, po, options, false);
+        assert_eq!(fed, rows, "case {case}, row path: {body}");
         batches += columnar
             .0
             .iter()
@@ -456,7 +239,7 @@ fn generated_bodies_give_the_same_batches_on_both_paths() {
 
 #[test]
 fn bad_cells_fail_on_both_paths() {
-    let mut rng = StdRng::seed_from_u64(17);
+    let mut rng = bodies::rng(17);
     for (ty, bad) in [
         ("int", "2147483648"),
         ("long", "9223372036854775808"),
@@ -519,7 +302,7 @@ fn chunked(
 
 #[tokio::test]
 async fn the_stream_api_gives_the_batches_of_the_row_api() {
-    let mut rng = StdRng::seed_from_u64(99);
+    let mut rng = bodies::rng(99);
     let types = ["long", "real", "string", "dynamic", "datetime"];
     let body = format!(
         r#"[{{"FrameType":"DataSetHeader","IsProgressive":false,"Version":"v2.0"}},
@@ -697,7 +480,7 @@ fn collected_tables_hold_the_rows_of_the_row_path() {
             assert_eq!(collected, expected, "{name}, chunks {chunks:?}");
         }
     }
-    let mut rng = StdRng::seed_from_u64(0x5EED_C011);
+    let mut rng = bodies::rng(0x5EED_C011);
     let mut rows = 0;
     for case in 0..300 {
         let body = random_body(&mut rng);

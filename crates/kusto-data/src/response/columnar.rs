@@ -28,16 +28,12 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::value::RawValue;
 
 use crate::error::{ConversionError, Error};
-use crate::types::{
-    KustoDateTime, KustoDecimal, KustoTimespan, KustoType, MAX_DECIMAL_DIGITS, Uuid,
-};
+use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, Uuid};
 
 use super::arrow_batch::{ArrowOptions, ArrowTimeUnit, arrow_schema, data_type};
+use super::lane::{self, Cell, Lane, Scratch, compact_json_end, is_canonical_decimal};
 use super::scan::offset_of;
 use super::table::Column;
-
-mod fast;
-use fast::Cell;
 
 /// One column's builder.
 #[derive(Debug)]
@@ -90,29 +86,52 @@ impl ColumnBuilder {
         }
     }
 
-    /// Appends a cell read by the fast lane for this builder.
-    fn append_cell(&mut self, cell: Cell, row: &str) -> Result<(), AppendError> {
+    /// True when the lane's `cell` can be appended as it is: a datetime or timespan that the
+    /// time unit can hold (else the serde decoder reports the conversion error).
+    fn takes(&self, cell: Cell, unit: ArrowTimeUnit) -> bool {
+        match (self, cell) {
+            (Self::DateTime(_), Cell::DateTime(t)) if unit == ArrowTimeUnit::Nanosecond => {
+                i64::try_from(t.unix_nanos()).is_ok()
+            }
+            (Self::TimeSpan(_), Cell::TimeSpan(t)) if unit == ArrowTimeUnit::Nanosecond => {
+                t.ticks().checked_mul(100).is_some()
+            }
+            _ => true,
+        }
+    }
+
+    /// Appends a cell read by the lane for this builder's column (checked with
+    /// [`ColumnBuilder::takes`]); `row` is the row's text.
+    fn append_cell(
+        &mut self,
+        cell: Cell,
+        row: &str,
+        unit: ArrowTimeUnit,
+    ) -> Result<(), AppendError> {
         match (self, cell) {
             (b, Cell::Null) => b.append_null(),
             (Self::Bool(b), Cell::Bool(v)) => b.append_value(v),
             (Self::Int(b), Cell::Int(v)) => b.append_value(v),
             (Self::Long(b), Cell::Long(v)) => b.append_value(v),
             (Self::Real(b), Cell::Real(v)) => b.append_value(v),
-            (Self::DateTime(b) | Self::TimeSpan(b), Cell::Ticks(v)) => b.append_value(v),
+            (Self::DateTime(b), Cell::DateTime(t)) => b.append_value(match unit {
+                ArrowTimeUnit::Nanosecond => (t.unix_ticks()).saturating_mul(100),
+                ArrowTimeUnit::Microsecond => t.unix_ticks().div_euclid(10),
+                ArrowTimeUnit::Ticks => t.unix_ticks(),
+            }),
+            (Self::TimeSpan(b), Cell::TimeSpan(t)) => b.append_value(match unit {
+                ArrowTimeUnit::Nanosecond => t.ticks().saturating_mul(100),
+                ArrowTimeUnit::Microsecond => t.ticks().div_euclid(10),
+                ArrowTimeUnit::Ticks => t.ticks(),
+            }),
             (Self::Guid(b), Cell::Guid(g)) => b
-                .append_value(g)
+                .append_value(g.as_bytes())
                 .map_err(|e| AppendError::Malformed(e.to_string(), 0))?,
-            (Self::Text(b) | Self::Decimal(b) | Self::Json(b), Cell::Text(s, e)) => {
-                let Some(text) = row.get(s as usize..e as usize) else {
-                    return Err(AppendError::Malformed(
-                        format!("internal error: {s}..{e} is not a text range of the row"),
-                        s as usize,
-                    ));
-                };
-                b.append_value(text);
-            }
+            (Self::Text(b), Cell::Text(s, e))
+            | (Self::Decimal(b), Cell::Decimal(s, e))
+            | (Self::Json(b), Cell::Json(s, e)) => b.append_value(lane::text(row, s, e)),
             (_, cell) => {
-                // `fast::read_cell` reads each builder's own kind of cell: not reached.
+                // The lane reads each column's own kind of cell: not reached.
                 return Err(AppendError::Malformed(
                     format!("internal error: cell {cell:?} read for another column type"),
                     0,
@@ -181,10 +200,10 @@ pub(crate) struct ColumnarBuilder {
     options: ArrowOptions,
     builders: Vec<ColumnBuilder>,
     rows: usize,
-    /// The tokens and cells of the row being read by the fast lane (kept to reuse their
-    /// allocations).
-    tokens: Vec<fast::Token>,
-    cells: Vec<Cell>,
+    /// How the lane reads each column.
+    lanes: Vec<Lane>,
+    /// The row being read by the lane.
+    scratch: Scratch,
 }
 
 impl ColumnarBuilder {
@@ -196,14 +215,15 @@ impl ColumnarBuilder {
             .iter()
             .map(|c| ColumnBuilder::new(&c.column_type, capacity))
             .collect();
+        let lanes = columns.iter().map(|c| Lane::of(&c.column_type)).collect();
         ColumnarBuilder {
             columns,
             schema,
             options,
             builders,
             rows: 0,
-            tokens: Vec::new(),
-            cells: Vec::new(),
+            lanes,
+            scratch: Scratch::default(),
         }
     }
 
@@ -216,43 +236,31 @@ impl ColumnarBuilder {
     /// the row is complete and the lane understands it: the row's length. `None`: nothing was
     /// appended; the caller finds the row's end and calls [`ColumnarBuilder::append_row`].
     pub(crate) fn append_fast(&mut self, bytes: &[u8]) -> Result<Option<usize>, AppendError> {
-        let Some(row) = self.read_fast(bytes) else {
+        let Some(row) = lane::read_row(bytes, &self.lanes, &mut self.scratch) else {
             return Ok(None);
         };
-        self.push_cells(row)?;
-        Ok(Some(row.len()))
-    }
-
-    /// The fast lane's reading of the row at the start of `bytes` into `self.cells`: the row's
-    /// text.
-    fn read_fast<'a>(&mut self, bytes: &'a [u8]) -> Option<&'a str> {
-        fast::read_row(
-            bytes,
-            &self.builders,
-            &self.options,
-            &mut self.tokens,
-            &mut self.cells,
-        )
-    }
-
-    /// Appends the cells the fast lane read from `row` as one row.
-    fn push_cells(&mut self, row: &str) -> Result<(), AppendError> {
-        for (builder, cell) in self.builders.iter_mut().zip(&self.cells) {
-            builder.append_cell(*cell, row)?;
+        let unit = self.options.time_unit();
+        let cells = &self.scratch.cells;
+        if !self
+            .builders
+            .iter()
+            .zip(cells)
+            .all(|(b, c)| b.takes(*c, unit))
+        {
+            return Ok(None);
+        }
+        for (builder, cell) in self.builders.iter_mut().zip(cells) {
+            builder.append_cell(*cell, row, unit)?;
         }
         self.rows += 1;
-        Ok(())
+        Ok(Some(row.len()))
     }
 
     /// Decodes one row (a complete JSON array, `bytes`) into the builders. After an error the
     /// builders may hold part of the row; the caller stops parsing.
+    /// This is the serde decoder alone: the parser runs the lane
+    /// ([`ColumnarBuilder::append_fast`]) on the rows it can, before it slices them out.
     pub(crate) fn append_row(&mut self, bytes: &[u8]) -> Result<(), AppendError> {
-        // The fast lane takes the rows it fully understands; the serde decoder the rest.
-        if let Some(row) = self.read_fast(bytes)
-            && row.len() == bytes.len()
-        {
-            return self.push_cells(row);
-        }
         let mut conversion = None;
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let seed = RowInto {
@@ -471,29 +479,11 @@ impl<'de> DeserializeSeed<'de> for CellInto<'_> {
     }
 }
 
-/// True when `text` is a decimal that [`KustoDecimal`]'s parsing and display give back
-/// unchanged: an optional `-`, an integer part without leading zeros (or `0`), an optional
-/// fraction, at most 38 digits, and not a negative zero.
-fn is_canonical_decimal(text: &str) -> bool {
-    let digits = text.strip_prefix('-').unwrap_or(text).as_bytes();
-    let (int, frac) = match digits.iter().position(|b| *b == b'.') {
-        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
-        None => (digits, &digits[digits.len()..]),
-    };
-    let has_dot = int.len() < digits.len();
-    !int.is_empty()
-        && (int == b"0" || int[0] != b'0')
-        && (!has_dot || !frac.is_empty())
-        && int.len() + frac.len() <= MAX_DECIMAL_DIGITS as usize
-        && int.iter().chain(frac).all(u8::is_ascii_digit)
-        && !(text.starts_with('-') && int.iter().chain(frac).all(|b| *b == b'0'))
-}
-
 /// True when `text` is valid JSON exactly as `serde_json::Value`'s `Display` writes it back
-/// (see [`fast::compact_json_end`]). Conservative: `false` sends the value through a
+/// (see [`compact_json_end`]). Conservative: `false` sends the value through a
 /// `serde_json::Value`.
 fn is_compact_json(text: &[u8]) -> bool {
-    fast::compact_json_end(text, 0) == Some(text.len())
+    compact_json_end(text, 0) == Some(text.len())
 }
 
 impl<'de> Visitor<'de> for CellInto<'_> {
@@ -644,86 +634,5 @@ impl<'de> Visitor<'de> for CellInto<'_> {
             return Ok(());
         }
         Err(self.fail("unexpected object"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn canonical_decimals_display_as_they_are_written() {
-        for text in [
-            "12.25",
-            "0.05",
-            "-0.5",
-            "7",
-            "0",
-            "12345678901234567890.123456789",
-            "-3.1400",
-        ] {
-            assert!(is_canonical_decimal(text), "{text}");
-            assert_eq!(text.parse::<KustoDecimal>().unwrap().to_string(), text);
-        }
-        for text in [
-            "-0", "-0.0", "00.5", "1.", ".5", "1e3", "+1", " 1", "1.2.3", "",
-        ] {
-            assert!(!is_canonical_decimal(text), "{text}");
-        }
-        let long = "1".repeat(39);
-        assert!(!is_canonical_decimal(&long));
-    }
-
-    #[test]
-    fn compact_json_is_only_claimed_for_text_serde_json_writes_back() {
-        let compact = [
-            r#"{"k":1,"tags":["a","b"]}"#,
-            r#""héllo""#,
-            "[]",
-            "{}",
-            "-12",
-            "18446744073709551615",
-            "true",
-            "false",
-            r#"{"a":{"a":1},"b":[null,{"a":2}]}"#,
-        ];
-        let not_compact = [
-            r#"{ "k":1}"#,
-            r#"{"a":1,"a":2}"#,
-            r#""x\"y""#,
-            r#""\u0041""#,
-            "1.0",
-            "1e3",
-            "-0",
-            "18446744073709551616",
-            "-9223372036854775809",
-            "[1, 2]",
-            // Not JSON at all: refused without serde_json's help.
-            "[1,,2]",
-            "[1 2]",
-            r#"{"a"1}"#,
-            r#"{"a":}"#,
-            "[tru]",
-            "[nulll]",
-            "{\"k\":trux}",
-            "[01]",
-            "[1,]",
-            "\"a\u{1}\"",
-        ];
-        for text in compact {
-            assert!(is_compact_json(text.as_bytes()), "{text}");
-        }
-        for text in not_compact {
-            assert!(!is_compact_json(text.as_bytes()), "{text}");
-        }
-        for text in compact.iter().chain(&not_compact) {
-            let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
-                continue;
-            };
-            // Conservative: claimed compact only when the round trip is the identity.
-            if is_compact_json(text.as_bytes()) {
-                assert_eq!(value.to_string(), *text);
-            }
-        }
     }
 }

@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
+use super::lane::{self, Cell};
+
 /// Which cells hold a value (bit set) and which are null.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Validity {
@@ -46,6 +48,20 @@ impl Validity {
     fn clear(&mut self) {
         self.bits.clear();
         self.len = 0;
+    }
+
+    /// Keeps the first `len` cells.
+    fn truncate(&mut self, len: usize) {
+        if len >= self.len {
+            return;
+        }
+        self.bits.truncate(len.div_ceil(64));
+        if let Some(last) = self.bits.last_mut()
+            && !len.is_multiple_of(64)
+        {
+            *last &= (1 << (len % 64)) - 1;
+        }
+        self.len = len;
     }
 }
 
@@ -82,6 +98,11 @@ impl<T: Copy> Fixed<T> {
     fn clear(&mut self) {
         self.values.clear();
         self.valid.clear();
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.values.truncate(len);
+        self.valid.truncate(len);
     }
 }
 
@@ -129,6 +150,12 @@ impl Texts {
         self.data.clear();
         self.ends.clear();
         self.valid.clear();
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.ends.truncate(len);
+        self.data.truncate(self.ends.last().copied().unwrap_or(0));
+        self.valid.truncate(len);
     }
 }
 
@@ -199,6 +226,57 @@ impl ColumnData {
         let mut values: Vec<KustoValue> = (0..len).map(|i| self.get(i).to_value()).collect();
         values.push(rest);
         *self = Self::Values(values);
+    }
+
+    /// Appends a cell read by the lane (`row`: the row's text). `false` when the cell does not
+    /// suit this column (nothing was appended): the caller takes the row back
+    /// ([`ColumnData::truncate`]) and decodes it with the serde decoder, which reports why.
+    pub(crate) fn push_cell(&mut self, cell: Cell, row: &str) -> bool {
+        match (self, cell) {
+            (Self::Bool(c), Cell::Bool(x)) => c.push(Some(x)),
+            (Self::Int(c), Cell::Int(x)) => c.push(Some(x)),
+            (Self::Long(c), Cell::Long(x)) => c.push(Some(x)),
+            (Self::Real(c), Cell::Real(x)) => c.push(Some(x)),
+            (Self::DateTime(c), Cell::DateTime(x)) => c.push(Some(x)),
+            (Self::TimeSpan(c), Cell::TimeSpan(x)) => c.push(Some(x)),
+            (Self::Guid(c), Cell::Guid(x)) => c.push(Some(x)),
+            (Self::String(c), Cell::Text(s, e)) => c.push_str(lane::text(row, s, e)),
+            // Compact JSON is the text `push_json` would write.
+            (Self::Json(c), Cell::Json(s, e)) => c.push_str(lane::text(row, s, e)),
+            (Self::Decimal(c), Cell::Decimal(s, e)) => {
+                match KustoDecimal::parse_plain(lane::text(row, s, e)) {
+                    Some(d) => c.push(Some(d)),
+                    None => return false,
+                }
+            }
+            (Self::Bool(c), Cell::Null) => c.push(None),
+            (Self::Int(c), Cell::Null) => c.push(None),
+            (Self::Long(c), Cell::Null) => c.push(None),
+            (Self::Real(c), Cell::Null) => c.push(None),
+            (Self::Decimal(c), Cell::Null) => c.push(None),
+            (Self::DateTime(c), Cell::Null) => c.push(None),
+            (Self::TimeSpan(c), Cell::Null) => c.push(None),
+            (Self::Guid(c), Cell::Null) => c.push(None),
+            (Self::String(c) | Self::Json(c), Cell::Null) => c.push_null(),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Keeps the first `len` rows (takes back a row appended in part).
+    pub(crate) fn truncate(&mut self, len: usize) {
+        match self {
+            Self::Bool(c) => c.truncate(len),
+            Self::Int(c) => c.truncate(len),
+            Self::Long(c) => c.truncate(len),
+            Self::Real(c) => c.truncate(len),
+            Self::Decimal(c) => c.truncate(len),
+            Self::DateTime(c) => c.truncate(len),
+            Self::TimeSpan(c) => c.truncate(len),
+            Self::Guid(c) => c.truncate(len),
+            Self::String(c) | Self::Json(c) => c.truncate(len),
+            Self::Values(v) => v.truncate(len),
+        }
     }
 
     /// The cell of row `i` (null past the end).
@@ -392,6 +470,48 @@ mod tests {
             c.clear();
             assert_eq!(c.get(0), CellRef::Null);
         }
+    }
+
+    #[test]
+    fn lane_cells_append_and_rows_are_taken_back() {
+        let row = r#"["x","12.50",{"a":1}]"#;
+        let mut s = ColumnData::new(&KustoType::String);
+        let mut d = ColumnData::new(&KustoType::Decimal);
+        let mut j = ColumnData::new(&KustoType::Dynamic);
+        let mut l = ColumnData::new(&KustoType::Long);
+        for i in 0..70 {
+            assert!(s.push_cell(Cell::Text(2, 3), row));
+            assert!(d.push_cell(Cell::Decimal(6, 11), row));
+            assert!(j.push_cell(Cell::Json(13, 20), row));
+            let cell = if i % 2 == 0 {
+                Cell::Long(i)
+            } else {
+                Cell::Null
+            };
+            assert!(l.push_cell(cell, row));
+        }
+        assert_eq!(s.get(69), CellRef::String("x"));
+        assert_eq!(d.get(69), CellRef::Decimal("12.50".parse().unwrap()));
+        assert_eq!(j.get(0), CellRef::Json(r#"{"a":1}"#));
+        // A cell of another kind, or a decimal that does not parse, is refused.
+        assert!(!l.push_cell(Cell::Text(2, 3), row));
+        assert!(!d.push_cell(Cell::Decimal(2, 3), row));
+        for c in [&mut s, &mut d, &mut j, &mut l] {
+            c.truncate(65);
+            assert_eq!(c.get(65), CellRef::Null);
+        }
+        assert_eq!(l.get(64), CellRef::Long(64));
+        assert_eq!(s.get(64), CellRef::String("x"));
+        // Rows appended after a truncation land where they belong, nulls included.
+        assert!(l.push_cell(Cell::Null, row));
+        assert!(l.push_cell(Cell::Long(7), row));
+        assert!(s.push_cell(Cell::Null, row));
+        assert!(s.push_cell(Cell::Text(2, 3), row));
+        assert_eq!((l.get(65), l.get(66)), (CellRef::Null, CellRef::Long(7)));
+        assert_eq!(
+            (s.get(65), s.get(66)),
+            (CellRef::Null, CellRef::String("x"))
+        );
     }
 
     #[test]

@@ -120,6 +120,18 @@ impl DataSetBuilder {
         }
     }
 
+    /// [`push`](Self::push) for the events of a parser that collects tables itself
+    /// ([`V2Parser::collect_tables`]): a table's end brings the table it collected.
+    pub(crate) fn push_from(&mut self, event: V2Event, parser: &mut V2Parser) {
+        if let V2Event::TableEnd(end) = &event
+            && let Some(table) = parser.take_collected(end.table_id)
+            && let Some(slot) = self.table_mut(end.table_id)
+        {
+            *slot = table;
+        }
+        self.push(event);
+    }
+
     fn table_mut(&mut self, id: i64) -> Option<&mut KustoTable> {
         let i = *self.index.get(&id)?;
         self.data.tables.get_mut(i)
@@ -156,12 +168,14 @@ pub fn parse_v2_with(body: &[u8], options: ParserOptions) -> Result<DataSet> {
     // feeding the whole body would hold it twice.
     const CHUNK: usize = 256 * 1024;
     let mut parser = V2Parser::with_options(options);
+    // Primary results go straight into the tables' column buffers.
+    parser.collect_tables();
     let mut builder = DataSetBuilder::new();
     let mut chunks = body.chunks(CHUNK);
     let mut ended = false;
     loop {
         match parser.next_event() {
-            Ok(Some(event)) => builder.push(event),
+            Ok(Some(event)) => builder.push_from(event, &mut parser),
             Ok(None) => match chunks.next() {
                 Some(chunk) => parser.feed(chunk),
                 None if ended => return Ok(builder.finish()),

@@ -24,7 +24,7 @@
 //! # Ok::<(), kusto_data::Error>(())
 //! ```
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{
@@ -218,6 +218,59 @@ impl Cell<'_> {
     }
 }
 
+/// The text of a `decimal`, `datetime`, `timespan` or `guid` cell for a visitor that wants a
+/// string (e.g. `KustoDateTime`'s own `Deserialize`, or a `String` field): written on the stack,
+/// so that reading such a cell allocates nothing.
+struct StackText {
+    buf: [u8; 64],
+    len: usize,
+    /// Text longer than the buffer (not reached by these types).
+    spill: Option<String>,
+}
+
+impl StackText {
+    fn of(cell: CellRef<'_>) -> Self {
+        let mut text = StackText {
+            buf: [0; 64],
+            len: 0,
+            spill: None,
+        };
+        // Writing into a StackText cannot fail.
+        let _ = match cell {
+            CellRef::Decimal(d) => write!(text, "{d}"),
+            CellRef::DateTime(t) => write!(text, "{t}"),
+            CellRef::TimeSpan(t) => write!(text, "{t}"),
+            CellRef::Guid(g) => write!(text, "{g}"),
+            other => write!(text, "{}", other.to_value()),
+        };
+        text
+    }
+
+    fn as_str(&self) -> &str {
+        match &self.spill {
+            Some(s) => s,
+            // Only whole `&str`s were copied in: always UTF-8.
+            None => std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default(),
+        }
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if let Some(spill) = &mut self.spill {
+            spill.push_str(s);
+        } else if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
+            dst.copy_from_slice(s.as_bytes());
+            self.len += s.len();
+        } else {
+            let mut spill = self.as_str().to_owned();
+            spill.push_str(s);
+            self.spill = Some(spill);
+        }
+        Ok(())
+    }
+}
+
 fn json_error(e: serde_json::Error) -> DeError {
     de::Error::custom(e)
 }
@@ -263,6 +316,10 @@ impl<'de> Deserializer<'de> for Cell<'de> {
             CellRef::Long(l) => visitor.visit_i64(l),
             CellRef::Real(r) => visitor.visit_f64(r),
             CellRef::String(s) => visitor.visit_borrowed_str(s),
+            cell @ (CellRef::Decimal(_)
+            | CellRef::DateTime(_)
+            | CellRef::TimeSpan(_)
+            | CellRef::Guid(_)) => visitor.visit_str(StackText::of(cell).as_str()),
             cell => dynamic!(
                 cell,
                 deserialize_any(visitor),
@@ -325,11 +382,11 @@ impl<'de> Deserializer<'de> for Cell<'de> {
                     Err(_) => visitor.visit_borrowed_str(text),
                 },
             },
-            CellRef::Decimal(_)
+            cell @ (CellRef::Decimal(_)
             | CellRef::DateTime(_)
             | CellRef::TimeSpan(_)
-            | CellRef::Guid(_)
-            | CellRef::Dynamic(_) => visitor.visit_string(self.0.to_value().to_string()),
+            | CellRef::Guid(_)) => visitor.visit_str(StackText::of(cell).as_str()),
+            CellRef::Dynamic(_) => visitor.visit_string(self.0.to_value().to_string()),
             _ => Err(self.mismatch("string")),
         }
         .map_err(|e| e.rust_type("string"))
@@ -520,6 +577,47 @@ mod tests {
             map["g"],
             serde_json::json!("00000000-0000-0000-0000-000000000000")
         );
+    }
+
+    #[test]
+    fn typed_cells_read_as_text_without_a_value_in_between() {
+        use crate::types::KustoDateTime;
+        let t = table();
+        let row = t.row(0).unwrap();
+        // Strings of the cells' texts, and the types themselves (read back from that text).
+        #[derive(Deserialize)]
+        struct Texts {
+            d: String,
+            g: String,
+            ts: String,
+        }
+        let texts: Texts = row.deserialize().unwrap();
+        assert_eq!(
+            (texts.d.as_str(), texts.g.as_str(), texts.ts.as_str()),
+            (
+                "1.50",
+                "00000000-0000-0000-0000-000000000000",
+                "-00:00:00.0000010"
+            )
+        );
+        let columns = vec![Column::new("t", KustoType::DateTime)];
+        let at: KustoDateTime = "2024-05-01T10:20:30.1234567Z".parse().unwrap();
+        let t = KustoTable::new(
+            2,
+            TableKind::PrimaryResult,
+            "T",
+            columns,
+            vec![vec![at.into()]],
+        )
+        .unwrap();
+        let (got,): (KustoDateTime,) = t.row(0).unwrap().deserialize().unwrap();
+        let (text,): (String,) = t.row(0).unwrap().deserialize().unwrap();
+        assert_eq!((got, text.as_str()), (at, "2024-05-01T10:20:30.1234567Z"));
+        // Text longer than the stack buffer is kept whole.
+        let mut long = StackText::of(CellRef::Null);
+        let piece = "0123456789".repeat(5);
+        let _ = write!(long, "{piece}{piece}");
+        assert_eq!(long.as_str(), format!("null{piece}{piece}"));
     }
 
     #[test]

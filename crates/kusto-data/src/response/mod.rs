@@ -52,6 +52,9 @@ mod columnar;
 mod columns;
 mod decode;
 pub(crate) mod events;
+mod lane;
+#[cfg(test)]
+mod lane_tests;
 pub(crate) mod partial;
 mod scan;
 pub(crate) mod table;

@@ -25,7 +25,6 @@ use arrow::record_batch::RecordBatch;
 /// reach the parser (to choose the columnar path) without naming the body's type.
 trait EventSource: Send {
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<V2Event>>>;
-    #[cfg(feature = "arrow")]
     fn parser(&mut self) -> &mut V2Parser;
 }
 
@@ -98,7 +97,6 @@ where
         }
     }
 
-    #[cfg(feature = "arrow")]
     fn parser(&mut self) -> &mut V2Parser {
         &mut self.parser
     }
@@ -134,10 +132,12 @@ impl V2EventStream {
     /// Collects every table into a [`DataSet`]. On a partial failure the error carries the
     /// data received ([`PartialFailure::data`](super::PartialFailure::data)).
     pub async fn collect_dataset(mut self) -> Result<DataSet> {
+        // Primary results that start from now on go straight into the tables' column buffers.
+        self.inner.parser().collect_tables();
         let mut builder = DataSetBuilder::new();
         while let Some(event) = self.next().await {
             match event {
-                Ok(event) => builder.push(event),
+                Ok(event) => builder.push_from(event, self.inner.parser()),
                 Err(e) => return Err(builder.attach(e)),
             }
         }

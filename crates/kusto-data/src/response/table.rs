@@ -9,6 +9,7 @@ use crate::error::{ConversionError, Error, Result};
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
 use super::columns::{CellRef, ColumnData, json_value};
+use super::lane::Cell;
 
 /// One row: a value per column, in column order.
 pub type Row = Vec<KustoValue>;
@@ -187,6 +188,25 @@ impl KustoTable {
             column.push(values.next().unwrap_or(KustoValue::Null), self.len);
         }
         self.len += 1;
+    }
+
+    /// Appends a row read by the lane: one cell per column (`row`: the row's text). `false`
+    /// when a cell does not suit its column: nothing was appended (the caller decodes the row
+    /// with the serde decoder instead).
+    pub(crate) fn push_cells(&mut self, cells: &[Cell], row: &str) -> bool {
+        if cells.len() != self.data.len() {
+            return false;
+        }
+        for (k, (column, cell)) in self.data.iter_mut().zip(cells).enumerate() {
+            if !column.push_cell(*cell, row) {
+                for column in &mut self.data[..k] {
+                    column.truncate(self.len);
+                }
+                return false;
+            }
+        }
+        self.len += 1;
+        true
     }
 
     /// Removes every row (a `DataReplace`).

@@ -8,20 +8,20 @@ use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 
-use super::decode::{RowElement, decode_row};
 use super::events::{DataSetCompletion, DataSetHeader, TableCompletion, TableHeader, V2Event};
+use super::lane::{Lane, Scratch};
 use super::partial::{
     ErrorPlacement, PartialError, PartialFailure, QciColumns, one_api_errors, text_error,
 };
 use super::scan::{
     QUOTED_START, Scan, ValueScanner, body_start, check_value_size, describe, is_ws, split_array,
 };
-use super::table::{Column, Row, TableKind, parse_columns};
+use super::table::{Column, KustoTable, Row, TableKind, parse_columns};
 #[cfg(feature = "arrow")]
-use super::{
-    arrow_batch::ArrowOptions,
-    columnar::{AppendError, ColumnarBuilder},
-};
+use super::{arrow_batch::ArrowOptions, columnar::ColumnarBuilder};
+
+mod rows;
+use rows::Sink;
 
 /// Limits of the streaming parser.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,9 +163,10 @@ struct OpenTable {
     columns: Arc<[Column]>,
     rows_received: u64,
     qci: Option<QciColumns>,
-    /// Builders of the columnar path, for the tables it applies to.
-    #[cfg(feature = "arrow")]
-    arrow: Option<ColumnarBuilder>,
+    /// How the fast lane reads each column.
+    lanes: Vec<Lane>,
+    /// Where the table's rows go.
+    sink: Sink,
 }
 
 /// The sans-IO, incremental parser of v2 query responses (`/v2/rest/query`).
@@ -237,9 +238,16 @@ pub struct V2Parser {
     deferred: Vec<PartialError>,
     #[cfg(feature = "arrow")]
     arrow_output: Option<ArrowOptions>,
-    /// The last table whose rows were decoded on the columnar path (saves a lookup per row).
-    #[cfg(feature = "arrow")]
-    columnar_table: Option<i64>,
+    /// Primary results are collected into [`KustoTable`]s inside the parser
+    /// ([`V2Parser::collect_tables`]).
+    collect: bool,
+    /// Collected tables that ended, until [`V2Parser::take_collected`] takes them.
+    collected: Vec<KustoTable>,
+    /// The row being read by the fast lane (for the row path and collected tables).
+    scratch: Scratch,
+    /// Rows decoded by the fast lane, and by the serde decoders (see `debug_rows`).
+    lane_rows: u64,
+    decoded_rows: u64,
 }
 
 impl Default for V2Parser {
@@ -278,8 +286,11 @@ impl V2Parser {
             deferred: Vec::new(),
             #[cfg(feature = "arrow")]
             arrow_output: None,
-            #[cfg(feature = "arrow")]
-            columnar_table: None,
+            collect: false,
+            collected: Vec::new(),
+            scratch: Scratch::default(),
+            lane_rows: 0,
+            decoded_rows: 0,
         }
     }
 
@@ -556,7 +567,6 @@ impl V2Parser {
                         self.flush()?;
                         self.state = State::AfterValue;
                     } else {
-                        #[cfg(feature = "arrow")]
                         if b == b'['
                             && let Some(end) = self.fast_rows(at)?
                         {
@@ -694,22 +704,7 @@ impl V2Parser {
             self.start_fragment(id, offset)?;
         }
         self.target = Some(id);
-        self.select_columnar(id);
         Ok(())
-    }
-
-    /// Rows of table `id` follow: remember whether they take the columnar path.
-    fn select_columnar(&mut self, id: i64) {
-        #[cfg(feature = "arrow")]
-        {
-            self.columnar_table = self
-                .tables
-                .get(&id)
-                .and_then(|t| t.arrow.as_ref())
-                .map(|_| id);
-        }
-        #[cfg(not(feature = "arrow"))]
-        let _ = id;
     }
 
     fn table_id(&self, offset: u64) -> Result<i64> {
@@ -772,6 +767,7 @@ impl V2Parser {
         let qci = (kind == TableKind::QueryCompletionInformation)
             .then(|| QciColumns::find(&columns))
             .flatten();
+        let sink = self.sink_for(id, &kind, &name, &columns);
         self.tables.insert(
             id,
             OpenTable {
@@ -779,17 +775,8 @@ impl V2Parser {
                 columns: Arc::clone(&columns),
                 rows_received: 0,
                 qci,
-                #[cfg(feature = "arrow")]
-                arrow: match self.arrow_output {
-                    Some(options) if kind == TableKind::PrimaryResult => {
-                        Some(ColumnarBuilder::new(
-                            Arc::clone(&columns),
-                            options,
-                            self.options.batch_rows,
-                        ))
-                    }
-                    _ => None,
-                },
+                lanes: columns.iter().map(|c| Lane::of(&c.column_type)).collect(),
+                sink,
             },
         );
         self.events.push_back(V2Event::TableStart(TableHeader {
@@ -827,208 +814,12 @@ impl V2Parser {
         };
         if replace {
             table.rows_received = 0;
+            if let Sink::Collect(t) = &mut table.sink {
+                t.clear_rows();
+            }
             self.flush()?;
             self.events.push_back(V2Event::Replace { table_id: id });
         }
-        Ok(())
-    }
-
-    /// Decodes one row element (bytes `start..end` of the buffer) of table `id`.
-    fn on_row(&mut self, id: i64, start: usize, end: usize) -> Result<()> {
-        let offset = self.base + start as u64;
-        // The buffer is moved out while the row is decoded so `self` can record the result.
-        let buf = std::mem::take(&mut self.buf);
-        let bytes = buf.get(start..end).unwrap_or_default();
-        let result = self.row_bytes(id, bytes, offset);
-        self.buf = buf;
-        result
-    }
-
-    /// Decodes one row element: into the table's Arrow builders when the columnar path applies
-    /// to it, else into a [`Row`].
-    fn row_bytes(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
-        #[cfg(feature = "arrow")]
-        if self.columnar_table == Some(id) && bytes.first() == Some(&b'[') {
-            return self.columnar_row(id, bytes, offset);
-        }
-        self.handle_row(id, bytes.len(), offset, |columns| {
-            decode_row(bytes, columns)
-        })
-    }
-
-    #[cfg(feature = "arrow")]
-    fn columnar_row(&mut self, id: i64, bytes: &[u8], offset: u64) -> Result<()> {
-        self.columnar_append(id, offset, |builder| {
-            builder.append_row(bytes).map(|()| Some(bytes.len()))
-        })
-        .map(drop)
-    }
-
-    /// The columnar path's fast lane, tried before a row is scanned: decodes the row starting
-    /// at `at` straight from the buffer when it is complete there and the lane understands it
-    /// (one pass, no scan first). `Some(end)` when it did; `None` leaves the row to the scanner.
-    #[cfg(feature = "arrow")]
-    fn fast_row(&mut self, at: usize) -> Result<Option<usize>> {
-        let id = self.target.unwrap_or_default();
-        if self.columnar_table != Some(id) {
-            return Ok(None);
-        }
-        // The buffer is moved out while the row is decoded so `self` can record the result.
-        let buf = std::mem::take(&mut self.buf);
-        let bytes = buf.get(at..).unwrap_or_default();
-        let result = self.columnar_append(id, self.base + at as u64, |builder| {
-            builder.append_fast(bytes)
-        });
-        self.buf = buf;
-        Ok(result?.map(|len| at + len))
-    }
-
-    /// [`V2Parser::fast_row`] for as many rows as follow one another in the buffer (`],[`), until
-    /// a batch is ready, a row is not complete, or a row needs the scanner: the end of the last
-    /// row decoded, `None` when the first was not.
-    #[cfg(feature = "arrow")]
-    fn fast_rows(&mut self, mut at: usize) -> Result<Option<usize>> {
-        let mut last = None;
-        while let Some(end) = self.fast_row(at)? {
-            last = Some(end);
-            if !self.events.is_empty() || self.buf.get(end..end + 2) != Some(b",[") {
-                break;
-            }
-            at = end + 1;
-        }
-        Ok(last)
-    }
-
-    /// Appends one row of table `id` to its Arrow builders with `append` (which answers the
-    /// row's length, or `None` when it appended nothing), then batches.
-    #[cfg(feature = "arrow")]
-    fn columnar_append(
-        &mut self,
-        id: i64,
-        offset: u64,
-        append: impl FnOnce(&mut ColumnarBuilder) -> std::result::Result<Option<usize>, AppendError>,
-    ) -> Result<Option<usize>> {
-        if self.batch_table != Some(id) {
-            self.flush()?;
-            self.batch_table = Some(id);
-        }
-        let Some(table) = self.tables.get_mut(&id) else {
-            return Err(Error::MalformedResponse {
-                message: format!("rows for unknown table {id}"),
-                offset: Some(offset),
-            });
-        };
-        let index = table.rows_received;
-        let Some(builder) = table.arrow.as_mut() else {
-            return Ok(None);
-        };
-        let len = match append(builder) {
-            Ok(Some(len)) => len,
-            Ok(None) => return Ok(None),
-            Err(AppendError::Conversion(e)) => return Err(e),
-            Err(AppendError::Malformed(message, at)) => {
-                return Err(Error::MalformedResponse {
-                    message: format!("table {id} ({}), row {index}: {message}", table.name),
-                    offset: Some(offset + at as u64),
-                });
-            }
-        };
-        table.rows_received += 1;
-        let full = builder.len() >= self.options.batch_rows;
-        self.batch_bytes += len;
-        if full || self.batch_bytes >= self.options.batch_bytes {
-            self.flush()?;
-        }
-        Ok(Some(len))
-    }
-
-    fn handle_row(
-        &mut self,
-        id: i64,
-        len: usize,
-        offset: u64,
-        decode: impl FnOnce(&[Column]) -> std::result::Result<RowElement, (String, usize)>,
-    ) -> Result<()> {
-        let Some(table) = self.tables.get_mut(&id) else {
-            return Err(Error::MalformedResponse {
-                message: format!("rows for unknown table {id}"),
-                offset: Some(offset),
-            });
-        };
-        let index = table.rows_received;
-        match decode(&table.columns) {
-            Ok(RowElement::Row(row)) => {
-                table.rows_received += 1;
-                if let Some(qci) = &table.qci
-                    && let Some(e) =
-                        qci.check(&row, |level| ErrorPlacement::QueryCompletionInformation {
-                            table_id: id,
-                            level,
-                        })
-                {
-                    self.deferred.push(e);
-                }
-                if self.batch_table != Some(id) {
-                    self.flush()?;
-                    self.batch_table = Some(id);
-                }
-                self.batch.push(row);
-                self.batch_bytes += len;
-                if self.batch.len() >= self.options.batch_rows
-                    || self.batch_bytes >= self.options.batch_bytes
-                {
-                    self.flush()?;
-                }
-                Ok(())
-            }
-            Ok(RowElement::Errors(object)) => {
-                let errors = match object.get("OneApiErrors") {
-                    Some(v) => one_api_errors(v),
-                    None => vec![text_error("", Value::Object(object.clone()).to_string())],
-                };
-                self.flush()?;
-                for error in &errors {
-                    self.errors.push(PartialError {
-                        placement: ErrorPlacement::Row {
-                            table_id: id,
-                            row_index: index,
-                        },
-                        error: error.clone(),
-                    });
-                }
-                self.events.push_back(V2Event::RowErrors {
-                    table_id: id,
-                    row_index: index,
-                    errors,
-                });
-                Ok(())
-            }
-            Err((message, at)) => Err(Error::MalformedResponse {
-                message: format!("table {id} ({}), row {index}: {message}", table.name),
-                offset: Some(offset + at as u64),
-            }),
-        }
-    }
-
-    fn flush(&mut self) -> Result<()> {
-        if let Some(id) = self.batch_table
-            && !self.batch.is_empty()
-        {
-            let rows = std::mem::take(&mut self.batch);
-            self.events.push_back(V2Event::Rows { table_id: id, rows });
-        }
-        #[cfg(feature = "arrow")]
-        if let Some(id) = self.batch_table
-            && let Some(builder) = self.tables.get_mut(&id).and_then(|t| t.arrow.as_mut())
-            && builder.len() > 0
-        {
-            let batch = builder.finish_batch()?;
-            self.events.push_back(V2Event::RecordBatch {
-                table_id: id,
-                batch,
-            });
-        }
-        self.batch_bytes = 0;
         Ok(())
     }
 
@@ -1184,7 +975,6 @@ impl V2Parser {
         let Some((bytes, at)) = self.frame.rows.take() else {
             return Ok(());
         };
-        self.select_columnar(id);
         let ranges = split_array(&bytes).map_err(|(i, m)| Error::MalformedResponse {
             message: format!("Rows: {m}"),
             offset: Some(at + i as u64),
@@ -1208,6 +998,9 @@ impl V2Parser {
                 offset: Some(offset),
             });
         };
+        if let Sink::Collect(t) = table.sink {
+            self.collected.push(*t);
+        }
         self.events.push_back(V2Event::TableEnd(TableCompletion {
             table_id: id,
             rows_received: table.rows_received,
@@ -1243,6 +1036,7 @@ impl V2Parser {
             };
             return Err(self.malformed(at, format!("truncated response: {context}")));
         }
+        self.debug_rows();
         let mut errors = std::mem::take(&mut self.errors);
         if errors
             .iter()

@@ -207,10 +207,85 @@ pub(crate) fn fraction_ticks(frac: &[u8]) -> Option<u32> {
     Some(ticks)
 }
 
+impl KustoDateTime {
+    /// Parses the wire form from bytes, as [`FromStr`] does: the form the service writes
+    /// (`yyyy-MM-ddTHH:mm:ss[.f…]Z`, 0 to 7 fractional digits) read at fixed positions, anything
+    /// else by the general parser.
+    pub(crate) fn parse_bytes(b: &[u8]) -> Option<KustoDateTime> {
+        match canonical(b) {
+            Some(t) => Some(t),
+            None => std::str::from_utf8(b).ok()?.parse().ok(),
+        }
+    }
+}
+
+/// The form the service writes, read at fixed positions: `yyyy-MM-ddTHH:mm:ssZ` or
+/// `yyyy-MM-ddTHH:mm:ss.fZ` with 1 to 7 fractional digits. `None` for any other text (which
+/// may still be valid: the general parser decides), and for a date or time out of range.
+fn canonical(b: &[u8]) -> Option<KustoDateTime> {
+    let n = b.len();
+    if !(n == 20 || (22..=28).contains(&n))
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[13] != b':'
+        || b[16] != b':'
+        || b[n - 1] != b'Z'
+    {
+        return None;
+    }
+    // The two digits at `i` as a number.
+    let two = |i: usize| {
+        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
+    };
+    let year = two(0)? * 100 + two(2)?;
+    let (month, day) = (two(5)?, two(8)?);
+    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    if year == 0
+        || !(1..=12).contains(&month)
+        || day == 0
+        || day > days_in_month(year as i32, month)
+        || hour > 23
+        || minute > 59
+        || second > 59
+    {
+        return None;
+    }
+    let mut ticks = 0;
+    if n > 20 {
+        if b[19] != b'.' {
+            return None;
+        }
+        let fraction = &b[20..n - 1];
+        for i in 0..7 {
+            let digit = match fraction.get(i) {
+                Some(c) if c.is_ascii_digit() => u32::from(c - b'0'),
+                Some(_) => return None,
+                None => 0,
+            };
+            ticks = ticks * 10 + digit;
+        }
+    }
+    // Days since 0001-01-01: whole years, then the months of this year.
+    const BEFORE_MONTH: [u32; 12] = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+    let y = year - 1;
+    let leap_day = u32::from(month > 2 && is_leap(year as i32));
+    let days =
+        y * 365 + y / 4 - y / 100 + y / 400 + BEFORE_MONTH[month as usize - 1] + leap_day + day - 1;
+    let seconds = hour * 3600 + minute * 60 + second;
+    Some(KustoDateTime(
+        i64::from(days) * TICKS_PER_DAY + i64::from(seconds) * TICKS_PER_SECOND + i64::from(ticks),
+    ))
+}
+
 impl FromStr for KustoDateTime {
     type Err = ValueParseError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(t) = canonical(s.as_bytes()) {
+            return Ok(t);
+        }
         let err = || ValueParseError::new("datetime", s);
         let b = s.trim().as_bytes();
         let year = digits(b, 0, 4).ok_or_else(err)?;
@@ -355,6 +430,99 @@ mod tests {
         ] {
             assert!(bad.parse::<KustoDateTime>().is_err(), "{bad}");
         }
+    }
+
+    /// The general parser alone (what `FromStr` was before the fixed-position reading).
+    fn general(text: &str) -> Option<KustoDateTime> {
+        let b = text.trim().as_bytes();
+        let year = digits(b, 0, 4)?;
+        (b.get(4) == Some(&b'-') && b.get(7) == Some(&b'-')).then_some(())?;
+        let (month, day) = (digits(b, 5, 2)?, digits(b, 8, 2)?);
+        let (mut hour, mut minute, mut second, mut ticks) = (0, 0, 0, 0);
+        let mut rest = b.get(10..).unwrap_or_default();
+        if let Some((&sep, time)) = rest.split_first() {
+            matches!(sep, b'T' | b't' | b' ').then_some(())?;
+            hour = digits(time, 0, 2)?;
+            (time.get(2) == Some(&b':')).then_some(())?;
+            minute = digits(time, 3, 2)?;
+            rest = time.get(5..).unwrap_or_default();
+            if rest.first() == Some(&b':') {
+                second = digits(rest, 1, 2)?;
+                rest = rest.get(3..).unwrap_or_default();
+                if rest.first() == Some(&b'.') {
+                    let end = rest
+                        .iter()
+                        .skip(1)
+                        .position(|c| !c.is_ascii_digit())
+                        .map_or(rest.len(), |p| p + 1);
+                    ticks = fraction_ticks(rest.get(1..end).unwrap_or_default())?;
+                    rest = rest.get(end..).unwrap_or_default();
+                }
+            }
+            matches!(rest, b"" | b"Z" | b"z" | b"+00:00").then_some(())?;
+        }
+        KustoDateTime::from_parts(year as i32, month, day, hour, minute, second, ticks)
+    }
+
+    #[test]
+    fn fixed_position_reading_matches_the_general_parser() {
+        // Random texts near the canonical forms: valid ones, out-of-range parts, a byte
+        // replaced, lengths from 18 to 31, and the forms the general parser alone accepts.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let mut canonical_hits = 0;
+        for _ in 0..400_000 {
+            let mut text = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                next(10_000),
+                next(14),
+                next(33),
+                next(26),
+                next(62),
+                next(62)
+            );
+            match next(4) {
+                0 => {}
+                1 => text.push_str(&format!(".{:07}", next(10_000_000))),
+                _ => {
+                    let digits = next(10) as usize;
+                    let fraction = format!("{:09}", next(1_000_000_000));
+                    text.push('.');
+                    text.push_str(&fraction[..digits]);
+                }
+            }
+            text.push_str(["Z", "Z", "Z", "z", "", "+00:00", " Z"][next(7) as usize]);
+            let mut bytes = text.into_bytes();
+            if next(4) == 0 {
+                let at = next(bytes.len() as u64) as usize;
+                bytes[at] = b"0123456789-T:.Z x\xC3\xA9"[next(18) as usize];
+            }
+            let text = match String::from_utf8(bytes) {
+                Ok(text) => text,
+                Err(e) => {
+                    assert_eq!(KustoDateTime::parse_bytes(e.as_bytes()), None);
+                    continue;
+                }
+            };
+            let expected = general(&text);
+            assert_eq!(text.parse::<KustoDateTime>().ok(), expected, "{text}");
+            assert_eq!(
+                KustoDateTime::parse_bytes(text.as_bytes()),
+                expected,
+                "{text}"
+            );
+            if let Some(t) = canonical(text.as_bytes()) {
+                assert_eq!(Some(t), expected, "{text}");
+                canonical_hits += 1;
+            }
+        }
+        // Not vacuous: most texts took the fixed-position reading.
+        assert!(canonical_hits > 40_000, "{canonical_hits}");
     }
 
     #[test]

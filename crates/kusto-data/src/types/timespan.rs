@@ -74,10 +74,84 @@ impl FromStr for KustoTimespan {
     }
 }
 
+impl KustoTimespan {
+    /// Parses the "c" form from bytes, as [`FromStr`] does (the form the service writes read
+    /// at fixed positions first).
+    pub(crate) fn parse_bytes(b: &[u8]) -> Option<KustoTimespan> {
+        match canonical_ticks(b) {
+            Some(ticks) => Some(KustoTimespan(ticks)),
+            None => std::str::from_utf8(b).ok()?.parse().ok(),
+        }
+    }
+}
+
+/// The form the service writes, `[-][d.]hh:mm:ss[.f]` with two-digit clock parts and 1 to 7
+/// fractional digits, read at fixed positions. `None` for any other text (which may still be
+/// valid: [`parse_ticks`] decides) and for parts out of range.
+fn canonical_ticks(text: &[u8]) -> Option<i64> {
+    let (negative, b) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    // The clock starts at once, or after 1 to 8 digits of days and their dot.
+    let clock_at = if b.get(2) == Some(&b':') {
+        0
+    } else {
+        1 + b
+            .iter()
+            .take(9)
+            .position(|&c| c == b'.')
+            .filter(|&dot| dot > 0)?
+    };
+    let mut days: i64 = 0;
+    for &c in &b[..clock_at.saturating_sub(1)] {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        days = days * 10 + i64::from(digit);
+    }
+    let c = b.get(clock_at..)?;
+    if c.len() < 8 || c[2] != b':' || c[5] != b':' {
+        return None;
+    }
+    let two = |i: usize| {
+        let (hi, lo) = (c[i].wrapping_sub(b'0'), c[i + 1].wrapping_sub(b'0'));
+        (hi < 10 && lo < 10).then(|| i64::from(hi) * 10 + i64::from(lo))
+    };
+    let (h, m, sec) = (two(0)?, two(3)?, two(6)?);
+    if h > 23 || m > 59 || sec > 59 {
+        return None;
+    }
+    let fraction = match &c[8..] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=7).contains(&f.len()) => {
+            let mut ticks = 0;
+            for i in 0..7 {
+                let digit = match f.get(i) {
+                    Some(d) if d.is_ascii_digit() => i64::from(d - b'0'),
+                    Some(_) => return None,
+                    None => 0,
+                };
+                ticks = ticks * 10 + digit;
+            }
+            ticks
+        }
+        _ => return None,
+    };
+    let ticks = days
+        .checked_mul(TICKS_PER_DAY)?
+        .checked_add((h * 3600 + m * 60 + sec) * TICKS_PER_SECOND + fraction)?;
+    Some(if negative { -ticks } else { ticks })
+}
+
 /// `[-][d.]hh:mm:ss[.fffffff]` to ticks: days of 1 to 8 digits (only when their dot comes before
 /// any colon), hours (0-23), minutes and seconds (0-59) of one or two digits, and 1 to 9
 /// fractional digits (past the 7th dropped). One pass over the bytes.
 fn parse_ticks(text: &[u8]) -> Option<i64> {
+    if let Some(ticks) = canonical_ticks(text) {
+        return Some(ticks);
+    }
     let (negative, b) = match text.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, text),
@@ -313,19 +387,28 @@ mod tests {
             );
             // And near-valid ones: the canonical form with one byte changed.
             let t = KustoTimespan::from_ticks(next() as i64 >> (next() % 40)).to_string();
+            texts.push(t.clone());
             let mut bytes = t.into_bytes();
             let at = (next() % bytes.len() as u64) as usize;
             bytes[at] = alphabet[(next() % alphabet.len() as u64) as usize];
             texts.push(String::from_utf8(bytes).unwrap());
         }
-        let mut accepted = 0;
+        let (mut accepted, mut fixed) = (0, 0);
         for text in &texts {
+            let expected = reference(text);
             let got = text.parse::<KustoTimespan>().ok().map(KustoTimespan::ticks);
-            assert_eq!(got, reference(text), "{text:?}");
+            assert_eq!(got, expected, "{text:?}");
+            let bytes = KustoTimespan::parse_bytes(text.as_bytes()).map(KustoTimespan::ticks);
+            assert_eq!(bytes, expected, "{text:?}");
+            if let Some(ticks) = canonical_ticks(text.as_bytes()) {
+                assert_eq!(Some(ticks), expected, "{text:?}");
+                fixed += 1;
+            }
             accepted += usize::from(got.is_some());
         }
-        // Both outcomes are exercised, not only refusals.
-        assert!(accepted > 20_000, "{accepted} accepted");
+        // Both outcomes are exercised, not only refusals, and the fixed-position reading too.
+        assert!(accepted > 200_000, "{accepted} accepted");
+        assert!(fixed > 150_000, "{fixed} read at fixed positions");
     }
 
     #[test]
