@@ -23,6 +23,7 @@ mod datetime_format;
 mod datetime_zones;
 mod dynamic;
 mod logic;
+mod network;
 mod math;
 mod numbers;
 mod sets;
@@ -377,6 +378,7 @@ pub(crate) fn registry() -> &'static Registry {
         text_encode::register(&mut r);
         text_hash::register(&mut r);
         text_url::register(&mut r);
+        network::register(&mut r);
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);
