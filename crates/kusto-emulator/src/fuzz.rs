@@ -90,6 +90,31 @@ pub fn run_query(
         .map_err(|e| e.to_string())
 }
 
+/// The shape of one result table: its column count and the number of cells of each row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableShape {
+    /// Number of columns.
+    pub columns: usize,
+    /// Number of cells of each row.
+    pub row_widths: Vec<usize>,
+}
+
+/// Runs a KQL query as [`run_query`] does; the shape of every result table, or the error
+/// message.
+pub fn query_shapes(store: &Store, db: &str, query: &str) -> Result<Vec<TableShape>, String> {
+    kql::run(query, &Map::new(), store, db, NOW)
+        .map(|tables| {
+            tables
+                .iter()
+                .map(|t| TableShape {
+                    columns: t.columns.len(),
+                    row_widths: t.rows.iter().map(Vec::len).collect(),
+                })
+                .collect()
+        })
+        .map_err(|e| e.to_string())
+}
+
 /// Ingests `data` (gzip detected from the magic bytes) into `db.table` as the streaming
 /// ingestion handler does: format by name, optional inline mapping JSON, all or nothing. The
 /// number of rows appended, or `code: details`.

@@ -18,6 +18,7 @@
 //! | `emulator_request` | [`emulator_request`] |
 //! | `emulator_commands` | [`emulator_commands`] |
 //! | `emulator_ingest` | [`emulator_ingest`] |
+//! | `emulator_kql` | [`emulator_kql`] |
 #![deny(missing_docs)]
 #![allow(clippy::panic)]
 
@@ -29,6 +30,9 @@ use kusto_data::response::{DataSetBuilder, V2Parser, parse_v1, parse_v2, read_v1
 use kusto_data::{ConnectionString, Error, KustoDateTime, KustoDecimal, KustoTimespan, KustoValue};
 use kusto_emulator::fuzz as emu;
 use kusto_emulator::{Column, KustoType, Store};
+
+mod emulator_kql;
+pub use emulator_kql::emulator_kql;
 
 /// The body of a fuzz target: panics when the input breaks a property.
 pub type Target = fn(&[u8]);
@@ -43,6 +47,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("emulator_request", emulator_request),
     ("emulator_commands", emulator_commands),
     ("emulator_ingest", emulator_ingest),
+    ("emulator_kql", emulator_kql),
 ];
 
 /// A small deterministic generator (xorshift64*), seeded from the input, for chunk sizes.

@@ -67,9 +67,10 @@ replay_tests!(
     emulator_request,
     emulator_commands,
     emulator_ingest,
+    emulator_kql,
 );
 
 #[test]
 fn every_target_has_replay_tests() {
-    assert_eq!(TARGETS.len(), 8, "add the new target to replay_tests!");
+    assert_eq!(TARGETS.len(), 9, "add the new target to replay_tests!");
 }

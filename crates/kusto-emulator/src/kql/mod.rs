@@ -24,6 +24,8 @@ mod literals;
 mod ops;
 mod params;
 mod parser;
+#[cfg(test)]
+mod readme;
 mod scalar;
 
 pub(crate) use eval::ResultTable;

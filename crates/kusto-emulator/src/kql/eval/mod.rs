@@ -2,6 +2,8 @@
 //! tabular expressions (sources here and in `sources.rs`, operators in `kql/ops/`), with `let`
 //! bindings and user functions in a [`Scope`].
 
+#[cfg(test)]
+mod properties;
 mod sources;
 #[cfg(test)]
 mod tests;
@@ -157,9 +159,39 @@ pub(crate) fn run(
     run_script(text, params, store, db, now).map(|(tables, _)| tables)
 }
 
+/// The stack of the thread a query runs on: parsing, binding and evaluation recurse once per
+/// level of nesting (bounded by `parser::MAX_DEPTH`), and a debug build's frames are large.
+const QUERY_STACK: usize = 64 * 1024 * 1024;
+
 /// As [`run`], and also returns the script's `set` statements (request options such as
-/// `notruncation` that the caller applies).
+/// `notruncation` that the caller applies). The query runs on a thread of its own with a large
+/// stack, so that deeply nested queries end in a typed error whatever stack the caller has.
 pub(crate) fn run_script(
+    text: &str,
+    params: &Map<String, Json>,
+    store: &Store,
+    db: &str,
+    now: i64,
+) -> Result<(Vec<ResultTable>, SetOptions), KqlError> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("kql-query".into())
+            .stack_size(QUERY_STACK)
+            .spawn_scoped(scope, || run_on_this_thread(text, params, store, db, now));
+        match worker {
+            Ok(handle) => handle.join().unwrap_or_else(|_| {
+                Err(KqlError::semantic(
+                    SEM_UNSUPPORTED,
+                    "The query failed inside the emulator (an internal error)",
+                ))
+            }),
+            // No thread available: run here.
+            Err(_) => run_on_this_thread(text, params, store, db, now),
+        }
+    })
+}
+
+fn run_on_this_thread(
     text: &str,
     params: &Map<String, Json>,
     store: &Store,

@@ -488,3 +488,34 @@ fn no_query_panics_on_multi_byte_characters() {
         }
     }
 }
+
+/// Adversarial nesting (20,000 parentheses, unary minus, operators, dynamic brackets, nested
+/// calls) ends in a typed error or an answer, never a stack overflow.
+#[test]
+fn deep_nesting_is_a_typed_error() {
+    // fuzz/regressions/emulator_kql holds the same shapes 100,000 deep.
+    let n = 20_000;
+    let cases = [
+        format!("print {}1{}", "(".repeat(n), ")".repeat(n)),
+        format!("print {}1", "-".repeat(n)),
+        format!("print 1{}", "+1".repeat(n)),
+        format!("print dynamic({}{})", "[".repeat(n), "]".repeat(n)),
+        format!("print {}1{}", "strlen(".repeat(n), ")".repeat(n)),
+        format!("print {}", "toscalar(print ".repeat(n)),
+        format!("print x = 1 {}", "| extend y = 1 ".repeat(n)),
+    ];
+    for text in cases {
+        match q(&text) {
+            Err(KqlError::Semantic { message, .. }) => {
+                assert!(
+                    message.contains("nested too deeply") || message.contains("Invalid"),
+                    "{message}"
+                )
+            }
+            Err(KqlError::Syntax { .. }) | Ok(_) => {}
+        }
+    }
+    // Within the limit, nesting works.
+    let t = &q(&format!("print {}1{}", "(".repeat(50), ")".repeat(50))).unwrap()[0];
+    assert_eq!(t.rows, vec![vec![Value::Long(1)]]);
+}

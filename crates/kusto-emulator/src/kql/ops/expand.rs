@@ -115,17 +115,24 @@ fn cast(v: Value, ty: KustoType) -> Value {
     }
 }
 
-/// The rows one input row expands to.
-fn expand_row(
-    cx: &OpCx<'_, '_>,
-    rows: &[Row],
-    i: usize,
-    targets: &[Target],
+/// How rows expand: the bound items, the output width and the options.
+struct Expansion<'t> {
+    targets: &'t [Target],
     width: usize,
     item_index: bool,
     limit: usize,
     bags_as_arrays: bool,
-) -> Vec<Row> {
+}
+
+/// The rows one input row expands to.
+fn expand_row(cx: &OpCx<'_, '_>, rows: &[Row], i: usize, x: &Expansion<'_>) -> Vec<Row> {
+    let Expansion {
+        targets,
+        width,
+        item_index,
+        limit,
+        bags_as_arrays,
+    } = *x;
     let c = Cx::at(rows, i, cx.env());
     let values: Vec<Vec<Value>> = targets
         .iter()
@@ -175,19 +182,16 @@ pub(super) fn mv_expand(
 ) -> Result<Table, KqlError> {
     let limit = row_limit(cx, limit)?;
     let (columns, targets) = plan(cx, &input.columns, items, item_index)?;
-    let width = columns.len();
+    let x = Expansion {
+        targets: &targets,
+        width: columns.len(),
+        item_index: item_index.is_some(),
+        limit,
+        bags_as_arrays,
+    };
     let mut rows = Vec::new();
     for i in 0..input.rows.len() {
-        rows.extend(expand_row(
-            cx,
-            &input.rows,
-            i,
-            &targets,
-            width,
-            item_index.is_some(),
-            limit,
-            bags_as_arrays,
-        ));
+        rows.extend(expand_row(cx, &input.rows, i, &x));
     }
     Ok(Table {
         columns,
@@ -220,21 +224,19 @@ pub(super) fn mv_apply(
         }
         Ok(t)
     };
+    let x = Expansion {
+        targets: &targets,
+        width,
+        item_index: item_index.is_some(),
+        limit,
+        bags_as_arrays: false,
+    };
     let mut results = Vec::new();
     for i in 0..input.rows.len() {
-        let expanded: Vec<Row> = expand_row(
-            cx,
-            &input.rows,
-            i,
-            &targets,
-            width,
-            item_index.is_some(),
-            limit,
-            false,
-        )
-        .into_iter()
-        .map(|r| inner.iter().map(|&k| r[k].clone()).collect())
-        .collect();
+        let expanded: Vec<Row> = expand_row(cx, &input.rows, i, &x)
+            .into_iter()
+            .map(|r| inner.iter().map(|&k| r[k].clone()).collect())
+            .collect();
         results.push(run(expanded)?);
     }
     let sub_columns = match results.first() {

@@ -61,7 +61,7 @@ pub(super) fn make_series(cx: &OpCx<'_, '_>, input: Table, op: &OpKind) -> Resul
             .ok_or_else(|| cx.error("from, to and step must be constants of the axis's type"))
     };
     let step = number(step)?;
-    if !(step > 0.0) {
+    if step.is_nan() || step <= 0.0 {
         return Err(cx.error("the step must be positive"));
     }
     let from = from.as_ref().map(number).transpose()?;

@@ -340,12 +340,16 @@ impl Parser {
     pub(super) fn pipe_expr(&mut self) -> Result<Expr, KqlError> {
         self.enter()?;
         let mut e = self.source_or_expr()?;
+        let depth = self.depth;
         while self.is_punct("|") {
             self.pos += 1;
+            // Each operator nests the expression one level deeper.
+            self.enter()?;
             let op = self.operator()?;
             let pos = e.pos;
             e = Expr::new(ExprKind::Pipe(Box::new(e), Box::new(op)), pos);
         }
+        self.depth = depth;
         self.leave();
         Ok(e)
     }
