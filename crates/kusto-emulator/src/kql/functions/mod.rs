@@ -23,9 +23,10 @@ mod datetime_format;
 mod datetime_zones;
 mod dynamic;
 mod logic;
-mod network;
 mod math;
+mod network;
 mod numbers;
+mod series;
 mod sets;
 mod strings;
 pub(crate) mod text_common;
@@ -390,6 +391,7 @@ pub(crate) fn registry() -> &'static Registry {
         arrays::register(&mut r);
         bags::register(&mut r);
         sets::register(&mut r);
+        series::register(&mut r);
         r
     })
 }
