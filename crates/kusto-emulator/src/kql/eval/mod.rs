@@ -41,6 +41,9 @@ pub(crate) struct Table {
     pub(crate) rows: Arc<Vec<Row>>,
     /// The name `as` gave it.
     pub(crate) name: Option<String>,
+    /// The table or `let` it comes from (what `union withsource=` shows), kept through the
+    /// operators that follow.
+    pub(crate) source: Option<String>,
 }
 
 impl Table {
@@ -49,6 +52,7 @@ impl Table {
             columns,
             rows: Arc::new(rows),
             name: None,
+            source: None,
         }
     }
 
@@ -535,17 +539,21 @@ impl<'a> Engine<'a> {
         scope: &Scope,
         op: Option<&str>,
     ) -> Result<Table, KqlError> {
-        match scope.lookup(name) {
-            Some(Binding::Table(t)) => Ok(t.clone()),
+        let mut t = match scope.lookup(name) {
+            Some(Binding::Table(t)) => t.clone(),
             Some(Binding::Function(def, closure)) if def.params.is_empty() => {
-                self.invoke_tabular(name, def, closure, &[], scope, None)
+                self.invoke_tabular(name, def, closure, &[], scope, None)?
             }
-            Some(_) => Err(KqlError::semantic(
-                SEM_UNSUPPORTED,
-                format!("'{name}' is a scalar, not a table"),
-            )),
-            None => self.store_table(self.db, name, op),
-        }
+            Some(_) => {
+                return Err(KqlError::semantic(
+                    SEM_UNSUPPORTED,
+                    format!("'{name}' is a scalar, not a table"),
+                ));
+            }
+            None => self.store_table(self.db, name, op)?,
+        };
+        t.source = Some(name.to_string());
+        Ok(t)
     }
 
     /// A table of the store.
@@ -581,6 +589,7 @@ impl<'a> Engine<'a> {
                 columns,
                 rows,
                 name: None,
+                source: None,
             }),
             Err(crate::store::StoreError::DatabaseNotFound(d)) => Err(KqlError::semantic(
                 "SEM0100",

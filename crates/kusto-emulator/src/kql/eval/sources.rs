@@ -179,7 +179,7 @@ impl Engine<'_> {
                 }
                 _ => {
                     let t = self.eval_tabular(e, scope)?;
-                    let name = t.name.clone().unwrap_or_else(|| format!("union_arg{i}"));
+                    let name = t.source.clone().unwrap_or_else(|| format!("union_arg{i}"));
                     inputs.push((name, t));
                 }
             }
@@ -246,5 +246,6 @@ fn union_tables(spec: &UnionSpec, inputs: Vec<(String, Table)>) -> Table {
         columns,
         rows: Arc::new(rows),
         name: None,
+        source: None,
     }
 }

@@ -117,6 +117,7 @@ pub(super) fn project(
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     })
 }
 
@@ -158,6 +159,7 @@ pub(super) fn extend(
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     })
 }
 
@@ -178,6 +180,7 @@ pub(super) fn select(input: Table, indexes: &[usize]) -> Table {
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     }
 }
 
@@ -328,6 +331,7 @@ pub(super) fn order(cx: &OpCx<'_, '_>, input: Table, keys: &[SortKey]) -> Result
         rows: Arc::new(rows),
         columns: input.columns,
         name: input.name,
+        source: input.source,
     })
 }
 

@@ -197,6 +197,7 @@ pub(super) fn mv_expand(
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     })
 }
 

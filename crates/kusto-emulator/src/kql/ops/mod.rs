@@ -33,6 +33,18 @@ pub(crate) fn apply(
         scope,
         op: op.name,
     };
+    // The source name (for `union withsource=`) carries through every operator.
+    let source = input.source.clone();
+    let mut out = apply_op(&cx, input, op)?;
+    if out.source.is_none() {
+        out.source = source;
+    }
+    Ok(out)
+}
+
+fn apply_op(cx: &OpCx<'_, '_>, input: Table, op: &Operator) -> Result<Table, KqlError> {
+    let (eng, scope) = (cx.eng, cx.scope);
+    let cx = *cx;
     match &op.kind {
         OpKind::Where(e) => basic::filter(&cx, input, e),
         OpKind::Take(e) => basic::take(&cx, input, e),
@@ -55,6 +67,7 @@ pub(crate) fn apply(
         OpKind::As(name) => {
             let mut t = input;
             t.name = Some(name.clone());
+            t.source = Some(name.clone());
             Ok(t)
         }
         OpKind::Invoke(call) => basic::invoke(&cx, input, call),
@@ -68,7 +81,7 @@ pub(crate) fn apply(
             on,
         } => join::lookup(&cx, input, *left_outer, right, on),
         OpKind::Union(spec) => {
-            let name = input.name.clone().unwrap_or_else(|| "union_arg0".into());
+            let name = input.source.clone().unwrap_or_else(|| "union_arg0".into());
             eng.union(spec, Some((name, input)), scope)
         }
         OpKind::MvExpand {

@@ -138,6 +138,7 @@ pub(super) fn parse(
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     })
 }
 
@@ -229,5 +230,6 @@ pub(super) fn parse_kv(cx: &OpCx<'_, '_>, input: Table, op: &OpKind) -> Result<T
         columns,
         rows: Arc::new(rows),
         name: input.name,
+        source: input.source,
     })
 }
