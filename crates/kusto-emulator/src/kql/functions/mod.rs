@@ -35,6 +35,7 @@ mod text_hash;
 mod text_misc;
 mod text_regex;
 mod text_url;
+mod text_xml;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -380,6 +381,7 @@ pub(crate) fn registry() -> &'static Registry {
         text_hash::register(&mut r);
         text_url::register(&mut r);
         network::register(&mut r);
+        text_xml::register(&mut r);
         numbers::register(&mut r);
         datetime::register(&mut r);
         dynamic::register(&mut r);
