@@ -22,6 +22,7 @@ mod datetime_calc;
 mod datetime_format;
 mod datetime_zones;
 mod dynamic;
+mod geo;
 mod logic;
 mod math;
 mod network;
@@ -394,6 +395,7 @@ pub(crate) fn registry() -> &'static Registry {
         bags::register(&mut r);
         sets::register(&mut r);
         series::register(&mut r);
+        geo::register(&mut r);
         r
     })
 }
