@@ -409,8 +409,8 @@ async fn query_errors_have_the_real_shapes() {
     // Real KQL the emulator does not run: a semantic error naming it.
     for (csl, named) in [
         (
-            "Events | evaluate bag_unpack(Payload)",
-            "'evaluate' operator",
+            "Events | evaluate autocluster()",
+            "The plugin 'evaluate autocluster'",
         ),
         ("Events | fork (take 1)", "'fork' operator"),
         ("Events | facet by Name", "'facet' operator"),

@@ -366,6 +366,11 @@ pub(crate) enum OpKind {
     As(String),
     Invoke(Expr),
     Consume,
+    /// `evaluate plugin(args)`.
+    Evaluate {
+        plugin: String,
+        args: Vec<Expr>,
+    },
 }
 
 /// One level of `top-nested`: `top-nested [N] of expr [with others = v] by agg [asc|desc]`.

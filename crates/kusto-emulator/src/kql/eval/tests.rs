@@ -130,7 +130,7 @@ fn errors() {
         })
     ));
     assert!(
-        matches!(q("T | evaluate bag_unpack(x)"), Err(KqlError::Semantic { message, .. }) if message.contains("'evaluate' operator"))
+        matches!(q("T | evaluate autocluster()"), Err(KqlError::Semantic { message, .. }) if message.contains("'evaluate autocluster'"))
     );
 }
 

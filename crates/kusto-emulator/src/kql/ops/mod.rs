@@ -7,6 +7,7 @@ mod basic;
 mod expand;
 mod join;
 mod parse;
+mod plugins;
 mod series;
 mod summarize;
 
@@ -120,6 +121,7 @@ fn apply_op(cx: &OpCx<'_, '_>, input: Table, op: &Operator) -> Result<Table, Kql
         ),
         OpKind::ParseKv { .. } => parse::parse_kv(&cx, input, &op.kind),
         OpKind::MakeSeries { .. } => series::make_series(&cx, input, &op.kind),
+        OpKind::Evaluate { plugin, args } => plugins::evaluate(&cx, input, plugin, args),
     }
 }
 

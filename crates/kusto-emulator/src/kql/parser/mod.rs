@@ -411,7 +411,7 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::new(ExprKind::Union(self.union_spec()?), pos))
             }
-            "find" | "search" | "evaluate" | "externaldata" | "external_table"
+            "find" | "search" | "externaldata" | "external_table"
             | "materialized_view" | "graph" | "macro-expand"
                 if !matches!(next, Tok::Punct("|" | ";" | ",") | Tok::Eof) =>
             {

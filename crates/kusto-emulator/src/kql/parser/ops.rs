@@ -6,8 +6,7 @@ use crate::kql::ast::{NamedExpr, OpKind, Operator, SortKey};
 use crate::kql::lexer::Tok;
 
 /// Real KQL operators the emulator does not run: a semantic error names them.
-pub(crate) const UNSUPPORTED_OPERATORS: [&str; 16] = [
-    "evaluate",
+pub(crate) const UNSUPPORTED_OPERATORS: [&str; 15] = [
     "externaldata",
     "facet",
     "find",
@@ -61,6 +60,7 @@ fn canonical(word: &str) -> Option<&'static str> {
         "invoke" => "invoke",
         "consume" => "consume",
         "render" => "render",
+        "evaluate" => "evaluate",
         _ => return None,
     })
 }
@@ -201,6 +201,16 @@ impl Parser {
                 }
             }
             "getschema" => OpKind::GetSchema,
+            "evaluate" => {
+                self.skip_hints();
+                let call = self.unary()?;
+                match call.kind {
+                    crate::kql::ast::ExprKind::Call(plugin, args) => {
+                        OpKind::Evaluate { plugin, args }
+                    }
+                    _ => return Err(self.error()),
+                }
+            }
             "as" => {
                 self.skip_hints();
                 OpKind::As(self.name()?)
