@@ -129,7 +129,7 @@ impl ColumnBuilder {
                 .map_err(|e| AppendError::Malformed(e.to_string(), 0))?,
             (Self::Text(b), Cell::Text(s, e))
             | (Self::Decimal(b), Cell::Decimal(s, e))
-            | (Self::Json(b), Cell::Json(s, e)) => b.append_value(lane::text(row, s, e)),
+            | (Self::Json(b), Cell::Json(s, e)) => b.append_value(lane::text_of(row, s, e)),
             (_, cell) => {
                 // The lane reads each column's own kind of cell: not reached.
                 return Err(AppendError::Malformed(
@@ -237,6 +237,10 @@ impl ColumnarBuilder {
     /// appended; the caller finds the row's end and calls [`ColumnarBuilder::append_row`].
     pub(crate) fn append_fast(&mut self, bytes: &[u8]) -> Result<Option<usize>, AppendError> {
         let Some(row) = lane::read_row(bytes, &self.lanes, &mut self.scratch) else {
+            return Ok(None);
+        };
+        // The builders cannot take a row back: check all its text at once before appending.
+        let Ok(row) = std::str::from_utf8(row) else {
             return Ok(None);
         };
         let unit = self.options.time_unit();
@@ -445,7 +449,7 @@ impl<'de> DeserializeSeed<'de> for CellInto<'_> {
                 return Ok(());
             }
             if let ColumnBuilder::Decimal(b) = &mut self.builder {
-                if is_canonical_decimal(&unquoted) {
+                if is_canonical_decimal(unquoted.as_bytes()) {
                     // Parsing and displaying would give the same text back.
                     b.append_value(&*unquoted);
                 } else {

@@ -231,7 +231,7 @@ impl ColumnData {
     /// Appends a cell read by the lane (`row`: the row's text). `false` when the cell does not
     /// suit this column (nothing was appended): the caller takes the row back
     /// ([`ColumnData::truncate`]) and decodes it with the serde decoder, which reports why.
-    pub(crate) fn push_cell(&mut self, cell: Cell, row: &str) -> bool {
+    pub(crate) fn push_cell(&mut self, cell: Cell, row: &[u8]) -> bool {
         match (self, cell) {
             (Self::Bool(c), Cell::Bool(x)) => c.push(Some(x)),
             (Self::Int(c), Cell::Int(x)) => c.push(Some(x)),
@@ -240,11 +240,15 @@ impl ColumnData {
             (Self::DateTime(c), Cell::DateTime(x)) => c.push(Some(x)),
             (Self::TimeSpan(c), Cell::TimeSpan(x)) => c.push(Some(x)),
             (Self::Guid(c), Cell::Guid(x)) => c.push(Some(x)),
-            (Self::String(c), Cell::Text(s, e)) => c.push_str(lane::text(row, s, e)),
             // Compact JSON is the text `push_json` would write.
-            (Self::Json(c), Cell::Json(s, e)) => c.push_str(lane::text(row, s, e)),
+            (Self::String(c), Cell::Text(s, e)) | (Self::Json(c), Cell::Json(s, e)) => {
+                match lane::text(row, s, e) {
+                    Some(text) => c.push_str(text),
+                    None => return false,
+                }
+            }
             (Self::Decimal(c), Cell::Decimal(s, e)) => {
-                match KustoDecimal::parse_plain(lane::text(row, s, e)) {
+                match lane::text(row, s, e).and_then(KustoDecimal::parse_plain) {
                     Some(d) => c.push(Some(d)),
                     None => return false,
                 }
@@ -474,7 +478,7 @@ mod tests {
 
     #[test]
     fn lane_cells_append_and_rows_are_taken_back() {
-        let row = r#"["x","12.50",{"a":1}]"#;
+        let row = br#"["x","12.50",{"a":1}]"#;
         let mut s = ColumnData::new(&KustoType::String);
         let mut d = ColumnData::new(&KustoType::Decimal);
         let mut j = ColumnData::new(&KustoType::Dynamic);

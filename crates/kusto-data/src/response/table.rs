@@ -193,7 +193,7 @@ impl KustoTable {
     /// Appends a row read by the lane: one cell per column (`row`: the row's text). `false`
     /// when a cell does not suit its column: nothing was appended (the caller decodes the row
     /// with the serde decoder instead).
-    pub(crate) fn push_cells(&mut self, cells: &[Cell], row: &str) -> bool {
+    pub(crate) fn push_cells(&mut self, cells: &[Cell], row: &[u8]) -> bool {
         if cells.len() != self.data.len() {
             return false;
         }

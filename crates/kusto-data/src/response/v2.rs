@@ -775,7 +775,13 @@ impl V2Parser {
                 columns: Arc::clone(&columns),
                 rows_received: 0,
                 qci,
-                lanes: columns.iter().map(|c| Lane::of(&c.column_type)).collect(),
+                lanes: columns
+                    .iter()
+                    .map(|c| match sink {
+                        Sink::Rows => Lane::for_values(&c.column_type),
+                        _ => Lane::of(&c.column_type),
+                    })
+                    .collect(),
                 sink,
             },
         );

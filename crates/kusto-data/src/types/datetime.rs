@@ -208,9 +208,15 @@ pub(crate) fn fraction_ticks(frac: &[u8]) -> Option<u32> {
 }
 
 impl KustoDateTime {
+    /// The form the service writes (`yyyy-MM-ddTHH:mm:ss[.f…]Z`, 0 to 7 fractional digits)
+    /// read at fixed positions; `None` for any other text, valid or not.
+    pub(crate) fn parse_canonical(b: &[u8]) -> Option<KustoDateTime> {
+        canonical(b)
+    }
+
     /// Parses the wire form from bytes, as [`FromStr`] does: the form the service writes
-    /// (`yyyy-MM-ddTHH:mm:ss[.f…]Z`, 0 to 7 fractional digits) read at fixed positions, anything
-    /// else by the general parser.
+    /// read at fixed positions ([`KustoDateTime::parse_canonical`]), anything else by the
+    /// general parser.
     pub(crate) fn parse_bytes(b: &[u8]) -> Option<KustoDateTime> {
         match canonical(b) {
             Some(t) => Some(t),
@@ -224,24 +230,23 @@ impl KustoDateTime {
 /// may still be valid: the general parser decides), and for a date or time out of range.
 fn canonical(b: &[u8]) -> Option<KustoDateTime> {
     let n = b.len();
-    if !(n == 20 || (22..=28).contains(&n))
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-        || b[n - 1] != b'Z'
-    {
+    if !(n == 20 || (22..=28).contains(&n)) || b[n - 1] != b'Z' {
         return None;
     }
-    // The two digits at `i` as a number.
-    let two = |i: usize| {
-        let (hi, lo) = (b[i].wrapping_sub(b'0'), b[i + 1].wrapping_sub(b'0'));
-        (hi < 10 && lo < 10).then(|| u32::from(hi) * 10 + u32::from(lo))
-    };
-    let year = two(0)? * 100 + two(2)?;
-    let (month, day) = (two(5)?, two(8)?);
-    let (hour, minute, second) = (two(11)?, two(14)?, two(17)?);
+    // The date and time at fixed positions of a fixed-size copy (no bounds checks below).
+    let h: [u8; 19] = b[..19].try_into().ok()?;
+    if h[4] != b'-' || h[7] != b'-' || h[10] != b'T' || h[13] != b':' || h[16] != b':' {
+        return None;
+    }
+    let d = h.map(|c| c.wrapping_sub(b'0'));
+    const DIGITS: [usize; 14] = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    if DIGITS.iter().any(|&i| d[i] > 9) {
+        return None;
+    }
+    let two = |i: usize| u32::from(d[i]) * 10 + u32::from(d[i + 1]);
+    let year = two(0) * 100 + two(2);
+    let (month, day) = (two(5), two(8));
+    let (hour, minute, second) = (two(11), two(14), two(17));
     if year == 0
         || !(1..=12).contains(&month)
         || day == 0
@@ -257,14 +262,15 @@ fn canonical(b: &[u8]) -> Option<KustoDateTime> {
         if b[19] != b'.' {
             return None;
         }
-        let fraction = &b[20..n - 1];
-        for i in 0..7 {
-            let digit = match fraction.get(i) {
-                Some(c) if c.is_ascii_digit() => u32::from(c - b'0'),
-                Some(_) => return None,
-                None => 0,
-            };
-            ticks = ticks * 10 + digit;
+        // 1 to 7 digits, padded with zeros to 7.
+        let mut fraction = [b'0'; 7];
+        fraction[..n - 21].copy_from_slice(&b[20..n - 1]);
+        for c in fraction {
+            let digit = c.wrapping_sub(b'0');
+            if digit > 9 {
+                return None;
+            }
+            ticks = ticks * 10 + u32::from(digit);
         }
     }
     // Days since 0001-01-01: whole years, then the months of this year.

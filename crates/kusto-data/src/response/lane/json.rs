@@ -103,15 +103,22 @@ impl ValueBuilder {
     /// The value of compact JSON text (one that [`compact_json_end`] accepted whole): what
     /// `serde_json::from_str` gives, built in one pass. `None` when `text` is not compact JSON.
     pub(crate) fn value(&mut self, text: &str) -> Option<Value> {
-        self.items.clear();
-        self.entries.clear();
-        let (value, end) = self.build(text, 0, 0)?;
+        let (value, end) = self.value_at(text.as_bytes(), 0)?;
         (end == text.len()).then_some(value)
     }
 
+    /// The compact JSON value starting at `i` in `b`, and the index past it: what
+    /// `serde_json` gives for that text. `None` when the text there is not compact JSON (see
+    /// [`compact_json_end`]) or a string in it is not UTF-8.
+    pub(crate) fn value_at(&mut self, b: &[u8], i: usize) -> Option<(Value, usize)> {
+        self.items.clear();
+        self.entries.clear();
+        self.build(b, i, 0)
+    }
+
     /// The value starting at `i` (at nesting `depth`) and the index past it.
-    fn build(&mut self, t: &str, i: usize, depth: u32) -> Option<(Value, usize)> {
-        let b = t.as_bytes();
+    fn build(&mut self, b: &[u8], i: usize, depth: u32) -> Option<(Value, usize)> {
+        let text = |s: usize, e: usize| Some(std::str::from_utf8(b.get(s..e)?).ok()?.to_owned());
         let first = *b.get(i)?;
         if matches!(first, b'{' | b'[') && depth >= COMPACT_DEPTH {
             return None;
@@ -119,7 +126,7 @@ impl ValueBuilder {
         Some(match first {
             b'"' => {
                 let (s, e, end) = super::plain_string(b, i)?;
-                (Value::String(t.get(s..e)?.to_owned()), end)
+                (Value::String(text(s, e)?), end)
             }
             b'{' => {
                 let mark = self.entries.len();
@@ -130,8 +137,8 @@ impl ValueBuilder {
                         if b.get(end) != Some(&b':') {
                             return None;
                         }
-                        let (value, next) = self.build(t, end + 1, depth + 1)?;
-                        self.entries.push((t.get(s..e)?.to_owned(), value));
+                        let (value, next) = self.build(b, end + 1, depth + 1)?;
+                        self.entries.push((text(s, e)?, value));
                         j = next;
                         match b.get(j)? {
                             b',' => j += 1,
@@ -153,7 +160,7 @@ impl ValueBuilder {
                 let mut j = i + 1;
                 if b.get(j) != Some(&b']') {
                     loop {
-                        let (value, next) = self.build(t, j, depth + 1)?;
+                        let (value, next) = self.build(b, j, depth + 1)?;
                         self.items.push(value);
                         j = next;
                         match b.get(j)? {
@@ -170,13 +177,13 @@ impl ValueBuilder {
             b'n' => (Value::Null, super::literal(b, i, b"null")?),
             _ => {
                 let (end, integer) = super::number(b, i)?;
-                let text = t.get(i..end)?;
-                if !integer || text == "-0" {
+                let digits = b.get(i..end)?;
+                if !integer || digits == b"-0" {
                     return None;
                 }
-                let number = match text.parse::<i64>() {
-                    Ok(n) => Number::from(n),
-                    Err(_) => Number::from(text.parse::<u64>().ok()?),
+                let number = match super::integer(digits) {
+                    Some(n) => Number::from(n),
+                    None => Number::from(std::str::from_utf8(digits).ok()?.parse::<u64>().ok()?),
                 };
                 (Value::Number(number), end)
             }
@@ -250,6 +257,60 @@ mod tests {
             if compact_json_end(text.as_bytes(), 0) == Some(text.len()) {
                 assert_eq!(value.to_string(), *text);
             }
+        }
+    }
+
+    /// A random JSON value without floats (what the service's compact form holds).
+    fn random_value(state: &mut u64, depth: u32) -> Value {
+        let mut next = |n: u64| {
+            *state ^= *state << 13;
+            *state ^= *state >> 7;
+            *state ^= *state << 17;
+            *state % n
+        };
+        let kind = if depth >= 4 { next(5) } else { next(7) };
+        match kind {
+            0 => Value::Null,
+            1 => Value::Bool(next(2) == 0),
+            2 => match next(3) {
+                0 => Value::from(next(u64::MAX)),
+                1 => Value::from(-(next(1 << 62) as i64)),
+                _ => Value::from(next(100)),
+            },
+            3 | 4 => {
+                let words = ["", "a", "é", "日本", "tags", "k", "x y", "✓"];
+                Value::from(words[next(words.len() as u64) as usize])
+            }
+            5 => (0..next(5))
+                .map(|_| random_value(state, depth + 1))
+                .collect(),
+            _ => {
+                let mut map = Map::new();
+                for k in 0..next(6) {
+                    map.insert(format!("k{k}"), random_value(state, depth + 1));
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    #[test]
+    fn random_values_are_read_back_exactly() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut builder = ValueBuilder::default();
+        for _ in 0..20_000 {
+            let value = random_value(&mut state, 0);
+            let text = value.to_string();
+            assert_eq!(
+                compact_json_end(text.as_bytes(), 0),
+                Some(text.len()),
+                "{text}"
+            );
+            assert_eq!(builder.value(&text).as_ref(), Some(&value), "{text}");
+            // In a row: the value ends where the text does, whatever follows it.
+            let row = format!("{text},1]");
+            let (got, end) = builder.value_at(row.as_bytes(), 0).unwrap();
+            assert_eq!((got, end), (value, text.len()));
         }
     }
 
