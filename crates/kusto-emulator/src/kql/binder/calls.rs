@@ -232,10 +232,25 @@ impl Binder<'_, '_> {
             }
             "pack_all" => {
                 arity(0, 1)?;
-                let Some(f) = registry().get("bag_pack").and_then(|o| o.first()) else {
+                // The registry's pack_all takes the flag, then the columns' names and values.
+                let ignore_null_empty = match args.first() {
+                    Some(a) => match self.constant(a)?.0 {
+                        Value::Bool(b) => b,
+                        _ => {
+                            return Err(
+                                self.error("pack_all(): ignore_null_empty must be a constant bool")
+                            );
+                        }
+                    },
+                    None => false,
+                };
+                let Some(f) = registry().get("pack_all").and_then(|o| o.first()) else {
                     return Ok(None);
                 };
-                let mut bound = Vec::new();
+                let mut bound = vec![Bound::constant(
+                    Value::Bool(ignore_null_empty),
+                    KustoType::Bool,
+                )];
                 for (i, c) in self.columns.iter().enumerate() {
                     if c.name != INGESTION_TIME_COLUMN {
                         bound.push(Bound::constant(

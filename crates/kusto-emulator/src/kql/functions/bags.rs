@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::arrays::{array, items};
 use super::params;
-use super::{ANY, DYNAMIC, Registry, Ret, STRING, p, text};
+use super::{ANY, BOOL, DYNAMIC, Registry, Ret, STRING, p, text};
 use crate::value::{KustoType, Value};
 
 fn bag(v: &Value) -> Option<&Map<String, Json>> {
@@ -133,6 +133,32 @@ fn tree_paths(v: &Json, prefix: &str, out: &mut Vec<String>) {
 
 pub(super) fn register(r: &mut Registry) {
     const DYN: Ret = Ret::Fixed(KustoType::Dynamic);
+    // pack_all([ignore_null_empty]): the binder passes the flag, then the name and value of
+    // each column of the operator's input.
+    r.add(
+        "pack_all",
+        params![
+            p("ignore_null_empty", BOOL),
+            p("column_name", STRING),
+            p("column_value", ANY)
+        ],
+        DYN,
+        |a, _| {
+            let ignore = matches!(a.first(), Some(Value::Bool(true)));
+            let mut out = Map::new();
+            for pair in a.get(1..).unwrap_or_default().chunks(2) {
+                if let [k, v] = pair {
+                    let empty = v.is_null() || matches!(v, Value::String(s) if s.is_empty());
+                    if !(ignore && empty) {
+                        out.insert(text(k), v.to_json());
+                    }
+                }
+            }
+            Value::Dynamic(Json::Object(out))
+        },
+    )
+    .handles_nulls()
+    .variadic();
     r.add(
         "bag_merge",
         params![p("bag1", DYNAMIC), p("bag2", DYNAMIC)],
