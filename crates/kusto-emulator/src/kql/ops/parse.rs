@@ -52,13 +52,18 @@ fn build(
                 } else {
                     "(.*?)"
                 };
-                let group = match (kind, ty) {
+                let body = match (kind, ty) {
                     (ParseKind::Relaxed, _) => generic,
                     (_, KustoType::Int | KustoType::Long) => r"(\-?\d+)",
                     (_, KustoType::Real) => r"(\-?\d+(?:\.\d*)?(?:[eE][\-+]?\d+)?)",
                     _ => generic,
                 };
-                re.push_str(group);
+                // A named group: the pattern's own groups (kind=regex) keep their numbers.
+                re.push_str(&format!(
+                    "(?P<kqlcol{}>{})",
+                    columns.len(),
+                    &body[1..body.len() - 1]
+                ));
                 columns.push((name.clone(), ty));
             }
         }
@@ -109,7 +114,7 @@ pub(super) fn parse(
             matched = true;
             let mut failed = false;
             for (k, (_, ty)) in parsed.iter().enumerate() {
-                let raw = caps.get(k + 1).map_or("", |m| m.as_str());
+                let raw = caps.name(&format!("kqlcol{k}")).map_or("", |m| m.as_str());
                 let v = convert(&Value::String(raw.to_string()), *ty);
                 if v.is_null() && *ty != KustoType::String {
                     failed = true;
