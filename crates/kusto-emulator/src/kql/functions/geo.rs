@@ -1,15 +1,16 @@
-//! Geospatial functions, each on a well-kept crate: H3 cells with `h3o`, geohashes with
-//! `geohash`, distances on the WGS-84 spheroid with `geographiclib-rs`. Distances on the
+//! Geospatial functions, each on a well-kept crate: H3 cells with `h3o`, S2 cells with `s2`,
+//! geohashes with `geohash`, distances on the WGS-84 spheroid with `geographiclib-rs`. Distances on the
 //! sphere (the documented default) use the radius the documented examples reproduce,
 //! 6,371,010 m.
 //!
 //! `geo_point_to_h3cell`, `geo_h3cell_to_central_point`, `geo_h3cell_to_polygon`,
 //! `geo_h3cell_level`, `geo_h3cell_parent`, `geo_h3cell_children`, `geo_h3cell_neighbors`,
-//! `geo_h3cell_rings`, `geo_point_to_geohash`, `geo_geohash_to_central_point`,
+//! `geo_h3cell_rings`, `geo_point_to_s2cell`, `geo_s2cell_to_central_point`,
+//! `geo_s2cell_neighbors`, `geo_point_to_geohash`, `geo_geohash_to_central_point`,
 //! `geo_geohash_to_polygon`, `geo_geohash_neighbors`, `geo_distance_2points`,
 //! `geo_point_in_circle`, `geo_azimuth`. Coordinates out of range, or cells and hashes that do
 //! not parse, give null. Not supported (no crate computes them exactly as the service does):
-//! the S2 functions, polygons and lines (`geo_point_in_polygon`, `geo_polygon_*`,
+//! polygons and lines (`geo_point_in_polygon`, `geo_polygon_*`,
 //! `geo_line_*`), and geohashes longer than 12 characters.
 
 use std::str::FromStr;
@@ -194,6 +195,70 @@ fn register_h3(r: &mut Registry) {
     );
 }
 
+/// A valid S2 cell token.
+fn s2cell(v: &Value) -> Option<s2::cellid::CellID> {
+    let token = text(v);
+    if token.is_empty() || token.len() > 16 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let id = s2::cellid::CellID::from_token(&token);
+    id.is_valid().then_some(id)
+}
+
+fn register_s2(r: &mut Registry) {
+    r.add(
+        "geo_point_to_s2cell",
+        params![
+            p("longitude", NUMBER),
+            p("latitude", NUMBER),
+            opt("level", INTEGER)
+        ],
+        Ret::Fixed(KustoType::String),
+        |a, _| {
+            let Some((lon, lat)) = point(a, 0) else {
+                return Value::Null;
+            };
+            let level = a.get(2).map_or(Some(11), int_arg);
+            match level.and_then(|l| u64::try_from(l).ok()) {
+                Some(level @ 0..=30) => {
+                    let leaf = s2::cellid::CellID::from(s2::latlng::LatLng::from_degrees(lat, lon));
+                    Value::String(leaf.parent(level).to_token())
+                }
+                _ => Value::Null,
+            }
+        },
+    );
+    r.add(
+        "geo_s2cell_to_central_point",
+        params![p("s2cell", STRING)],
+        Ret::Fixed(KustoType::Dynamic),
+        |a, _| {
+            s2cell(&a[0]).map_or(Value::Null, |id| {
+                let ll = s2::latlng::LatLng::from(id);
+                geo_point(ll.lng.deg(), ll.lat.deg())
+            })
+        },
+    );
+    r.add(
+        "geo_s2cell_neighbors",
+        params![p("s2cell", STRING)],
+        Ret::Fixed(KustoType::Dynamic),
+        |a, _| {
+            let Some(id) = s2cell(&a[0]) else {
+                return Value::Null;
+            };
+            let mut out: Vec<Json> = Vec::new();
+            for n in id.all_neighbors(id.level()) {
+                let token = Json::String(n.to_token());
+                if !out.contains(&token) {
+                    out.push(token);
+                }
+            }
+            array(out)
+        },
+    );
+}
+
 fn register_geohash(r: &mut Registry) {
     r.add(
         "geo_point_to_geohash",
@@ -266,6 +331,7 @@ fn register_geohash(r: &mut Registry) {
 
 pub(super) fn register(r: &mut Registry) {
     register_h3(r);
+    register_s2(r);
     register_geohash(r);
     r.add(
         "geo_distance_2points",
