@@ -202,7 +202,11 @@ pub(super) fn register(r: &mut Registry) {
     );
     r.add(
         "beta_inv",
-        params![p("probability", NUMBER), p("alpha", NUMBER), p("beta", NUMBER)],
+        params![
+            p("probability", NUMBER),
+            p("alpha", NUMBER),
+            p("beta", NUMBER)
+        ],
         Ret::Fixed(KustoType::Real),
         |a, _| match (real_arg(&a[0]), beta_args(a)) {
             (Some(p), _) if !(0.0..=1.0).contains(&p) => Value::Null,
