@@ -153,7 +153,11 @@ fn pairs(text: &str, pair: &str, kv: &str, quotes: &str) -> Vec<(String, String)
     let mut rest = text;
     while !rest.is_empty() {
         let Some(at) = rest.find(kv) else { break };
-        let key = rest[..at].trim().to_string();
+        // A key may be quoted too (`"event time"=...`).
+        let key = rest[..at]
+            .trim()
+            .trim_matches(|c: char| !quotes.is_empty() && quotes.contains(c))
+            .to_string();
         rest = rest[at + kv.len()..].trim_start();
         let value;
         if let Some(q) = rest.chars().next().filter(|c| quotes.contains(*c)) {
