@@ -1,6 +1,6 @@
 //! More numbers: trigonometry (`sin`, `cos`, `tan`, `asin`, `acos`, `atan`, `atan2`, `cot`),
 //! `degrees`, `radians`, `gamma`, `loggamma`, `rand`, and the beta distribution (`beta_cdf`,
-//! `beta_pdf`, `beta_inv`). The special functions come from the `libm` crate; the
+//! `beta_pdf`, `beta_inv`), `welch_test`. The special functions come from the `libm` crate; the
 //! distribution's incomplete beta function is computed with its continued fraction.
 
 use super::params;
@@ -23,7 +23,7 @@ fn real_or_null(x: f64) -> Value {
 
 /// The regularized incomplete beta function I_x(a, b) (Numerical Recipes' continued fraction,
 /// evaluated with the modified Lentz method).
-fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
+pub(super) fn inc_beta(x: f64, a: f64, b: f64) -> f64 {
     if x <= 0.0 {
         return 0.0;
     }
@@ -175,6 +175,37 @@ pub(super) fn register(r: &mut Registry) {
         },
     )
     .volatile();
+    // welch_test(mean1, variance1, count1, mean2, variance2, count2): the two-sided p-value of
+    // Welch's t-test (Student's t distribution through the incomplete beta function).
+    r.add(
+        "welch_test",
+        params![
+            p("mean1", NUMBER),
+            p("variance1", NUMBER),
+            p("count1", NUMBER),
+            p("mean2", NUMBER),
+            p("variance2", NUMBER),
+            p("count2", NUMBER)
+        ],
+        Ret::Fixed(KustoType::Real),
+        |a, _| {
+            let v: Option<Vec<f64>> = a.iter().map(real_arg).collect();
+            let Some(v) = v else {
+                return Value::Null;
+            };
+            let (m1, v1, c1, m2, v2, c2) = (v[0], v[1], v[2], v[3], v[4], v[5]);
+            if c1 < 2.0 || c2 < 2.0 || v1 < 0.0 || v2 < 0.0 {
+                return Value::Null;
+            }
+            let (s1, s2) = (v1 / c1, v2 / c2);
+            let t = (m1 - m2) / (s1 + s2).sqrt();
+            let df = (s1 + s2).powi(2) / (s1 * s1 / (c1 - 1.0) + s2 * s2 / (c2 - 1.0));
+            if !t.is_finite() || !df.is_finite() {
+                return Value::Null;
+            }
+            Value::Real(inc_beta(df / (df + t * t), df / 2.0, 0.5))
+        },
+    );
     // The beta distribution: arguments outside the domain (x outside [0, 1], alpha or beta not
     // positive) give NaN; a probability outside [0, 1] for beta_inv gives null.
     r.add(

@@ -1,8 +1,8 @@
 //! Series functions over the numeric arrays that `make-series` produces: element-wise
 //! arithmetic and comparisons (`series_add`, ..., `series_greater`, ...), element-wise math
 //! (`series_abs`, `series_sin`, ...), aggregates of one series (`series_sum`,
-//! `series_magnitude`, `series_stats_dynamic`), of two (`series_dot_product`,
-//! `series_cosine_similarity`, `series_pearson_correlation`), gap filling
+//! `series_magnitude`, `series_stats_dynamic`, `series_fit_line_dynamic`), of two
+//! (`series_dot_product`, `series_cosine_similarity`, `series_pearson_correlation`), gap filling
 //! (`series_fill_backward`, `series_fill_forward`, `series_fill_const`, `series_fill_linear`)
 //! and filters (`series_fir`, `series_iir`).
 //!
@@ -320,7 +320,50 @@ fn dot(p: &[f64], q: &[f64]) -> f64 {
     p.iter().zip(q).map(|(a, b)| a * b).sum()
 }
 
+/// `series_fit_line_dynamic`: the least-squares line over x = 1..n (non-numeric elements
+/// left out), with r-square, the sample variance of the data, the residual variance (over
+/// n - 1) and the fitted values.
+fn fit_line(xs: &[Json]) -> Json {
+    let points: Vec<(f64, f64)> = xs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| num(v).map(|n| ((i + 1) as f64, n.real())))
+        .collect();
+    let n = points.len() as f64;
+    if points.len() < 2 {
+        return Json::Null;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let slope = sxy / sxx;
+    let interception = my - slope * mx;
+    let sst: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    let ssr: f64 = points
+        .iter()
+        .map(|p| (p.1 - (slope * p.0 + interception)).powi(2))
+        .sum();
+    let line: Vec<Json> = (1..=xs.len())
+        .map(|x| real_json(slope * x as f64 + interception))
+        .collect();
+    let mut bag = Map::new();
+    bag.insert("rsquare".into(), real_json(1.0 - ssr / sst));
+    bag.insert("slope".into(), real_json(slope));
+    bag.insert("variance".into(), real_json(sst / (n - 1.0)));
+    bag.insert("rvariance".into(), real_json(ssr / (n - 1.0)));
+    bag.insert("interception".into(), real_json(interception));
+    bag.insert("line_fit".into(), Json::Array(line));
+    Json::Object(bag)
+}
+
 pub(super) fn register(r: &mut Registry) {
+    r.add(
+        "series_fit_line_dynamic",
+        params![p("series", DYNAMIC)],
+        Ret::Fixed(KustoType::Dynamic),
+        |a, _| items(&a[0]).map_or(Value::Null, |xs| Value::Dynamic(fit_line(xs))),
+    );
     const DYN: Ret = Ret::Fixed(KustoType::Dynamic);
     const TWO: &[super::Param] = params![
         p("series1", DYNAMIC.or(NUMBER)),
