@@ -235,15 +235,36 @@ impl StackText {
             len: 0,
             spill: None,
         };
-        // Writing into a StackText cannot fail.
+        // The fixed-size forms are written directly, the rest through `Display`; writing into
+        // a StackText cannot fail.
         let _ = match cell {
-            CellRef::Decimal(d) => write!(text, "{d}"),
-            CellRef::DateTime(t) => write!(text, "{t}"),
-            CellRef::TimeSpan(t) => write!(text, "{t}"),
-            CellRef::Guid(g) => write!(text, "{g}"),
+            CellRef::DateTime(t) => {
+                let mut buf = [0; 28];
+                let n = t.write_text(&mut buf);
+                text.write_bytes(&buf[..n])
+            }
+            CellRef::TimeSpan(t) => {
+                let mut buf = [0; 32];
+                let n = t.write_text(&mut buf);
+                text.write_bytes(&buf[..n])
+            }
+            CellRef::Guid(g) => {
+                let mut buf = uuid::Uuid::encode_buffer();
+                text.write_str(g.hyphenated().encode_lower(&mut buf))
+            }
+            CellRef::Decimal(d) => {
+                let mut buf = [0; 48];
+                let n = d.write_text(&mut buf);
+                text.write_bytes(&buf[..n])
+            }
             other => write!(text, "{}", other.to_value()),
         };
         text
+    }
+
+    /// Appends ASCII text.
+    fn write_bytes(&mut self, bytes: &[u8]) -> fmt::Result {
+        self.write_str(std::str::from_utf8(bytes).map_err(|_| fmt::Error)?)
     }
 
     fn as_str(&self) -> &str {

@@ -213,40 +213,62 @@ impl FromStr for KustoDecimal {
     }
 }
 
-impl fmt::Display for KustoDecimal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The digits of the mantissa, written into a stack buffer (no allocation per value).
-        let mut buffer = [0u8; 40];
-        let mut start = buffer.len();
+impl KustoDecimal {
+    /// The text [`Display`](fmt::Display) gives, written into `buf` without the formatting
+    /// machinery: its length (at most 41: a sign, `0.` and 38 digits).
+    pub(crate) fn write_text(self, buf: &mut [u8; 48]) -> usize {
+        // The digits of the mantissa, from the right.
+        let mut digits = [0u8; 40];
+        let mut start = digits.len();
         let mut rest = self.mantissa.unsigned_abs();
+        // 128-bit division is slow: take the digits by 64 bits once the rest fits.
+        while u64::try_from(rest).is_err() {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        let mut rest = rest as u64;
         loop {
             start -= 1;
-            buffer[start] = b'0' + (rest % 10) as u8;
+            digits[start] = b'0' + (rest % 10) as u8;
             rest /= 10;
             if rest == 0 || start == 0 {
                 break;
             }
         }
-        let digits = std::str::from_utf8(&buffer[start..]).map_err(|_| fmt::Error)?;
-        let scale = self.scale as usize;
+        let digits = &digits[start..];
+        let scale = usize::from(self.scale);
+        let mut n = 0;
+        let mut put = |bytes: &[u8], n: &mut usize| {
+            buf[*n..*n + bytes.len()].copy_from_slice(bytes);
+            *n += bytes.len();
+        };
         if self.mantissa < 0 {
-            f.write_str("-")?;
+            put(b"-", &mut n);
         }
         if scale == 0 {
-            return f.write_str(digits);
-        }
-        if digits.len() > scale {
+            put(digits, &mut n);
+        } else if digits.len() > scale {
             let (int, frac) = digits.split_at(digits.len() - scale);
-            f.write_str(int)?;
-            f.write_str(".")?;
-            f.write_str(frac)
+            put(int, &mut n);
+            put(b".", &mut n);
+            put(frac, &mut n);
         } else {
-            f.write_str("0.")?;
+            put(b"0.", &mut n);
             for _ in digits.len()..scale {
-                f.write_str("0")?;
+                put(b"0", &mut n);
             }
-            f.write_str(digits)
+            put(digits, &mut n);
         }
+        n
+    }
+}
+
+impl fmt::Display for KustoDecimal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0; 48];
+        let n = self.write_text(&mut buf);
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -347,6 +369,40 @@ mod tests {
             if negative { -mantissa } else { mantissa },
             u32::try_from(scale).ok()?,
         )
+    }
+
+    #[test]
+    fn text_is_written_as_before() {
+        // The Display of the previous version, digit by digit in 128 bits.
+        let reference = |d: KustoDecimal| {
+            let digits = d.mantissa.unsigned_abs().to_string();
+            let scale = usize::from(d.scale);
+            let sign = if d.mantissa < 0 { "-" } else { "" };
+            if scale == 0 {
+                format!("{sign}{digits}")
+            } else if digits.len() > scale {
+                let (int, frac) = digits.split_at(digits.len() - scale);
+                format!("{sign}{int}.{frac}")
+            } else {
+                format!("{sign}0.{}{digits}", "0".repeat(scale - digits.len()))
+            }
+        };
+        let max = 10i128.pow(MAX_DECIMAL_DIGITS) - 1;
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        for i in 0..50_000u64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let wide = (i128::from(state) << 64 | i128::from(state.rotate_left(17))) % max;
+            let mantissa = match i % 4 {
+                0 => wide,
+                1 => -wide,
+                2 => i128::from(state as i64 >> (state % 64)),
+                _ => [0, 1, -1, max, -max][(state % 5) as usize],
+            };
+            let d = KustoDecimal::new(mantissa, (state % 39) as u32).unwrap();
+            assert_eq!(d.to_string(), reference(d), "{mantissa} {}", d.scale);
+        }
     }
 
     #[test]

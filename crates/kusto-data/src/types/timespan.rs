@@ -201,30 +201,66 @@ fn clock_part(b: &[u8]) -> Option<(i64, &[u8])> {
         .then(|| (digits_value(&b[..n]), &b[n..]))
 }
 
-impl fmt::Display for KustoTimespan {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl KustoTimespan {
+    /// The text [`Display`](fmt::Display) gives, written into `buf` without the formatting
+    /// machinery: its length.
+    pub(crate) fn write_text(self, buf: &mut [u8; 32]) -> usize {
         let ticks = self.0.unsigned_abs();
-        if self.0 < 0 {
-            f.write_str("-")?;
-        }
         let days = ticks / TICKS_PER_DAY as u64;
         let in_day = ticks % TICKS_PER_DAY as u64;
         let seconds = in_day / TICKS_PER_SECOND as u64;
         let fraction = in_day % TICKS_PER_SECOND as u64;
+        let mut n = 0;
+        if self.0 < 0 {
+            buf[0] = b'-';
+            n = 1;
+        }
         if days != 0 {
-            write!(f, "{days}.")?;
+            let mut digits = [0u8; 20];
+            let mut start = digits.len();
+            let mut rest = days;
+            while rest != 0 {
+                start -= 1;
+                digits[start] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            let len = digits.len() - start;
+            buf[n..n + len].copy_from_slice(&digits[start..]);
+            buf[n + len] = b'.';
+            n += len + 1;
         }
-        write!(
-            f,
-            "{:02}:{:02}:{:02}",
-            seconds / 3600,
-            seconds / 60 % 60,
-            seconds % 60
-        )?;
+        // Two digits and a separator after them, three times: hh:mm:ss.
+        for (value, sep) in [
+            (seconds / 3600, b':'),
+            (seconds / 60 % 60, b':'),
+            (seconds % 60, 0),
+        ] {
+            buf[n] = b'0' + (value / 10) as u8;
+            buf[n + 1] = b'0' + (value % 10) as u8;
+            n += 2;
+            if sep != 0 {
+                buf[n] = sep;
+                n += 1;
+            }
+        }
         if fraction != 0 {
-            write!(f, ".{fraction:07}")?;
+            buf[n] = b'.';
+            let mut v = fraction;
+            for i in (n + 1..n + 8).rev() {
+                buf[i] = b'0' + (v % 10) as u8;
+                v /= 10;
+            }
+            n += 8;
         }
-        Ok(())
+        n
+    }
+}
+
+impl fmt::Display for KustoTimespan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0; 32];
+        let n = self.write_text(&mut buf);
+        f.write_str(std::str::from_utf8(&buf[..n]).map_err(|_| fmt::Error)?)
     }
 }
 
@@ -409,6 +445,44 @@ mod tests {
         // Both outcomes are exercised, not only refusals, and the fixed-position reading too.
         assert!(accepted > 200_000, "{accepted} accepted");
         assert!(fixed > 150_000, "{fixed} read at fixed positions");
+    }
+
+    #[test]
+    fn text_is_written_as_the_format_macros_wrote_it() {
+        let reference = |t: KustoTimespan| {
+            let ticks = t.0.unsigned_abs();
+            let days = ticks / TICKS_PER_DAY as u64;
+            let in_day = ticks % TICKS_PER_DAY as u64;
+            let seconds = in_day / TICKS_PER_SECOND as u64;
+            let fraction = in_day % TICKS_PER_SECOND as u64;
+            let mut s = String::new();
+            if t.0 < 0 {
+                s.push('-');
+            }
+            if days != 0 {
+                s.push_str(&format!("{days}."));
+            }
+            let (h, m, sec) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+            s.push_str(&format!("{h:02}:{m:02}:{sec:02}"));
+            if fraction != 0 {
+                s.push_str(&format!(".{fraction:07}"));
+            }
+            s
+        };
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for i in 0..100_000u64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let ticks = match i % 4 {
+                0 => state as i64,
+                1 => (state as i64) >> (state % 60),
+                2 => (state as i64 >> 20) / 10_000_000 * 10_000_000,
+                _ => [0, 1, -1, i64::MAX, i64::MIN, i64::MIN + 1][(state % 6) as usize],
+            };
+            let t = KustoTimespan(ticks);
+            assert_eq!(t.to_string(), reference(t), "{ticks}");
+        }
     }
 
     #[test]
