@@ -183,12 +183,11 @@ pub(crate) fn run_script(
             .stack_size(QUERY_STACK)
             .spawn_scoped(scope, || run_on_this_thread(text, params, store, db, now));
         match worker {
-            Ok(handle) => handle.join().unwrap_or_else(|_| {
-                Err(KqlError::semantic(
-                    SEM_UNSUPPORTED,
-                    "The query failed inside the emulator (an internal error)",
-                ))
-            }),
+            // A panic is a bug: it goes on to the caller (and to the fuzz targets and tests
+            // that look for them) as if the query had run on the caller's thread.
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
             // No thread available: run here.
             Err(_) => run_on_this_thread(text, params, store, db, now),
         }
