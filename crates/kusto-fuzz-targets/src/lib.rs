@@ -396,11 +396,13 @@ pub fn ingestion_mapping_json(data: &[u8]) {
 }
 
 /// The database every emulator target works in.
-const DB: &str = "FuzzDb";
+pub const DB: &str = "FuzzDb";
 /// The table the emulator targets seed: one column of every type.
 const TABLE: &str = "T";
 
-fn seeded_store() -> Store {
+/// A store with database `FuzzDb` and table `T` (a column of every type, three rows), as the
+/// emulator targets use.
+pub fn seeded_store() -> Store {
     let store = Store::new();
     let db = store
         .ensure_database(DB)
