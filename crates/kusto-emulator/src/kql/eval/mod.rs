@@ -426,13 +426,7 @@ impl<'a> Engine<'a> {
 
     fn eval_tabular_inner(&self, e: &Expr, scope: &Scope) -> Result<Table, KqlError> {
         match &e.kind {
-            ExprKind::Pipe(source, op) => {
-                let input = match &source.kind {
-                    ExprKind::Name(n) => self.table_by_name(n, scope, Some(op.name))?,
-                    _ => self.eval_tabular(source, scope)?,
-                };
-                super::ops::apply(self, scope, input, op)
-            }
+            ExprKind::Pipe(..) => self.eval_chain(e, scope).map(|(t, _)| t),
             ExprKind::Paren(inner) => self.eval_tabular(inner, scope),
             ExprKind::Name(n) => self.table_by_name(n, scope, None),
             ExprKind::Datatable { columns, values } => self.datatable(columns, values, scope),
@@ -454,6 +448,29 @@ impl<'a> Engine<'a> {
             },
             _ => Err(not_tabular(e)),
         }
+    }
+
+    /// A pipeline: its source, then each operator in order. `as Name` binds the table so far to
+    /// `Name` for the operators after it (`T | as X | join (X | ...) on k`).
+    fn eval_chain(&self, e: &Expr, scope: &Scope) -> Result<(Table, Scope), KqlError> {
+        let ExprKind::Pipe(source, op) = &e.kind else {
+            return Ok((self.eval_tabular(e, scope)?, scope.clone()));
+        };
+        self.enter()?;
+        let result = (|| {
+            let (input, scope) = match &source.kind {
+                ExprKind::Name(n) => (self.table_by_name(n, scope, Some(op.name))?, scope.clone()),
+                _ => self.eval_chain(source, scope)?,
+            };
+            let out = super::ops::apply(self, &scope, input, op)?;
+            let scope = match &op.kind {
+                super::ast::OpKind::As(name) => scope.with(name, Binding::Table(out.clone())),
+                _ => scope,
+            };
+            Ok((out, scope))
+        })();
+        self.leave();
+        result
     }
 
     /// A tabular call: `materialize(T)`, `table("T")`, a user function.
