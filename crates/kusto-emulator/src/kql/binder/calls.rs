@@ -230,6 +230,26 @@ impl Binder<'_, '_> {
                     _ => self.bind(&args[1])?,
                 }
             }
+            "bag_pack_columns" => {
+                // bag_pack_columns(c1, c2, ...): a bag keyed by the columns' names.
+                let Some(f) = registry().get("bag_pack").and_then(|o| o.first()) else {
+                    return Ok(None);
+                };
+                let mut bound = Vec::new();
+                for a in args {
+                    let ExprKind::Name(column) = &a.kind else {
+                        return Err(
+                            self.error("bag_pack_columns(): every argument must be a column")
+                        );
+                    };
+                    bound.push(Bound::constant(
+                        Value::String(column.clone()),
+                        KustoType::String,
+                    ));
+                    bound.push(self.bind(a)?);
+                }
+                Bound::new(BoundKind::Call(f, bound), KustoType::Dynamic)
+            }
             "pack_all" => {
                 arity(0, 1)?;
                 // The registry's pack_all takes the flag, then the columns' names and values.

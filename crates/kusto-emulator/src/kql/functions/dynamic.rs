@@ -50,7 +50,7 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// `range(start, stop, step)`: at most 1,000,000 elements.
+/// `range(start, stop, step)`: at most 1,048,576 elements (the documented limit).
 fn range_array(a: &[Value]) -> Value {
     let step = a.get(2).cloned().unwrap_or(match &a[0] {
         Value::DateTime(_) | Value::TimeSpan(_) => Value::TimeSpan(crate::time::TICKS_PER_HOUR),
@@ -69,7 +69,7 @@ fn range_array(a: &[Value]) -> Value {
         compare(&step, &Value::Long(0)),
         Some(std::cmp::Ordering::Less)
     ) && !matches!(&step, Value::TimeSpan(t) if *t < 0);
-    while out.len() < 1_000_000 {
+    while out.len() < 1_048_576 {
         let past = match compare(&x, &a[1]) {
             Some(std::cmp::Ordering::Greater) => ascending,
             Some(std::cmp::Ordering::Less) => !ascending,
