@@ -273,7 +273,7 @@ def errors_have_the_real_shapes():
     e = expect_error(lambda: c.execute_query(DB, "NoSuchTable | take 1"), KustoApiError, "Failed to resolve table or column expression named 'NoSuchTable'")
     check(e.is_semantic_error(), "unknown table is a semantic error")
     e = expect_error(lambda: c.execute_query(DB, "Events | where Nope > 1"), KustoApiError, "Failed to resolve scalar expression named 'Nope'")
-    e = expect_error(lambda: c.execute_query(DB, "Events | join (Events) on Id"), KustoApiError, "'join' operator")
+    e = expect_error(lambda: c.execute_query(DB, "Events | evaluate autocluster()"), KustoApiError, "'evaluate autocluster'")
     check(e.is_semantic_error(), "unsupported operator is a semantic error")
     e = expect_error(lambda: c.execute_mgmt(DB, ".frobnicate things"), KustoApiError, "Syntax error")
     equal(e.get_api_error().code, "BadRequest_SyntaxError", "command syntax error code")
