@@ -61,15 +61,11 @@ fn shift(a: &[Value], left: bool) -> Value {
     };
     let fill = a.get(2).map_or(Json::Null, Value::to_json);
     let len = xs.len() as i64;
-    let n = if left { n } else { -n };
+    let n = if left { n } else { n.saturating_neg() };
     let out = (0..len)
-        .map(|i| {
-            let src = i + n;
-            if (0..len).contains(&src) {
-                xs[src as usize].clone()
-            } else {
-                fill.clone()
-            }
+        .map(|i| match i.checked_add(n) {
+            Some(src) if (0..len).contains(&src) => xs[src as usize].clone(),
+            _ => fill.clone(),
         })
         .collect();
     array(out)
@@ -82,7 +78,8 @@ fn rotate(a: &[Value], left: bool) -> Value {
     let mut out = xs.clone();
     if !out.is_empty() {
         let len = out.len() as i64;
-        let k = (if left { n } else { -n }).rem_euclid(len) as usize;
+        let k = n.rem_euclid(len);
+        let k = (if left { k } else { (len - k) % len }) as usize;
         out.rotate_left(k);
     }
     array(out)
@@ -181,7 +178,7 @@ fn index_of(a: &[Value]) -> Value {
     if occurrence == 0 {
         return Value::Null;
     }
-    let end = (start + length).min(len);
+    let end = start.saturating_add(length).min(len);
     let want = a[1].to_json();
     let mut hits: Vec<i64> = (start..end)
         .filter(|i| same(&xs[*i as usize], &want))

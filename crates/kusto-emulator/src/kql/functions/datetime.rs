@@ -14,7 +14,7 @@ use crate::value::{KustoType, Value};
 /// The datetime of the first day of `month` months after the month of `ticks` (day 1, 00:00).
 fn add_months(ticks: i64, months: i64) -> Option<i64> {
     let (y, m, d, h, mi, s, f) = parts_from_ticks(ticks);
-    let total = y * 12 + (m - 1) + months;
+    let total = (y * 12 + (m - 1)).checked_add(months)?;
     let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
     let nd = d.min(month_days(ny, nm));
     ticks_from_parts(ny, nm, nd, h, mi, s, f)
@@ -23,21 +23,28 @@ fn add_months(ticks: i64, months: i64) -> Option<i64> {
 fn start_of(unit: &str, ticks: i64, offset: i64) -> Option<i64> {
     let (y, m, ..) = parts_from_ticks(ticks);
     match unit {
-        "day" => Some(ticks.div_euclid(TICKS_PER_DAY) * TICKS_PER_DAY + offset * TICKS_PER_DAY),
+        "day" => (ticks.div_euclid(TICKS_PER_DAY))
+            .checked_add(offset)?
+            .checked_mul(TICKS_PER_DAY),
         // Weeks start on Sunday; 0001-01-01 was a Monday.
         "week" => {
             let days = ticks.div_euclid(TICKS_PER_DAY);
             let sunday = days - (days + 1).rem_euclid(7);
-            Some((sunday + offset * 7) * TICKS_PER_DAY)
+            sunday
+                .checked_add(offset.checked_mul(7)?)?
+                .checked_mul(TICKS_PER_DAY)
         }
         "month" => add_months(ticks_from_parts(y, m, 1, 0, 0, 0, 0)?, offset),
-        "year" => add_months(ticks_from_parts(y, 1, 1, 0, 0, 0, 0)?, offset * 12),
+        "year" => add_months(
+            ticks_from_parts(y, 1, 1, 0, 0, 0, 0)?,
+            offset.checked_mul(12)?,
+        ),
         _ => None,
     }
 }
 
 fn end_of(unit: &str, ticks: i64, offset: i64) -> Option<i64> {
-    let next = start_of(unit, ticks, offset + 1)?;
+    let next = start_of(unit, ticks, offset.checked_add(1)?)?;
     Some(next - 1)
 }
 

@@ -66,7 +66,7 @@ fn timespan_of(days: i64, hours: i64, minutes: i64, seconds: f64) -> Option<i64>
     if !(0..=23).contains(&hours)
         || !(0..=59).contains(&minutes)
         || !(0.0..60.0).contains(&seconds)
-        || days.abs() > 10_675_199
+        || days.unsigned_abs() > 10_675_199
     {
         return None;
     }

@@ -41,11 +41,11 @@ fn bin_value(v: &Value, size: &Value, at: Option<&Value>) -> Value {
                 Some(Value::DateTime(b) | Value::TimeSpan(b)) => *b,
                 _ => 0,
             };
-            let binned = (t - base).div_euclid(*s) * s + base;
+            let binned = floor_to(*t, *s, base);
             if matches!(v, Value::DateTime(_)) {
-                crate::kql::scalar::datetime_or_null(Some(binned))
+                crate::kql::scalar::datetime_or_null(binned)
             } else {
-                Value::TimeSpan(binned)
+                binned.map_or(Value::Null, Value::TimeSpan)
             }
         }
         _ => match (int_arg(v), int_arg(size)) {
@@ -54,7 +54,7 @@ fn bin_value(v: &Value, size: &Value, at: Option<&Value>) -> Value {
                     return Value::Null;
                 }
                 let base = at.and_then(int_arg).unwrap_or(0);
-                Value::Long((x - base).div_euclid(s) * s + base)
+                floor_to(x, s, base).map_or(Value::Null, Value::Long)
             }
             _ => match (real_arg(v), real_arg(size)) {
                 (Some(x), Some(s)) if s > 0.0 => {
@@ -65,6 +65,14 @@ fn bin_value(v: &Value, size: &Value, at: Option<&Value>) -> Value {
             },
         },
     }
+}
+
+/// `floor((x - base) / size) * size + base`, null when it overflows.
+fn floor_to(x: i64, size: i64, base: i64) -> Option<i64> {
+    x.checked_sub(base)?
+        .div_euclid(size)
+        .checked_mul(size)?
+        .checked_add(base)
 }
 
 fn unary_real(v: &Value, f: fn(f64) -> f64) -> Value {
