@@ -31,7 +31,7 @@ use crate::error::{ConversionError, Error};
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, Uuid};
 
 use super::arrow_batch::{ArrowOptions, ArrowTimeUnit, arrow_schema, data_type};
-use super::lane::{self, Cell, Lane, Scratch, compact_json_end, is_canonical_decimal};
+use super::lane::{self, Cell, Lane, RowText, Scratch, compact_json_end, is_canonical_decimal};
 use super::scan::offset_of;
 use super::table::Column;
 
@@ -87,9 +87,12 @@ impl ColumnBuilder {
     }
 
     /// True when the lane's `cell` can be appended as it is: a datetime or timespan that the
-    /// time unit can hold (else the serde decoder reports the conversion error).
-    fn takes(&self, cell: Cell, unit: ArrowTimeUnit) -> bool {
+    /// time unit can hold, text that is UTF-8 (else the serde decoder reports the error).
+    fn takes(&self, cell: Cell, row: RowText<'_>, unit: ArrowTimeUnit) -> bool {
         match (self, cell) {
+            (_, Cell::Text(s, e) | Cell::Decimal(s, e) | Cell::Json(s, e)) => {
+                row.text(s, e).is_some()
+            }
             (Self::DateTime(_), Cell::DateTime(t)) if unit == ArrowTimeUnit::Nanosecond => {
                 i64::try_from(t.unix_nanos()).is_ok()
             }
@@ -101,11 +104,11 @@ impl ColumnBuilder {
     }
 
     /// Appends a cell read by the lane for this builder's column (checked with
-    /// [`ColumnBuilder::takes`]); `row` is the row's text.
+    /// [`ColumnBuilder::takes`]); `row` is the row's bytes.
     fn append_cell(
         &mut self,
         cell: Cell,
-        row: &str,
+        row: RowText<'_>,
         unit: ArrowTimeUnit,
     ) -> Result<(), AppendError> {
         match (self, cell) {
@@ -129,7 +132,10 @@ impl ColumnBuilder {
                 .map_err(|e| AppendError::Malformed(e.to_string(), 0))?,
             (Self::Text(b), Cell::Text(s, e))
             | (Self::Decimal(b), Cell::Decimal(s, e))
-            | (Self::Json(b), Cell::Json(s, e)) => b.append_value(lane::text_of(row, s, e)),
+            | (Self::Json(b), Cell::Json(s, e)) => {
+                // Checked by `takes`.
+                b.append_value(row.text(s, e).unwrap_or_default())
+            }
             (_, cell) => {
                 // The lane reads each column's own kind of cell: not reached.
                 return Err(AppendError::Malformed(
@@ -200,6 +206,11 @@ pub(crate) struct ColumnarBuilder {
     options: ArrowOptions,
     builders: Vec<ColumnBuilder>,
     rows: usize,
+    /// Rows per batch: each batch's builders are made at this size (a finished builder starts
+    /// over empty and would grow by doubling).
+    capacity: usize,
+    /// The builders were emptied into a batch and are to be made again before the next row.
+    spent: bool,
     /// How the lane reads each column.
     lanes: Vec<Lane>,
     /// The row being read by the lane.
@@ -222,6 +233,8 @@ impl ColumnarBuilder {
             options,
             builders,
             rows: 0,
+            capacity,
+            spent: false,
             lanes,
             scratch: Scratch::default(),
         }
@@ -239,20 +252,19 @@ impl ColumnarBuilder {
         let Some(row) = lane::read_row(bytes, &self.lanes, &mut self.scratch) else {
             return Ok(None);
         };
-        // The builders cannot take a row back: check all its text at once before appending.
-        let Ok(row) = std::str::from_utf8(row) else {
-            return Ok(None);
-        };
+        // The builders cannot take a row back: check every cell before appending any.
         let unit = self.options.time_unit();
         let cells = &self.scratch.cells;
         if !self
             .builders
             .iter()
             .zip(cells)
-            .all(|(b, c)| b.takes(*c, unit))
+            .all(|(b, c)| b.takes(*c, row, unit))
         {
             return Ok(None);
         }
+        self.renew();
+        let cells = &self.scratch.cells;
         for (builder, cell) in self.builders.iter_mut().zip(cells) {
             builder.append_cell(*cell, row, unit)?;
         }
@@ -265,6 +277,7 @@ impl ColumnarBuilder {
     /// This is the serde decoder alone: the parser runs the lane
     /// ([`ColumnarBuilder::append_fast`]) on the rows it can, before it slices them out.
     pub(crate) fn append_row(&mut self, bytes: &[u8]) -> Result<(), AppendError> {
+        self.renew();
         let mut conversion = None;
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let seed = RowInto {
@@ -295,12 +308,22 @@ impl ColumnarBuilder {
         }
     }
 
+    /// Builders at full size again after a batch (see [`ColumnarBuilder::capacity`]).
+    fn renew(&mut self) {
+        if std::mem::take(&mut self.spent) {
+            for (b, c) in self.builders.iter_mut().zip(self.columns.iter()) {
+                *b = ColumnBuilder::new(&c.column_type, self.capacity);
+            }
+        }
+    }
+
     /// The rows appended so far as a [`RecordBatch`]; the builders start over.
     pub(crate) fn finish_batch(&mut self) -> crate::error::Result<RecordBatch> {
         let unit = self.options.time_unit();
         let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish(unit)).collect();
         let options = RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
+        self.spent = true;
         RecordBatch::try_new_with_options(Arc::clone(&self.schema), arrays, &options).map_err(|e| {
             Error::Conversion(Box::new(ConversionError {
                 row: None,

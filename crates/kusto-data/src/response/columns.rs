@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
-use super::lane::{self, Cell};
+use super::lane::{Cell, RowText};
 
 /// Which cells hold a value (bit set) and which are null.
 #[derive(Debug, Clone, Default)]
@@ -231,7 +231,7 @@ impl ColumnData {
     /// Appends a cell read by the lane (`row`: the row's text). `false` when the cell does not
     /// suit this column (nothing was appended): the caller takes the row back
     /// ([`ColumnData::truncate`]) and decodes it with the serde decoder, which reports why.
-    pub(crate) fn push_cell(&mut self, cell: Cell, row: &[u8]) -> bool {
+    pub(crate) fn push_cell(&mut self, cell: Cell, row: RowText<'_>) -> bool {
         match (self, cell) {
             (Self::Bool(c), Cell::Bool(x)) => c.push(Some(x)),
             (Self::Int(c), Cell::Int(x)) => c.push(Some(x)),
@@ -242,13 +242,13 @@ impl ColumnData {
             (Self::Guid(c), Cell::Guid(x)) => c.push(Some(x)),
             // Compact JSON is the text `push_json` would write.
             (Self::String(c), Cell::Text(s, e)) | (Self::Json(c), Cell::Json(s, e)) => {
-                match lane::text(row, s, e) {
+                match row.text(s, e) {
                     Some(text) => c.push_str(text),
                     None => return false,
                 }
             }
             (Self::Decimal(c), Cell::Decimal(s, e)) => {
-                match lane::text(row, s, e).and_then(KustoDecimal::parse_plain) {
+                match row.text(s, e).and_then(KustoDecimal::parse_plain) {
                     Some(d) => c.push(Some(d)),
                     None => return false,
                 }
@@ -478,7 +478,11 @@ mod tests {
 
     #[test]
     fn lane_cells_append_and_rows_are_taken_back() {
-        let row = br#"["x","12.50",{"a":1}]"#;
+        use crate::response::lane::{Lane, Scratch, read_row};
+        let bytes = br#"["x","12.50",{"a":1}]"#;
+        let mut scratch = Scratch::default();
+        let lanes = [Lane::Text, Lane::Decimal, Lane::Json];
+        let row = read_row(bytes, &lanes, &mut scratch).unwrap();
         let mut s = ColumnData::new(&KustoType::String);
         let mut d = ColumnData::new(&KustoType::Decimal);
         let mut j = ColumnData::new(&KustoType::Dynamic);

@@ -114,14 +114,38 @@ pub(crate) struct Scratch {
     built: Vec<Value>,
 }
 
+/// A row the lane read: its length, and its text when cells refer to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RowText<'a> {
+    len: usize,
+    /// The whole row, checked as UTF-8 once, when a cell is a text range; empty otherwise.
+    text: &'a str,
+}
+
+impl<'a> RowText<'a> {
+    /// The row's length in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The text of a cell's byte range (`None` only for a range the lane did not make).
+    pub(crate) fn text(&self, start: u32, end: u32) -> Option<&'a str> {
+        self.text.get(start as usize..end as usize)
+    }
+}
+
 /// Reads the row at the start of `b` (a JSON array; bytes may follow it, or the row may be cut
-/// short by the end of the input so far) into `scratch.cells`, one per lane: the row's bytes.
-/// One pass: each cell is checked against the JSON grammar and its lane and converted from the
-/// bytes. Everything outside strings is ASCII by then; the text ranges of strings, decimals and
-/// dynamic values are checked as UTF-8 where they are read ([`text`]), a built dynamic value's
-/// strings as it is built. `None`: the row is not complete in `b`, or it needs the serde
+/// short by the end of the input so far) into `scratch.cells`, one per lane. One pass: each
+/// cell is checked against the JSON grammar and its lane and converted from the bytes; then,
+/// when some cell is a text range (a string, a decimal, a dynamic value), one UTF-8 check of the
+/// whole row (everything outside strings is ASCII by then; a built dynamic value's strings were
+/// checked as it was built). `None`: the row is not complete in `b`, or it needs the serde
 /// decoder (`scratch.cells` then holds part of the row and is to be ignored).
-pub(crate) fn read_row<'a>(b: &'a [u8], lanes: &[Lane], scratch: &mut Scratch) -> Option<&'a [u8]> {
+pub(crate) fn read_row<'a>(
+    b: &'a [u8],
+    lanes: &[Lane],
+    scratch: &mut Scratch,
+) -> Option<RowText<'a>> {
     let Scratch { cells, json, built } = scratch;
     cells.clear();
     built.clear();
@@ -151,7 +175,15 @@ pub(crate) fn read_row<'a>(b: &'a [u8], lanes: &[Lane], scratch: &mut Scratch) -
         }
         i += 1;
     }
-    Some(&b[..i])
+    let has_text = cells
+        .iter()
+        .any(|c| matches!(c, Cell::Text(..) | Cell::Decimal(..) | Cell::Json(..)));
+    let text = if has_text {
+        std::str::from_utf8(&b[..i]).ok()?
+    } else {
+        ""
+    };
+    Some(RowText { len: i, text })
 }
 
 /// The cell starting at `i` (not whitespace) for its lane, and the index just past it; `None`
@@ -169,10 +201,9 @@ fn read_cell(b: &[u8], i: usize, lane: Lane) -> Option<(Cell, usize)> {
             _ => return None,
         },
         Lane::Int | Lane::Long => {
-            let (end, true) = number(b, i)? else {
+            let (end, Numeric::Integer(v)) = numeric(b, i)? else {
                 return None;
             };
-            let v = integer(&b[i..end])?;
             let cell = match lane {
                 Lane::Int => Cell::Int(i32::try_from(v).ok()?),
                 _ => Cell::Long(v),
@@ -180,13 +211,11 @@ fn read_cell(b: &[u8], i: usize, lane: Lane) -> Option<(Cell, usize)> {
             (cell, end)
         }
         Lane::Real => {
-            let (end, is_integer) = number(b, i)?;
-            let t = &b[i..end];
+            let (end, n) = numeric(b, i)?;
             // The serde decoders turn an integer into f64 with `as` (so "-0" is +0.0).
-            let v = if is_integer {
-                integer(t)? as f64
-            } else {
-                std::str::from_utf8(t).ok()?.parse::<f64>().ok()?
+            let v = match n {
+                Numeric::Integer(v) => v as f64,
+                Numeric::Float(v) => v,
             };
             // serde_json refuses a number beyond f64 ("1e400"); `parse` gives an infinity.
             if v.is_infinite() {
@@ -259,6 +288,102 @@ fn read_cell(b: &[u8], i: usize, lane: Lane) -> Option<(Cell, usize)> {
     })
 }
 
+/// A number's value as the lane reads it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Numeric {
+    /// No fraction and no exponent, within i64.
+    Integer(i64),
+    /// A fraction or an exponent: the correctly rounded f64 (an infinity beyond its range).
+    Float(f64),
+}
+
+/// Exact powers of ten in f64.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// The JSON number at `i`, strictly by the grammar, and its value, in one pass over its digits:
+/// the index past it and the value. `None` for an integer beyond i64 and for what is not a
+/// number. A float of at most 15 significant digits and a power of ten up to 22 is one exact
+/// multiplication or division of two exact f64 (correctly rounded); any other goes through
+/// `f64::from_str`.
+fn numeric(b: &[u8], i: usize) -> Option<(usize, Numeric)> {
+    let mut j = i;
+    let negative = b.get(j) == Some(&b'-');
+    j += usize::from(negative);
+    // Digits after the first non-zero one, and their value while it fits 19 digits.
+    let (mut mantissa, mut digits) = (0u64, 0usize);
+    let mut take = |c: u8, digits: &mut usize| {
+        if *digits < 19 {
+            mantissa = mantissa * 10 + u64::from(c - b'0');
+        }
+        if mantissa != 0 {
+            *digits += 1;
+        }
+    };
+    match *b.get(j)? {
+        b'0' => j += 1,
+        b'1'..=b'9' => {
+            while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+                take(c, &mut digits);
+                j += 1;
+            }
+        }
+        _ => return None,
+    }
+    let mut scale: i64 = 0;
+    let mut float = false;
+    if b.get(j) == Some(&b'.') {
+        j += 1;
+        let from = j;
+        while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+            take(c, &mut digits);
+            j += 1;
+        }
+        if j == from {
+            return None;
+        }
+        scale = -((j - from) as i64);
+        float = true;
+    }
+    if matches!(b.get(j), Some(b'e' | b'E')) {
+        j += 1;
+        let minus = b.get(j) == Some(&b'-');
+        j += usize::from(matches!(b.get(j), Some(b'+' | b'-')));
+        let from = j;
+        let mut exponent: i64 = 0;
+        while let Some(&c) = b.get(j).filter(|c| c.is_ascii_digit()) {
+            exponent = (exponent * 10 + i64::from(c - b'0')).min(1 << 40);
+            j += 1;
+        }
+        if j == from {
+            return None;
+        }
+        scale += if minus { -exponent } else { exponent };
+        float = true;
+    }
+    let text = &b[i..j];
+    if !float {
+        let v = if digits <= 18 {
+            let m = mantissa as i64;
+            if negative { -m } else { m }
+        } else {
+            integer(text)?
+        };
+        return Some((j, Numeric::Integer(v)));
+    }
+    let v = if digits <= 15 && scale.unsigned_abs() <= 22 {
+        let m = mantissa as f64;
+        let p = POWERS_OF_TEN[scale.unsigned_abs() as usize];
+        let v = if scale < 0 { m / p } else { m * p };
+        if negative { -v } else { v }
+    } else {
+        std::str::from_utf8(text).ok()?.parse::<f64>().ok()?
+    };
+    Some((j, Numeric::Float(v)))
+}
+
 /// The value of an integer's text (`-` and digits, as [`number`] found it), if it fits i64.
 fn integer(t: &[u8]) -> Option<i64> {
     let (negative, digits) = match t.split_first() {
@@ -280,10 +405,10 @@ fn integer(t: &[u8]) -> Option<i64> {
     if negative { Some(v) } else { v.checked_neg() }
 }
 
-/// The values of the row the lane read last into `scratch` (`row`: the row's bytes), as the
-/// row path gives them. `None` when a cell cannot become its value (text that is not UTF-8):
-/// the serde decoder then decodes the row and says why.
-pub(crate) fn values(scratch: &mut Scratch, row: &[u8]) -> Option<Vec<KustoValue>> {
+/// The values of the row the lane read last into `scratch`, as the row path gives them. `None`
+/// when a cell cannot become its value (not reached: the lane reads only canonical decimals
+/// and compact JSON): the serde decoder then decodes the row.
+pub(crate) fn values(scratch: &mut Scratch, row: RowText<'_>) -> Option<Vec<KustoValue>> {
     let mut values = Vec::with_capacity(scratch.cells.len());
     for cell in &scratch.cells {
         values.push(match *cell {
@@ -295,29 +420,15 @@ pub(crate) fn values(scratch: &mut Scratch, row: &[u8]) -> Option<Vec<KustoValue
             Cell::DateTime(x) => KustoValue::DateTime(x),
             Cell::TimeSpan(x) => KustoValue::TimeSpan(x),
             Cell::Guid(x) => KustoValue::Guid(x),
-            Cell::Decimal(s, e) => {
-                KustoValue::Decimal(KustoDecimal::parse_plain(text(row, s, e)?)?)
-            }
-            Cell::Text(s, e) => KustoValue::String(text(row, s, e)?.to_owned()),
-            Cell::Json(s, e) => KustoValue::Dynamic(scratch.json.value(text(row, s, e)?)?),
+            Cell::Decimal(s, e) => KustoValue::Decimal(KustoDecimal::parse_plain(row.text(s, e)?)?),
+            Cell::Text(s, e) => KustoValue::String(row.text(s, e)?.to_owned()),
+            Cell::Json(s, e) => KustoValue::Dynamic(scratch.json.value(row.text(s, e)?)?),
             Cell::Built(k) => {
                 KustoValue::Dynamic(std::mem::take(scratch.built.get_mut(k as usize)?))
             }
         });
     }
     Some(values)
-}
-
-/// The text of a cell's byte range in its row, `None` when it is not UTF-8.
-pub(crate) fn text(row: &[u8], start: u32, end: u32) -> Option<&str> {
-    std::str::from_utf8(row.get(start as usize..end as usize)?).ok()
-}
-
-/// The text of a cell's byte range in its row once the whole row was checked as UTF-8 (empty
-/// for a range that is not one: the lane makes only valid ranges).
-#[cfg(any(feature = "arrow", test))]
-pub(crate) fn text_of(row: &str, start: u32, end: u32) -> &str {
-    row.get(start as usize..end as usize).unwrap_or_default()
 }
 
 /// True when `text` is a decimal that [`KustoDecimal`](crate::types::KustoDecimal)'s parsing
@@ -490,6 +601,93 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_read_as_the_standard_parsers_read_them() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let digits = |next: &mut dyn FnMut(u64) -> u64, n: u64| -> String {
+            (0..n).map(|_| char::from(b'0' + next(10) as u8)).collect()
+        };
+        let mut texts: Vec<String> = [
+            "0",
+            "-0",
+            "0.0",
+            "-0.0",
+            "1e400",
+            "-1e400",
+            "5e-324",
+            "1e-400",
+            "0.1",
+            "1.5e3",
+            "9007199254740993",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "123456789012345678901234567890",
+            "1.7976931348623157e308",
+            "0.30000000000000004",
+            "1e22",
+            "1e23",
+            "123456789012345.6",
+            "1234567890123456.7",
+            "2.5E+10",
+            "1E-5",
+            "0e99999999999999",
+        ]
+        .map(String::from)
+        .to_vec();
+        for _ in 0..200_000 {
+            let mut t = String::new();
+            if next(2) == 0 {
+                t.push('-');
+            }
+            let int = next(22);
+            t.push_str(&if int == 0 {
+                "0".into()
+            } else {
+                let d = digits(&mut next, int);
+                format!("{}{}", 1 + next(9), &d[1..])
+            });
+            if next(2) == 0 {
+                t.push('.');
+                let n = 1 + next(20);
+                t.push_str(&digits(&mut next, n));
+            }
+            if next(3) == 0 {
+                t.push(['e', 'E'][next(2) as usize]);
+                t.push_str(["", "+", "-"][next(3) as usize]);
+                t.push_str(&(next(40)).to_string());
+            }
+            texts.push(t);
+        }
+        let mut floats = 0;
+        for text in &texts {
+            let b = format!("{text},");
+            let got = numeric(b.as_bytes(), 0);
+            let (end, is_integer) = number(b.as_bytes(), 0).unwrap();
+            assert_eq!(got.map(|(e, _)| e).unwrap_or(end), end, "{text}");
+            let expected = if is_integer {
+                text.parse::<i64>().ok().map(Numeric::Integer)
+            } else {
+                text.parse::<f64>().ok().map(Numeric::Float)
+            };
+            match (got.map(|(_, n)| n), expected) {
+                // Same bits (so -0.0 is not +0.0).
+                (Some(Numeric::Float(a)), Some(Numeric::Float(b))) => {
+                    assert_eq!(a.to_bits(), b.to_bits(), "{text}");
+                    floats += 1;
+                }
+                (got, expected) => assert_eq!(got, expected, "{text}"),
+            }
+        }
+        assert!(floats > 50_000, "{floats}");
+    }
+
+    #[test]
     fn integers_are_read_as_str_parse_reads_them() {
         let mut texts: Vec<String> = [
             "0",
@@ -541,7 +739,7 @@ mod tests {
                 false,
             ),
         ] {
-            let read = read_row(row.as_bytes(), &lanes, &mut scratch).map(<[u8]>::len);
+            let read = read_row(row.as_bytes(), &lanes, &mut scratch).map(|r| r.len());
             if !ok {
                 assert_eq!(read, None, "{row}");
                 continue;
@@ -582,8 +780,8 @@ mod tests {
         let lanes = [Lane::Long, Lane::Text, Lane::Real];
         let mut scratch = Scratch::default();
         let row = r#"[1, "a" ,2.5],["next"#;
-        let read = read_row(row.as_bytes(), &lanes, &mut scratch);
-        assert_eq!(read, Some(r#"[1, "a" ,2.5]"#.as_bytes()));
+        let read = read_row(row.as_bytes(), &lanes, &mut scratch).map(|r| (r.len(), r.text(5, 6)));
+        assert_eq!(read, Some((13, Some("a"))));
         assert_eq!(
             scratch.cells,
             [Cell::Long(1), Cell::Text(5, 6), Cell::Real(2.5)]
@@ -602,17 +800,15 @@ mod tests {
             r#"[1,"a",2.5"#,                  // not complete yet
             r#"[1,"a",2"#,                    // not complete yet, in a number
         ] {
-            let read = read_row(row.as_bytes(), &lanes, &mut scratch);
+            let read = read_row(row.as_bytes(), &lanes, &mut scratch).map(|r| r.len());
             assert_eq!(read, None, "{row}");
         }
-        // A string that is not UTF-8 (a lone continuation byte) is read, but its text is not
-        // given out: the row goes to the serde decoder, which reports it.
+        // A row that is not UTF-8 (a lone continuation byte in a string) goes to the serde
+        // decoder, which reports it; without text cells, the row is not looked at as text.
         let bytes = b"[1,\"a\x80b\",2.5]";
-        let read = read_row(bytes, &lanes, &mut scratch);
-        assert_eq!(read, Some(&bytes[..]));
-        assert_eq!(scratch.cells[1], Cell::Text(4, 7));
-        assert_eq!(text(bytes, 4, 7), None);
-        assert_eq!(values(&mut scratch, bytes), None);
+        assert!(read_row(bytes, &lanes, &mut scratch).is_none());
+        let read = read_row(b"[1,2]", &[Lane::Long, Lane::Int], &mut scratch);
+        assert_eq!(read.map(|r| (r.len(), r.text(0, 1))), Some((5, None)));
         let lanes = [
             Lane::Bool,
             Lane::Int,
@@ -624,8 +820,9 @@ mod tests {
             Lane::Json,
         ];
         let row = r#"[true,-7,"2024-05-01T10:20:30.1234567Z","1.02:03:04","c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d","12.50",7,{"k":[1]}]"#;
-        let read = read_row(row.as_bytes(), &lanes, &mut scratch).map(<[u8]>::len);
-        assert_eq!(read, Some(row.len()));
+        let read = read_row(row.as_bytes(), &lanes, &mut scratch);
+        assert_eq!(read.map(|r| r.len()), Some(row.len()));
+        let read = read.unwrap();
         let c = &scratch.cells;
         assert_eq!(c[0], Cell::Bool(true));
         assert_eq!(c[1], Cell::Int(-7));
@@ -641,7 +838,7 @@ mod tests {
         let texts: Vec<&str> = c[5..]
             .iter()
             .map(|cell| match *cell {
-                Cell::Decimal(s, e) | Cell::Json(s, e) => text_of(row, s, e),
+                Cell::Decimal(s, e) | Cell::Json(s, e) => read.text(s, e).unwrap(),
                 _ => "",
             })
             .collect();
@@ -656,7 +853,7 @@ mod tests {
             r#"[true,-7,"2024-05-01T10:20:30Z","1.02:03:04","c9b2d3a4-5e6f-4a1b-8c2d-3e4f5a6b7c8d","12.50",7,{"k":[1.0]}]"#,
         ] {
             assert_eq!(
-                read_row(row.as_bytes(), &lanes, &mut scratch),
+                read_row(row.as_bytes(), &lanes, &mut scratch).map(|r| r.len()),
                 None,
                 "{row}"
             );

@@ -9,7 +9,7 @@ use crate::error::{ConversionError, Error, Result};
 use crate::types::{KustoDateTime, KustoDecimal, KustoTimespan, KustoType, KustoValue, Uuid};
 
 use super::columns::{CellRef, ColumnData, json_value};
-use super::lane::Cell;
+use super::lane::{Cell, RowText};
 
 /// One row: a value per column, in column order.
 pub type Row = Vec<KustoValue>;
@@ -193,7 +193,7 @@ impl KustoTable {
     /// Appends a row read by the lane: one cell per column (`row`: the row's text). `false`
     /// when a cell does not suit its column: nothing was appended (the caller decodes the row
     /// with the serde decoder instead).
-    pub(crate) fn push_cells(&mut self, cells: &[Cell], row: &[u8]) -> bool {
+    pub(crate) fn push_cells(&mut self, cells: &[Cell], row: RowText<'_>) -> bool {
         if cells.len() != self.data.len() {
             return false;
         }
