@@ -4,7 +4,7 @@
 use kusto_data::{ConnectionString, KustoClient, RetryPolicy};
 use kusto_emulator::azurite::Azurite;
 use kusto_emulator::{DataManagementOptions, Emulator, EmulatorHandle};
-use kusto_ingest::{IngestProtocol, QueuedIngestClient, StorageRetry};
+use kusto_ingest::{IngestProtocol, QueuedIngestClient};
 use std::time::Duration;
 
 /// A running emulator and a client pointed at it.
@@ -59,14 +59,13 @@ pub struct IngestHarness {
     pub database: String,
 }
 
-/// Storage retries that wait milliseconds.
-pub fn fast_storage_retry() -> StorageRetry {
-    StorageRetry {
-        max_retries: 1,
-        initial_delay: Duration::from_millis(10),
-        max_delay: Duration::from_millis(50),
-        max_total: Duration::from_secs(10),
-    }
+/// Storage retries that wait milliseconds: two attempts per request.
+pub fn fast_storage_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_max_attempts(2)
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(50))
+        .with_deadline(Some(Duration::from_secs(10)))
 }
 
 /// Starts an emulator with queued ingestion (batching window 200 ms; REST API on when
@@ -112,7 +111,7 @@ pub async fn start_ingest_with(
         .unwrap_or_else(|e| panic!("client: {e}"));
     let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
         .protocol(protocol)
-        .storage_retry(fast_storage_retry())
+        .storage_retry_policy(fast_storage_retry())
         .build()
         .unwrap_or_else(|e| panic!("ingest client: {e}"));
     IngestHarness {

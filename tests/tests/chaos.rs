@@ -24,9 +24,9 @@ use kusto_data::{ClientRequestProperties, ConnectionString, DataFormat, KustoCli
 use kusto_e2e::{IngestHarness, fast_storage_retry, start_ingest};
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
-    Error, IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource, ManagedEvent,
-    ManagedIngestResult, ManagedStreamingIngestClient, ManagedStreamingPolicy, QueuedIngestClient,
-    SourceState, StreamingIngestClient,
+    Error, IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource,
+    IngestionState, ManagedEvent, ManagedIngestResult, ManagedStreamingIngestClient,
+    ManagedStreamingPolicy, QueuedIngestClient, StreamingIngestClient,
 };
 use serde_json::json;
 
@@ -52,6 +52,9 @@ enum Outcome {
     Failed(String),
     /// The call failed with an error that says the outcome is unknown.
     Unknown(String),
+    /// Queued, but its status entry could not be written (tracking is optional: the source
+    /// was still submitted), so it must arrive.
+    Untracked(String),
 }
 
 /// A source as submitted: its number, client, rows and the call's result (the operation to
@@ -235,7 +238,7 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
     let queued_rest = h.ingest.clone();
     let queued_queue = QueuedIngestClient::builder_from_kusto_client(engine.clone())
         .protocol(IngestProtocol::Queue)
-        .storage_retry(fast_storage_retry())
+        .storage_retry_policy(fast_storage_retry())
         .build()
         .unwrap();
     let streaming = StreamingIngestClient::from_kusto_client(engine.clone())
@@ -244,13 +247,16 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
     let sink = Arc::clone(&managed_events);
     let managed =
         ManagedStreamingIngestClient::from_clients(streaming.clone(), queued_rest.clone())
-            .with_policy(ManagedStreamingPolicy {
-                backoff: kusto_data::RetryPolicy::default()
-                    .with_initial_backoff(Duration::from_millis(5))
-                    .with_max_backoff(Duration::from_millis(50)),
-                throttle_backoff: Duration::from_millis(200),
-                ..ManagedStreamingPolicy::default()
-            })
+            .with_policy(
+                ManagedStreamingPolicy::default()
+                    .with_retry(
+                        kusto_data::RetryPolicy::default()
+                            .with_max_attempts(3)
+                            .with_initial_backoff(Duration::from_millis(5))
+                            .with_max_backoff(Duration::from_millis(50)),
+                    )
+                    .with_throttle_backoff(Duration::from_millis(200)),
+            )
             .on_event(move |event| {
                 let name = match event {
                     ManagedEvent::Streamed { .. } => "streamed",
@@ -323,7 +329,8 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
             async move {
                 let src = format!("s{i}");
                 let source = IngestionSource::bytes(csv(&src, rows));
-                let properties = IngestionProperties::new(DATABASE, "T", DataFormat::Csv);
+                let properties =
+                    IngestionProperties::new(DATABASE, "T", DataFormat::Csv).with_tracking();
                 let result = match kind {
                     Kind::QueuedQueue => queued_queue.ingest(source, &properties).await.map(Some),
                     Kind::QueuedRest => queued_rest.ingest(source, &properties).await.map(Some),
@@ -365,13 +372,14 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
                 Ok(status) => {
                     let state = status.sources[0].state;
                     match state {
-                        SourceState::Succeeded => Outcome::Ingested,
-                        SourceState::Failed | SourceState::Canceled => {
-                            Outcome::ReportedFailed(format!("{:?}", status.sources[0]))
-                        }
+                        IngestionState::Succeeded => Outcome::Ingested,
                         other => panic!("source s{i}: status {other:?} after the wait"),
                     }
                 }
+                Err(kusto_ingest::Error::IngestionFailed(status)) => {
+                    Outcome::ReportedFailed(format!("{:?}", status.sources[0]))
+                }
+                Err(kusto_ingest::Error::NotTracked(why)) => Outcome::Untracked(why),
                 Err(e) => panic!("source s{i}: the status could not be read without faults: {e}"),
             },
             Err(e) if is_unknown_outcome(&e) => Outcome::Unknown(e.to_string()),
@@ -396,6 +404,7 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
             Outcome::ReportedFailed(_) => "reported failed by status",
             Outcome::Failed(_) => "failed (typed error)",
             Outcome::Unknown(_) => "unknown outcome (typed error)",
+            Outcome::Untracked(_) => "submitted untracked (status entry refused)",
         };
         *by_kind.entry(format!("{kind:?}: {label}")).or_default() += 1;
         let expected = *rows as i64;
@@ -410,6 +419,9 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         } else {
             match outcome {
                 Outcome::Ingested if got == 0 => lost.push(format!("{src} ({kind:?})")),
+                Outcome::Untracked(why) if got == 0 => {
+                    lost.push(format!("{src} ({kind:?}, submitted untracked: {why})"));
+                }
                 Outcome::ReportedFailed(why) | Outcome::Failed(why) if got == expected => {
                     failed_but_arrived.push(format!("{src} ({kind:?}): {why}"));
                 }

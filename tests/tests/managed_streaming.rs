@@ -62,8 +62,9 @@ fn code(error: &Error) -> Option<String> {
     }
 }
 
+/// Tracked, so that a queued fallback can be waited on.
 fn properties() -> IngestionProperties {
-    IngestionProperties::new("Emu", "T", DataFormat::Csv)
+    IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking()
 }
 
 /// A managed client with millisecond backoffs that records its decisions.
@@ -100,12 +101,12 @@ fn managed_over(
 }
 
 fn fast_policy() -> ManagedStreamingPolicy {
-    ManagedStreamingPolicy {
-        backoff: kusto_data::RetryPolicy::default()
+    ManagedStreamingPolicy::default().with_retry(
+        kusto_data::RetryPolicy::default()
+            .with_max_attempts(3)
             .with_initial_backoff(Duration::from_millis(5))
             .with_max_backoff(Duration::from_millis(20)),
-        ..ManagedStreamingPolicy::default()
-    }
+    )
 }
 
 fn events(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
@@ -117,7 +118,7 @@ async fn expect_queued(result: ManagedIngestResult, reason: FallbackReason) {
         ManagedIngestResult::Queued(operation, why) => {
             assert_eq!(why, reason);
             let status = operation.wait(WAIT).await.unwrap();
-            assert!(status.succeeded(), "{status:?}");
+            assert!(status.all_succeeded(), "{status:?}");
         }
         other => panic!("expected queued ({reason:?}), got {other:?}"),
     }
@@ -164,7 +165,9 @@ async fn the_streaming_client_sends_every_format_and_refuses_what_it_cannot_hono
     client
         .ingest(
             IngestionSource::file(&path),
-            &IngestionProperties::new("Emu", "T", DataFormat::Json).with_mapping_reference("J"),
+            &IngestionProperties::new("Emu", "T", DataFormat::Json)
+                .with_tracking()
+                .with_mapping_reference("J"),
         )
         .await
         .unwrap();
@@ -187,7 +190,7 @@ async fn the_streaming_client_sends_every_format_and_refuses_what_it_cannot_hono
     client
         .ingest(
             IngestionSource::bytes(parquet_of("parquet", &[1, 2, 3, 4, 5, 6])),
-            &IngestionProperties::new("Emu", "T", DataFormat::Parquet),
+            &IngestionProperties::new("Emu", "T", DataFormat::Parquet).with_tracking(),
         )
         .await
         .unwrap();
@@ -274,13 +277,7 @@ impl tokio::io::AsyncRead for Counting {
 #[tokio::test]
 async fn small_sources_stream_and_large_ones_go_queued_without_a_second_read() {
     let h = harness().await;
-    let (client, log) = managed(
-        &h,
-        ManagedStreamingPolicy {
-            max_streaming_size: 64 << 10,
-            ..fast_policy()
-        },
-    );
+    let (client, log) = managed(&h, fast_policy().with_max_streaming_size(64 << 10));
     let result = client
         .ingest(IngestionSource::bytes(csv("small", 10)), &properties())
         .await
@@ -354,10 +351,7 @@ async fn throttling_falls_back_and_the_table_stays_queued_for_the_backoff() {
     let h = harness().await;
     let (client, log) = managed(
         &h,
-        ManagedStreamingPolicy {
-            throttle_backoff: Duration::from_millis(800),
-            ..fast_policy()
-        },
+        fast_policy().with_throttle_backoff(Duration::from_millis(800)),
     );
     fault(
         &h,
@@ -409,13 +403,7 @@ async fn streaming_disabled_on_the_table_keeps_it_queued_or_fails_by_choice() {
     expect_queued(result, FallbackReason::StreamingDisabled).await;
     assert!(client.is_table_on_queued("Emu", "T"));
     assert_eq!(events(&log), ["queued StreamingDisabled"]);
-    let (strict, _) = managed(
-        &h,
-        ManagedStreamingPolicy {
-            fail_when_streaming_disabled: true,
-            ..fast_policy()
-        },
-    );
+    let (strict, _) = managed(&h, fast_policy().with_fail_when_streaming_disabled(true));
     let error = strict
         .ingest(IngestionSource::bytes(csv("d2", 3)), &properties())
         .await
@@ -439,7 +427,9 @@ async fn permanent_errors_fail_after_one_attempt_and_transient_ones_recover() {
     let error = client
         .ingest(
             IngestionSource::bytes("{\"s\":\"p\"}\n"),
-            &IngestionProperties::new("Emu", "T", DataFormat::Json).with_mapping_reference("Nope"),
+            &IngestionProperties::new("Emu", "T", DataFormat::Json)
+                .with_tracking()
+                .with_mapping_reference("Nope"),
         )
         .await
         .unwrap_err();
@@ -502,13 +492,7 @@ async fn requests_that_may_have_been_ingested_are_not_resent_unless_allowed() {
     assert!(matches!(error, Error::Ambiguous { .. }), "{error}");
     assert_eq!(events(&log), ["failed"]);
     // The same with a policy that accepts possible duplicates: resent, arrives once here.
-    let (retrying, log) = managed(
-        &h,
-        ManagedStreamingPolicy {
-            on_ambiguous: AmbiguousFailure::Retry,
-            ..fast_policy()
-        },
-    );
+    let (retrying, log) = managed(&h, fast_policy().with_on_ambiguous(AmbiguousFailure::Retry));
     fault(
         &h,
         FaultRule::new("/v1/rest/ingest/*", FaultAction::Drop).times(1),
@@ -566,13 +550,7 @@ async fn requests_that_may_have_been_ingested_are_not_resent_unless_allowed() {
 #[tokio::test]
 async fn blobs_stream_by_reference_when_small_and_go_queued_when_large() {
     let h = harness().await;
-    let (client, _) = managed(
-        &h,
-        ManagedStreamingPolicy {
-            max_streaming_size: 64 << 10,
-            ..fast_policy()
-        },
-    );
+    let (client, _) = managed(&h, fast_policy().with_max_streaming_size(64 << 10));
     let container = h.ingest.ingestion_resources().await.unwrap().containers[0].clone();
     let mut urls = Vec::new();
     for (name, body) in [

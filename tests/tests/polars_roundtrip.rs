@@ -803,7 +803,8 @@ async fn every_dtype_round_trips_with_each_client_and_format() {
             let table = format!("T_{client}_{format:?}");
             command(&h, &create_table_command(&table, &frame, false).unwrap()).await;
             // The properties say CSV; the explicit format wins and the properties sent carry it.
-            let properties = IngestionProperties::new(&h.database, &table, DataFormat::Csv);
+            let properties =
+                IngestionProperties::new(&h.database, &table, DataFormat::Csv).with_tracking();
             let options = FrameOptions::new().with_format(format);
             let what = format!("{client} {format:?}");
             match client {
@@ -814,7 +815,7 @@ async fn every_dtype_round_trips_with_each_client_and_format() {
                         .await
                         .unwrap_or_else(|e| panic!("{what}: {e}"));
                     let status = operation.wait(WAIT).await.unwrap();
-                    assert!(status.succeeded(), "{what}: {status:?}");
+                    assert!(status.all_succeeded(), "{what}: {status:?}");
                 }
                 "streaming" => {
                     streaming
@@ -1126,7 +1127,7 @@ async fn a_large_frame_is_written_in_chunks_and_non_finite_floats_can_be_nulls()
         ],
     )
     .unwrap();
-    let properties = IngestionProperties::new(&h.database, "Big", DataFormat::Csv);
+    let properties = IngestionProperties::new(&h.database, "Big", DataFormat::Csv).with_tracking();
     // Small chunks: many slices of the frame, each converted and written on its own.
     let options = FrameOptions::new()
         .with_rows_per_chunk(997)
@@ -1136,7 +1137,7 @@ async fn a_large_frame_is_written_in_chunks_and_non_finite_floats_can_be_nulls()
         .ingest_from_dataframe(&frame, &properties, &options)
         .await
         .unwrap();
-    assert!(operation.wait(WAIT).await.unwrap().succeeded());
+    assert!(operation.wait(WAIT).await.unwrap().all_succeeded());
     let summary = query(&h, "Big | summarize n = count(), total = sum(id)").await;
     let row = summary.row(0).unwrap();
     assert_eq!(row.get_i64(0).unwrap(), Some(rows as i64), "every row once");
@@ -1173,12 +1174,12 @@ async fn a_failed_upload_starts_the_frame_again_on_the_next_account() {
     command(&h, ".create table W (Src:string, N:long, Name:string)").await;
     command(&h, ".create table F (id:long, s:string)").await;
     let client = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
-        .storage_retry(kusto_e2e::fast_storage_retry())
-        .upload_options(kusto_ingest::UploadOptions {
-            block_size: 64 << 10,
-            block_concurrency: 1,
-            ..kusto_ingest::UploadOptions::default()
-        })
+        .storage_retry_policy(kusto_e2e::fast_storage_retry())
+        .upload_options(
+            kusto_ingest::UploadOptions::default()
+                .with_block_size(64 << 10)
+                .with_block_concurrency(1),
+        )
         .build()
         .unwrap();
     let dm = h.emulator.data_management().unwrap();
@@ -1227,7 +1228,7 @@ async fn a_failed_upload_starts_the_frame_again_on_the_next_account() {
         ],
     )
     .unwrap();
-    let properties = IngestionProperties::new(&h.database, "F", DataFormat::Json);
+    let properties = IngestionProperties::new(&h.database, "F", DataFormat::Json).with_tracking();
     let operation = client
         .ingest_from_dataframe(
             &frame,
@@ -1236,7 +1237,7 @@ async fn a_failed_upload_starts_the_frame_again_on_the_next_account() {
         )
         .await
         .unwrap();
-    assert!(operation.wait(WAIT).await.unwrap().succeeded());
+    assert!(operation.wait(WAIT).await.unwrap().all_succeeded());
     let applied: u64 = first.list().iter().map(|f| f.applied).sum();
     assert_eq!(applied, 2, "the first account's upload failed");
     let summary = query(&h, "F | summarize n = count(), total = sum(id)").await;

@@ -14,7 +14,7 @@ use kusto_emulator::DataManagementOptions;
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{
     ActiveProtocol, ColumnMapping, Error, IngestProtocol, IngestionOperation, IngestionProperties,
-    IngestionSource, NotificationKind, ReportLevel, ReportMethod, SourceState, UploadOptions,
+    IngestionSource, IngestionState, NotificationKind, ReportLevel, ReportMethod, UploadOptions,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -71,7 +71,7 @@ async fn wait_succeeded(operation: &IngestionOperation, what: &str) {
         .wait(WAIT)
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    assert!(status.succeeded(), "{what}: {status:?}");
+    assert!(status.all_succeeded(), "{what}: {status:?}");
 }
 
 async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) {
@@ -94,7 +94,7 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
             .map(|i| format!("{src},{i},\"name, {i}\"\n"))
             .collect()
     };
-    let base = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let base = IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking();
     let mut operations = Vec::new();
 
     // A CSV file with a header line.
@@ -142,8 +142,9 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
     let json: String = (0..6)
         .map(|i| format!("{{\"s\":\"bytes-json\",\"n\":{i},\"x\":{{\"name\":\"j{i}\"}}}}\n"))
         .collect();
-    let json_properties =
-        IngestionProperties::new("Emu", "T", DataFormat::Json).with_mapping(vec![
+    let json_properties = IngestionProperties::new("Emu", "T", DataFormat::Json)
+        .with_tracking()
+        .with_mapping(vec![
             ColumnMapping::json("Src", "string", "$.s"),
             ColumnMapping::json("N", "long", "$.n"),
             ColumnMapping::json("Name", "string", "$.x.name"),
@@ -177,7 +178,7 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
         h.ingest
             .ingest(
                 IngestionSource::bytes(parquet).with_name("data.parquet"),
-                &IngestionProperties::new("Emu", "T", DataFormat::Parquet),
+                &IngestionProperties::new("Emu", "T", DataFormat::Parquet).with_tracking(),
             )
             .await
             .unwrap(),
@@ -288,9 +289,9 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
     let status = operation.wait(WAIT).await.unwrap();
     // The status table says Skipped; the REST API knows no such state and says Succeeded.
     let skipped = if rest_api {
-        SourceState::Succeeded
+        IngestionState::Succeeded
     } else {
-        SourceState::Skipped
+        IngestionState::Skipped
     };
     assert_eq!(status.sources[0].state, skipped, "{status:?}");
     assert_eq!(counts(&h, "T").await["file-gz"], 5);
@@ -312,15 +313,20 @@ async fn failures_carry_the_service_error_code(protocol: IngestProtocol) {
     command(&h, ".create table T (Src:string, N:long, Name:string)").await;
     // A mapping reference that does not exist.
     let missing = IngestionProperties::new("Emu", "T", DataFormat::Csv)
+        .with_tracking()
         .with_mapping_reference("NoSuchMapping");
     let operation = h
         .ingest
         .ingest(IngestionSource::bytes("a,1,x\n"), &missing)
         .await
         .unwrap();
-    let status = operation.wait(WAIT).await.unwrap();
+    // A failed ingestion is an error of `wait`, carrying every source's status.
+    let status = match operation.wait(WAIT).await {
+        Err(Error::IngestionFailed(status)) => status,
+        other => panic!("a failed ingestion must be an error: {other:?}"),
+    };
     let source = &status.sources[0];
-    assert_eq!(source.state, SourceState::Failed, "{status:?}");
+    assert_eq!(source.state, IngestionState::Failed, "{status:?}");
     assert_eq!(
         source.error_code.as_deref(),
         Some("BadRequest_MappingReferenceWasNotFound"),
@@ -332,12 +338,19 @@ async fn failures_carry_the_service_error_code(protocol: IngestProtocol) {
         .ingest
         .ingest(
             IngestionSource::bytes("this is not parquet"),
-            &IngestionProperties::new("Emu", "T", DataFormat::Parquet),
+            &IngestionProperties::new("Emu", "T", DataFormat::Parquet).with_tracking(),
         )
         .await
         .unwrap();
-    let status = operation.wait(WAIT).await.unwrap();
-    assert_eq!(status.sources[0].state, SourceState::Failed, "{status:?}");
+    let status = match operation.wait(WAIT).await {
+        Err(Error::IngestionFailed(status)) => status,
+        other => panic!("a failed ingestion must be an error: {other:?}"),
+    };
+    assert_eq!(
+        status.sources[0].state,
+        IngestionState::Failed,
+        "{status:?}"
+    );
     assert!(status.sources[0].error_code.is_some());
     assert_eq!(counts(&h, "T").await.len(), 0);
     h.emulator.shutdown().await;
@@ -364,17 +377,17 @@ async fn operations_resume_in_another_client_and_large_sources_go_in_blocks() {
         .collect();
     let small_blocks =
         kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
-            .upload_options(UploadOptions {
-                block_size: 64 << 10,
-                compression_level: 1,
-                ..UploadOptions::default()
-            })
+            .upload_options(
+                UploadOptions::default()
+                    .with_block_size(64 << 10)
+                    .with_compression_level(1),
+            )
             .build()
             .unwrap();
     let operation = small_blocks
         .ingest(
             IngestionSource::bytes(data.clone()),
-            &IngestionProperties::new("Emu", "T", DataFormat::Csv),
+            &IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking(),
         )
         .await
         .unwrap();
@@ -383,7 +396,7 @@ async fn operations_resume_in_another_client_and_large_sources_go_in_blocks() {
     let parquet = small_blocks
         .ingest(
             IngestionSource::bytes(parquet_of("big-parquet", &ids)),
-            &IngestionProperties::new("Emu", "T", DataFormat::Parquet),
+            &IngestionProperties::new("Emu", "T", DataFormat::Parquet).with_tracking(),
         )
         .await
         .unwrap();
@@ -408,7 +421,7 @@ async fn operations_resume_in_another_client_and_large_sources_go_in_blocks() {
 async fn bad_input_is_a_typed_error_and_nothing_is_sent() {
     let h = start_ingest("Emu", false, IngestProtocol::Queue).await;
     command(&h, ".create table T (Src:string, N:long, Name:string)").await;
-    let base = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let base = IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking();
     // A file that does not exist.
     let error = h
         .ingest
@@ -504,7 +517,7 @@ async fn failing_account(protocol: IngestProtocol, rest_api: bool) {
         let rows: String = (0..=(i % 5)).map(|r| format!("s{i},{r},x\n")).collect();
         IngestionSource::bytes(rows)
     }));
-    let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking();
     let mut outcomes = h.ingest.ingest_many(stream, properties, 8).await.unwrap();
     let mut operations = Vec::new();
     while let Some(outcome) = outcomes.next().await {
@@ -555,7 +568,7 @@ async fn compressed_sources_keep_their_compression() {
         .ingest
         .ingest(
             source,
-            &IngestionProperties::new("Emu", "T", DataFormat::Csv),
+            &IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking(),
         )
         .await
         .unwrap();
@@ -589,14 +602,11 @@ async fn forward_only_readers_move_account_only_while_held_whole() {
     command(&h, ".create table T (Src:string, N:long, Name:string)").await;
     let small_blocks =
         kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
-            .storage_retry(kusto_e2e::fast_storage_retry())
-            .upload_options(UploadOptions {
-                block_size: 64 << 10,
-                ..UploadOptions::default()
-            })
+            .storage_retry_policy(kusto_e2e::fast_storage_retry())
+            .upload_options(UploadOptions::default().with_block_size(64 << 10))
             .build()
             .unwrap();
-    let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let properties = IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking();
     let big: String = (0..60_000)
         .map(|i| format!("big,{i},{i:x}{i:o}\n"))
         .collect();
@@ -675,7 +685,7 @@ async fn notifications_waits_and_forced_protocols() {
     .await;
     command(&h, ".create table T (Src:string, N:long, Name:string)").await;
     // Not final before the batching window ends: wait gives up at its deadline.
-    let batched = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    let batched = IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking();
     let operation = h
         .ingest
         .ingest(IngestionSource::bytes("w,1,x\n"), &batched)
@@ -688,10 +698,11 @@ async fn notifications_waits_and_forced_protocols() {
     assert!(matches!(error, Error::WaitTimeout(_)), "{error}");
     assert_eq!(
         operation.status().await.unwrap().sources[0].state,
-        SourceState::Pending
+        IngestionState::Pending
     );
     // Reports to the notification queues only: untracked, and visible in the queues.
     let to_queues = IngestionProperties::new("Emu", "T", DataFormat::Csv)
+        .with_tracking()
         .with_flush_immediately(true)
         .with_report(ReportLevel::FailuresAndSuccesses, ReportMethod::Queue);
     let operation = h
@@ -700,9 +711,9 @@ async fn notifications_waits_and_forced_protocols() {
         .await
         .unwrap();
     assert!(!operation.is_tracked());
-    assert_eq!(
-        operation.status().await.unwrap().sources[0].state,
-        SourceState::Queued
+    assert!(
+        matches!(operation.status().await, Err(Error::NotTracked(_))),
+        "an untracked operation has no status to read"
     );
     let source_id = operation.source_ids()[0];
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -763,10 +774,7 @@ async fn a_file_that_grows_during_its_upload_is_refused() {
     assert!(rows.len() > 6 << 20);
     std::fs::write(&path, &rows).unwrap();
     let client = kusto_ingest::QueuedIngestClient::builder_from_kusto_client(h.client.clone())
-        .upload_options(UploadOptions {
-            block_size: 64 << 10,
-            ..UploadOptions::default()
-        })
+        .upload_options(UploadOptions::default().with_block_size(64 << 10))
         .build()
         .unwrap();
     let task = {
@@ -775,7 +783,7 @@ async fn a_file_that_grows_during_its_upload_is_refused() {
             client
                 .ingest(
                     IngestionSource::file(&path),
-                    &IngestionProperties::new("Emu", "T", DataFormat::Csv),
+                    &IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking(),
                 )
                 .await
         })

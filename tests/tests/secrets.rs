@@ -183,7 +183,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
         .unwrap(),
     ]);
 
-    let properties = IngestionProperties::new("Secrets", "T", DataFormat::Csv);
+    let properties = IngestionProperties::new("Secrets", "T", DataFormat::Csv).with_tracking();
     for (n, cs) in connection_strings.into_iter().enumerate() {
         seen.value("connection string", &cs);
         seen.0.push(format!("connection string display: {cs}"));
@@ -199,7 +199,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
             .await;
         assert!(seen.result("streaming", &streamed), "connection string {n}");
         let queued = QueuedIngestClient::builder_from_kusto_client(client.clone())
-            .storage_retry(fast_storage_retry())
+            .storage_retry_policy(fast_storage_retry())
             .build()
             .unwrap();
         seen.value("queued client", &queued);

@@ -116,7 +116,10 @@ impl Job {
             table: args.get("table")?.to_owned(),
             data: PathBuf::from(args.named.get("data").map_or(".", String::as_str)),
             rows: args.number("rows", 1_000_000)?,
-            level: args.number("level", kusto_ingest::upload::DEFAULT_COMPRESSION_LEVEL)?,
+            level: args.number(
+                "level",
+                kusto_ingest::UploadOptions::default().compression_level,
+            )?,
             concurrency: args.number("concurrency", 8)?,
         })
     }
@@ -129,10 +132,7 @@ impl Job {
         Ok(
             QueuedIngestClient::builder_from_kusto_client(self.client()?)
                 .protocol(IngestProtocol::Queue)
-                .upload_options(UploadOptions {
-                    compression_level: self.level,
-                    ..UploadOptions::default()
-                })
+                .upload_options(UploadOptions::default().with_compression_level(self.level))
                 .build()?,
         )
     }

@@ -132,10 +132,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .execute_mgmt("Bench", &create_table_command("Frame", &data, false)?, None)
         .await?;
     let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
-        .upload_options(UploadOptions {
-            compression_level: options.level,
-            ..UploadOptions::default()
-        })
+        .upload_options(UploadOptions::default().with_compression_level(options.level))
         .build()?;
     // Resources and configuration fetched before the measurement.
     ingest.ingestion_resources().await?;

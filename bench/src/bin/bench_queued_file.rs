@@ -107,12 +107,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .await?;
     let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
         .protocol(options.protocol)
-        .upload_options(UploadOptions {
-            compression_level: options.level,
-            block_size: options.block_mb << 20,
-            block_concurrency: options.concurrency,
-            ..UploadOptions::default()
-        })
+        .upload_options(
+            UploadOptions::default()
+                .with_compression_level(options.level)
+                .with_block_size(options.block_mb << 20)
+                .with_block_concurrency(options.concurrency),
+        )
         .build()?;
     // Resources, token and configuration fetched before the measurement.
     ingest.ingestion_resources().await?;

@@ -72,11 +72,12 @@ Creation-time patterns (--creation-time-pattern), matched anywhere in the source
 Report (--report FILE, JSON lines, appended): one record per source when it is sent or fails,
 and with --wait a second one with its final status; the last record of a path counts. Fields:
 path (for a blob its URL without the SAS), source_id, outcome (submitted, streamed, queued,
-succeeded, partially-succeeded, failed, pending, canceled), bytes, format, creation_time, error,
+succeeded, partially-succeeded, failed, pending, canceled, skipped, untracked), bytes, format,
+creation_time, error,
 operation (the serialized ingestion operation, to read its status later), mode, time.
 
 --resume FILE skips every source whose last record in FILE is submitted, streamed, queued,
-succeeded, partially-succeeded or pending; failed sources are tried again. Without --report,
+succeeded, partially-succeeded, pending, skipped or untracked; failed sources are tried again. Without --report,
 the new records are appended to the same FILE.
 
 Exit codes:
@@ -227,7 +228,9 @@ pub(crate) struct IngestArgs {
     /// The gzip level of queued uploads (0-9, default the SDK's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub(crate) compression_level: Option<u32>,
-    /// Wait for each queued source's final status (succeeded or failed).
+    /// Wait for each queued source's final status (succeeded, skipped or failed). Asks the
+    /// service to track every source (one status entry each); without --wait nothing is
+    /// tracked, as the service advises for high volumes.
     #[arg(long)]
     pub(crate) wait: bool,
     /// How long --wait waits for each source (e.g. 90s, 10m, 1h; a number is seconds).

@@ -10,8 +10,8 @@ use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 use kusto_data::{Compression, ConnectionString, DataFormat};
 use kusto_ingest::{
-    IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource, ManagedIngestResult,
-    ManagedStreamingIngestClient, QueuedIngestClient, SourceState, StreamingIngestClient,
+    IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource, IngestionState,
+    ManagedIngestResult, ManagedStreamingIngestClient, QueuedIngestClient, StreamingIngestClient,
     UploadOptions,
 };
 use time::OffsetDateTime;
@@ -106,6 +106,10 @@ fn base_properties(args: &IngestArgs) -> Result<IngestionProperties, CliError> {
         properties = properties.with_ingest_if_not_exists(tag.clone());
     }
     properties = properties.with_ignore_first_record(args.ignore_first_record);
+    if args.wait {
+        // --wait reads each source's status: the service must report it.
+        properties = properties.with_tracking();
+    }
     properties
         .validate()
         .map_err(|e| CliError::Usage(e.to_string()))?;
@@ -250,15 +254,24 @@ async fn wait(mut record: Record, operation: IngestionOperation, timeout: Durati
     record.time = now();
     match operation.wait(timeout).await {
         Ok(status) => {
-            let states: Vec<_> = status.sources.iter().map(|s| s.state).collect();
-            record.outcome = if status.succeeded() {
-                Outcome::Succeeded
-            } else if states.contains(&SourceState::PartiallySucceeded) {
-                Outcome::PartiallySucceeded
-            } else if states.contains(&SourceState::Canceled) {
-                Outcome::Canceled
+            record.outcome = if status.skipped().next().is_some() {
+                Outcome::Skipped
             } else {
+                Outcome::Succeeded
+            };
+            let details: Vec<String> = status.skipped().filter_map(|s| s.details.clone()).collect();
+            if !details.is_empty() {
+                record.error = Some(details.join("; "));
+            }
+        }
+        Err(kusto_ingest::Error::IngestionFailed(status)) => {
+            let states: Vec<_> = status.failures().map(|s| s.state).collect();
+            record.outcome = if states.contains(&IngestionState::Failed) {
                 Outcome::Failed
+            } else if states.contains(&IngestionState::PartiallySucceeded) {
+                Outcome::PartiallySucceeded
+            } else {
+                Outcome::Canceled
             };
             let details: Vec<String> = status
                 .failures()
@@ -274,6 +287,10 @@ async fn wait(mut record: Record, operation: IngestionOperation, timeout: Durati
             if !details.is_empty() {
                 record.error = Some(details.join("; "));
             }
+        }
+        Err(error @ kusto_ingest::Error::NotTracked(_)) => {
+            record.outcome = Outcome::Untracked;
+            record.error = Some(error.to_string());
         }
         Err(error) => {
             record.outcome = Outcome::Pending;
@@ -589,6 +606,8 @@ fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::Failed => "failed",
         Outcome::Pending => "pending (wait timed out)",
         Outcome::Canceled => "canceled",
+        Outcome::Skipped => "skipped by the service",
+        Outcome::Untracked => "submitted, status unknown",
     }
 }
 

@@ -30,6 +30,12 @@ pub(crate) enum Outcome {
     Pending,
     /// `--wait`: the service canceled it.
     Canceled,
+    /// `--wait`: the service skipped it on purpose (an `--ingest-if-not-exists` tag matched,
+    /// or no data).
+    Skipped,
+    /// `--wait`: submitted, but its status cannot be read (tracking could not be set up; the
+    /// error says why).
+    Untracked,
 }
 
 impl Outcome {
@@ -42,7 +48,11 @@ impl Outcome {
     pub(crate) fn is_failure(self) -> bool {
         matches!(
             self,
-            Outcome::Failed | Outcome::Canceled | Outcome::PartiallySucceeded | Outcome::Pending
+            Outcome::Failed
+                | Outcome::Canceled
+                | Outcome::PartiallySucceeded
+                | Outcome::Pending
+                | Outcome::Untracked
         )
     }
 }

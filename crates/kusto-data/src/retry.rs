@@ -1,10 +1,11 @@
-//! The one retry policy of the SDK: exponential backoff with jitter, a maximum number of
+//! The one retry configuration of the SDK: exponential backoff with jitter, a maximum number of
 //! attempts, an overall deadline, and the service's `Retry-After` honoured.
 //!
-//! [`RetryPolicy`] is used by the query client for queries and read-only
-//! management commands, and by the ingestion clients of `kusto-ingest`. Which errors are worth
-//! another attempt is decided by [`Error::is_transient`]; whether a *request* may be sent twice
-//! is decided by the caller (a query may, an `.append` command may not unless the caller opts in).
+//! [`RetryPolicy`] is used by the query client for queries and read-only management commands,
+//! and by every layer of `kusto-ingest` (storage requests, queue messages, managed streaming,
+//! status reads). Which errors are worth another attempt is decided by [`Error::is_transient`];
+//! whether a *request* may be sent twice is decided by the caller (a query may, an `.append`
+//! command may not unless the caller opts in).
 
 use std::future::Future;
 use std::time::Duration;
@@ -138,15 +139,36 @@ impl RetryPolicy {
 
     /// Runs `operation` until it succeeds, fails with an error for which `should_retry` is false,
     /// runs out of attempts, or would pass the deadline. The closure gets the 1-based attempt
-    /// number.
+    /// number. A `Retry-After` the service sent with an error is honoured.
     pub async fn run<T, F, Fut>(
         &self,
-        mut operation: F,
+        operation: F,
         should_retry: impl Fn(&Error) -> bool,
     ) -> Result<T>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T>>,
+    {
+        self.run_with(operation, should_retry, |error: &Error| {
+            error.as_service_error().and_then(|e| e.retry_after)
+        })
+        .await
+    }
+
+    /// [`run`](Self::run) for any error type: `should_retry` tells whether an error is worth
+    /// another attempt, `retry_after` the wait the service asked for with it (if any). This is
+    /// how the other layers of the SDK (storage requests of `kusto-ingest`, for instance) retry
+    /// with the same policy.
+    pub async fn run_with<T, E, F, Fut>(
+        &self,
+        mut operation: F,
+        should_retry: impl Fn(&E) -> bool,
+        retry_after: impl Fn(&E) -> Option<Duration>,
+    ) -> std::result::Result<T, E>
+    where
+        E: std::fmt::Display,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = std::result::Result<T, E>>,
     {
         let started = Instant::now();
         let mut attempt = 1;
@@ -158,11 +180,8 @@ impl RetryPolicy {
             if attempt >= self.max_attempts || !should_retry(&error) {
                 return Err(error);
             }
-            let retry_after = error.as_service_error().and_then(|e| e.retry_after);
-            let delay = self.delay(attempt, retry_after);
-            if let Some(deadline) = self.deadline
-                && started.elapsed().saturating_add(delay) >= deadline
-            {
+            let delay = self.delay(attempt, retry_after(&error));
+            if !self.allows(started.elapsed(), delay) {
                 tracing::debug!(attempt, ?delay, "retry would pass the deadline; giving up");
                 return Err(error);
             }
@@ -170,6 +189,35 @@ impl RetryPolicy {
             tokio::time::sleep(delay).await;
             attempt += 1;
         }
+    }
+
+    /// True when an attempt that starts after `delay`, `elapsed` after the first one, is
+    /// within the deadline.
+    pub fn allows(&self, elapsed: Duration, delay: Duration) -> bool {
+        self.deadline
+            .is_none_or(|deadline| elapsed.saturating_add(delay) < deadline)
+    }
+
+    /// Reads a `Retry-After` header value: a number of seconds (the form Kusto and Azure
+    /// Storage send) or an HTTP date (the time left until then; zero for a date in the past).
+    /// Capped at one day; `None` for anything else.
+    pub fn parse_retry_after(value: &str) -> Option<Duration> {
+        let value = value.trim();
+        let seconds = match value.parse::<f64>() {
+            Ok(seconds) => seconds,
+            Err(_) => {
+                let at = time::OffsetDateTime::parse(
+                    value,
+                    &time::format_description::well_known::Rfc2822,
+                )
+                .ok()?;
+                (at - time::OffsetDateTime::now_utc())
+                    .as_seconds_f64()
+                    .max(0.0)
+            }
+        };
+        (seconds.is_finite() && seconds >= 0.0)
+            .then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
     }
 }
 

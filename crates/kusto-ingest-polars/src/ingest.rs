@@ -132,11 +132,13 @@ pub fn write_frame(
 ///     "Data Source=https://ingest-mycluster.kusto.windows.net;Fed=True",
 /// )?)?;
 /// let frame = df!("id" => [1i64, 2], "name" => ["a", "b"])?;
-/// let properties = IngestionProperties::new("MyDatabase", "Events", DataFormat::Json);
+/// let properties = IngestionProperties::new("MyDatabase", "Events", DataFormat::Json)
+///     .with_tracking();
 /// let operation = client
 ///     .ingest_from_dataframe(&frame, &properties, &FrameOptions::new())
 ///     .await?;
-/// println!("{:?}", operation.wait(std::time::Duration::from_secs(300)).await?);
+/// // An error if the service reports a failure.
+/// operation.wait(std::time::Duration::from_secs(300)).await?;
 /// # Ok(())
 /// # }
 /// ```

@@ -179,11 +179,17 @@ pub enum Error {
     #[error("unexpected answer from the service: {0}")]
     Protocol(String),
 
-    /// The status of an operation is unknown because it was not tracked (no status table
-    /// reporting, or REST tracking off), or the operation was deserialized and not attached to a
-    /// client ([`crate::QueuedIngestClient::resume`]).
+    /// The status of an operation cannot be read: it is not tracked (the properties did not
+    /// ask for it, or tracking could not be set up; the text says which), or the operation was
+    /// deserialized and not attached to a client ([`crate::QueuedIngestClient::resume`]).
     #[error("the status of this ingestion cannot be read: {0}")]
     NotTracked(String),
+
+    /// The service reports that a source failed, was ingested partially or was canceled. The
+    /// status of every source of the operation is kept, with the service's error codes and
+    /// details.
+    #[error("the ingestion failed: {}", .0.failures().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    IngestionFailed(Box<crate::status::IngestionStatus>),
 
     /// Waiting for a final status took longer than the deadline.
     #[error("ingestion status still not final after {0:?}")]
@@ -203,6 +209,11 @@ impl Error {
             Error::AllAccountsFailed { attempts, .. } => attempts.iter().any(Error::is_transient),
             Error::WaitTimeout(_) => true,
             Error::BatchFailed { transient, .. } => *transient,
+            Error::IngestionFailed(status) => status.failures().all(|s| {
+                s.failure_status
+                    .as_deref()
+                    .is_some_and(|f| f.eq_ignore_ascii_case("Transient"))
+            }),
             Error::ForwardOnlySource { .. }
             | Error::Ambiguous { .. }
             | Error::EnqueueAmbiguous { .. }

@@ -55,19 +55,20 @@
 //! Every call returns [`Error`]: Kusto errors keep `kusto-data`'s [`kusto_data::Error`] (HTTP
 //! status, OneApi error), storage errors name the account, the service ([`StorageService`]), the
 //! HTTP status and the storage error code; [`Error::is_transient`] classifies them from those
-//! facts. What is retried, and where:
+//! facts. Retries follow one [`RetryPolicy`] (attempts, jittered backoff, deadline,
+//! `Retry-After`), set once with [`QueuedIngestClientBuilder::retry_policy`] (storage may get its
+//! own with [`QueuedIngestClientBuilder::storage_retry_policy`], managed streaming with
+//! [`ManagedStreamingPolicy::retry`]):
 //!
-//! * requests to Kusto (resources, REST submission and status, streaming) go through
-//!   `kusto-data`'s client and its [`kusto_data::RetryPolicy`];
-//! * storage requests are retried by the storage pipeline ([`StorageRetry`]), then a failed upload
-//!   or queue message moves to the next container or queue of the next-ranked account, the
-//!   source read again from its start (a forward-only reader that cannot be read again fails
-//!   with a typed error instead of sending a partial source);
-//! * a queue message is the exception: a message sent twice is ingested twice, so it is resent
-//!   (same queue, then the next) only when it cannot have been stored (storage answered with an
-//!   error status, or the connection could not be made). When the connection breaks after
-//!   sending, the call fails with [`Error::EnqueueAmbiguous`]: the source may arrive once, never
-//!   twice;
+//! * requests to the service (resources, REST configuration and status) and to storage
+//!   (uploads, status entries) are retried on transient failures; a source whose upload keeps
+//!   failing moves to the next-ranked storage account ([`UploadOptions::max_accounts`]), read
+//!   again from its start (a forward-only reader that cannot be read again fails with
+//!   [`Error::ForwardOnlySource`] instead of sending a partial source);
+//! * a queue message is resent (same queue, then the next) only when it cannot have been stored
+//!   (storage answered with an error status, or the connection could not be made). When the
+//!   connection breaks after sending, the call fails with [`Error::EnqueueAmbiguous`]: the
+//!   source may arrive once, never twice. A REST submission is never resent;
 //! * the managed client retries streaming and falls back to queued ingestion by the rules of
 //!   [`ManagedStreamingPolicy`]; a request that may have been ingested without an answer is not
 //!   resent unless the policy accepts duplicates.
@@ -101,6 +102,13 @@ mod storage;
 pub mod streaming;
 pub mod upload;
 
+/// The `kusto-data` crate this crate is built with: connection strings, authentication,
+/// queries and everything else of the client side, in the version this crate's API takes.
+pub use kusto_data;
+pub use kusto_data::{
+    Compression, ConnectionString, DataFormat, IngestionMappingKind, KustoClient, RetryPolicy,
+};
+
 pub use error::{Error, Result, StorageService};
 pub use managed::{
     AmbiguousFailure, FallbackReason, ManagedEvent, ManagedIngestResult,
@@ -116,7 +124,6 @@ pub use queued::{
 };
 pub use resources::{IngestionResources, RestConfiguration};
 pub use source::{BoxedReader, IngestionSource};
-pub use status::{IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus};
-pub use storage::StorageRetry;
+pub use status::{IngestionOperation, IngestionState, IngestionStatus, Notification, SourceStatus};
 pub use streaming::{StreamingIngestClient, StreamingResult};
 pub use upload::UploadOptions;

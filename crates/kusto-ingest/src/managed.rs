@@ -11,8 +11,8 @@
 //!    are read into memory. A larger source goes **queued** at once, the buffered prefix chained
 //!    to the rest of the source: nothing is read twice and no temporary file is written. A file
 //!    is measured by its length (and its gzip trailer), a blob by its size.
-//! 3. Otherwise it is **streamed**, with up to [`ManagedStreamingPolicy::attempts`] attempts
-//!    (backoff with jitter between them); each request id carries the source id and the attempt
+//! 3. Otherwise it is **streamed**, with the attempts, backoff and deadline of
+//!    [`ManagedStreamingPolicy::retry`]; each request id carries the source id and the attempt
 //!    (`KRS.executeManagedStreamingIngest;{source id};{attempt}`).
 //!
 //! What a failed attempt leads to is decided from typed facts, never from message text:
@@ -70,14 +70,25 @@ pub enum AmbiguousFailure {
 }
 
 /// The settings of a [`ManagedStreamingIngestClient`].
+///
+/// ```
+/// use std::time::Duration;
+/// use kusto_ingest::{ManagedStreamingPolicy, RetryPolicy};
+/// let policy = ManagedStreamingPolicy::default()
+///     .with_retry(RetryPolicy::default().with_max_attempts(5))
+///     .with_throttle_backoff(Duration::from_secs(30));
+/// assert_eq!(policy.retry.max_attempts(), 5);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct ManagedStreamingPolicy {
     /// The most raw data streamed (default 4 MiB); larger sources go queued.
     pub max_streaming_size: usize,
-    /// Streaming attempts for transient failures (default 3).
-    pub attempts: u32,
-    /// Backoff between attempts: 1 s doubling to 4 s, with jitter, by default.
-    pub backoff: RetryPolicy,
+    /// How a source is streamed again after a transient failure: its attempts (default 3),
+    /// backoff (1 s doubling to 4 s, with jitter) and deadline (2 minutes) all apply, and a
+    /// `Retry-After` of the service is honoured. When they are spent the source goes queued
+    /// ([`FallbackReason::RetriesExhausted`]).
+    pub retry: RetryPolicy,
     /// How long a throttled table stays on queued ingestion (default 10 s).
     pub throttle_backoff: Duration,
     /// How long a table whose streaming is disabled stays on queued ingestion (default 15 min).
@@ -92,8 +103,8 @@ impl Default for ManagedStreamingPolicy {
     fn default() -> Self {
         ManagedStreamingPolicy {
             max_streaming_size: 4 << 20,
-            attempts: 3,
-            backoff: RetryPolicy::default()
+            retry: RetryPolicy::default()
+                .with_max_attempts(3)
                 .with_initial_backoff(Duration::from_secs(1))
                 .with_max_backoff(Duration::from_secs(4)),
             throttle_backoff: Duration::from_secs(10),
@@ -101,6 +112,50 @@ impl Default for ManagedStreamingPolicy {
             fail_when_streaming_disabled: false,
             on_ambiguous: AmbiguousFailure::Fail,
         }
+    }
+}
+
+impl ManagedStreamingPolicy {
+    /// Sets the most raw data streamed.
+    #[must_use]
+    pub fn with_max_streaming_size(mut self, bytes: usize) -> Self {
+        self.max_streaming_size = bytes;
+        self
+    }
+
+    /// Sets how streaming is retried.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// Sets how long a throttled table stays on queued ingestion.
+    #[must_use]
+    pub fn with_throttle_backoff(mut self, period: Duration) -> Self {
+        self.throttle_backoff = period;
+        self
+    }
+
+    /// Sets how long a table whose streaming is disabled stays on queued ingestion.
+    #[must_use]
+    pub fn with_config_backoff(mut self, period: Duration) -> Self {
+        self.config_backoff = period;
+        self
+    }
+
+    /// Fails instead of falling back when streaming is disabled for the table.
+    #[must_use]
+    pub fn with_fail_when_streaming_disabled(mut self, on: bool) -> Self {
+        self.fail_when_streaming_disabled = on;
+        self
+    }
+
+    /// Sets what to do after a failure that may have ingested the rows.
+    #[must_use]
+    pub fn with_on_ambiguous(mut self, decision: AmbiguousFailure) -> Self {
+        self.on_ambiguous = decision;
+        self
     }
 }
 
@@ -561,7 +616,8 @@ impl ManagedStreamingIngestClient {
         what: Streamable<'_>,
         fallback: impl Fn() -> Result<IngestionSource>,
     ) -> Result<ManagedIngestResult> {
-        let attempts = self.policy.attempts.max(1);
+        let retry = &self.policy.retry;
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
             let request_id = format!("KRS.executeManagedStreamingIngest;{source_id};{attempt}");
@@ -626,8 +682,10 @@ impl ManagedStreamingIngestClient {
                 },
                 Class::Transient => {}
             }
-            // A transient failure (or an ambiguous one the policy retries).
-            if attempt + 1 >= attempts {
+            // A transient failure (or an ambiguous one the policy retries): another attempt
+            // while the retry policy's attempts and deadline allow it, else queued.
+            let delay = retry.delay(attempt + 1, retry_after);
+            if attempt + 1 >= retry.max_attempts() || !retry.allows(started.elapsed(), delay) {
                 return self
                     .queue(fallback()?, properties, FallbackReason::RetriesExhausted)
                     .await;
@@ -638,7 +696,7 @@ impl ManagedStreamingIngestClient {
                 error: &error,
             });
             attempt += 1;
-            tokio::time::sleep(self.policy.backoff.delay(attempt, retry_after)).await;
+            tokio::time::sleep(delay).await;
         }
     }
 }

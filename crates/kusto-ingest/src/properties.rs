@@ -31,13 +31,13 @@ use crate::error::{Error, Result};
 
 /// Which notifications the data-management service writes about a source (`ReportLevel`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ReportLevel {
-    /// Report failures only (0).
+    /// Report failures only (0): the service's own default, and this crate's.
     FailuresOnly,
     /// Report nothing (1). The status of an ingestion cannot be read then.
     None,
-    /// Report failures and successes (2). The default of this crate, so that every ingestion
-    /// can be waited on.
+    /// Report failures and successes (2), what [`IngestionProperties::with_tracking`] asks for.
     FailuresAndSuccesses,
 }
 
@@ -54,11 +54,12 @@ impl ReportLevel {
 
 /// Where the data-management service reports (`ReportMethod`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ReportMethod {
-    /// The success and failure notification queues (0), shared by every client of the cluster.
+    /// The success and failure notification queues (0), shared by every client of the cluster:
+    /// the service's own default, and this crate's.
     Queue,
-    /// One entity per source in the status table (1): what [`IngestionOperation`] reads. The
-    /// default of this crate.
+    /// One entity per source in the status table (1): what [`IngestionOperation`] reads.
     ///
     /// [`IngestionOperation`]: crate::IngestionOperation
     Table,
@@ -84,6 +85,7 @@ impl ReportMethod {
 
 /// `ValidationOptions` of a [`ValidationPolicy`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ValidationOptions {
     /// No validation (0).
     DoNotValidate,
@@ -95,6 +97,7 @@ pub enum ValidationOptions {
 
 /// `ValidationImplications` of a [`ValidationPolicy`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum ValidationImplications {
     /// A validation failure fails the ingestion (0).
     Fail,
@@ -104,6 +107,7 @@ pub enum ValidationImplications {
 
 /// The validation policy of an ingestion (`ValidationPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ValidationPolicy {
     /// What to validate.
     pub options: ValidationOptions,
@@ -112,6 +116,14 @@ pub struct ValidationPolicy {
 }
 
 impl ValidationPolicy {
+    /// A policy that validates `options` with the consequence `implications`.
+    pub fn new(options: ValidationOptions, implications: ValidationImplications) -> Self {
+        ValidationPolicy {
+            options,
+            implications,
+        }
+    }
+
     /// The JSON text sent to the service, keys sorted as the Python SDK writes them:
     /// `{"ValidationImplications":1,"ValidationOptions":0}`.
     pub fn to_json_text(&self) -> String {
@@ -175,6 +187,7 @@ impl TransformationMethod {
 
 /// One column of an inline ingestion mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ColumnMapping {
     /// The target column.
     pub column: String,
@@ -226,6 +239,27 @@ impl ColumnMapping {
             path: Some(path.into()),
             ..Self::new(column, data_type)
         }
+    }
+
+    /// Reads the value from the field `name` (Avro, Parquet, ORC, W3C logs).
+    #[must_use]
+    pub fn with_field(mut self, name: impl Into<String>) -> Self {
+        self.field = Some(name.into());
+        self
+    }
+
+    /// Reads the value from `path` (`$.a.b`).
+    #[must_use]
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// Reads the value from the delimited field `ordinal`.
+    #[must_use]
+    pub fn with_ordinal(mut self, ordinal: u32) -> Self {
+        self.ordinal = Some(ordinal);
+        self
     }
 
     /// Adds a transformation.
@@ -326,6 +360,7 @@ pub(crate) fn kind_name(kind: IngestionMappingKind) -> &'static str {
 
 /// How the service maps the data to columns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub enum IngestionMapping {
     /// Inline column mappings (`ingestionMapping`).
     Columns(Vec<ColumnMapping>),
@@ -335,13 +370,16 @@ pub enum IngestionMapping {
 
 /// Where data goes and how the service reads it.
 ///
-/// Defaults differ from the Python SDK in two deliberate places: reports go to the status
-/// table for failures and successes ([`ReportLevel::FailuresAndSuccesses`],
-/// [`ReportMethod::Table`]), so that every queued ingestion can be waited on; and
-/// `creation_time`, `zip_pattern` and `ignore_size_limit` are fields rather than entries of
-/// `additional_properties`. Set `report_level` to [`ReportLevel::None`] to save one storage
-/// request per source when the status is not wanted.
+/// Built with [`new`](Self::new) and the `with_*` methods; the fields can be read and set, and
+/// new ones may be added in later versions (the struct is `#[non_exhaustive]`).
+///
+/// Reports default to the service's own defaults: failures only, to the notification queues.
+/// An ingestion is *tracked* (its outcome can be read and waited for with
+/// [`IngestionOperation::wait`](crate::IngestionOperation::wait)) only when asked for with
+/// [`with_tracking`](Self::with_tracking): the service writes one status entry per source,
+/// which its guidance asks to keep for low volumes.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct IngestionProperties {
     /// The target database.
     pub database: String,
@@ -417,8 +455,8 @@ impl IngestionProperties {
             additional_tags: Vec::new(),
             flush_immediately: false,
             ignore_first_record: false,
-            report_level: ReportLevel::FailuresAndSuccesses,
-            report_method: ReportMethod::Table,
+            report_level: ReportLevel::FailuresOnly,
+            report_method: ReportMethod::Queue,
             validation_policy: None,
             creation_time: None,
             zip_pattern: None,
@@ -488,6 +526,42 @@ impl IngestionProperties {
     pub fn with_report(mut self, level: ReportLevel, method: ReportMethod) -> Self {
         self.report_level = level;
         self.report_method = method;
+        self
+    }
+
+    /// Asks the service to report the outcome of every source where this client can read it:
+    /// failures and successes, in the status table (queue protocol) or the REST operation (REST
+    /// protocol). [`IngestionOperation::wait`](crate::IngestionOperation::wait) needs it.
+    ///
+    /// Each tracked source costs one status entry in the cluster's storage; the service's
+    /// guidance is to limit positive notifications for high volumes (["Limit tracking operation
+    /// status"](https://learn.microsoft.com/kusto/api/netfx/kusto-ingest-best-practices)), so
+    /// tracking is off unless asked for. When it cannot be set up (the cluster lists no status
+    /// table, or the entry cannot be written), the source is still ingested, untracked, and the
+    /// operation says why.
+    #[must_use]
+    pub fn with_tracking(self) -> Self {
+        self.with_report(ReportLevel::FailuresAndSuccesses, ReportMethod::Table)
+    }
+
+    /// True when the properties ask for tracking: a report level other than
+    /// [`ReportLevel::None`] to the status table ([`ReportMethod::Table`] or
+    /// [`ReportMethod::QueueAndTable`]).
+    pub fn is_tracked(&self) -> bool {
+        self.report_level != ReportLevel::None && self.report_method.uses_table()
+    }
+
+    /// Ingests sources beyond the service's size limit.
+    #[must_use]
+    pub fn with_ignore_size_limit(mut self, on: bool) -> Self {
+        self.ignore_size_limit = on;
+        self
+    }
+
+    /// States the mapping kind of the mapping (it must be the format's kind).
+    #[must_use]
+    pub fn with_mapping_kind(mut self, kind: IngestionMappingKind) -> Self {
+        self.mapping_kind = Some(kind);
         self
     }
 

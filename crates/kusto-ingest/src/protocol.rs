@@ -412,7 +412,7 @@ mod tests {
         let table = Url::parse("https://acc.table.core.windows.net/status?sig=t").unwrap();
         let id = Uuid::new_v4();
         let message = queue_message(
-            &IngestionProperties::new("db", "t", DataFormat::Json),
+            &IngestionProperties::new("db", "t", DataFormat::Json).with_tracking(),
             &QueuedBlob {
                 url: &url,
                 raw_size: None,

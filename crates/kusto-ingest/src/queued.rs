@@ -5,25 +5,28 @@
 //! to the best-ranked storage account, submits it (a queue message, or a REST request) and
 //! returns an [`IngestionOperation`] whose status can be read and waited for.
 //!
-//! The protocol is chosen per client ([`IngestProtocol`]): by default the client asks for the
-//! REST configuration (cached, refreshed hourly); a 404 means the cluster has only the queue
-//! protocol; when both exist, the service's `preferredIngestionMethod` decides.
+//! The protocol is chosen per client ([`IngestProtocol`]): by default the client asks once for
+//! the REST configuration and uses REST only when the service answers with a usable one that
+//! does not prefer queues; any other answer (404, 403, 5xx, a body that is not a configuration,
+//! no answer) means the storage queues, the protocol the official Python SDK always uses.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures::stream::{BoxStream, StreamExt};
 use kusto_data::client::RestRequest;
 use kusto_data::endpoints::ingest_endpoint;
-use kusto_data::{ConnectionString, KustoClient};
+use kusto_data::{ConnectionString, KustoClient, RetryPolicy};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use url::Url;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::properties::{IngestionProperties, ReportLevel};
+use crate::properties::{IngestionProperties, ReportMethod};
 use crate::protocol::{
     MAX_QUEUE_MESSAGE, QueuedBlob, StatusEntity, encode_message, queue_message, rest_body,
 };
@@ -31,16 +34,23 @@ use crate::ranking::{RankedAccounts, account_name};
 use crate::resources::{IngestionResources, ResourceManager, RestConfiguration};
 use crate::source::{IngestionSource, SourceData, without_query};
 use crate::status::{
-    IngestionOperation, IngestionStatus, Notification, SourceState, SourceStatus, Tracking,
-    from_entity, from_rest,
+    IngestionOperation, IngestionStatus, Notification, Tracking, from_entity, from_rest,
 };
-use crate::storage::{SendFailure, Storage, StorageRetry};
+use crate::storage::{SendFailure, Storage, default_storage_retry};
 use crate::upload::{UploadOptions, Uploader, upload};
 
 /// Which protocol a [`QueuedIngestClient`] submits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum IngestProtocol {
-    /// Ask the service (default): REST when it offers it and does not prefer queues.
+    /// Ask the service once per client (default): REST when `GET
+    /// /v1/rest/ingestion/configuration` answers with a configuration that lists storage
+    /// containers and does not prefer queues; the storage queues after any other answer (404,
+    /// 403, 5xx, a body that is not a configuration, no answer). The probe is not retried, its
+    /// outcome is kept for the client's lifetime and traced once (target `kusto_ingest`). A REST
+    /// request the service later refuses (401, 403, 404) moves the client to the queues for
+    /// good, the refused sources included: a refusal of the optional protocol never fails an
+    /// ingestion that the queues can carry.
     #[default]
     Auto,
     /// Storage queues (`.get ingestion resources`, a message per source).
@@ -51,6 +61,7 @@ pub enum IngestProtocol {
 
 /// The protocol in use, once [`IngestProtocol::Auto`] is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ActiveProtocol {
     /// Storage queues.
     Queue,
@@ -60,6 +71,7 @@ pub enum ActiveProtocol {
 
 /// Which notification queue to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotificationKind {
     /// `SuccessfulIngestionsQueue`.
     Success,
@@ -69,6 +81,7 @@ pub enum NotificationKind {
 
 /// The outcome of one source of [`QueuedIngestClient::ingest_many`].
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct SourceOutcome {
     /// The source id.
     pub source_id: Uuid,
@@ -89,10 +102,10 @@ pub struct SourceOutcome {
 ///     .build()?;
 /// let client = QueuedIngestClient::new(cs)?; // talks to https://ingest-mycluster...
 /// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv)
-///     .with_ignore_first_record(true);
+///     .with_ignore_first_record(true)
+///     .with_tracking();
 /// let operation = client.ingest(IngestionSource::file("events.csv"), &properties).await?;
-/// let status = operation.wait(Duration::from_secs(300)).await?;
-/// assert!(status.succeeded());
+/// operation.wait(Duration::from_secs(300)).await?; // an error if the ingestion failed
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -106,6 +119,12 @@ struct Inner {
     ranking: RankedAccounts,
     protocol: IngestProtocol,
     upload: UploadOptions,
+    /// The protocol [`IngestProtocol::Auto`] chose, once asked.
+    auto: tokio::sync::OnceCell<ActiveProtocol>,
+    /// Set when the service refused a REST request after `Auto` chose REST.
+    rest_abandoned: AtomicBool,
+    /// Set once a source asked for tracking that could not be set up (traced once).
+    tracking_warned: AtomicBool,
 }
 
 impl fmt::Debug for QueuedIngestClient {
@@ -125,7 +144,8 @@ pub struct QueuedIngestClientBuilder {
     kusto: std::result::Result<KustoClient, kusto_data::Error>,
     protocol: IngestProtocol,
     upload: UploadOptions,
-    storage_retry: StorageRetry,
+    retry: Option<RetryPolicy>,
+    storage_retry: Option<RetryPolicy>,
     refresh: Duration,
 }
 
@@ -136,15 +156,29 @@ impl QueuedIngestClientBuilder {
         self
     }
 
-    /// Upload settings: gzip level, block size, concurrency, attempts.
+    /// Upload settings: gzip level, block size, concurrency, storage accounts tried.
     pub fn upload_options(mut self, options: UploadOptions) -> Self {
         self.upload = options;
         self
     }
 
-    /// How each storage request is retried before the client moves to another account.
-    pub fn storage_retry(mut self, retry: StorageRetry) -> Self {
-        self.storage_retry = retry;
+    /// The retry policy of every request of this client that may be sent again: to the
+    /// service (ingestion resources, identity token, REST configuration and status) and to
+    /// storage (uploads, status entries, queue reads; a queue message only while it cannot
+    /// have been stored). The status reads of [`IngestionOperation::wait`] use it too. A REST
+    /// submission is never resent.
+    ///
+    /// Default: the `KustoClient`'s policy for requests to the service, and for storage four
+    /// attempts from 200 ms to 5 s within a minute (a source that keeps failing on one account
+    /// moves to the next one).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Overrides [`retry_policy`](Self::retry_policy) for storage requests only.
+    pub fn storage_retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.storage_retry = Some(policy);
         self
     }
 
@@ -159,14 +193,21 @@ impl QueuedIngestClientBuilder {
     pub fn build(self) -> Result<QueuedIngestClient> {
         let kusto = self.kusto?;
         self.upload.validate()?;
-        let storage = Storage::new(kusto.http_client().clone(), self.storage_retry);
+        let storage_retry = self
+            .storage_retry
+            .or_else(|| self.retry.clone())
+            .unwrap_or_else(default_storage_retry);
+        let storage = Storage::new(kusto.http_client().clone(), storage_retry);
         Ok(QueuedIngestClient {
             inner: Arc::new(Inner {
-                resources: ResourceManager::new(kusto, self.refresh),
+                resources: ResourceManager::new(kusto, self.refresh, self.retry),
                 storage,
                 ranking: RankedAccounts::new(),
                 protocol: self.protocol,
                 upload: self.upload,
+                auto: tokio::sync::OnceCell::new(),
+                rest_abandoned: AtomicBool::new(false),
+                tracking_warned: AtomicBool::new(false),
             }),
         })
     }
@@ -200,7 +241,8 @@ impl QueuedIngestClient {
             kusto,
             protocol: IngestProtocol::Auto,
             upload: UploadOptions::default(),
-            storage_retry: StorageRetry::default(),
+            retry: None,
+            storage_retry: None,
             refresh: Duration::from_secs(3600),
         }
     }
@@ -210,7 +252,9 @@ impl QueuedIngestClient {
         self.inner.resources.kusto()
     }
 
-    /// The protocol used for the next ingestions.
+    /// The protocol used for the next ingestions. With [`IngestProtocol::Auto`] this never
+    /// fails (see there); with [`IngestProtocol::Rest`] it fails when the REST configuration
+    /// cannot be read.
     pub async fn active_protocol(&self) -> Result<ActiveProtocol> {
         match self.inner.protocol {
             IngestProtocol::Queue => Ok(ActiveProtocol::Queue),
@@ -218,13 +262,76 @@ impl QueuedIngestClient {
                 self.rest_configuration().await?;
                 Ok(ActiveProtocol::Rest)
             }
-            IngestProtocol::Auto => {
-                match self.inner.resources.rest_configuration().await?.as_ref() {
-                    Some(config) if !config.prefers_queue() => Ok(ActiveProtocol::Rest),
-                    _ => Ok(ActiveProtocol::Queue),
+            IngestProtocol::Auto => Ok(self.auto_protocol().await),
+        }
+    }
+
+    /// The protocol `Auto` resolves to: asked once, then kept.
+    async fn auto_protocol(&self) -> ActiveProtocol {
+        let chosen = *self.inner.auto.get_or_init(|| self.probe()).await;
+        if chosen == ActiveProtocol::Rest && self.inner.rest_abandoned.load(Ordering::Relaxed) {
+            ActiveProtocol::Queue
+        } else {
+            chosen
+        }
+    }
+
+    /// Asks for the REST configuration once; every answer but a usable configuration means
+    /// the storage queues.
+    async fn probe(&self) -> ActiveProtocol {
+        match self.inner.resources.probe_rest_configuration().await {
+            Ok(config) => match config.as_ref() {
+                None => {
+                    tracing::info!(
+                        "the service offers no REST ingestion API (404); ingesting through the \
+                         storage queues"
+                    );
+                    ActiveProtocol::Queue
                 }
+                Some(config) if config.prefers_queue() => {
+                    tracing::info!(
+                        preferred = config.preferred_ingestion_method.as_deref().unwrap_or(""),
+                        "the service prefers the storage queues; ingesting through them"
+                    );
+                    ActiveProtocol::Queue
+                }
+                Some(config) if config.containers.is_empty() => {
+                    tracing::warn!(
+                        "the REST ingestion configuration lists no storage container; ingesting \
+                         through the storage queues"
+                    );
+                    ActiveProtocol::Queue
+                }
+                Some(_) => {
+                    tracing::info!("ingesting through the REST ingestion API");
+                    ActiveProtocol::Rest
+                }
+            },
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "the REST ingestion configuration could not be read; ingesting through the \
+                     storage queues (as the official Python SDK always does)"
+                );
+                ActiveProtocol::Queue
             }
         }
+    }
+
+    /// Under `Auto`, gives up the REST protocol for this client's lifetime after the service
+    /// refused it; returns false when the protocol was chosen explicitly (the error stands).
+    fn abandon_rest(&self, error: &Error) -> bool {
+        if self.inner.protocol != IngestProtocol::Auto {
+            return false;
+        }
+        if !self.inner.rest_abandoned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                %error,
+                "the service refused the REST ingestion API; ingesting through the storage queues \
+                 from now on"
+            );
+        }
+        true
     }
 
     /// The ingestion resources (cached).
@@ -259,28 +366,62 @@ impl QueuedIngestClient {
         properties: &IngestionProperties,
     ) -> Result<IngestionOperation> {
         properties.validate()?;
-        let protocol = self.active_protocol().await?;
+        let protocol = self.usable_protocol().await?;
         let source_id = source.source_id;
         match protocol {
             ActiveProtocol::Queue => {
-                let resources = self.inner.resources.resources().await?;
                 let blob_url = match &source.data {
                     SourceData::Blob(url) => Some(url.clone()),
                     _ => None,
                 };
-                self.check_message_size(&resources, blob_url, source_id, properties)
+                self.check_message_size(blob_url, source_id, properties)
                     .await?;
                 let blob = self.prepare(source, properties, protocol).await?;
                 self.enqueue(&blob, properties).await
             }
             ActiveProtocol::Rest => {
                 let blob = self.prepare(source, properties, protocol).await?;
-                let mut operations = self.submit_rest(&[blob], properties).await?;
-                operations
-                    .pop()
-                    .ok_or_else(|| Error::Protocol(format!("no operation for source {source_id}")))
+                match self
+                    .submit_rest(std::slice::from_ref(&blob), properties)
+                    .await
+                {
+                    Ok(mut operations) => operations.pop().ok_or_else(|| {
+                        Error::Protocol(format!("no operation for source {source_id}"))
+                    }),
+                    Err(error) if is_refusal(&error) && self.abandon_rest(&error) => {
+                        self.enqueue_uploaded(&blob, properties).await
+                    }
+                    Err(error) => Err(error),
+                }
             }
         }
+    }
+
+    /// The protocol of the next ingestion: under `Auto`, a REST configuration that can no
+    /// longer be read moves the client to the queues.
+    async fn usable_protocol(&self) -> Result<ActiveProtocol> {
+        let protocol = self.active_protocol().await?;
+        if protocol == ActiveProtocol::Rest
+            && let Err(error) = self.rest_configuration().await
+        {
+            if self.abandon_rest(&error) {
+                return Ok(ActiveProtocol::Queue);
+            }
+            return Err(error);
+        }
+        Ok(protocol)
+    }
+
+    /// Posts the queue message of a blob uploaded for REST after the service refused the REST
+    /// submission (under `Auto`): the blob, with its SAS, is an ordinary blob source.
+    async fn enqueue_uploaded(
+        &self,
+        blob: &Prepared,
+        properties: &IngestionProperties,
+    ) -> Result<IngestionOperation> {
+        self.check_message_size(Some(blob.url.clone()), blob.source_id, properties)
+            .await?;
+        self.enqueue(blob, properties).await
     }
 
     /// Ingests many sources with at most `concurrency` uploads at a time, yielding each
@@ -296,7 +437,7 @@ impl QueuedIngestClient {
         S: futures::Stream<Item = IngestionSource> + Send + 'static,
     {
         properties.validate()?;
-        let protocol = self.active_protocol().await?;
+        let protocol = self.usable_protocol().await?;
         let concurrency = concurrency.max(1);
         let properties = Arc::new(properties);
         let client = self.clone();
@@ -374,6 +515,14 @@ impl QueuedIngestClient {
                     });
                 }
             }
+            Err(error) if is_refusal(&error) && self.abandon_rest(&error) => {
+                for blob in ready {
+                    outcomes.push(SourceOutcome {
+                        source_id: blob.source_id,
+                        result: self.enqueue_uploaded(&blob, properties).await,
+                    });
+                }
+            }
             Err(error) => {
                 let message = error.to_string();
                 let transient = error.is_transient();
@@ -437,13 +586,9 @@ impl QueuedIngestClient {
         operation: &IngestionOperation,
     ) -> Result<IngestionStatus> {
         match &operation.tracking {
-            Tracking::None => Ok(IngestionStatus {
-                sources: operation
-                    .source_ids
-                    .iter()
-                    .map(|id| SourceStatus::new(*id, SourceState::Queued))
-                    .collect(),
-            }),
+            Tracking::None { .. } => Err(Error::NotTracked(
+                operation.untracked_reason().unwrap_or_default().to_owned(),
+            )),
             Tracking::Table { table } => {
                 let resources = self.inner.resources.resources().await?;
                 let url = resources
@@ -473,6 +618,10 @@ impl QueuedIngestClient {
                 ])
                 .query("details", "true")
                 .request_id_prefix("KRS.getStatus;");
+                let request = match self.inner.resources.retrying() {
+                    Some(properties) => request.properties(properties),
+                    None => request,
+                };
                 let response = self.kusto_client().execute_rest(request).await?;
                 let body: Value = response.json()?;
                 Ok(from_rest(&operation.source_ids, &body))
@@ -527,11 +676,11 @@ impl QueuedIngestClient {
     /// Refuses, before anything is uploaded, a message that could not fit the queue.
     async fn check_message_size(
         &self,
-        resources: &IngestionResources,
         blob_url: Option<Url>,
         source_id: Uuid,
         properties: &IngestionProperties,
     ) -> Result<()> {
+        let resources = self.inner.resources.resources().await?;
         let token = self.inner.resources.identity_token().await?;
         let longest_container = resources
             .containers
@@ -547,7 +696,10 @@ impl QueuedIngestClient {
                     .map_err(|e| Error::InvalidArgument(e.to_string()))?
             }
         };
-        let status_table = resources.status_tables.first();
+        let status_table = resources
+            .status_tables
+            .first()
+            .filter(|_| properties.is_tracked());
         let blob = QueuedBlob {
             url: &placeholder,
             raw_size: Some(u64::MAX),
@@ -577,8 +729,10 @@ impl QueuedIngestClient {
         Ok(())
     }
 
-    /// Posts the queue message of one blob (queue protocol), inserting the status entity first
-    /// when the properties ask for table reporting.
+    /// Posts the queue message of one blob (queue protocol), writing the status entity first
+    /// when the properties ask for tracking. Tracking that cannot be set up (no status table,
+    /// the entity refused) does not fail the ingestion: the message is sent without it and the
+    /// operation says why it is not tracked.
     async fn enqueue(
         &self,
         blob: &Prepared,
@@ -586,30 +740,74 @@ impl QueuedIngestClient {
     ) -> Result<IngestionOperation> {
         let resources = self.inner.resources.resources().await?;
         let token = self.inner.resources.identity_token().await?;
-        let tracked =
-            properties.report_level != ReportLevel::None && properties.report_method.uses_table();
         let key = blob.source_id.to_string();
-        let status_table = if tracked {
-            let table = resources
-                .status_tables
-                .first()
-                .ok_or(Error::MissingResource("IngestionsStatusTable"))?;
-            let entity = json!({
-                "PartitionKey": key,
-                "RowKey": key,
-                "Status": "Pending",
-                "IngestionSourceId": key,
-                "IngestionSourcePath": without_query(&blob.url),
-                "Database": properties.database,
-                "Table": properties.table,
-                "UpdatedOn": crate::properties::format_datetime(OffsetDateTime::now_utc()),
-                "Details": "",
-            });
-            self.inner.storage.insert_entity(table, &entity).await?;
-            Some(table)
+        let mut untracked = None;
+        let status_table = if properties.is_tracked() {
+            match resources.status_tables.first() {
+                None => {
+                    untracked = Some(
+                        "tracking was asked for, but the cluster's ingestion resources list no \
+                         status table (IngestionsStatusTable)"
+                            .to_owned(),
+                    );
+                    None
+                }
+                Some(table) => {
+                    let entity = json!({
+                        "PartitionKey": key,
+                        "RowKey": key,
+                        "Status": "Pending",
+                        "IngestionSourceId": key,
+                        "IngestionSourcePath": without_query(&blob.url),
+                        "Database": properties.database,
+                        "Table": properties.table,
+                        "UpdatedOn": crate::properties::format_datetime(OffsetDateTime::now_utc()),
+                        "Details": "",
+                    });
+                    match self
+                        .inner
+                        .storage
+                        .insert_entity(table, &key, &key, &entity)
+                        .await
+                    {
+                        Ok(()) => Some(table),
+                        Err(error) => {
+                            if error.is_storage_authorization_failure() {
+                                self.inner.resources.invalidate_storage();
+                            }
+                            untracked = Some(format!(
+                                "tracking was asked for, but the status entry could not be \
+                                 written: {error}"
+                            ));
+                            None
+                        }
+                    }
+                }
+            }
         } else {
             None
         };
+        let properties = match &untracked {
+            Some(reason) => {
+                if !self.inner.tracking_warned.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(
+                        reason = reason.as_str(),
+                        "ingesting without status tracking (traced once per client)"
+                    );
+                } else {
+                    tracing::debug!(
+                        reason = reason.as_str(),
+                        "ingesting without status tracking"
+                    );
+                }
+                // The service must not look for a status entry that was not written.
+                let mut untracked_properties = properties.clone();
+                untracked_properties.report_method = ReportMethod::Queue;
+                Cow::Owned(untracked_properties)
+            }
+            None => Cow::Borrowed(properties),
+        };
+        let properties = properties.as_ref();
         let status = status_table.map(|table| StatusEntity {
             table,
             partition_key: key.clone(),
@@ -639,7 +837,7 @@ impl QueuedIngestClient {
             return Err(Error::MissingResource("SecuredReadyForAggregationQueue"));
         }
         let order = self.inner.ranking.order(&resources.ready_queues);
-        let attempts = order.len().min(3);
+        let attempts = order.len().min(self.inner.upload.max_accounts);
         let mut errors = Vec::new();
         let mut sent = false;
         for queue in order.iter().take(attempts) {
@@ -684,7 +882,7 @@ impl QueuedIngestClient {
                 Some(table) => Tracking::Table {
                     table: without_query(table),
                 },
-                None => Tracking::None,
+                None => Tracking::None { reason: untracked },
             },
             client: Some(self.clone()),
         })
@@ -696,7 +894,7 @@ impl QueuedIngestClient {
         blobs: &[Prepared],
         properties: &IngestionProperties,
     ) -> Result<Vec<IngestionOperation>> {
-        let track = properties.report_level != ReportLevel::None;
+        let track = properties.is_tracked();
         let queued: Vec<QueuedBlob<'_>> = blobs
             .iter()
             .map(|b| QueuedBlob {
@@ -725,10 +923,17 @@ impl QueuedIngestClient {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let tracking = if track && !operation_id.is_empty() {
-            Tracking::Rest { operation_id }
+        let tracking = if !track {
+            Tracking::not_asked()
+        } else if operation_id.is_empty() {
+            Tracking::None {
+                reason: Some(
+                    "tracking was asked for, but the service returned no ingestion operation id"
+                        .to_owned(),
+                ),
+            }
         } else {
-            Tracking::None
+            Tracking::Rest { operation_id }
         };
         Ok(blobs
             .iter()
@@ -742,6 +947,12 @@ impl QueuedIngestClient {
             })
             .collect())
     }
+}
+
+/// True when the service refused a REST ingestion request in a way that says "not for you"
+/// (401, 403, 404), rather than "not now" or "not this data".
+fn is_refusal(error: &Error) -> bool {
+    matches!(error, Error::Kusto(e) if matches!(e.status(), Some(401 | 403 | 404)))
 }
 
 /// A blob ready to be submitted.

@@ -12,8 +12,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use kusto_data::KustoClient;
 use kusto_data::client::RestRequest;
+use kusto_data::{ClientRequestProperties, KustoClient, RetryPolicy};
 use serde_json::Value;
 use url::Url;
 
@@ -22,6 +22,9 @@ use crate::source::without_query;
 
 /// The database the data-management commands run against.
 const DM_DATABASE: &str = "NetDefaultDB";
+
+/// The server timeout of the REST configuration probe (the client adds its margin).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The storage resources of a cluster for queued ingestion.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -285,15 +288,18 @@ impl<T> Cache<T> {
 /// The cached resources, identity token and REST configuration of one data-management service.
 pub(crate) struct ResourceManager {
     kusto: KustoClient,
+    /// The retry policy of the ingest client, when it was given one (else the `KustoClient`'s).
+    retry: Option<RetryPolicy>,
     resources: Cache<IngestionResources>,
     token: Cache<String>,
     rest: Cache<Option<RestConfiguration>>,
 }
 
 impl ResourceManager {
-    pub(crate) fn new(kusto: KustoClient, max_age: Duration) -> Self {
+    pub(crate) fn new(kusto: KustoClient, max_age: Duration, retry: Option<RetryPolicy>) -> Self {
         ResourceManager {
             kusto,
+            retry,
             resources: Cache::new(max_age),
             token: Cache::new(max_age),
             rest: Cache::new(max_age),
@@ -304,13 +310,27 @@ impl ResourceManager {
         &self.kusto
     }
 
+    /// Request properties that carry the ingest client's retry policy, for requests that may
+    /// be sent again; `None` leaves the `KustoClient`'s policy.
+    pub(crate) fn retrying(&self) -> Option<ClientRequestProperties> {
+        self.retry.as_ref().map(|policy| {
+            let mut properties = ClientRequestProperties::new();
+            properties.set_retry_policy(policy.clone());
+            properties
+        })
+    }
+
     /// The ingestion resources.
     pub(crate) async fn resources(&self) -> Result<Arc<IngestionResources>> {
         self.resources
             .get(|| async {
                 let data = self
                     .kusto
-                    .execute_mgmt(DM_DATABASE, ".get ingestion resources", None)
+                    .execute_mgmt(
+                        DM_DATABASE,
+                        ".get ingestion resources",
+                        self.retrying().as_ref(),
+                    )
                     .await?;
                 let table = data.tables().first().ok_or_else(|| {
                     Error::Protocol(".get ingestion resources returned no table".into())
@@ -332,7 +352,11 @@ impl ResourceManager {
             .get(|| async {
                 let data = self
                     .kusto
-                    .execute_mgmt(DM_DATABASE, ".get kusto identity token", None)
+                    .execute_mgmt(
+                        DM_DATABASE,
+                        ".get kusto identity token",
+                        self.retrying().as_ref(),
+                    )
                     .await?;
                 let token = data
                     .tables()
@@ -351,12 +375,33 @@ impl ResourceManager {
     }
 
     /// The REST configuration, or `None` when the service does not offer the REST protocol
-    /// (it answers 404).
+    /// (it answers 404). Retried with the client's policy.
     pub(crate) async fn rest_configuration(&self) -> Result<Arc<Option<RestConfiguration>>> {
+        self.fetch_rest_configuration(true).await
+    }
+
+    /// The REST configuration asked for once, without retries and with a short timeout: the
+    /// probe of [`IngestProtocol::Auto`](crate::IngestProtocol::Auto), whose every failure
+    /// means "use the storage queues".
+    pub(crate) async fn probe_rest_configuration(&self) -> Result<Arc<Option<RestConfiguration>>> {
+        self.fetch_rest_configuration(false).await
+    }
+
+    async fn fetch_rest_configuration(
+        &self,
+        retry: bool,
+    ) -> Result<Arc<Option<RestConfiguration>>> {
         self.rest
             .get(|| async {
-                let request = RestRequest::get(["v1", "rest", "ingestion", "configuration"])
+                let mut request = RestRequest::get(["v1", "rest", "ingestion", "configuration"])
                     .request_id_prefix("KRS.getConfiguration;");
+                if !retry {
+                    let mut properties = ClientRequestProperties::new();
+                    properties.set_server_timeout(PROBE_TIMEOUT);
+                    request = request.idempotent(false).properties(properties);
+                } else if let Some(properties) = self.retrying() {
+                    request = request.properties(properties);
+                }
                 match self.kusto.execute_rest(request).await {
                     Ok(response) => {
                         let json: Value = response.json()?;

@@ -4,60 +4,75 @@
 //! exists in the 1.x line). Every request goes through the `reqwest` client of the
 //! `KustoClient`, so its proxy and timeouts apply to storage too. Clients are built from SAS URLs
 //! only, never with a credential; errors show URLs without their SAS.
+//!
+//! Retries are the SDK's one [`RetryPolicy`] (the pipelines' own retry is off): every request
+//! that may be sent again is retried on transient failures (408, 429, 5xx, a connection that
+//! failed), with jitter and the `Retry-After` storage sends. A queue message is the exception:
+//! it is resent only when it cannot have been stored.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use azure_core::http::{
-    ClientOptions, ExponentialRetryOptions, Method, Pipeline, Request, RequestContent,
-    RetryOptions, Transport,
+    ClientOptions, Method, Pipeline, Request, RequestContent, RetryOptions, Transport,
 };
 use azure_storage_blob::models::BlockLookupList;
 use azure_storage_blob::{BlockBlobClient, BlockBlobClientOptions};
 use azure_storage_queue::models::QueueMessage;
 use azure_storage_queue::{QueueClient, QueueClientOptions};
 use bytes::Bytes;
+use kusto_data::RetryPolicy;
 use serde_json::Value;
+use tokio::time::Instant;
 use url::Url;
 
 use crate::error::{Error, StorageService};
 use crate::ranking::account_name;
 use crate::source::without_query;
 
-/// How storage requests are retried by the storage pipeline before the ingestion client moves
-/// to another account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StorageRetry {
-    /// Retries of one request (default 3).
-    pub max_retries: u32,
-    /// First backoff (default 200 ms), doubling.
-    pub initial_delay: Duration,
-    /// Largest backoff (default 5 s).
-    pub max_delay: Duration,
-    /// All retries of one request end after this (default 60 s).
-    pub max_total: Duration,
+/// The retry policy of storage requests unless the client is given one: four attempts, 200 ms
+/// doubling to 5 s, at most a minute; failing faster than requests to the service, because a
+/// source that fails on one account moves to the next.
+pub(crate) fn default_storage_retry() -> RetryPolicy {
+    RetryPolicy::default()
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
+        .with_deadline(Some(Duration::from_secs(60)))
 }
 
-impl Default for StorageRetry {
-    fn default() -> Self {
-        StorageRetry {
-            max_retries: 3,
-            initial_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(5),
-            max_total: Duration::from_secs(60),
+/// True for a storage failure worth another attempt of the same request: 408, 429, 5xx, or no
+/// answer (the connection could not be made or broke).
+fn is_transient(error: &azure_core::Error) -> bool {
+    match error.kind() {
+        azure_core::error::ErrorKind::HttpResponse { status, .. } => {
+            let status = u16::from(*status);
+            matches!(status, 408 | 429) || status >= 500
         }
+        azure_core::error::ErrorKind::Connection | azure_core::error::ErrorKind::Io => true,
+        _ => false,
     }
 }
 
-fn core_duration(duration: Duration) -> azure_core::time::Duration {
-    azure_core::time::Duration::try_from(duration).unwrap_or(azure_core::time::Duration::MAX)
+/// The `Retry-After` of a storage error answer.
+fn retry_after(error: &azure_core::Error) -> Option<Duration> {
+    match error.kind() {
+        azure_core::error::ErrorKind::HttpResponse {
+            raw_response: Some(response),
+            ..
+        } => response
+            .headers()
+            .get_optional_str(&azure_core::http::headers::RETRY_AFTER)
+            .and_then(RetryPolicy::parse_retry_after),
+        _ => None,
+    }
 }
 
 /// Storage clients sharing one HTTP client and retry policy.
 #[derive(Clone)]
 pub(crate) struct Storage {
     http: reqwest::Client,
-    retry: StorageRetry,
+    retry: RetryPolicy,
     table_pipeline: Arc<Pipeline>,
 }
 
@@ -70,8 +85,8 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
-    pub(crate) fn new(http: reqwest::Client, retry: StorageRetry) -> Self {
-        let options = client_options(&http, &retry);
+    pub(crate) fn new(http: reqwest::Client, retry: RetryPolicy) -> Self {
+        let options = client_options(&http);
         let table_pipeline = Arc::new(Pipeline::new(
             Some("kusto-ingest"),
             Some(env!("CARGO_PKG_VERSION")),
@@ -88,7 +103,18 @@ impl Storage {
     }
 
     fn options(&self) -> ClientOptions {
-        client_options(&self.http, &self.retry)
+        client_options(&self.http)
+    }
+
+    /// Runs one storage request with the retry policy; `request` is called once per attempt.
+    async fn retried<T, F, Fut>(&self, mut request: F) -> azure_core::Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = azure_core::Result<T>>,
+    {
+        self.retry
+            .run_with(|_| request(), is_transient, retry_after)
+            .await
     }
 
     /// A block-blob client for `name` in the container at `container` (a SAS URL).
@@ -115,7 +141,11 @@ impl Storage {
             }),
         )
         .map_err(|e| from_azure(StorageService::Blob, &url, e))?;
-        Ok(BlobTarget { client, url })
+        Ok(BlobTarget {
+            client,
+            url,
+            storage: self.clone(),
+        })
     }
 
     /// The size in bytes of the blob at `url` (a SAS URL), from its properties.
@@ -130,8 +160,8 @@ impl Storage {
             }),
         )
         .map_err(|e| from_azure(StorageService::Blob, url, e))?;
-        let properties = client
-            .get_properties(None)
+        let properties = self
+            .retried(|| client.get_properties(None))
             .await
             .map_err(|e| from_azure(StorageService::Blob, url, e))?;
         properties
@@ -140,15 +170,11 @@ impl Storage {
     }
 
     fn queue(&self, queue: &Url) -> Result<QueueClient, Error> {
-        self.queue_with(queue, self.options())
-    }
-
-    fn queue_with(&self, queue: &Url, client_options: ClientOptions) -> Result<QueueClient, Error> {
         QueueClient::new(
             queue.clone(),
             None,
             Some(QueueClientOptions {
-                client_options,
+                client_options: self.options(),
                 ..Default::default()
             }),
         )
@@ -157,19 +183,15 @@ impl Storage {
 
     /// Sends `text` (already encoded) to the queue at `queue` (a SAS URL).
     ///
-    /// A message sent twice is ingested twice, so the pipeline's own retry is off here and the
-    /// retries are made by hand, only where the message cannot have been stored: the service
-    /// answered with a transient error status, or the connection could not be made. A failure
-    /// once the request may have gone out (the connection broke, no answer came) ends with
-    /// [`SendFailure::MaybeSent`] and is never retried.
+    /// A message sent twice is ingested twice, so it is resent (with the retry policy's
+    /// schedule) only where it cannot have been stored: the service answered with a transient
+    /// error status, or the connection could not be made. A failure once the request may have
+    /// gone out (the connection broke, no answer came) ends with [`SendFailure::MaybeSent`] and
+    /// is never retried.
     pub(crate) async fn send_message(&self, queue: &Url, text: String) -> Result<(), SendFailure> {
-        let mut options = self.options();
-        options.retry = RetryOptions::none();
-        let client = self
-            .queue_with(queue, options)
-            .map_err(SendFailure::NotSent)?;
-        let mut delay = self.retry.initial_delay;
-        let mut attempt = 0;
+        let client = self.queue(queue).map_err(SendFailure::NotSent)?;
+        let started = Instant::now();
+        let mut attempt = 1;
         loop {
             let content = RequestContent::try_from(QueueMessage {
                 message_text: Some(text.clone()),
@@ -184,16 +206,21 @@ impl Storage {
                 azure_core::error::ErrorKind::HttpResponse { .. }
                     | azure_core::error::ErrorKind::Connection
             );
+            let (transient, after) = (is_transient(&error), retry_after(&error));
             let error = from_azure(StorageService::Queue, queue, error);
             if !not_sent {
                 return Err(SendFailure::MaybeSent(error));
             }
-            if !error.is_transient() || attempt >= self.retry.max_retries {
+            if !transient || attempt >= self.retry.max_attempts() {
                 return Err(SendFailure::NotSent(error));
             }
-            attempt += 1;
+            let delay = self.retry.delay(attempt, after);
+            if !self.retry.allows(started.elapsed(), delay) {
+                return Err(SendFailure::NotSent(error));
+            }
+            tracing::debug!(attempt, ?delay, %error, "the queue refused the message; resending");
             tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(self.retry.max_delay);
+            attempt += 1;
         }
     }
 
@@ -213,8 +240,8 @@ impl Storage {
                 number_of_messages: Some(i32::from(count)),
                 ..Default::default()
             };
-            let peeked = client
-                .peek_messages(Some(options))
+            let peeked = self
+                .retried(|| client.peek_messages(Some(options.clone())))
                 .await
                 .map_err(error)?
                 .into_model()
@@ -230,8 +257,8 @@ impl Storage {
             number_of_messages: Some(i32::from(count)),
             ..Default::default()
         };
-        let received = client
-            .receive_messages(Some(options))
+        let received = self
+            .retried(|| client.receive_messages(Some(options.clone())))
             .await
             .map_err(error)?
             .into_model()
@@ -239,8 +266,7 @@ impl Storage {
         let mut texts = Vec::new();
         for message in received.items.unwrap_or_default() {
             if let (Some(id), Some(receipt)) = (&message.message_id, &message.pop_receipt) {
-                client
-                    .delete_message(id, receipt, None)
+                self.retried(|| client.delete_message(id, receipt, None))
                     .await
                     .map_err(error)?;
             }
@@ -251,17 +277,31 @@ impl Storage {
         Ok(texts)
     }
 
-    /// Inserts `entity` into the table at `table` (a SAS URL).
-    pub(crate) async fn insert_entity(&self, table: &Url, entity: &Value) -> Result<(), Error> {
-        let mut request = Request::new(table.clone(), Method::Post);
-        table_headers(&mut request);
-        request.insert_header("content-type", "application/json");
-        request.insert_header("prefer", "return-no-content");
-        request.set_body(Bytes::from(entity.to_string()));
-        self.table_pipeline
-            .send(&azure_core::http::Context::new(), &mut request, None)
-            .await
-            .map_err(|e| from_azure(StorageService::Table, table, e))?;
+    /// Writes `entity` (with its `PartitionKey` and `RowKey`) into the table at `table` (a SAS
+    /// URL): Insert Or Replace Entity, so that a retried request is harmless.
+    pub(crate) async fn insert_entity(
+        &self,
+        table: &Url,
+        partition_key: &str,
+        row_key: &str,
+        entity: &Value,
+    ) -> Result<(), Error> {
+        let url = entity_url(table, partition_key, row_key)?;
+        let body = Bytes::from(entity.to_string());
+        self.retried(|| {
+            let mut request = Request::new(url.clone(), Method::Put);
+            table_headers(&mut request);
+            request.insert_header("content-type", "application/json");
+            request.set_body(body.clone());
+            let pipeline = Arc::clone(&self.table_pipeline);
+            async move {
+                pipeline
+                    .send(&azure_core::http::Context::new(), &mut request, None)
+                    .await
+            }
+        })
+        .await
+        .map_err(|e| from_azure(StorageService::Table, table, e))?;
         Ok(())
     }
 
@@ -273,11 +313,17 @@ impl Storage {
         row_key: &str,
     ) -> Result<Value, Error> {
         let url = entity_url(table, partition_key, row_key)?;
-        let mut request = Request::new(url, Method::Get);
-        table_headers(&mut request);
         let response = self
-            .table_pipeline
-            .send(&azure_core::http::Context::new(), &mut request, None)
+            .retried(|| {
+                let mut request = Request::new(url.clone(), Method::Get);
+                table_headers(&mut request);
+                let pipeline = Arc::clone(&self.table_pipeline);
+                async move {
+                    pipeline
+                        .send(&azure_core::http::Context::new(), &mut request, None)
+                        .await
+                }
+            })
             .await
             .map_err(|e| from_azure(StorageService::Table, table, e))?;
         serde_json::from_slice(response.body()).map_err(|e| {
@@ -324,15 +370,12 @@ fn entity_url(table: &Url, partition_key: &str, row_key: &str) -> Result<Url, Er
     Ok(url)
 }
 
-fn client_options(http: &reqwest::Client, retry: &StorageRetry) -> ClientOptions {
+/// Client options of every storage client: this client's transport, and no retry of the
+/// pipeline's own (requests are retried with the SDK's [`RetryPolicy`]).
+fn client_options(http: &reqwest::Client) -> ClientOptions {
     ClientOptions {
         transport: Some(Transport::new(Arc::new(http.clone()))),
-        retry: RetryOptions::exponential(ExponentialRetryOptions {
-            initial_delay: core_duration(retry.initial_delay),
-            max_retries: retry.max_retries,
-            max_total_elapsed: core_duration(retry.max_total),
-            max_delay: core_duration(retry.max_delay),
-        }),
+        retry: RetryOptions::none(),
         ..Default::default()
     }
 }
@@ -350,6 +393,7 @@ pub(crate) enum SendFailure {
 pub(crate) struct BlobTarget {
     client: BlockBlobClient,
     url: Url,
+    storage: Storage,
 }
 
 impl BlobTarget {
@@ -361,13 +405,15 @@ impl BlobTarget {
     /// Writes the whole blob in one request.
     pub(crate) async fn put(&self, data: Bytes) -> Result<(), Error> {
         let length = data.len() as u64;
-        let options = azure_storage_blob::models::BlockBlobClientUploadOptions {
-            partition_size: std::num::NonZero::new(length.max(1)),
-            parallel: std::num::NonZero::new(1),
-            ..Default::default()
-        };
-        self.client
-            .upload(data.into(), Some(options))
+        self.storage
+            .retried(|| {
+                let options = azure_storage_blob::models::BlockBlobClientUploadOptions {
+                    partition_size: std::num::NonZero::new(length.max(1)),
+                    parallel: std::num::NonZero::new(1),
+                    ..Default::default()
+                };
+                self.client.upload(data.clone().into(), Some(options))
+            })
             .await
             .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
         Ok(())
@@ -376,8 +422,11 @@ impl BlobTarget {
     /// Stages one block.
     pub(crate) async fn stage(&self, block_id: &[u8], data: Bytes) -> Result<(), Error> {
         let length = data.len() as u64;
-        self.client
-            .stage_block(block_id, length, data.into(), None)
+        self.storage
+            .retried(|| {
+                self.client
+                    .stage_block(block_id, length, data.clone().into(), None)
+            })
             .await
             .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
         Ok(())
@@ -385,15 +434,18 @@ impl BlobTarget {
 
     /// Commits the staged blocks in order.
     pub(crate) async fn commit(&self, block_ids: Vec<Vec<u8>>) -> Result<(), Error> {
-        let list = BlockLookupList {
-            latest: Some(block_ids),
-            ..Default::default()
-        };
-        let content = list
-            .try_into()
-            .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
-        self.client
-            .commit_block_list(content, None)
+        self.storage
+            .retried(|| {
+                let list = BlockLookupList {
+                    latest: Some(block_ids.clone()),
+                    ..Default::default()
+                };
+                let client = &self.client;
+                async move {
+                    let content = list.try_into()?;
+                    client.commit_block_list(content, None).await
+                }
+            })
             .await
             .map_err(|e| from_azure(StorageService::Blob, &self.url, e))?;
         Ok(())

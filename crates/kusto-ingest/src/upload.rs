@@ -31,29 +31,43 @@ use crate::source::{IngestionSource, SourceData, compressed_file_raw_size, compr
 use crate::storage::Storage;
 
 /// The gzip level used by default: level 3 of zlib-rs compresses about 86 MB/s per core to a
-/// ratio of 0.342 on generated CSV, against 55 MB/s and 0.333 at level 6 and a poor 0.50 at level
-/// 1 (`rust-dependencies.md` section 7; `docs/benchmarks.md` has this crate's figures).
-pub const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
+/// ratio of 0.342 on generated CSV, against 55 MB/s and 0.333 at level 6 and a poor 0.50 at
+/// level 1.
+pub(crate) const DEFAULT_COMPRESSION_LEVEL: u32 = 3;
 /// The block size of uploads (4 MiB).
-pub const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
+const DEFAULT_BLOCK_SIZE: usize = 4 << 20;
 /// Blocks of one upload staged at once.
-pub const DEFAULT_BLOCK_CONCURRENCY: usize = 2;
-/// Containers tried for one source before the upload fails.
-pub const DEFAULT_UPLOAD_ATTEMPTS: usize = 3;
+const DEFAULT_BLOCK_CONCURRENCY: usize = 2;
+/// Storage accounts tried for one source.
+const DEFAULT_MAX_ACCOUNTS: usize = 3;
 
 const READ_CHUNK: usize = 1 << 20;
 
-/// How uploads are made.
+/// How a [`QueuedIngestClient`](crate::QueuedIngestClient) uploads and submits sources.
+///
+/// Memory is bounded whatever the source size: an upload holds about
+/// `(block_concurrency + 1) x block_size` bytes plus a 1 MiB read buffer (with the defaults,
+/// 2 x 4 MiB + 4 MiB + 1 MiB). Data that fits one block is written with a single `Put Blob`.
+///
+/// ```
+/// use kusto_ingest::UploadOptions;
+/// let options = UploadOptions::default().with_compression_level(1).with_block_size(8 << 20);
+/// assert_eq!(options.block_concurrency, 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UploadOptions {
-    /// gzip level 0-9 (default [`DEFAULT_COMPRESSION_LEVEL`]).
+    /// gzip level 0-9 (default 3: about 86 MB/s per core for a ratio of 0.34 on CSV, against
+    /// 55 MB/s and 0.33 at level 6).
     pub compression_level: u32,
     /// Block size in bytes (default 4 MiB; at least 64 KiB, at most 100 MiB).
     pub block_size: usize,
     /// Blocks staged at once per upload (default 2).
     pub block_concurrency: usize,
-    /// Containers tried per source (default 3; at most the number of containers).
-    pub attempts: usize,
+    /// Storage accounts a source is tried on, in rank order, for its upload and for its queue
+    /// message (default 3, at most the accounts there are). Each request is first retried on
+    /// its account by the client's retry policy; moving to the next account is a fail-over.
+    pub max_accounts: usize,
 }
 
 impl Default for UploadOptions {
@@ -62,12 +76,40 @@ impl Default for UploadOptions {
             compression_level: DEFAULT_COMPRESSION_LEVEL,
             block_size: DEFAULT_BLOCK_SIZE,
             block_concurrency: DEFAULT_BLOCK_CONCURRENCY,
-            attempts: DEFAULT_UPLOAD_ATTEMPTS,
+            max_accounts: DEFAULT_MAX_ACCOUNTS,
         }
     }
 }
 
 impl UploadOptions {
+    /// Sets the gzip level (0-9).
+    #[must_use]
+    pub fn with_compression_level(mut self, level: u32) -> Self {
+        self.compression_level = level;
+        self
+    }
+
+    /// Sets the block size in bytes (64 KiB to 100 MiB).
+    #[must_use]
+    pub fn with_block_size(mut self, bytes: usize) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Sets how many blocks of one upload are staged at once.
+    #[must_use]
+    pub fn with_block_concurrency(mut self, blocks: usize) -> Self {
+        self.block_concurrency = blocks;
+        self
+    }
+
+    /// Sets how many storage accounts a source is tried on.
+    #[must_use]
+    pub fn with_max_accounts(mut self, accounts: usize) -> Self {
+        self.max_accounts = accounts;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if self.compression_level > 9 {
             return Err(Error::InvalidArgument(format!(
@@ -81,9 +123,9 @@ impl UploadOptions {
                 self.block_size
             )));
         }
-        if self.block_concurrency == 0 || self.attempts == 0 {
+        if self.block_concurrency == 0 || self.max_accounts == 0 {
             return Err(Error::InvalidArgument(
-                "block concurrency and upload attempts must be at least 1".to_owned(),
+                "block concurrency and the storage accounts tried must be at least 1".to_owned(),
             ));
         }
         Ok(())
@@ -230,7 +272,7 @@ pub(crate) async fn upload(
         (Input::Reader(_) | Input::Reopen(_), _) => None,
     };
     let order = ranking.order(containers);
-    let attempts = options.attempts.min(order.len()).max(1);
+    let attempts = options.max_accounts.min(order.len()).max(1);
     let mut errors = Vec::new();
     let mut held: Option<(Bytes, u64)> = None;
     for container in order.iter().take(attempts) {

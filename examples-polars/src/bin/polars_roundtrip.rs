@@ -64,15 +64,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
     engine.execute_mgmt(&target.database, &create, None).await?;
 
     let ingest = QueuedIngestClient::new(target.connection_string.clone())?;
-    let properties = IngestionProperties::new(&target.database, "Frames", DataFormat::Json);
+    let properties =
+        IngestionProperties::new(&target.database, "Frames", DataFormat::Json).with_tracking();
     let operation = ingest
         .ingest_from_dataframe(&frame, &properties, &FrameOptions::new())
         .await?;
+    // An error if the service reports a failure.
     let status = operation.wait(Duration::from_secs(120)).await?;
-    println!("status: {:?}", status.sources[0].state);
-    if !status.succeeded() {
-        return Err(format!("the ingestion failed: {status:?}").into());
-    }
+    println!("status: {}", status.sources[0].state);
 
     let back = query_dataframe(
         &engine,

@@ -88,7 +88,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .collect();
     let client = QueuedIngestClient::new(target.connection_string.clone())?;
     let properties = IngestionProperties::new(&target.database, "ExampleBulk", DataFormat::Csv)
-        .with_flush_immediately(true);
+        .with_flush_immediately(true)
+        // One status entry per file, so that each can be waited for.
+        .with_tracking();
     let mut outcomes = client
         .ingest_many(futures::stream::iter(sources), properties, 4)
         .await?;
@@ -109,10 +111,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // Queued ingestion is asynchronous: wait for the service to report each file.
     submitted.sort_by(|a, b| a.0.cmp(&b.0));
     for (name, operation) in &submitted {
-        let status = operation.wait(Duration::from_secs(300)).await?;
-        println!("{name}: {:?}", status.sources[0].state);
-        if !status.succeeded() {
-            failed += 1;
+        match operation.wait(Duration::from_secs(300)).await {
+            Ok(status) => println!("{name}: {}", status.sources[0].state),
+            Err(kusto_ingest::Error::IngestionFailed(status)) => {
+                println!("{name}: {status}");
+                failed += 1;
+            }
+            Err(e) => return Err(e.into()),
         }
     }
 

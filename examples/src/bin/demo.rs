@@ -206,18 +206,20 @@ async fn queued_ingest(client: &KustoClient) -> Result<(), Box<dyn Error>> {
         }
         let row = rows.next().ok_or("no row left")?;
         let properties = IngestionProperties::new(DATABASE, "Storms", DataFormat::Csv)
-            .with_flush_immediately(true);
+            .with_flush_immediately(true)
+            .with_tracking();
         let operation = ingest
             .ingest(
                 IngestionSource::bytes(format!("{row}\n")).with_name("storms-3.csv"),
                 &properties,
             )
             .await?;
+        // An error unless the service reports success.
         let status = operation.wait(Duration::from_secs(30)).await?;
         let state = status
             .sources
             .first()
-            .map(|s| format!("{:?}", s.state))
+            .map(|s| s.state.to_string())
             .unwrap_or_default();
         println!(
             "queued 1 row over the {name}: blob {} -> {state}",
@@ -227,9 +229,6 @@ async fn queued_ingest(client: &KustoClient) -> Result<(), Box<dyn Error>> {
                 .map(String::as_str)
                 .unwrap_or("?")
         );
-        if !status.succeeded() {
-            return Err(format!("queued ingestion did not succeed: {status:?}").into());
-        }
     }
     let counts: Vec<RowCount> = client
         .execute_query(DATABASE, "Storms | count", None)

@@ -57,7 +57,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let properties = IngestionProperties::new(&database, "Readings", DataFormat::Csv)
         .with_mapping_reference("ReadingsCsv")
         .with_ignore_first_record(true)
-        .with_flush_immediately(true);
+        .with_flush_immediately(true)
+        // Ask the service to report each source's outcome, so that it can be waited for (one
+        // status entry per source: leave it off for high volumes).
+        .with_tracking();
     let operation = ingest
         .ingest(IngestionSource::file(&path), &properties)
         .await?;
@@ -66,11 +69,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
         operation.source_ids()[0],
         ingest.active_protocol().await?
     );
+    // An error if the service reports a failure: `?` is enough.
     let status = operation.wait(Duration::from_secs(300)).await?;
-    println!("status: {:?}", status.sources[0].state);
-    if !status.succeeded() {
-        return Err(format!("the ingestion failed: {status:?}").into());
-    }
+    println!("status: {}", status.sources[0].state);
 
     // Many files at once: at most 4 uploads in flight, outcomes as they complete.
     let mut files = Vec::new();
@@ -93,10 +94,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         operations.push(operation);
     }
     for operation in &operations {
-        let status = operation.wait(Duration::from_secs(300)).await?;
-        if !status.succeeded() {
-            return Err(format!("an ingestion failed: {status:?}").into());
-        }
+        operation.wait(Duration::from_secs(300)).await?;
     }
     println!("{} files ingested", operations.len());
 

@@ -67,26 +67,10 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
     }
 }
 
-/// `Retry-After` as a number of seconds (the form Kusto and Azure Storage use) or as an HTTP
-/// date (the time left until then; zero for a date in the past). Capped at one day.
+/// `Retry-After` of an answer ([`RetryPolicy::parse_retry_after`](crate::RetryPolicy::parse_retry_after)).
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    let seconds = match value.parse::<f64>() {
-        Ok(seconds) => seconds,
-        Err(_) => {
-            let at =
-                time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
-                    .ok()?;
-            (at - time::OffsetDateTime::now_utc())
-                .as_seconds_f64()
-                .max(0.0)
-        }
-    };
-    (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    crate::RetryPolicy::parse_retry_after(value)
 }
 
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
