@@ -411,8 +411,8 @@ impl Parser {
                 self.pos += 1;
                 Ok(Expr::new(ExprKind::Union(self.union_spec()?), pos))
             }
-            "find" | "search" | "externaldata" | "external_table"
-            | "materialized_view" | "graph" | "macro-expand"
+            "find" | "search" | "externaldata" | "external_table" | "materialized_view"
+            | "graph" | "macro-expand"
                 if !matches!(next, Tok::Punct("|" | ";" | ",") | Tok::Eof) =>
             {
                 Err(KqlError::unsupported_at(&format!("'{word}' operator"), pos))
