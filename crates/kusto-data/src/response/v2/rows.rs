@@ -310,10 +310,6 @@ impl V2Parser {
             self.flush()?;
             self.batch_table = Some(id);
         }
-        if self.batch.is_empty() {
-            // A batch grows to its size once, not by doubling from one row.
-            self.batch.reserve(self.options.batch_rows.min(1024));
-        }
         self.batch.push(row);
         self.batch_bytes += len;
         if self.batch.len() >= self.options.batch_rows
