@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use kusto_emulator::azurite::Azurite;
+use kusto_emulator::signals::StopSignals;
 use kusto_emulator::{DataManagementOptions, Emulator};
 
 use crate::cli::EmulatorArgs;
@@ -29,6 +30,8 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<Exit, CliError> {
         .start()
         .await
         .map_err(|e| CliError::Other(format!("the emulator could not start: {e}")))?;
+    // Installed before the URL is printed: whoever reads it may stop us at once.
+    let stop = StopSignals::install();
     let url = handle.url().to_string();
     let url = url.trim_end_matches('/');
     println!("{url}");
@@ -40,23 +43,8 @@ pub(crate) async fn run(args: EmulatorArgs) -> Result<Exit, CliError> {
     eprintln!(
         "kusto:      kusto ingest --cluster {url} --database NetDefaultDB --table T --wait data.csv"
     );
-    wait_for_signal().await;
+    stop.wait().await;
     eprintln!("kusto: stopping the emulator");
     handle.shutdown().await;
     Ok(Exit::Success)
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -137,6 +137,7 @@ mod mapping;
 mod parse_value;
 mod request;
 mod server;
+pub mod signals;
 mod store;
 mod time;
 mod v1;

@@ -29,6 +29,7 @@ use clap::{Parser, ValueEnum};
 use kusto_emulator::azurite::{
     AccountKey, Azurite, AzuriteEndpoints, AzuriteOptions, StorageAccount,
 };
+use kusto_emulator::signals::StopSignals;
 use kusto_emulator::{DataManagementOptions, Emulator};
 
 /// Azurite's documented development account key.
@@ -211,6 +212,10 @@ fn run() -> Result<(), String> {
                 .data_management(dm_options),
         };
         let handle = builder.start().await.map_err(|e| e.to_string())?;
+        // The handlers are installed before the URL is printed: whoever reads the URL may stop
+        // the emulator at once, and a signal that arrives before its handler kills the process
+        // instead of stopping it cleanly (seen under load in the SIGTERM test).
+        let stop = StopSignals::install();
         println!("{}", handle.url());
         use std::io::Write;
         let _ = std::io::stdout().flush();
@@ -225,32 +230,10 @@ fn run() -> Result<(), String> {
                 endpoints.blob, endpoints.queue, endpoints.table
             );
         }
-        wait_for_signal().await;
+        stop.wait().await;
         eprintln!("kusto-emulator: stopping");
         handle.shutdown().await;
         eprintln!("kusto-emulator: stopped");
         Ok(())
     })
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
