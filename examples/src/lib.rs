@@ -109,18 +109,17 @@ pub async fn create_sample_table(
     database: &str,
 ) -> Result<(), Box<dyn Error>> {
     client
-        .execute_mgmt(
+        .mgmt(
             database,
             ".create-merge table ExampleStorms (StartTime:datetime, State:string, \
              EventType:string, Injuries:long, Damage:real, Duration:timespan, Confirmed:bool, \
              Details:dynamic)",
-            None,
         )
         .await?;
     client
-        .execute_mgmt(database, ".clear table ExampleStorms data", None)
+        .mgmt(database, ".clear table ExampleStorms data")
         .await?;
-    client.execute_mgmt(database, SAMPLE_ROWS, None).await?;
+    client.mgmt(database, SAMPLE_ROWS).await?;
     Ok(())
 }
 

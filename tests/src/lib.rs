@@ -130,7 +130,7 @@ pub async fn count_by_key(
     query: &str,
 ) -> std::collections::BTreeMap<String, i64> {
     let data = client
-        .execute_query(database, query, None)
+        .query(database, query)
         .await
         .unwrap_or_else(|e| panic!("{query}: {e}"));
     data.primary_result()

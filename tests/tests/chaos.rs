@@ -213,10 +213,7 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         ".create table T (Src:string, N:long, Name:string)",
         ".create table Q (N:long)",
     ] {
-        h.client
-            .execute_mgmt(DATABASE, command, None)
-            .await
-            .unwrap();
+        h.client.mgmt(DATABASE, command).await.unwrap();
     }
     let rows: String = (1..=QUERY_ROWS).map(|n| format!("{n}\n")).collect();
     StreamingIngestClient::from_kusto_client(h.client.clone())
@@ -241,13 +238,15 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         .storage_retry_policy(fast_storage_retry())
         .build()
         .unwrap();
-    let streaming = StreamingIngestClient::from_kusto_client(engine.clone())
-        .with_timeout(Duration::from_secs(1));
+    let streaming = StreamingIngestClient::builder_from_kusto_client(engine.clone())
+        .timeout(Duration::from_secs(1))
+        .build()
+        .unwrap();
     let managed_events = Arc::new(Mutex::new(BTreeMap::<&'static str, u64>::new()));
     let sink = Arc::clone(&managed_events);
     let managed =
-        ManagedStreamingIngestClient::from_clients(streaming.clone(), queued_rest.clone())
-            .with_policy(
+        ManagedStreamingIngestClient::builder_from_clients(streaming.clone(), queued_rest.clone())
+            .policy(
                 ManagedStreamingPolicy::default()
                     .with_retry(
                         kusto_data::RetryPolicy::default()
@@ -266,7 +265,9 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
                     _ => "other",
                 };
                 *sink.lock().unwrap().entry(name).or_default() += 1;
-            });
+            })
+            .build()
+            .unwrap();
 
     engine_faults(&h, 3000);
     storage_faults(&h);
@@ -281,7 +282,8 @@ async fn every_source_arrives_once_or_fails_loudly_under_faults() {
         properties.set_server_timeout(Duration::from_secs(5));
         for _ in 0..40 {
             match query_client
-                .execute_query(DATABASE, "Q", Some(&properties))
+                .query(DATABASE, "Q")
+                .properties(&properties)
                 .await
             {
                 Ok(data) => {

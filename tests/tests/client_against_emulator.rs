@@ -25,7 +25,7 @@ async fn prepared(database: &str) -> kusto_e2e::Harness {
     let harness = start(database).await;
     harness
         .client
-        .execute_mgmt(database, &format!(".create table AllTypes {SCHEMA}"), None)
+        .mgmt(database, &format!(".create table AllTypes {SCHEMA}"))
         .await
         .unwrap();
     let answer = harness
@@ -51,7 +51,7 @@ async fn every_type_round_trips_exactly() {
     let h = prepared("Types").await;
     let data = h
         .client
-        .execute_query("Types", "AllTypes | order by i asc", None)
+        .query("Types", "AllTypes | order by i asc")
         .await
         .unwrap();
     let table = data.primary_result().unwrap();
@@ -140,10 +140,9 @@ async fn rows_deserialize_into_structs_and_arrow() {
     let h = prepared("Serde").await;
     let data = h
         .client
-        .execute_query(
+        .query(
             "Serde",
             "AllTypes | where isnotnull(i) | project i, l, s, b | order by i asc",
-            None,
         )
         .await
         .unwrap();
@@ -183,12 +182,11 @@ async fn parameters_cannot_inject() {
         .unwrap();
     let data = h
         .client
-        .execute_query_with_parameters(
+        .query(
             "Params",
             "AllTypes | where s == needle and l > lower | count",
-            &parameters,
-            None,
         )
+        .parameters(&parameters)
         .await
         .unwrap();
     let count = data
@@ -209,12 +207,8 @@ async fn parameters_cannot_inject() {
         .unwrap();
     let data = h
         .client
-        .execute_query_with_parameters(
-            "Params",
-            "AllTypes | where s == needle | count",
-            &parameters,
-            None,
-        )
+        .query("Params", "AllTypes | where s == needle | count")
+        .parameters(&parameters)
         .await
         .unwrap();
     assert_eq!(
@@ -250,7 +244,8 @@ async fn hostile_parameter_values_come_back_as_values() {
         let parameters = QueryParameters::new().with("v", attack).unwrap();
         let data = h
             .client
-            .execute_query_with_parameters("Hostile", "print s = v", &parameters, None)
+            .query("Hostile", "print s = v")
+            .parameters(&parameters)
             .await
             .unwrap_or_else(|e| panic!("{attack:?}: {e}"));
         let table = data.primary_result().unwrap();
@@ -270,11 +265,7 @@ async fn hostile_parameter_values_come_back_as_values() {
 #[tokio::test]
 async fn fragmented_and_progressive_modes_give_the_same_rows() {
     let h = prepared("Modes").await;
-    let plain = h
-        .client
-        .execute_query("Modes", "AllTypes", None)
-        .await
-        .unwrap();
+    let plain = h.client.query("Modes", "AllTypes").await.unwrap();
     for option in [
         "results_v2_fragment_primary_tables",
         "results_progressive_enabled",
@@ -284,7 +275,8 @@ async fn fragmented_and_progressive_modes_give_the_same_rows() {
         properties.set_option("results_v2_newlines_between_frames", true);
         let data = h
             .client
-            .execute_query("Modes", "AllTypes", Some(&properties))
+            .query("Modes", "AllTypes")
+            .properties(&properties)
             .await
             .unwrap();
         // Compared through Debug, because NaN != NaN.
@@ -308,7 +300,8 @@ async fn truncation_is_a_partial_failure_in_every_placement() {
         }
         let error = h
             .client
-            .execute_query("Limits", "AllTypes", Some(&properties))
+            .query("Limits", "AllTypes")
+            .properties(&properties)
             .await
             .unwrap_err();
         let Error::PartialFailure(failure) = error else {
@@ -335,7 +328,8 @@ async fn truncation_is_a_partial_failure_in_every_placement() {
     properties.set_option("deferpartialqueryfailures", true);
     let error = h
         .client
-        .execute_query("Limits", "AllTypes", Some(&properties))
+        .query("Limits", "AllTypes")
+        .properties(&properties)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::PartialFailure(_)), "{error}");
@@ -346,7 +340,7 @@ async fn semantic_errors_are_permanent_service_errors() {
     let h = start("Errors").await;
     let error = h
         .client
-        .execute_query("Errors", "NoSuchTable | take 1", None)
+        .query("Errors", "NoSuchTable | take 1")
         .await
         .unwrap_err();
     let service = error.as_service_error().unwrap();
@@ -358,7 +352,7 @@ async fn semantic_errors_are_permanent_service_errors() {
 
     let error = h
         .client
-        .execute_mgmt("Errors", ".frobnicate everything", None)
+        .mgmt("Errors", ".frobnicate everything")
         .await
         .unwrap_err();
     assert_eq!(error.as_service_error().unwrap().status, 400);
@@ -380,11 +374,7 @@ async fn injected_faults_are_retried_or_surfaced() {
             .times(2),
         )
         .unwrap();
-    let data = h
-        .client
-        .execute_query("Faults", "AllTypes | count", None)
-        .await
-        .unwrap();
+    let data = h.client.query("Faults", "AllTypes | count").await.unwrap();
     assert_eq!(
         data.primary_result()
             .unwrap()
@@ -398,10 +388,7 @@ async fn injected_faults_are_retried_or_surfaced() {
     faults
         .add(FaultRule::new("/v2/rest/query", FaultAction::Drop).times(1))
         .unwrap();
-    h.client
-        .execute_query("Faults", "AllTypes | count", None)
-        .await
-        .unwrap();
+    h.client.query("Faults", "AllTypes | count").await.unwrap();
 
     faults
         .add(
@@ -417,11 +404,7 @@ async fn injected_faults_are_retried_or_surfaced() {
             .times(1),
         )
         .unwrap();
-    let error = h
-        .client
-        .execute_query("Faults", "AllTypes", None)
-        .await
-        .unwrap_err();
+    let error = h.client.query("Faults", "AllTypes").await.unwrap_err();
     assert!(
         error.is_permanent(),
         "@permanent: true wins over the 5xx status"
@@ -441,15 +424,11 @@ async fn injected_faults_are_retried_or_surfaced() {
         .unwrap();
     let error = h
         .client
-        .execute_mgmt("Faults", ".clear table AllTypes data", None)
+        .mgmt("Faults", ".clear table AllTypes data")
         .await
         .unwrap_err();
     assert!(error.as_service_error().unwrap().is_throttled());
-    let count = h
-        .client
-        .execute_query("Faults", "AllTypes | count", None)
-        .await
-        .unwrap();
+    let count = h.client.query("Faults", "AllTypes | count").await.unwrap();
     assert_eq!(
         count
             .primary_result()
@@ -466,7 +445,7 @@ async fn injected_faults_are_retried_or_surfaced() {
 async fn a_streamed_query_delivers_every_row_in_batches() {
     let h = start("Stream").await;
     h.client
-        .execute_mgmt("Stream", ".create table Numbers (n:long, s:string)", None)
+        .mgmt("Stream", ".create table Numbers (n:long, s:string)")
         .await
         .unwrap();
     let mut csv = String::new();
@@ -485,7 +464,8 @@ async fn a_streamed_query_delivers_every_row_in_batches() {
         .unwrap();
     let mut batches = h
         .client
-        .execute_query_stream("Stream", "Numbers | order by n asc", None)
+        .query("Stream", "Numbers | order by n asc")
+        .stream()
         .await
         .unwrap()
         .primary_batches();
@@ -503,14 +483,13 @@ async fn a_streamed_query_delivers_every_row_in_batches() {
 async fn streaming_ingestion_errors_are_typed() {
     let h = start("Streaming").await;
     h.client
-        .execute_mgmt("Streaming", ".create table T (a:long)", None)
+        .mgmt("Streaming", ".create table T (a:long)")
         .await
         .unwrap();
     h.client
-        .execute_mgmt(
+        .mgmt(
             "Streaming",
             ".alter table T policy streamingingestion disable",
-            None,
         )
         .await
         .unwrap();
@@ -536,10 +515,7 @@ async fn streaming_ingestion_errors_are_typed() {
             "Missing",
             Bytes::from_static(b"1\n"),
             DataFormat::Csv,
-            &StreamingIngestOptions {
-                mapping_name: Some("nope".into()),
-                ..StreamingIngestOptions::default()
-            },
+            &StreamingIngestOptions::new().with_mapping_name("nope"),
         )
         .await
         .unwrap_err();

@@ -82,7 +82,8 @@ async fn hundreds_of_megabytes_stream_in_bounded_memory() {
         .unwrap();
     let before = vm_hwm_kib();
     let mut batches = client
-        .execute_query_stream("Db", "Big", None)
+        .query("Db", "Big")
+        .stream()
         .await
         .unwrap()
         .primary_batches();

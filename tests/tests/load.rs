@@ -47,11 +47,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
         .unwrap_or(8);
     let h = kusto_e2e::start("Load").await;
     h.client
-        .execute_mgmt(
-            "Load",
-            ".create table T (Task:long, Seq:long, Text:string)",
-            None,
-        )
+        .mgmt("Load", ".create table T (Task:long, Seq:long, Text:string)")
         .await
         .unwrap();
     let faults = h.emulator.faults();
@@ -88,7 +84,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
                 seq += 1;
                 if seq % 2 == 0 {
                     let query = format!("T | where Task == {task} | count");
-                    match client.execute_query("Load", &query, None).await {
+                    match client.query("Load", &query).await {
                         Ok(data) => {
                             let count = data.primary_result().map(|t| t.len()).unwrap_or(0);
                             if count != 1 {
@@ -144,7 +140,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
 
     let counts = h
         .client
-        .execute_query("Load", "T | summarize count() by Task", None)
+        .query("Load", "T | summarize count() by Task")
         .await
         .unwrap();
     let arrived: BTreeMap<i64, i64> = counts

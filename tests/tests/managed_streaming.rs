@@ -32,7 +32,7 @@ async fn harness() -> IngestHarness {
 
 async fn command(h: &IngestHarness, text: &str) {
     h.client
-        .execute_mgmt(&h.database, text, None)
+        .mgmt(&h.database, text)
         .await
         .unwrap_or_else(|e| panic!("{text}: {e}"));
 }
@@ -82,11 +82,11 @@ fn managed_over(
 ) -> (ManagedStreamingIngestClient, Arc<Mutex<Vec<String>>>) {
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&events);
-    let client = ManagedStreamingIngestClient::from_clients(
+    let client = ManagedStreamingIngestClient::builder_from_clients(
         StreamingIngestClient::from_kusto_client(engine),
         h.ingest.clone(),
     )
-    .with_policy(policy)
+    .policy(policy)
     .on_event(move |event| {
         let text = match event {
             ManagedEvent::Streamed { attempt, .. } => format!("streamed {attempt}"),
@@ -96,7 +96,9 @@ fn managed_over(
             _ => "other".to_owned(),
         };
         sink.lock().unwrap().push(text);
-    });
+    })
+    .build()
+    .unwrap();
     (client, events)
 }
 
@@ -195,7 +197,12 @@ async fn the_streaming_client_sends_every_format_and_refuses_what_it_cannot_hono
         .await
         .unwrap();
     // A blob the service reads itself.
-    let container = h.ingest.ingestion_resources().await.unwrap().containers[0].clone();
+    let container = h
+        .emulator
+        .data_management()
+        .unwrap()
+        .resource_urls("TempStorage")[0]
+        .clone();
     let mut blob = container.clone();
     blob.path_segments_mut().unwrap().push("s.csv");
     let response = h
@@ -512,16 +519,20 @@ async fn requests_that_may_have_been_ingested_are_not_resent_unless_allowed() {
     .unwrap();
     let events_log = Arc::new(Mutex::new(Vec::new()));
     let (slow_client, _) = managed_over(&h, impatient.clone(), fast_policy());
-    let slow_client = ManagedStreamingIngestClient::from_clients(
-        StreamingIngestClient::from_kusto_client(impatient)
-            .with_timeout(Duration::from_millis(400)),
+    let slow_client = ManagedStreamingIngestClient::builder_from_clients(
+        StreamingIngestClient::builder_from_kusto_client(impatient)
+            .timeout(Duration::from_millis(400))
+            .build()
+            .unwrap(),
         slow_client.queued_client().clone(),
     )
-    .with_policy(fast_policy())
+    .policy(fast_policy())
     .on_event({
         let sink = Arc::clone(&events_log);
         move |_| sink.lock().unwrap().push(())
-    });
+    })
+    .build()
+    .unwrap();
     fault(
         &h,
         FaultRule::new("/v1/rest/ingest/*", FaultAction::Delay)
@@ -551,7 +562,12 @@ async fn requests_that_may_have_been_ingested_are_not_resent_unless_allowed() {
 async fn blobs_stream_by_reference_when_small_and_go_queued_when_large() {
     let h = harness().await;
     let (client, _) = managed(&h, fast_policy().with_max_streaming_size(64 << 10));
-    let container = h.ingest.ingestion_resources().await.unwrap().containers[0].clone();
+    let container = h
+        .emulator
+        .data_management()
+        .unwrap()
+        .resource_urls("TempStorage")[0]
+        .clone();
     let mut urls = Vec::new();
     for (name, body) in [
         ("small.csv", csv("bsmall", 3)),

@@ -739,7 +739,7 @@ fn canonical(value: &KustoValue) -> Value {
 
 async fn command(h: &IngestHarness, text: &str) {
     h.client
-        .execute_mgmt(&h.database, text, None)
+        .mgmt(&h.database, text)
         .await
         .unwrap_or_else(|e| panic!("{text}: {e}"));
 }
@@ -747,7 +747,7 @@ async fn command(h: &IngestHarness, text: &str) {
 async fn query(h: &IngestHarness, text: &str) -> KustoTable {
     let data = h
         .client
-        .execute_query(&h.database, text, None)
+        .query(&h.database, text)
         .await
         .unwrap_or_else(|e| panic!("{text}: {e}"));
     data.primary_result().unwrap().clone()
@@ -1208,7 +1208,10 @@ async fn a_failed_upload_starts_the_frame_again_on_the_next_account() {
             .unwrap();
     }
     second.clear();
-    assert!(client.storage_account_rank("kustoemu2") < client.storage_account_rank("kustoemu1"));
+    assert!(
+        kusto_ingest::__test_support::storage_account_rank(&client, "kustoemu2")
+            < kusto_ingest::__test_support::storage_account_rank(&client, "kustoemu1")
+    );
     // Now the first upload to kustoemu1 fails (both tries of its first block): the frame must
     // start again from its first row on the next container, and arrive once.
     let first = dm.storage_faults("kustoemu1").unwrap();

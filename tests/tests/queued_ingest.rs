@@ -21,7 +21,7 @@ const WAIT: Duration = Duration::from_secs(60);
 
 async fn command(h: &IngestHarness, text: &str) {
     h.client
-        .execute_mgmt(&h.database, text, None)
+        .mgmt(&h.database, text)
         .await
         .unwrap_or_else(|e| panic!("{text}: {e}"));
 }
@@ -30,11 +30,7 @@ async fn command(h: &IngestHarness, text: &str) {
 async fn counts(h: &IngestHarness, table: &str) -> BTreeMap<String, i64> {
     let data = h
         .client
-        .execute_query(
-            &h.database,
-            &format!("{table} | summarize count() by Src"),
-            None,
-        )
+        .query(&h.database, &format!("{table} | summarize count() by Src"))
         .await
         .unwrap();
     let table = data.primary_result().unwrap();
@@ -185,7 +181,12 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
     ));
 
     // An existing blob: uploaded by someone else into a container, then only its URL travels.
-    let container = h.ingest.ingestion_resources().await.unwrap().containers[0].clone();
+    let container = h
+        .emulator
+        .data_management()
+        .unwrap()
+        .resource_urls("TempStorage")[0]
+        .clone();
     let mut blob = container.clone();
     blob.path_segments_mut().unwrap().push("external.csv.gz");
     let response = h
@@ -228,11 +229,7 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
     // JSON mapping read the nested path, and commas inside quotes stayed in the name.
     let data = h
         .client
-        .execute_query(
-            "Emu",
-            "T | where Src == 'reader-csv' or Src == 'bytes-json' or Src == 'file-csv' | order by Src asc, N asc | project Src, N, Name",
-            None,
-        )
+        .query("Emu", "T | where Src == 'reader-csv' or Src == 'bytes-json' or Src == 'file-csv' | order by Src asc, N asc | project Src, N, Name")
         .await
         .unwrap();
     let rows: Vec<(String, i64, String)> = data
@@ -255,10 +252,9 @@ async fn every_source_kind_and_format(protocol: IngestProtocol, rest_api: bool) 
     // Tags and creation time reached the extent.
     let extents = h
         .client
-        .execute_mgmt(
+        .mgmt(
             "Emu",
             ".show table T extents where tags has 'ingest-by:batch-7'",
-            None,
         )
         .await
         .unwrap();
@@ -535,9 +531,9 @@ async fn failing_account(protocol: IngestProtocol, rest_api: bool) {
     for i in 0..sources {
         assert_eq!(counts[&format!("s{i}")], (i % 5) as i64 + 1, "source s{i}");
     }
-    let rank = h.ingest.storage_account_rank("kustoemu2");
+    let rank = kusto_ingest::__test_support::storage_account_rank(&h.ingest, "kustoemu2");
     assert!(rank < 0.3, "the failing account ranks {rank}");
-    assert!(h.ingest.storage_account_rank("kustoemu1") > 0.9);
+    assert!(kusto_ingest::__test_support::storage_account_rank(&h.ingest, "kustoemu1") > 0.9);
     // The ranking moved away: far fewer than one attempt per source reached the bad account.
     let applied: u64 = faults.list().iter().map(|f| f.applied).sum();
     assert!(

@@ -19,7 +19,7 @@ const CONFIGURATION: &str = "/v1/rest/ingestion/configuration";
 
 async fn command(h: &IngestHarness, text: &str) {
     h.client
-        .execute_mgmt(&h.database, text, None)
+        .mgmt(&h.database, text)
         .await
         .unwrap_or_else(|e| panic!("{text}: {e}"));
 }
@@ -32,7 +32,7 @@ async fn rows_of(h: &IngestHarness, table: &str, src: &str, expected: i64) -> i6
     loop {
         let data = h
             .client
-            .execute_query(&h.database, &query, None)
+            .query(&h.database, &query)
             .await
             .unwrap_or_else(|e| panic!("{query}: {e}"));
         let count = data

@@ -127,7 +127,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     let log = log();
     let h = start_ingest("Secrets", true, IngestProtocol::Auto).await;
     h.client
-        .execute_mgmt("Secrets", ".create table T (A:string, B:long)", None)
+        .mgmt("Secrets", ".create table T (A:string, B:long)")
         .await
         .unwrap();
     let emulator = h.emulator.url().to_owned();
@@ -190,7 +190,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
         // Success paths: query, command, streaming, queued and managed ingestion.
         let client = with_login(cs.clone(), &login).unwrap();
         seen.value("client", &client);
-        let query = client.execute_query("Secrets", "T | count", None).await;
+        let query = client.query("Secrets", "T | count").await;
         assert!(seen.result("query", &query), "connection string {n}");
         let streaming = StreamingIngestClient::from_kusto_client(client.clone());
         seen.value("streaming client", &streaming);
@@ -244,7 +244,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
                 .faults()
                 .add(FaultRule::new("*", action))
                 .unwrap();
-            let query = client.execute_query("Secrets", "T", None).await;
+            let query = client.query("Secrets", "T").await;
             assert!(!seen.result("query under a fault", &query));
             let streamed = streaming
                 .ingest(IngestionSource::bytes("x,1\n"), &properties)
@@ -256,9 +256,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
             seen.result("managed under a fault", &managed);
             h.emulator.faults().remove(id);
         }
-        let bad = client
-            .execute_mgmt("Secrets", ".no such command", None)
-            .await;
+        let bad = client.mgmt("Secrets", ".no such command").await;
         assert!(!seen.result("bad command", &bad));
 
         // Storage refusing everything: uploads fail on every account.
@@ -315,7 +313,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     // Refused logins, for each method that logs in.
     for cs in logging_in() {
         let client = with_login(cs, &refusing_login).unwrap();
-        let query = client.execute_query("Secrets", "T", None).await;
+        let query = client.query("Secrets", "T").await;
         assert!(!seen.result("refused login", &query));
     }
 

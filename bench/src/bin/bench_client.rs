@@ -286,16 +286,12 @@ fn generate(args: &Args) -> BoxResult<()> {
 async fn mgmt(args: &Args) -> BoxResult<()> {
     let client = KustoClient::new(ConnectionString::parse(args.get("url")?)?)?;
     let command = args.positional.get(1).ok_or("a command is required")?;
-    client
-        .execute_mgmt(args.get("database")?, command, None)
-        .await?;
+    client.mgmt(args.get("database")?, command).await?;
     Ok(())
 }
 
 async fn table_count(client: &KustoClient, database: &str, table: &str) -> BoxResult<i64> {
-    let result = client
-        .execute_query(database, &format!("{table} | count"), None)
-        .await?;
+    let result = client.query(database, &format!("{table} | count")).await?;
     let table = result.primary_result().ok_or("a count without a table")?;
     Ok(table
         .row(0)
@@ -322,9 +318,7 @@ async fn count(args: &Args) -> BoxResult<()> {
         rows = table_count(&client, database, table).await?;
     }
     if rows != expect {
-        let failures = client
-            .execute_mgmt(database, ".show ingestion failures", None)
-            .await?;
+        let failures = client.mgmt(database, ".show ingestion failures").await?;
         if let Some(failures) = failures.primary_result() {
             eprintln!("{}", kusto_examples::render(failures));
         }
@@ -405,7 +399,8 @@ async fn run(job: &Job) -> BoxResult<String> {
             let client = job.client()?;
             let started = Instant::now();
             let mut batches = client
-                .execute_query_arrow(&job.database, &query, ArrowOptions::default(), None)
+                .query(&job.database, &query)
+                .arrow(ArrowOptions::default())
                 .await?;
             let mut arrow_rows = 0;
             while let Some(batch) = batches.next().await {
@@ -569,6 +564,32 @@ async fn limit(job: &Job) -> BoxResult<String> {
     }
 }
 
+/// The SAS URLs of `.get ingestion resources` that the raw uploads use.
+struct Resources {
+    containers: Vec<reqwest::Url>,
+    ready_queues: Vec<reqwest::Url>,
+}
+
+async fn ingestion_resources(dm: &kusto_ingest::KustoClient) -> BoxResult<Resources> {
+    let data = dm.mgmt("NetDefaultDB", ".get ingestion resources").await?;
+    let mut resources = Resources {
+        containers: Vec::new(),
+        ready_queues: Vec::new(),
+    };
+    for row in data.primary_result().ok_or("no resources")?.rows() {
+        let kind = row.get_string("ResourceTypeName")?.unwrap_or_default();
+        let root = row.get_string("StorageRoot")?.unwrap_or_default();
+        match kind {
+            "TempStorage" => resources.containers.push(reqwest::Url::parse(root)?),
+            "SecuredReadyForAggregationQueue" => {
+                resources.ready_queues.push(reqwest::Url::parse(root)?)
+            }
+            _ => {}
+        }
+    }
+    Ok(resources)
+}
+
 /// B2's bound: each file read, uploaded with one `Put Blob` as it is (no compression) and its
 /// ingestion message posted to a queue, `--concurrency` files at a time, round robin over the
 /// containers and queues the service hands out. The messages are real, so the rows land and
@@ -576,10 +597,10 @@ async fn limit(job: &Job) -> BoxResult<String> {
 async fn raw_uploads(job: &Job) -> BoxResult<String> {
     let files = files_in(&job.data.join("b2"), "csv")?;
     let ingest = job.queued()?;
-    let resources = ingest.ingestion_resources().await?;
+    let resources = ingestion_resources(ingest.kusto_client()).await?;
     let token_table = ingest
         .kusto_client()
-        .execute_mgmt("NetDefaultDB", ".get kusto identity token", None)
+        .mgmt("NetDefaultDB", ".get kusto identity token")
         .await?;
     let token = token_table
         .primary_result()

@@ -129,13 +129,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
         emulator.url()
     ))?)?;
     client
-        .execute_mgmt("Bench", &create_table_command("Frame", &data, false)?, None)
+        .mgmt("Bench", &create_table_command("Frame", &data, false)?)
         .await?;
     let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
         .upload_options(UploadOptions::default().with_compression_level(options.level))
         .build()?;
     // Resources and configuration fetched before the measurement.
-    ingest.ingestion_resources().await?;
+    ingest.warm_up().await?;
     let properties = IngestionProperties::new("Bench", "Frame", DataFormat::Json)
         .with_report(ReportLevel::None, ReportMethod::Queue);
     let (rss_before, _) = memory();
@@ -155,7 +155,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // Correctness: every row arrives once.
     let deadline = Instant::now() + Duration::from_secs(300);
     let count = loop {
-        let result = client.execute_query("Bench", "Frame | count", None).await?;
+        let result = client.query("Bench", "Frame | count").await?;
         let count = result
             .primary_result()
             .and_then(|t| t.row(0))
@@ -168,9 +168,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
     println!("rows_in_table={count}");
     if count != options.rows as i64 {
-        let failures = client
-            .execute_mgmt("Bench", ".show ingestion failures", None)
-            .await?;
+        let failures = client.mgmt("Bench", ".show ingestion failures").await?;
         if let Some(table) = failures.primary_result() {
             println!("{}", kusto_examples::render(table));
         }

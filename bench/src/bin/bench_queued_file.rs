@@ -103,7 +103,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         emulator.url()
     ))?)?;
     client
-        .execute_mgmt("Bench", ".create table Big (Id:long, At:datetime, Key:string, State:string, Amount:real, Flag:bool, Note:string)", None)
+        .mgmt("Bench", ".create table Big (Id:long, At:datetime, Key:string, State:string, Amount:real, Flag:bool, Note:string)")
         .await?;
     let ingest = QueuedIngestClient::builder_from_kusto_client(client.clone())
         .protocol(options.protocol)
@@ -115,7 +115,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         )
         .build()?;
     // Resources, token and configuration fetched before the measurement.
-    ingest.ingestion_resources().await?;
+    ingest.warm_up().await?;
     let properties = IngestionProperties::new("Bench", "Big", DataFormat::Csv)
         .with_report(ReportLevel::None, ReportMethod::Queue);
     let (rss_before, _) = memory();

@@ -63,7 +63,7 @@ fn parse_args() -> Result<Options, String> {
 }
 
 async fn count(client: &KustoClient) -> Result<i64, Box<dyn Error>> {
-    let data = client.execute_query("Bench", "S | count", None).await?;
+    let data = client.query("Bench", "S | count").await?;
     let table = data.primary_result().ok_or("no result")?;
     Ok(table
         .rows()
@@ -91,11 +91,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         emulator.url()
     ))?)?;
     client
-        .execute_mgmt(
-            "Bench",
-            ".create table S (I:long, N:long, Text:string)",
-            None,
-        )
+        .mgmt("Bench", ".create table S (I:long, N:long, Text:string)")
         .await?;
     let payloads: Vec<String> = (0..options.requests)
         .map(|i| payload(i, options.size_kb * 1024))

@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// Start a local Kusto emulator with Azurite (queued ingestion included) until Ctrl-C.
     #[command(after_help = EXIT_CODES)]
     Emulator(EmulatorArgs),
+    /// Forget every sign-in saved by --auth browser or device-code (the file in the user's
+    /// cache directory and the keyring entries it lists).
+    Logout(LogoutArgs),
 }
 
 const INGEST_HELP: &str = "\
@@ -109,9 +112,29 @@ pub(crate) struct ClusterArgs {
     /// client id for --auth managed-identity.
     #[arg(long, value_name = "ID")]
     pub(crate) client_id: Option<String>,
-    /// The tenant (id or domain) for --auth app-key, device-code or az-cli.
+    /// The tenant (id or domain) for --auth app-key, browser, device-code or az-cli.
     #[arg(long, value_name = "TENANT")]
     pub(crate) authority: Option<String>,
+    /// The account to sign in with, for --auth browser (a login hint; default: the connection
+    /// string's User ID).
+    #[arg(long, value_name = "USER")]
+    pub(crate) login_hint: Option<String>,
+    /// For --auth browser: open the sign-in page with this command instead of the system
+    /// browser; the URL is added as its last argument (split at spaces, no quoting), e.g.
+    /// `firefox`, or `echo` to have the URL printed on stderr on a remote terminal.
+    #[arg(long, value_name = "COMMAND", env = "KUSTO_BROWSER_COMMAND")]
+    pub(crate) browser_command: Option<String>,
+    /// Where --auth browser and device-code keep the sign-in between runs: auto (the refresh
+    /// token in the platform's keyring, or in the file when no keyring answers), keyring, file
+    /// (the file <cache dir>/kusto-rs/sign-ins.json, owner-only) or off (this run only).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHERE",
+        default_value = "auto",
+        env = "KUSTO_TOKEN_CACHE"
+    )]
+    pub(crate) token_cache: TokenCacheMode,
     /// The environment variable holding the client secret of --auth app-key (never a
     /// command-line argument, so that it stays out of shell history and process lists).
     #[arg(long, value_name = "VAR", default_value = "KUSTO_CLIENT_SECRET")]
@@ -125,13 +148,34 @@ pub(crate) enum AuthMethod {
     AzCli,
     /// An Azure managed identity (system-assigned, or --client-id).
     ManagedIdentity,
-    /// The device-code flow: a code to enter in a browser is printed on stderr.
+    /// Sign in in the system browser (or --browser-command); the sign-in is kept between runs
+    /// (--token-cache).
+    Browser,
+    /// The device-code flow: a code to enter in a browser is printed on stderr; the sign-in is
+    /// kept between runs (--token-cache).
     DeviceCode,
     /// A service principal: --client-id, --authority and the secret from --secret-env.
     AppKey,
     /// No authentication (the local emulator).
     None,
 }
+
+/// `--token-cache`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum TokenCacheMode {
+    /// The keyring when one answers, else the file.
+    Auto,
+    /// The platform's keyring only (the file keeps the index, without the token).
+    Keyring,
+    /// The file only (the refresh token in plain text, readable by the owner only).
+    File,
+    /// Nothing saved: the sign-in lasts for this run.
+    Off,
+}
+
+/// `kusto logout`.
+#[derive(Debug, Args)]
+pub(crate) struct LogoutArgs {}
 
 /// How sources are sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,7 +1,7 @@
 //! `--cluster` and `--auth`: the connection string.
 
 use kusto_data::ConnectionString;
-use kusto_data::auth::{Authentication, DeviceCodeCallback, ManagedIdentity};
+use kusto_data::auth::{Authentication, DeviceCodeCallback, InteractiveLogin, ManagedIdentity};
 use kusto_data::connection_string::DEFAULT_AUTHORITY;
 
 use crate::cli::{AuthMethod, ClusterArgs};
@@ -30,13 +30,35 @@ pub(crate) fn connection_string(args: &ClusterArgs) -> Result<ConnectionString, 
             Some(id) => ManagedIdentity::ClientId(id.clone()),
             None => ManagedIdentity::SystemAssigned,
         }),
-        AuthMethod::DeviceCode => Authentication::DeviceCode {
-            authority: args
-                .authority
-                .clone()
-                .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned()),
-            callback: DeviceCodeCallback::new(|info| eprintln!("kusto: {}", info.message)),
-        },
+        AuthMethod::DeviceCode => Authentication::InteractiveLogin(
+            InteractiveLogin::device_code(DeviceCodeCallback::new(|info| {
+                eprintln!("kusto: {}", info.message)
+            }))
+            .with_tenant(
+                args.authority
+                    .clone()
+                    .unwrap_or_else(|| DEFAULT_AUTHORITY.to_owned()),
+            )
+            .with_sign_in_cache(crate::token_cache::sign_in_cache(args.token_cache)),
+        ),
+        AuthMethod::Browser => {
+            let mut login = InteractiveLogin::browser()
+                .with_sign_in_cache(crate::token_cache::sign_in_cache(args.token_cache));
+            if let Some(tenant) = args.authority.as_deref().or(parsed.authority_id()) {
+                login = login.with_tenant(tenant);
+            }
+            if let Some(hint) = args.login_hint.as_deref().or(parsed.login_hint()) {
+                login = login.with_login_hint(hint);
+            }
+            if let Some(command) = &args.browser_command {
+                let mut words = command.split_whitespace();
+                let program = words
+                    .next()
+                    .ok_or_else(|| CliError::Usage("--browser-command is empty".to_owned()))?;
+                login = login.open_with_command(program, words);
+            }
+            Authentication::InteractiveLogin(login)
+        }
         AuthMethod::AppKey => {
             let client_id = args
                 .client_id

@@ -5,6 +5,7 @@
 //! kusto ingest   --cluster <URL|CONNECTION STRING> --database D --table T [OPTIONS] SOURCES...
 //! kusto query    --cluster <URL|CONNECTION STRING> --database D [--output table|csv|jsonl|arrow|parquet] "<query or .command>"
 //! kusto emulator [--port N] [--database D]...
+//! kusto logout
 //! ```
 //!
 //! `kusto <command> --help` describes every option. In short:
@@ -31,9 +32,12 @@
 //! `--cluster` takes a URL (`https://mycluster.westeurope.kusto.windows.net`) or a connection
 //! string (`Data Source=...;Fed=True;...`); the connection string's own method applies unless
 //! `--auth` chooses one: `az-cli`, `managed-identity` (`--client-id` for a user-assigned
-//! identity), `device-code`, `app-key` (`--client-id`, `--authority`, and the secret from the
-//! environment variable named by `--secret-env`, `KUSTO_CLIENT_SECRET` by default) or `none`
-//! (the local emulator). A URL without `--auth` uses the SDK's default: the default credential
+//! identity), `browser` (interactive login in the system browser; `--login-hint`,
+//! `--authority`, `--browser-command`), `device-code`, `app-key` (`--client-id`,
+//! `--authority`, and the secret from the environment variable named by `--secret-env`,
+//! `KUSTO_CLIENT_SECRET` by default) or `none` (the local emulator). `browser` and
+//! `device-code` keep the sign-in between runs (`--token-cache`, see [`token_cache`] for what is
+//! stored where); `kusto logout` forgets it. A URL without `--auth` uses the SDK's default: the default credential
 //! chain for `https`, no authentication for `http` on loopback. Secrets are never printed: the
 //! connection string is shown masked.
 //!
@@ -65,6 +69,7 @@ mod progress;
 mod query;
 mod report;
 mod sources;
+mod token_cache;
 
 use std::process::ExitCode;
 
@@ -90,6 +95,7 @@ fn main() -> ExitCode {
             Command::Ingest(args) => ingest::run(*args).await,
             Command::Query(args) => query::run(args).await,
             Command::Emulator(args) => emulator::run(args).await,
+            Command::Logout(args) => token_cache::logout(args),
         }
     });
     let exit = match result {

@@ -19,7 +19,7 @@ pub(crate) async fn run(args: QueryArgs) -> Result<Exit, CliError> {
         })?;
     let client = KustoClient::new(cs).map_err(|e| CliError::Usage(format!("--cluster: {e}")))?;
     let data = client
-        .execute(&database, &args.query, None)
+        .execute(&database, &args.query)
         .await
         .map_err(|e| CliError::from_data(&e))?;
     let table = data

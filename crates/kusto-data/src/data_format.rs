@@ -110,6 +110,7 @@ pub enum IngestionMappingKind {
 
 /// How a file or blob is compressed, as told by its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Compression {
     /// Not compressed.
     None,

@@ -14,10 +14,8 @@
 //!
 //! Scheme, port and path are kept.
 //!
-//! **Deviation from the other SDKs.** Python, Java and Go work on the URL *string*: engine → ingest
-//! keeps the URL if `ingest-` appears anywhere in it, and ingest → engine removes the first
-//! `ingest-` anywhere (a path such as `/ingest-db` would be rewritten). Here both rules look only
-//! at the parsed host, at its start.
+//! Both rules look only at the parsed host, at its start: `ingest-` elsewhere in the URL (a path
+//! such as `/ingest-db`) is never taken for the prefix.
 //!
 //! ```
 //! use kusto_data::endpoints::{engine_endpoint, ingest_endpoint};

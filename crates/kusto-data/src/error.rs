@@ -5,6 +5,19 @@
 //! through [`Error::as_service_error`]. [`Error::is_transient`] and [`Error::is_permanent`]
 //! classify any error once, in one place. Messages never contain a secret: URLs are shown
 //! without their query string.
+//!
+//! ```no_run
+//! # async fn run(client: kusto_data::KustoClient) {
+//! match client.query("Samples", "StormEvents | count").await {
+//!     Ok(data) => println!("{} tables", data.tables().len()),
+//!     Err(error) if error.is_transient() => eprintln!("try again later: {error}"),
+//!     Err(error) => match error.as_service_error() {
+//!         Some(service) => eprintln!("the service refused it ({}): {error}", service.status),
+//!         None => eprintln!("{error}"),
+//!     },
+//! }
+//! # }
+//! ```
 
 use std::fmt;
 use std::time::Duration;

@@ -7,7 +7,7 @@
 //! | run queries and management commands | [`KustoClient`], [`ClientRequestProperties`] |
 //! | put values into a query safely | [`kql::QueryParameters`], [`kql::string_literal`], [`kql::quote_identifier`] |
 //! | read results | [`DataSet`], [`KustoTable`], typed getters on [`response::RowRef`], serde rows ([`KustoTable::deserialize`]) |
-//! | results larger than memory | [`KustoClient::execute_query_stream`] and [`response::V2EventStream`] |
+//! | results larger than memory | [`KustoRequest::stream`] and [`response::V2EventStream`] |
 //! | Arrow record batches (feature `arrow`, on by default) | [`response::arrow_batch`] |
 //! | decide what to do about an error | [`Error::is_transient`], [`Error::as_service_error`], [`RetryPolicy`] |
 //! | formats and ingest endpoints | [`DataFormat`], [`endpoints`] |
@@ -19,7 +19,7 @@
 //! // A local emulator needs no authentication; a real cluster would use e.g.
 //! // `ConnectionString::builder(url).with_azure_cli().build()?`.
 //! let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:8080/Samples")?)?;
-//! let data = client.execute_query("Samples", "StormEvents | take 3", None).await?;
+//! let data = client.query("Samples", "StormEvents | take 3").await?;
 //! #[derive(serde::Deserialize)]
 //! #[serde(rename_all = "PascalCase")]
 //! struct Storm { state: String, damage_property: Option<i64> }
@@ -33,11 +33,10 @@
 //!   [`ConnectionString::builder`]) says where and as whom; [`auth::Authentication`] lists every
 //!   method, [`auth::TokenProvider`] plugs in your own.
 //! * [`KustoClient`] (cheap to clone; one per cluster) runs queries
-//!   ([`execute_query`](KustoClient::execute_query),
-//!   [`execute_query_with_parameters`](KustoClient::execute_query_with_parameters),
-//!   [`execute_query_stream`](KustoClient::execute_query_stream),
-//!   `execute_query_arrow`) and management commands
-//!   ([`execute_mgmt`](KustoClient::execute_mgmt)); [`KustoClientBuilder`] sets the HTTP
+//!   ([`query`](KustoClient::query)) and management commands ([`mgmt`](KustoClient::mgmt)):
+//!   each is a [`KustoRequest`] whose options (request properties, typed parameters) are
+//!   methods, awaited to collect the tables or read as a stream
+//!   ([`stream`](KustoRequest::stream), `arrow`); [`KustoClientBuilder`] sets the HTTP
 //!   client, proxy, retry policy, trusted endpoints and parser options.
 //! * [`DataSet`] holds every table of a response; [`KustoTable`] one table, whose rows
 //!   ([`response::RowRef`]) have typed getters and deserialize with serde; [`KustoValue`] is one
@@ -88,7 +87,6 @@
 //! `rustls` and `rustls-ring`, aws-lc-rs is used. Without either TLS feature only `http://`
 //! URLs work (enough for the local emulator). A client given through
 //! [`KustoClientBuilder::http_client`] keeps its own TLS settings.
-//! `docs/migrating-from-python.md` maps the Python SDK's names to these.
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -109,6 +107,7 @@ pub mod data_format;
 pub mod endpoints;
 pub mod error;
 pub mod kql;
+pub mod redact;
 pub mod response;
 mod retry;
 mod secret;
@@ -118,7 +117,7 @@ pub mod types;
 /// The `arrow` crate this crate's Arrow output is built with (feature `arrow`).
 #[cfg(feature = "arrow")]
 pub use arrow;
-pub use client::{ClientRequestProperties, KustoClient, KustoClientBuilder};
+pub use client::{ClientRequestProperties, KustoClient, KustoClientBuilder, KustoRequest};
 pub use connection_string::{ConnectionString, ConnectionStringBuilder};
 pub use data_format::{Compression, DataFormat, IngestionMappingKind};
 pub use error::{ConversionError, Error, NetworkPhase, OneApiError, Result, ServiceError};

@@ -82,6 +82,7 @@ impl MatchRule {
 
 /// The outcome of [`TrustedEndpoints::precheck`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TrustDecision {
     /// Trusted without further checks (loopback, override policy, additional rule).
     Trusted,

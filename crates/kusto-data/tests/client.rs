@@ -142,7 +142,8 @@ async fn a_query_carries_the_protocol_headers_and_body() {
     let mut properties = ClientRequestProperties::new();
     properties.set_option("servertimeout", "00:01:00");
     let data = client
-        .execute_query("", "Deft | take 10", Some(&properties))
+        .query("", "Deft | take 10")
+        .properties(&properties)
         .await
         .unwrap();
     assert!(data.primary_result().unwrap().len() > 1);
@@ -189,12 +190,9 @@ async fn parameters_request_ids_and_overrides_reach_the_service() {
         .set_application("override-app")
         .set_user("Jürgen");
     client
-        .execute_query_with_parameters(
-            "Other",
-            "T | where c == name",
-            &parameters,
-            Some(&properties),
-        )
+        .query("Other", "T | where c == name")
+        .properties(&properties)
+        .parameters(&parameters)
         .await
         .unwrap();
     let request = &server.requests()[0];
@@ -218,10 +216,7 @@ async fn management_commands_and_routing() {
     let (server, url) = start().await;
     let client = client(&url);
     server.answer(Answer::Ok("application/json", fixture(V1_VERSION)));
-    let data = client
-        .execute("Db1", "  .show version", None)
-        .await
-        .unwrap();
+    let data = client.execute("Db1", "  .show version").await.unwrap();
     assert_eq!(
         data.primary_result()
             .unwrap()
@@ -232,12 +227,12 @@ async fn management_commands_and_routing() {
         Some("Engine")
     );
     server.answer(Answer::Ok("application/json", fixture(V2_DEFT)));
-    client.execute("Db1", "Deft", None).await.unwrap();
+    client.execute("Db1", "Deft").await.unwrap();
     server.answer(Answer::Ok(
         "application/json",
         fixture("azure-kusto-python/adminthenquery.json"),
     ));
-    let v1 = client.execute_query_v1("Db1", "T", None).await.unwrap();
+    let v1 = client.query("Db1", "T").v1().await.unwrap();
     assert!(!v1.tables().is_empty());
     let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths, ["/v1/rest/mgmt", "/v2/rest/query", "/v1/rest/query"]);
@@ -257,21 +252,18 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
     server
         .answer(throttled())
         .answer(Answer::Ok("application/json", fixture(V2_DEFT)));
-    client.execute_query("Db1", "Deft", None).await.unwrap();
+    client.query("Db1", "Deft").await.unwrap();
     assert_eq!(server.requests().len(), 2);
 
     server
         .answer(throttled())
         .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
-    client
-        .execute_mgmt("Db1", ".show version", None)
-        .await
-        .unwrap();
+    client.mgmt("Db1", ".show version").await.unwrap();
     assert_eq!(server.requests().len(), 4);
 
     server.answer(throttled());
     let error = client
-        .execute_mgmt("Db1", ".append T <| print 1", None)
+        .mgmt("Db1", ".append T <| print 1")
         .await
         .unwrap_err();
     assert_eq!(
@@ -291,7 +283,8 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
     let mut properties = ClientRequestProperties::new();
     properties.set_retry_policy(fast_retry());
     client
-        .execute_mgmt("Db1", ".append T <| print 1", Some(&properties))
+        .mgmt("Db1", ".append T <| print 1")
+        .properties(&properties)
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 7);
@@ -300,7 +293,7 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
     for _ in 0..4 {
         server.answer(throttled());
     }
-    client.execute_query("Db1", "Deft", None).await.unwrap_err();
+    client.query("Db1", "Deft").await.unwrap_err();
     assert_eq!(server.requests().len(), 11);
 
     // `.get ...` commands only read, and so does any command sent with `request_readonly`.
@@ -308,7 +301,7 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
         .answer(throttled())
         .answer(Answer::Ok("application/json", fixture(V1_VERSION)));
     client
-        .execute_mgmt("Db1", ".get ingestion resources", None)
+        .mgmt("Db1", ".get ingestion resources")
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 13);
@@ -318,11 +311,8 @@ async fn throttled_queries_and_readonly_commands_are_retried_others_are_not() {
     let mut readonly = ClientRequestProperties::new();
     readonly.set_option("request_readonly", true);
     client
-        .execute_mgmt(
-            "Db1",
-            ".execute database script <| .show tables",
-            Some(&readonly),
-        )
+        .mgmt("Db1", ".execute database script <| .show tables")
+        .properties(&readonly)
         .await
         .unwrap();
     assert_eq!(server.requests().len(), 15);
@@ -339,7 +329,7 @@ async fn service_errors_are_typed_and_permanent_ones_not_retried() {
         vec![("x-ms-activity-id", "act-9".to_owned())],
         one_api("General_BadRequest", true),
     ));
-    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    let error = client.query("Db1", "T").await.unwrap_err();
     assert_eq!(server.requests().len(), 1);
     let service = error.as_service_error().unwrap();
     assert_eq!(service.status, 400);
@@ -363,7 +353,7 @@ async fn service_errors_are_typed_and_permanent_ones_not_retried() {
             "Service Unavailable".to_owned(),
         ));
     }
-    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    let error = client.query("Db1", "T").await.unwrap_err();
     assert_eq!(server.requests().len(), 5);
     let service = error.as_service_error().unwrap();
     assert_eq!(service.body.as_deref(), Some("Service Unavailable"));
@@ -374,7 +364,7 @@ async fn service_errors_are_typed_and_permanent_ones_not_retried() {
         "application/json",
         fixture("azure-kusto-python/query_partial_results_defer_is_false.json"),
     ));
-    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    let error = client.query("Db1", "T").await.unwrap_err();
     assert_eq!(server.requests().len(), 6);
     let Error::PartialFailure(failure) = error else {
         panic!("expected a partial failure, got {error}");
@@ -391,10 +381,7 @@ async fn redirects_are_never_followed() {
         vec![("location", format!("{url}/elsewhere"))],
         String::new(),
     ));
-    let error = client
-        .execute_mgmt("Db1", ".drop table T", None)
-        .await
-        .unwrap_err();
+    let error = client.mgmt("Db1", ".drop table T").await.unwrap_err();
     assert_eq!(error.as_service_error().unwrap().status, 307);
     assert_eq!(server.requests().len(), 1);
 }
@@ -411,7 +398,8 @@ async fn a_hanging_server_is_a_timeout() {
     let mut properties = ClientRequestProperties::new();
     properties.set_server_timeout(Duration::from_millis(300));
     let error = client
-        .execute_query("Db1", "T", Some(&properties))
+        .query("Db1", "T")
+        .properties(&properties)
         .await
         .unwrap_err();
     match error {
@@ -429,7 +417,7 @@ async fn a_refused_connection_is_a_transient_network_error() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let error = client.execute_query("Db1", "T", None).await.unwrap_err();
+    let error = client.query("Db1", "T").await.unwrap_err();
     assert!(matches!(error, Error::Network { .. }), "{error}");
     assert!(error.is_transient());
     assert!(error.is_connect());
@@ -453,7 +441,8 @@ async fn errors_tell_whether_the_request_can_have_reached_the_service() {
     let mut properties = ClientRequestProperties::new();
     properties.set_server_timeout(Duration::from_millis(100));
     let error = client
-        .execute_mgmt("Db1", ".append T <| print 1", Some(&properties))
+        .mgmt("Db1", ".append T <| print 1")
+        .properties(&properties)
         .await
         .unwrap_err();
     assert!(error.is_timeout(), "{error}");
@@ -462,7 +451,7 @@ async fn errors_tell_whether_the_request_can_have_reached_the_service() {
     // An answer with an error status reached the service, and says which.
     server.answer(Answer::Status(409, vec![], one_api("Conflict", true)));
     let error = client
-        .execute_mgmt("Db1", ".append T <| print 1", None)
+        .mgmt("Db1", ".append T <| print 1")
         .await
         .unwrap_err();
     assert_eq!(error.status(), Some(409));
@@ -558,7 +547,8 @@ async fn a_streamed_query_yields_bounded_batches() {
         .build()
         .unwrap();
     let mut batches = client
-        .execute_query_stream("Db1", "Deft", None)
+        .query("Db1", "Deft")
+        .stream()
         .await
         .unwrap()
         .primary_batches();
@@ -587,7 +577,8 @@ async fn a_query_gives_arrow_batches_from_the_columnar_path_in_one_call() {
         .build()
         .unwrap();
     let mut batches = client
-        .execute_query_arrow("Db1", "Deft", ArrowOptions::new(), None)
+        .query("Db1", "Deft")
+        .arrow(ArrowOptions::new())
         .await
         .unwrap();
     let table = kusto_data::response::parse_v2(fixture(V2_DEFT).as_bytes())
@@ -619,10 +610,7 @@ async fn a_user_token_is_sent_to_a_loopback_cluster() {
         .unwrap();
     let client = KustoClient::new(cs).unwrap();
     assert!(!format!("{client:?}").contains("canary"));
-    client
-        .execute_mgmt("Db1", ".show version", None)
-        .await
-        .unwrap();
+    client.mgmt("Db1", ".show version").await.unwrap();
     let requests = server.requests();
     assert_eq!(requests[0].path, "/v1/rest/auth/metadata");
     assert!(requests[0].headers.get("authorization").is_none());
@@ -637,11 +625,9 @@ async fn streaming_ingestion_request_shape() {
     let (server, url) = start().await;
     let client = client(&url);
     server.answer(Answer::Ok("application/json", String::new()));
-    let options = StreamingIngestOptions {
-        mapping_name: Some("map 1".to_owned()),
-        compressed: true,
-        properties: None,
-    };
+    let options = StreamingIngestOptions::new()
+        .with_mapping_name("map 1")
+        .with_compressed(true);
     let answer = client
         .execute_streaming_ingest(
             "My Db",
@@ -793,17 +779,14 @@ async fn gzip_and_deflate_answers_are_decoded() {
     ] {
         assert_ne!(body, deft.as_bytes());
         server.answer(Answer::Encoded(encoding, body));
-        let data = client.execute_query("Db1", "Deft", None).await.unwrap();
+        let data = client.query("Db1", "Deft").await.unwrap();
         assert_eq!(format!("{:?}", data.tables()), expected, "{encoding}");
     }
     server.answer(Answer::Encoded(
         "gzip",
         gzip(fixture(V1_VERSION).as_bytes()),
     ));
-    let data = client
-        .execute_mgmt("Db1", ".show version", None)
-        .await
-        .unwrap();
+    let data = client.mgmt("Db1", ".show version").await.unwrap();
     assert_eq!(
         data.primary_result()
             .unwrap()
@@ -823,7 +806,8 @@ async fn gzip_and_deflate_answers_are_decoded() {
     // A body that claims gzip but is not is a typed error, not a panic or garbage rows.
     server.answer(Answer::Encoded("gzip", b"[not gzip at all]".to_vec()));
     let error = client
-        .execute_query("Db1", "Deft", Some(&no_retry()))
+        .query("Db1", "Deft")
+        .properties(&no_retry())
         .await
         .unwrap_err();
     match &error {
@@ -859,10 +843,7 @@ async fn requests_go_through_the_configured_proxy() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    let data = client
-        .execute_mgmt("Db1", ".show version", None)
-        .await
-        .unwrap();
+    let data = client.mgmt("Db1", ".show version").await.unwrap();
     assert_eq!(data.tables().len(), 1);
     let requests = proxy.requests();
     assert_eq!(requests.len(), 1);
@@ -897,10 +878,7 @@ async fn a_user_supplied_http_client_is_used() {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
-    client
-        .execute_mgmt("Db1", ".show version", None)
-        .await
-        .unwrap();
+    client.mgmt("Db1", ".show version").await.unwrap();
     let request = &server.requests()[0];
     assert_eq!(
         request.uri, "/v1/rest/mgmt",
@@ -926,9 +904,9 @@ fn the_client_and_its_futures_can_move_across_threads() {
     send_sync_clone::<ConnectionString>();
     let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:1").unwrap()).unwrap();
     let properties = ClientRequestProperties::new();
-    send(&client.execute_query("Db", "T", Some(&properties)));
-    send(&client.execute_query_stream("Db", "T", None));
-    send(&client.execute_mgmt("Db", ".show tables", None));
+    send(&client.query("Db", "T").properties(&properties));
+    send(&client.query("Db", "T").stream());
+    send(&client.mgmt("Db", ".show tables"));
     send(&client.execute_streaming_ingest(
         "Db",
         "T",

@@ -109,7 +109,7 @@ async fn an_endless_body_stops_at_the_response_limit_when_collected() {
     let (url, written) = serve(endless_rows()).await;
     let limit = 8 << 20;
     let client = client(&url).max_response_bytes(limit).build().unwrap();
-    let error = client.execute_query("Db", "T", None).await.unwrap_err();
+    let error = client.query("Db", "T").await.unwrap_err();
     match &error {
         Error::ResponseTooLarge { limit: l, message } => {
             assert_eq!(*l, limit);
@@ -134,7 +134,9 @@ async fn an_endless_body_is_a_timeout_when_streamed() {
     let client = client(&url).build().unwrap();
     let properties = short_timeout();
     let mut rows = client
-        .execute_query_stream("Db", "T", Some(&properties))
+        .query("Db", "T")
+        .properties(&properties)
+        .stream()
         .await
         .unwrap()
         .primary_batches();
@@ -174,7 +176,8 @@ async fn a_trickled_body_is_a_timeout_not_a_hang() {
     let client = client(&url).build().unwrap();
     let properties = short_timeout();
     let error = client
-        .execute_query("Db", "T", Some(&properties))
+        .query("Db", "T")
+        .properties(&properties)
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Timeout { .. }), "{error}");
@@ -212,7 +215,8 @@ async fn a_huge_single_token_stops_at_the_value_limit() {
     for streamed in [false, true] {
         let error = if streamed {
             let mut batches = client
-                .execute_query_stream("Db", "T", None)
+                .query("Db", "T")
+                .stream()
                 .await
                 .unwrap()
                 .primary_batches();
@@ -224,7 +228,7 @@ async fn a_huge_single_token_stops_at_the_value_limit() {
                 }
             }
         } else {
-            client.execute_query("Db", "T", None).await.unwrap_err()
+            client.query("Db", "T").await.unwrap_err()
         };
         match &error {
             Error::ResponseTooLarge { limit: l, message } => {
@@ -261,10 +265,7 @@ async fn a_management_answer_with_a_huge_token_stops_at_the_value_limit() {
         .parser_options(ParserOptions::new().with_max_value_bytes(2 << 20))
         .build()
         .unwrap();
-    let error = client
-        .execute_mgmt("Db", ".show tables", None)
-        .await
-        .unwrap_err();
+    let error = client.mgmt("Db", ".show tables").await.unwrap_err();
     assert!(
         matches!(error, Error::ResponseTooLarge { limit, .. } if limit == 2 << 20),
         "{error}"
@@ -301,7 +302,7 @@ async fn a_gzip_bomb_is_counted_after_decompression() {
     let (url, _) = serve(script).await;
     let limit = 16 << 20;
     let client = client(&url).max_response_bytes(limit).build().unwrap();
-    let error = client.execute_query("Db", "T", None).await.unwrap_err();
+    let error = client.query("Db", "T").await.unwrap_err();
     assert!(
         matches!(error, Error::ResponseTooLarge { limit: l, .. } if l == limit),
         "{error}"
@@ -333,7 +334,7 @@ async fn invalid_utf8_is_a_malformed_response() {
     );
     let (url, _) = serve(answer("200 OK", body)).await;
     let client = client(&url).build().unwrap();
-    let error = client.execute_query("Db", "T", None).await.unwrap_err();
+    let error = client.query("Db", "T").await.unwrap_err();
     match &error {
         Error::MalformedResponse { offset, .. } => assert!(offset.is_some()),
         other => panic!("expected MalformedResponse, got {other}"),
@@ -346,11 +347,8 @@ async fn an_error_object_in_a_200_answer_is_a_typed_error_that_quotes_it() {
     let body = br#"{"error":{"code":"General_BadRequest","message":"boom from a proxy","@permanent":true}}"#;
     let (url, _) = serve(answer("200 OK", body.to_vec())).await;
     let client = client(&url).build().unwrap();
-    let query = client.execute_query("Db", "T", None).await.unwrap_err();
-    let command = client
-        .execute_mgmt("Db", ".show tables", None)
-        .await
-        .unwrap_err();
+    let query = client.query("Db", "T").await.unwrap_err();
+    let command = client.mgmt("Db", ".show tables").await.unwrap_err();
     for error in [query, command] {
         match &error {
             Error::MalformedResponse { message, .. } => {
@@ -375,7 +373,7 @@ async fn a_body_cut_short_is_an_error_not_a_shorter_table() {
     });
     let (url, _) = serve(script).await;
     let client = client(&url).build().unwrap();
-    let error = client.execute_query("Db", "T", None).await.unwrap_err();
+    let error = client.query("Db", "T").await.unwrap_err();
     assert!(
         matches!(
             error,

@@ -74,10 +74,7 @@ impl Setup {
     /// Runs a query and returns its error and whether the listener was contacted.
     async fn query(&self, client: &KustoClient) -> (Error, bool) {
         let before = self.connections.load(Ordering::SeqCst);
-        let error = client
-            .execute_query("db", "T | take 1", None)
-            .await
-            .unwrap_err();
+        let error = client.query("db", "T | take 1").await.unwrap_err();
         let text = format!("{error} {error:?}");
         assert!(!text.contains("CANARY"), "the token leaked: {text}");
         (error, self.connections.load(Ordering::SeqCst) > before)

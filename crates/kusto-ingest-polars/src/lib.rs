@@ -3,11 +3,15 @@
 //!
 //! # Quick start
 //!
+//! One `use` line (this crate re-exports the types of kusto-ingest and kusto-data its API takes,
+//! and both crates whole, as [`kusto_ingest`] and [`kusto_data`]):
+//!
 //! ```no_run
-//! use kusto_data::{ConnectionString, DataFormat, KustoClient};
-//! use kusto_ingest::{IngestionProperties, QueuedIngestClient};
 //! use kusto_ingest_polars::polars::prelude::*;
-//! use kusto_ingest_polars::{FrameOptions, IngestFromDataFrame, ResultOptions, query_dataframe};
+//! use kusto_ingest_polars::{
+//!     ConnectionString, DataFormat, FrameOptions, IngestFromDataFrame, IngestionProperties,
+//!     KustoClient, QueuedIngestClient, ResultOptions, query_dataframe,
+//! };
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let ingest = QueuedIngestClient::new(ConnectionString::parse(
@@ -37,8 +41,8 @@
 //!
 //! **Format.** The explicit [`FrameOptions::with_format`], else the properties' format (`json`
 //! or `multijson`: JSON lines; `csv`; `parquet`); any other format is refused. The properties'
-//! format is never ignored (the Python SDK ignores it, python issue 585), and the caller's
-//! properties are never changed: the ones sent are a copy with the frame's format.
+//! format is never ignored, and the caller's properties are never changed: the ones sent are a
+//! copy with the frame's format.
 //!
 //! **Memory.** A writer thread converts a slice of rows at a time (sized for about 1 MiB of
 //! output) to Arrow arrays, writes them as JSON lines, CSV or Parquet, and hands 1 MiB buffers
@@ -112,6 +116,16 @@
 )]
 
 pub use polars;
+
+/// The `kusto-ingest` crate this crate is built with.
+pub use kusto_ingest;
+/// The `kusto-data` crate this crate is built with.
+pub use kusto_ingest::kusto_data;
+pub use kusto_ingest::{
+    ConnectionString, DataFormat, IngestionOperation, IngestionProperties, KustoClient,
+    ManagedIngestResult, ManagedStreamingIngestClient, QueuedIngestClient, StreamingIngestClient,
+    StreamingResult,
+};
 
 mod convert;
 mod error;

@@ -51,7 +51,7 @@ pub enum NonFinite {
     /// Kept: Kusto `real` holds NaN and ±infinity (default).
     #[default]
     Keep,
-    /// Written as null (what the Python SDK's JSON path does, without asking).
+    /// Written as null.
     Null,
 }
 
@@ -169,10 +169,9 @@ impl FrameOptions {
 
     /// The format a frame is written in: the explicit one, else the properties' format.
     ///
-    /// This is the whole rule. Unlike the Python SDK (which ignores the properties' format
-    /// and picks CSV or JSON from the mapping kind, python issue 585), the format a caller put
-    /// in the properties is the one used; a mapping of another kind is then refused by the
-    /// properties' own validation rather than silently ignored.
+    /// This is the whole rule: the format a caller put in the properties is the one used; a
+    /// mapping of another kind is then refused by the properties' own validation rather than
+    /// silently ignored.
     pub fn resolve_format(&self, properties_format: DataFormat) -> Result<FrameFormat> {
         if let Some(format) = self.format {
             return Ok(format);

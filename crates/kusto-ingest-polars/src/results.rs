@@ -92,7 +92,7 @@ pub async fn query_dataframe(
     query: &str,
     options: &ResultOptions,
 ) -> Result<DataFrame> {
-    let stream = client.execute_query_stream(database, query, None).await?;
+    let stream = client.query(database, query).stream().await?;
     dataframe_from_stream(stream.primary_record_batches(options.arrow()), options).await
 }
 

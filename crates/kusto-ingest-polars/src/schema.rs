@@ -262,7 +262,7 @@ pub async fn table_schema(
     table: &str,
 ) -> Result<TableSchema> {
     let command = format!(".show table {} cslschema", quote_identifier(table));
-    let result = client.execute_mgmt(database, &command, None).await?;
+    let result = client.mgmt(database, &command).await?;
     let text = result
         .primary_result()
         .and_then(|t| {

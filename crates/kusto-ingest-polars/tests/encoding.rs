@@ -244,9 +244,9 @@ fn helpers_describe_the_frame_in_kusto_terms() {
         ".create-merge table T ([\"my id\"]:long, when:datetime)"
     );
     let mapping = mapping_for(&frame, FrameFormat::Csv).unwrap();
-    assert_eq!(mapping[1].to_json()["properties"]["Ordinal"], "1");
+    assert_eq!(mapping[1].ordinal, Some(1));
     let mapping = mapping_for(&frame, FrameFormat::Json).unwrap();
-    assert_eq!(mapping[0].to_json()["properties"]["Path"], "$['my id']");
+    assert_eq!(mapping[0].path.as_deref(), Some("$['my id']"));
     assert_eq!(
         kusto_type_of(&DataType::Time),
         Some(kusto_data::KustoType::TimeSpan)

@@ -1,6 +1,26 @@
 //! Ingestion into Azure Data Explorer (Kusto): queued ingestion over both of the service's
 //! protocols (storage queues and the REST ingestion API), with uploads in bounded memory, ranked
-//! storage accounts and a status every caller can wait on.
+//! storage accounts and an outcome that can be waited for; streaming and managed-streaming
+//! ingestion for low latency.
+//!
+//! One `use` line is enough for a first ingestion: this crate re-exports what its API takes
+//! ([`ConnectionString`], [`DataFormat`], [`KustoClient`], [`RetryPolicy`], ...), and the whole
+//! [`kusto_data`] crate it is built with.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use kusto_ingest::{ConnectionString, DataFormat, IngestionProperties, IngestionSource, QueuedIngestClient};
+//!
+//! // The local emulator; a real cluster would be `ConnectionString::builder(url).with_azure_cli()`.
+//! let client = QueuedIngestClient::new(ConnectionString::parse("http://127.0.0.1:8080")?)?;
+//! let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv).with_tracking();
+//! let operation = client
+//!     .ingest(IngestionSource::bytes("1,start\n2,stop\n"), &properties)
+//!     .await?;
+//! operation.wait(Duration::from_secs(60)).await?; // an error if the service reports a failure
+//! # Ok(()) }
+//! ```
 //!
 //! | task | start here |
 //! |---|---|
@@ -12,43 +32,25 @@
 //! | wait for the outcome, from this or another process | [`IngestionOperation::wait`], [`QueuedIngestClient::resume`] |
 //! | decide what to do about an error | [`Error::is_transient`] |
 //!
-//! ```no_run
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use std::time::Duration;
-//! use kusto_data::{ConnectionString, DataFormat};
-//! use kusto_ingest::{IngestionProperties, IngestionSource, QueuedIngestClient};
+//! # Clients
 //!
-//! // The local emulator; a real cluster would be `ConnectionString::builder(url).with_azure_cli()`.
-//! let client = QueuedIngestClient::new(ConnectionString::parse("http://127.0.0.1:8080")?)?;
-//! let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv);
-//! let operation = client
-//!     .ingest(IngestionSource::bytes("1,start\n2,stop\n"), &properties)
-//!     .await?;
-//! let status = operation.wait(Duration::from_secs(60)).await?;
-//! println!("{status:?}");
-//! # Ok(()) }
-//! ```
+//! The three clients are configured alike: `new(connection_string)` with default settings,
+//! `builder(connection_string)` (or `builder_from_kusto_client` / `builder_from_clients`) for
+//! settings, then `build()`. They are cheap to clone; share one per cluster.
 //!
-//! # How a source travels
+//! # How a queued source travels
 //!
 //! 1. The properties are checked ([`IngestionProperties::validate`]); nothing is sent when they
 //!    are wrong, and the error names the field.
-//! 2. The protocol is chosen ([`IngestProtocol`]): the REST configuration is asked for (and
-//!    cached); a 404 means storage queues; otherwise the service's `preferredIngestionMethod`.
+//! 2. The protocol is chosen once per client ([`IngestProtocol`]).
 //! 3. The data is compressed as it streams (gzip, unless the format is binary or the data is
-//!    compressed already) and uploaded in blocks to a container of the best-ranked storage
-//!    account ([`ranking`]); a failed upload moves to the next account ([`upload`]).
-//! 4. Over the queue protocol a status entity is written (`Pending`) and a message posted to the
-//!    best-ranked queue; over REST the blob is submitted with `POST
+//!    compressed already) and uploaded in blocks ([`UploadOptions`]) to a container of the
+//!    best-ranked storage account: accounts that keep succeeding are tried first, and a failed
+//!    upload moves to the next one.
+//! 4. Over the queue protocol a message is posted to the best-ranked queue (after the status
+//!    entry, when tracking is asked for); over REST the blob is submitted with `POST
 //!    /v1/rest/ingestion/queued/{db}/{table}`.
-//! 5. The returned [`IngestionOperation`] reads the status table or the REST operation.
-//!
-//! The wire forms, and where they deliberately differ from the Python SDK's, are in
-//! [`protocol`]. Status sources are described in [`status`].
-//!
-//! Streaming ingestion ([`StreamingIngestClient`]) sends small payloads straight to the engine;
-//! [`ManagedStreamingIngestClient`] streams when it can and falls back to queued ingestion when
-//! it must ([`managed`] lists every decision and how it differs from the Python SDK's).
+//! 5. The returned [`IngestionOperation`] reads the status entry or the REST operation.
 //!
 //! # Errors and retries
 //!
@@ -75,7 +77,12 @@
 //!
 //! # Cargo features
 //!
-//! None of its own; TLS and Arrow are `kusto-data`'s features.
+//! | Feature | Default | What it does |
+//! |---|---|---|
+//! | `rustls` | yes | TLS through rustls with aws-lc-rs (`kusto-data`'s `rustls`) |
+//! | `rustls-ring` | no | TLS through rustls with ring, no aws-lc build: `default-features = false, features = ["rustls-ring"]` |
+//! | `arrow` | no | Arrow output of `kusto-data`'s query results |
+//! | `certificate` | no | application-certificate authentication |
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -89,18 +96,18 @@
     )
 )]
 
-pub mod error;
-pub mod managed;
-pub mod properties;
-pub mod protocol;
+mod error;
+mod managed;
+mod properties;
+mod protocol;
 mod queued;
-pub mod ranking;
-pub mod resources;
-pub mod source;
-pub mod status;
+mod ranking;
+mod resources;
+mod source;
+mod status;
 mod storage;
-pub mod streaming;
-pub mod upload;
+mod streaming;
+mod upload;
 
 /// The `kusto-data` crate this crate is built with: connection strings, authentication,
 /// queries and everything else of the client side, in the version this crate's API takes.
@@ -112,7 +119,7 @@ pub use kusto_data::{
 pub use error::{Error, Result, StorageService};
 pub use managed::{
     AmbiguousFailure, FallbackReason, ManagedEvent, ManagedIngestResult,
-    ManagedStreamingIngestClient, ManagedStreamingPolicy,
+    ManagedStreamingIngestClient, ManagedStreamingIngestClientBuilder, ManagedStreamingPolicy,
 };
 pub use properties::{
     ColumnMapping, IngestionMapping, IngestionProperties, ReportLevel, ReportMethod,
@@ -122,8 +129,17 @@ pub use queued::{
     ActiveProtocol, IngestProtocol, NotificationKind, QueuedIngestClient,
     QueuedIngestClientBuilder, SourceOutcome,
 };
-pub use resources::{IngestionResources, RestConfiguration};
 pub use source::{BoxedReader, IngestionSource};
 pub use status::{IngestionOperation, IngestionState, IngestionStatus, Notification, SourceStatus};
-pub use streaming::{StreamingIngestClient, StreamingResult};
+pub use streaming::{StreamingIngestClient, StreamingIngestClientBuilder, StreamingResult};
 pub use upload::UploadOptions;
+
+/// Internals that this repository's own tests read. Not part of the API: hidden from the
+/// documentation, and free to change in any release.
+#[doc(hidden)]
+pub mod __test_support {
+    /// The current rank (0.0 to 1.0) of a storage account of `client`, by account name.
+    pub fn storage_account_rank(client: &crate::QueuedIngestClient, account: &str) -> f64 {
+        client.storage_account_rank(account)
+    }
+}

@@ -1,40 +1,5 @@
 //! [`ManagedStreamingIngestClient`]: streams when it can, falls back to queued ingestion when it
-//! must, and never reads a forward-only source twice nor resends what may have been ingested
-//! unless told to.
-//!
-//! How a source is handled:
-//!
-//! 1. Properties that streaming cannot honour (an inline mapping, tags, `ingest_if_not_exists`,
-//!    a creation time, ...), a zip archive, or a table kept on queued ingestion by an earlier
-//!    decision: **queued** at once.
-//! 2. At most [`ManagedStreamingPolicy::max_streaming_size`] bytes of raw data (4 MiB by default)
-//!    are read into memory. A larger source goes **queued** at once, the buffered prefix chained
-//!    to the rest of the source: nothing is read twice and no temporary file is written. A file
-//!    is measured by its length (and its gzip trailer), a blob by its size.
-//! 3. Otherwise it is **streamed**, with the attempts, backoff and deadline of
-//!    [`ManagedStreamingPolicy::retry`]; each request id carries the source id and the attempt
-//!    (`KRS.executeManagedStreamingIngest;{source id};{attempt}`).
-//!
-//! What a failed attempt leads to is decided from typed facts, never from message text:
-//!
-//! | failure | decision |
-//! |---|---|
-//! | HTTP 429 (throttled) | queued; the table stays on queued for [`throttle_backoff`](ManagedStreamingPolicy::throttle_backoff) (10 s) |
-//! | streaming disabled (codes `BadRequest_StreamingIngestionPolicyNotEnabled`, `StreamingIngestionDisabledForCluster`, or a 404 of the endpoint) | queued, the table stays on queued for [`config_backoff`](ManagedStreamingPolicy::config_backoff) (15 min); or an error when [`fail_when_streaming_disabled`](ManagedStreamingPolicy::fail_when_streaming_disabled) |
-//! | too large (HTTP 413, `Stream_InputStreamTooLarge`) | queued |
-//! | other permanent errors (bad data, bad mapping, unknown table: `@permanent` or a 4xx) | the error, after one attempt |
-//! | transient service errors (5xx with an answer) and connections that could not be made | retried, then queued |
-//! | no answer after the request may have reached the service (time-out, connection lost) | [`AmbiguousFailure`]: by default [`Error::Ambiguous`] without resending |
-//!
-//! The queued fall-back reuses the source id and the bytes already read. Every decision is
-//! reported to the [`on_event`](ManagedStreamingIngestClient::on_event) callback.
-//!
-//! Differences from the Python SDK's managed client, and why: Python retries permanent errors
-//! three times (wasted requests, and the same error); it never falls back on 5xx without a
-//! OneApi body or on network errors (data that queued ingestion would take is lost to the
-//! caller); it has no per-table back-off (every call after throttling is throttled again); it
-//! retries after a time-out (a possible duplicate); and it compares the 4 MiB limit with the
-//! *compressed* size, so a highly compressible 20 MB file is streamed and refused by the service.
+//! must.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -59,6 +24,7 @@ use crate::streaming::{
 /// What to do when a streaming request failed without an answer after it may have reached the
 /// service (the rows may have been ingested).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum AmbiguousFailure {
     /// Return [`Error::Ambiguous`]; nothing is resent, so nothing is doubled (default).
     #[default]
@@ -217,7 +183,8 @@ pub enum ManagedEvent<'a> {
     },
 }
 
-/// How a managed ingestion went.
+/// How a managed ingestion went: streamed, or queued. Exhaustive on purpose: every source
+/// takes one of the two paths, and a `match` on it needs no other arm.
 #[derive(Debug)]
 pub enum ManagedIngestResult {
     /// Streamed: the service's answer.
@@ -229,6 +196,53 @@ pub enum ManagedIngestResult {
 type Callback = Arc<dyn Fn(&ManagedEvent<'_>) + Send + Sync>;
 
 /// Streams when it can, falls back to queued ingestion when it must. Cheap to clone.
+///
+/// It never reads a forward-only source twice, and never resends what may have been ingested
+/// unless its policy says so. How a source is handled:
+///
+/// 1. Properties that streaming cannot honour (an inline mapping, tags, `ingest_if_not_exists`,
+///    a creation time, ...), a zip archive, or a table kept on queued ingestion by an earlier
+///    decision: **queued** at once.
+/// 2. At most [`ManagedStreamingPolicy::max_streaming_size`] bytes of raw data (4 MiB by
+///    default) are read into memory. A larger source goes **queued** at once, the buffered
+///    prefix chained to the rest of the source: nothing is read twice and no temporary file is
+///    written. A file is measured by its length (and its gzip trailer), a blob by its size.
+/// 3. Otherwise it is **streamed**, with the attempts, backoff and deadline of
+///    [`ManagedStreamingPolicy::retry`]; each request id carries the source id and the attempt
+///    (`KRS.executeManagedStreamingIngest;{source id};{attempt}`).
+///
+/// What a failed attempt leads to is decided from typed facts, never from message text:
+///
+/// | failure | decision |
+/// |---|---|
+/// | HTTP 429 (throttled) | queued; the table stays on queued for [`throttle_backoff`](ManagedStreamingPolicy::throttle_backoff) (10 s) |
+/// | streaming disabled (codes `BadRequest_StreamingIngestionPolicyNotEnabled`, `StreamingIngestionDisabledForCluster`, or a 404 of the endpoint) | queued, the table stays on queued for [`config_backoff`](ManagedStreamingPolicy::config_backoff) (15 min); or an error when [`fail_when_streaming_disabled`](ManagedStreamingPolicy::fail_when_streaming_disabled) |
+/// | too large (HTTP 413, `Stream_InputStreamTooLarge`) | queued |
+/// | other permanent errors (bad data, bad mapping, unknown table: `@permanent` or a 4xx) | the error, after one attempt |
+/// | transient service errors (5xx with an answer) and connections that could not be made | retried, then queued |
+/// | no answer after the request may have reached the service (time-out, connection lost) | [`AmbiguousFailure`]: by default [`Error::Ambiguous`] without resending |
+///
+/// The queued fall-back reuses the source id and the bytes already read. Every decision is
+/// reported to the [`on_event`](ManagedStreamingIngestClientBuilder::on_event) callback.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use kusto_ingest::{
+///     ConnectionString, DataFormat, IngestionProperties, IngestionSource, ManagedIngestResult,
+///     ManagedStreamingIngestClient, ManagedStreamingPolicy,
+/// };
+///
+/// let client = ManagedStreamingIngestClient::builder(ConnectionString::parse("http://127.0.0.1:8080")?)
+///     .policy(ManagedStreamingPolicy::default().with_max_streaming_size(1 << 20))
+///     .on_event(|event| eprintln!("{event:?}"))
+///     .build()?;
+/// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv);
+/// match client.ingest(IngestionSource::bytes("1,a\n"), &properties).await? {
+///     ManagedIngestResult::Streamed(result) => println!("{:?} records", result.consumed_records),
+///     ManagedIngestResult::Queued(operation, reason) => println!("queued ({reason:?}): {operation:?}"),
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct ManagedStreamingIngestClient {
     streaming: StreamingIngestClient,
@@ -297,17 +311,59 @@ fn classify(error: &Error) -> Class {
     }
 }
 
-impl ManagedStreamingIngestClient {
-    /// A client for the cluster of `connection_string` (engine or data-management URL; each
-    /// side is derived from it).
-    pub fn new(connection_string: ConnectionString) -> Result<Self> {
-        Ok(Self::from_clients(
-            StreamingIngestClient::new(connection_string.clone())?,
-            QueuedIngestClient::new(connection_string)?,
-        ))
+/// Builds a [`ManagedStreamingIngestClient`].
+#[must_use]
+pub struct ManagedStreamingIngestClientBuilder {
+    clients: Result<(StreamingIngestClient, QueuedIngestClient)>,
+    policy: ManagedStreamingPolicy,
+    callback: Option<Callback>,
+}
+
+impl fmt::Debug for ManagedStreamingIngestClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManagedStreamingIngestClientBuilder")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ManagedStreamingIngestClientBuilder {
+    /// The policy (default [`ManagedStreamingPolicy::default`]).
+    pub fn policy(mut self, policy: ManagedStreamingPolicy) -> Self {
+        self.policy = policy;
+        self
     }
 
-    /// A client composed of a streaming and a queued client.
+    /// Calls `callback` with every decision (streamed, retried, fell back and why, failed).
+    pub fn on_event(
+        mut self,
+        callback: impl Fn(&ManagedEvent<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.callback = Some(Arc::new(callback));
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<ManagedStreamingIngestClient> {
+        let (streaming, queued) = self.clients?;
+        Ok(ManagedStreamingIngestClient {
+            streaming,
+            queued,
+            policy: self.policy,
+            tables: Arc::new(Mutex::new(HashMap::new())),
+            callback: self.callback,
+        })
+    }
+}
+
+impl ManagedStreamingIngestClient {
+    /// A client for the cluster of `connection_string` (engine or data-management URL; each
+    /// side is derived from it), with default settings.
+    pub fn new(connection_string: ConnectionString) -> Result<Self> {
+        Self::builder(connection_string).build()
+    }
+
+    /// A client composed of a streaming and a queued client, with default settings.
     pub fn from_clients(streaming: StreamingIngestClient, queued: QueuedIngestClient) -> Self {
         ManagedStreamingIngestClient {
             streaming,
@@ -318,21 +374,35 @@ impl ManagedStreamingIngestClient {
         }
     }
 
-    /// Uses `policy`.
-    #[must_use]
-    pub fn with_policy(mut self, policy: ManagedStreamingPolicy) -> Self {
-        self.policy = policy;
-        self
+    /// A builder for the cluster of `connection_string` (each side derived as in
+    /// [`new`](Self::new)).
+    pub fn builder(connection_string: ConnectionString) -> ManagedStreamingIngestClientBuilder {
+        let clients = StreamingIngestClient::new(connection_string.clone())
+            .and_then(|streaming| Ok((streaming, QueuedIngestClient::new(connection_string)?)));
+        Self::builder_with(clients)
     }
 
-    /// Calls `callback` with every decision (streamed, retried, fell back and why, failed).
-    #[must_use]
-    pub fn on_event(
-        mut self,
-        callback: impl Fn(&ManagedEvent<'_>) + Send + Sync + 'static,
-    ) -> Self {
-        self.callback = Some(Arc::new(callback));
-        self
+    /// A builder over a streaming and a queued client (each with its own settings).
+    pub fn builder_from_clients(
+        streaming: StreamingIngestClient,
+        queued: QueuedIngestClient,
+    ) -> ManagedStreamingIngestClientBuilder {
+        Self::builder_with(Ok((streaming, queued)))
+    }
+
+    fn builder_with(
+        clients: Result<(StreamingIngestClient, QueuedIngestClient)>,
+    ) -> ManagedStreamingIngestClientBuilder {
+        ManagedStreamingIngestClientBuilder {
+            clients,
+            policy: ManagedStreamingPolicy::default(),
+            callback: None,
+        }
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &ManagedStreamingPolicy {
+        &self.policy
     }
 
     /// The queued client used for fall-backs.

@@ -1,24 +1,4 @@
 //! [`IngestionProperties`]: where the data goes and how the service reads it; [`ColumnMapping`]s.
-//!
-//! Properties are plain data with public fields and builder-style `with_*` methods. They are
-//! checked by [`IngestionProperties::validate`] (every ingest call runs it before anything is
-//! sent), and errors name the field ([`Error::InvalidProperty`]). The caller's value is never
-//! changed by an ingest call.
-//!
-//! ```
-//! use kusto_data::DataFormat;
-//! use kusto_ingest::{ColumnMapping, IngestionProperties};
-//!
-//! let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv)
-//!     .with_mapping(vec![
-//!         ColumnMapping::csv("Id", "long", 0),
-//!         ColumnMapping::csv("Name", "string", 1),
-//!     ])
-//!     .with_ingest_by_tag("2024-05-01")
-//!     .with_ignore_first_record(true);
-//! properties.validate()?;
-//! # Ok::<(), kusto_ingest::Error>(())
-//! ```
 
 use std::collections::BTreeMap;
 
@@ -43,7 +23,7 @@ pub enum ReportLevel {
 
 impl ReportLevel {
     /// The wire value.
-    pub fn wire_value(self) -> u8 {
+    pub(crate) fn wire_value(self) -> u8 {
         match self {
             ReportLevel::FailuresOnly => 0,
             ReportLevel::None => 1,
@@ -69,7 +49,7 @@ pub enum ReportMethod {
 
 impl ReportMethod {
     /// The wire value.
-    pub fn wire_value(self) -> u8 {
+    pub(crate) fn wire_value(self) -> u8 {
         match self {
             ReportMethod::Queue => 0,
             ReportMethod::Table => 1,
@@ -78,7 +58,7 @@ impl ReportMethod {
     }
 
     /// True when the status table is written.
-    pub fn uses_table(self) -> bool {
+    pub(crate) fn uses_table(self) -> bool {
         matches!(self, ReportMethod::Table | ReportMethod::QueueAndTable)
     }
 }
@@ -124,9 +104,9 @@ impl ValidationPolicy {
         }
     }
 
-    /// The JSON text sent to the service, keys sorted as the Python SDK writes them:
+    /// The JSON text sent to the service, keys sorted:
     /// `{"ValidationImplications":1,"ValidationOptions":0}`.
-    pub fn to_json_text(&self) -> String {
+    pub(crate) fn to_json_text(self) -> String {
         let options = match self.options {
             ValidationOptions::DoNotValidate => 0,
             ValidationOptions::ValidateCsvInputConstantColumns => 1,
@@ -164,7 +144,7 @@ pub enum TransformationMethod {
 
 impl TransformationMethod {
     /// The wire name.
-    pub fn wire_name(self) -> &'static str {
+    pub(crate) fn wire_name(self) -> &'static str {
         match self {
             TransformationMethod::PropertyBagArrayToDictionary => "PropertyBagArrayToDictionary",
             TransformationMethod::SourceLocation => "SourceLocation",
@@ -279,7 +259,7 @@ impl ColumnMapping {
     /// The mapping element as the service reads it:
     /// `{"column":"A","datatype":"string","properties":{"Ordinal":"0"}}` (the ordinal is a
     /// string, as in the documentation and every SDK).
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         let mut properties = Map::new();
         if let Some(value) = &self.const_value {
             properties.insert("ConstValue".into(), json!(value));
@@ -300,7 +280,7 @@ impl ColumnMapping {
     }
 
     /// Checks that this element can be used with mappings of `kind`.
-    pub fn validate(&self, kind: IngestionMappingKind) -> std::result::Result<(), String> {
+    pub(crate) fn validate(&self, kind: IngestionMappingKind) -> std::result::Result<(), String> {
         if self.column.trim().is_empty() {
             return Err("a column mapping has an empty column name".to_owned());
         }
@@ -371,7 +351,23 @@ pub enum IngestionMapping {
 /// Where data goes and how the service reads it.
 ///
 /// Built with [`new`](Self::new) and the `with_*` methods; the fields can be read and set, and
-/// new ones may be added in later versions (the struct is `#[non_exhaustive]`).
+/// new ones may be added in later versions (the struct is `#[non_exhaustive]`). They are checked
+/// by [`validate`](Self::validate) (every ingest call runs it before anything is sent) and
+/// errors name the field ([`Error::InvalidProperty`]). An ingest call never changes them.
+///
+/// ```
+/// use kusto_ingest::{ColumnMapping, DataFormat, IngestionProperties};
+///
+/// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv)
+///     .with_mapping(vec![
+///         ColumnMapping::csv("Id", "long", 0),
+///         ColumnMapping::csv("Name", "string", 1),
+///     ])
+///     .with_ingest_by_tag("2024-05-01")
+///     .with_ignore_first_record(true);
+/// properties.validate()?;
+/// # Ok::<(), kusto_ingest::Error>(())
+/// ```
 ///
 /// Reports default to the service's own defaults: failures only, to the notification queues.
 /// An ingestion is *tracked* (its outcome can be read and waited for with
@@ -598,14 +594,14 @@ impl IngestionProperties {
     }
 
     /// The mapping kind sent with an inline mapping: the explicit one, else the format's.
-    pub fn effective_mapping_kind(&self) -> IngestionMappingKind {
+    pub(crate) fn effective_mapping_kind(&self) -> IngestionMappingKind {
         self.mapping_kind
             .unwrap_or_else(|| self.format.mapping_kind())
     }
 
     /// The tags in the order the service receives them: additional tags, then `drop-by:`, then
-    /// `ingest-by:` (as the Python SDK orders them).
-    pub fn tags(&self) -> Vec<String> {
+    /// `ingest-by:` (the order of the other SDKs).
+    pub(crate) fn tags(&self) -> Vec<String> {
         let mut tags = self.additional_tags.clone();
         tags.extend(self.drop_by_tags.iter().map(|t| format!("drop-by:{t}")));
         tags.extend(self.ingest_by_tags.iter().map(|t| format!("ingest-by:{t}")));
@@ -613,7 +609,7 @@ impl IngestionProperties {
     }
 
     /// The inline mapping as the JSON text the service reads, if there is one.
-    pub fn mapping_json_text(&self) -> Option<String> {
+    pub(crate) fn mapping_json_text(&self) -> Option<String> {
         match &self.mapping {
             Some(IngestionMapping::Columns(columns)) => {
                 Some(Value::Array(columns.iter().map(ColumnMapping::to_json).collect()).to_string())

@@ -1,21 +1,8 @@
 //! What is sent to the data-management service: the queue message of the storage-queue protocol
-//! (`kusto-protocol.md` 6.4) and the body of the REST protocol's queued submission (1.5).
-//!
-//! Differences from what the Python SDK 6.0.4 writes for the same properties, all deliberate:
-//!
-//! | field | Python | here | why |
-//! |---|---|---|---|
-//! | `SourceMessageCreationTime` | naive UTC, 6 digits, no zone | `...1234567Z` | a datetime without a zone is ambiguous; the service's own format |
-//! | `RawDataSize` | a guess for gzip files (`size x 11`) and nothing for streams | the exact size where the data tells it, else omitted | the service uses it for batching; a wrong value misleads it |
-//! | `ReportLevel` / `ReportMethod` | `1` (none) / `0` (queue) | `2` / `1` (failures and successes, status table) by default | every ingestion can be waited on |
-//! | `IngestionStatusInTable` | never (Python has no table reporting) | when the report method includes the table | status of one source without reading shared queues |
-//! | `ignoreFirstRecord` | only when true, as a JSON boolean | always, as the string `"true"`/`"false"` | the documented type: values of `AdditionalProperties` are strings |
-//! | `authorizationContext` | may be `null` | always the token | the service refuses messages without it |
-//! | `creationTime`, `zipPattern`, `ignoreSizeLimit` | only through `additional_properties` | fields of [`IngestionProperties`] | typed and checked |
-//! | `additional_properties` | mutated by the call, may override anything | never changed; keys that fields set are refused | no silent double values |
-//!
-//! Everything else (key names, order, string-encoded arrays and mappings, the validation
-//! policy's key order, base64 of the UTF-8 JSON) is the same.
+//! and the body of the REST protocol's queued submission. Datetimes carry seven fractional
+//! digits and a zone, `RawDataSize` is sent only when the data tells it, values of
+//! `AdditionalProperties` are strings, and the identity token is always included; this module's
+//! tests compare the message field by field with one the Python SDK 6.0.4 wrote.
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -25,7 +12,7 @@ use uuid::Uuid;
 use crate::properties::{IngestionMapping, IngestionProperties, format_datetime, kind_name};
 
 /// The largest queue message the storage queue accepts (64 KiB, of the encoded text).
-pub const MAX_QUEUE_MESSAGE: usize = 64 * 1024;
+pub(crate) const MAX_QUEUE_MESSAGE: usize = 64 * 1024;
 
 /// Where the status of a source is written, for the queue message.
 #[derive(Debug, Clone)]
@@ -43,8 +30,8 @@ pub(crate) struct QueuedBlob<'a> {
     pub(crate) source_id: Uuid,
 }
 
-/// The properties of `AdditionalProperties` shared by both protocols' wire forms, in the
-/// Python SDK's order, with string values.
+/// The properties of `AdditionalProperties` shared by both protocols' wire forms, in the order
+/// the other SDKs write them, with string values.
 fn additional_properties(properties: &IngestionProperties, rest: bool) -> Map<String, Value> {
     let mut map = Map::new();
     for (key, value) in &properties.additional_properties {
@@ -254,7 +241,7 @@ mod tests {
             .with_creation_time(time::macros::datetime!(2020-01-01 0:00 UTC))
     }
 
-    /// The verified Python 6.0.4 message of `python-sdk-behaviour.md` 2.3, compared field by
+    /// The message the Python SDK 6.0.4 writes (recorded), compared field by
     /// field; the listed differences are the deliberate ones of the module docs.
     #[test]
     fn queue_message_matches_the_python_sdk_field_by_field() {
@@ -348,7 +335,7 @@ mod tests {
     }
 
     /// Every property our REST body carries is one of the documented request of
-    /// `kusto-protocol.md` 1.5 (the Kotlin SDK's example), with the same JSON type.
+    /// REST ingestion API (the Kotlin SDK's example), with the same JSON type.
     #[test]
     fn rest_body_keys_and_types_match_the_documented_request() {
         let documented: Value = serde_json::from_str(

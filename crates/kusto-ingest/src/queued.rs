@@ -8,7 +8,7 @@
 //! The protocol is chosen per client ([`IngestProtocol`]): by default the client asks once for
 //! the REST configuration and uses REST only when the service answers with a usable one that
 //! does not prefer queues; any other answer (404, 403, 5xx, a body that is not a configuration,
-//! no answer) means the storage queues, the protocol the official Python SDK always uses.
+//! no answer) means the storage queues.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -31,13 +31,14 @@ use crate::protocol::{
     MAX_QUEUE_MESSAGE, QueuedBlob, StatusEntity, encode_message, queue_message, rest_body,
 };
 use crate::ranking::{RankedAccounts, account_name};
-use crate::resources::{IngestionResources, ResourceManager, RestConfiguration};
-use crate::source::{IngestionSource, SourceData, without_query};
+use crate::resources::{ResourceManager, RestConfiguration};
+use crate::source::{IngestionSource, SourceData};
 use crate::status::{
     IngestionOperation, IngestionStatus, Notification, Tracking, from_entity, from_rest,
 };
 use crate::storage::{SendFailure, Storage, default_storage_retry};
 use crate::upload::{UploadOptions, Uploader, upload};
+use kusto_data::redact::url as without_query;
 
 /// Which protocol a [`QueuedIngestClient`] submits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -334,13 +335,26 @@ impl QueuedIngestClient {
         true
     }
 
-    /// The ingestion resources (cached).
-    pub async fn ingestion_resources(&self) -> Result<Arc<IngestionResources>> {
-        self.inner.resources.resources().await
+    /// Resolves the protocol and fetches what the first ingestion needs (the ingestion
+    /// resources and identity token, or the REST configuration), so that it does not wait for
+    /// them and a service that cannot be used is found at once. Optional: every ingest call
+    /// fetches them when needed.
+    pub async fn warm_up(&self) -> Result<ActiveProtocol> {
+        let protocol = self.usable_protocol().await?;
+        match protocol {
+            ActiveProtocol::Queue => {
+                self.inner.resources.resources().await?;
+                self.inner.resources.identity_token().await?;
+            }
+            ActiveProtocol::Rest => {
+                self.rest_configuration().await?;
+            }
+        }
+        Ok(protocol)
     }
 
     /// The REST configuration (cached); an error when the service does not offer the REST API.
-    pub async fn rest_configuration(&self) -> Result<RestConfiguration> {
+    pub(crate) async fn rest_configuration(&self) -> Result<RestConfiguration> {
         match self.inner.resources.rest_configuration().await?.as_ref() {
             Some(config) => Ok(config.clone()),
             None => Err(Error::MissingResource(
@@ -354,8 +368,8 @@ impl QueuedIngestClient {
         self.inner.storage.blob_size(url).await
     }
 
-    /// The current rank (0.0 to 1.0) of a storage account, by name (see [`crate::ranking`]).
-    pub fn storage_account_rank(&self, account: &str) -> f64 {
+    /// The current rank (0.0 to 1.0) of a storage account, by name.
+    pub(crate) fn storage_account_rank(&self, account: &str) -> f64 {
         self.inner.ranking.rank(account)
     }
 

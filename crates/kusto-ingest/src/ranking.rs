@@ -5,10 +5,9 @@
 //! attempts and successes. Its rank is the success rate over the buckets that saw attempts,
 //! weighted 1 (oldest) to 6 (current); an account without attempts ranks 1.0. Accounts are
 //! ordered by tiers (rank at least 0.9, 0.7, 0.3, then the rest), shuffled within a tier so that
-//! load spreads, and resources are taken round-robin across accounts in that order. These are
-//! the Python SDK's constants (`python-sdk-behaviour.md` 2.5), but accounts are told apart by
-//! their **name** (the first label of the host, or for path-style URLs such as Azurite's the
-//! first path segment), not by their host: Python calls every loopback account "127".
+//! load spreads, and resources are taken round-robin across accounts in that order (the
+//! constants of the other SDKs). Accounts are told apart by their **name**: the first label of
+//! the host, or for path-style URLs such as Azurite's the first path segment.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -18,15 +17,15 @@ use rand::seq::SliceRandom;
 use url::{Host, Url};
 
 /// Number of buckets of history per account.
-pub const BUCKETS: usize = 6;
+pub(crate) const BUCKETS: usize = 6;
 /// Duration of one bucket.
-pub const BUCKET_DURATION: Duration = Duration::from_secs(10);
+pub(crate) const BUCKET_DURATION: Duration = Duration::from_secs(10);
 /// Tier thresholds (rank in percent).
-pub const TIERS: [f64; 4] = [90.0, 70.0, 30.0, 0.0];
+pub(crate) const TIERS: [f64; 4] = [90.0, 70.0, 30.0, 0.0];
 
 /// The storage account of a resource URL: the first label of the host, or the first path
 /// segment when the host is an IP address or `localhost` (path-style URLs of emulators).
-pub fn account_name(url: &Url) -> String {
+pub(crate) fn account_name(url: &Url) -> String {
     let path_style = match url.host() {
         Some(Host::Ipv4(_) | Host::Ipv6(_)) => true,
         Some(Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -105,18 +104,18 @@ impl Account {
 /// The success history of every storage account, shared by all uploads and enqueues of a
 /// client.
 #[derive(Debug, Default)]
-pub struct RankedAccounts {
+pub(crate) struct RankedAccounts {
     accounts: Mutex<HashMap<String, Account>>,
 }
 
 impl RankedAccounts {
     /// An empty history.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// Records the outcome of one attempt on `account`.
-    pub fn record(&self, account: &str, success: bool) {
+    pub(crate) fn record(&self, account: &str, success: bool) {
         self.record_at(account, success, Instant::now());
     }
 
@@ -134,7 +133,7 @@ impl RankedAccounts {
     }
 
     /// The rank (0.0 to 1.0) of `account`; 1.0 without history.
-    pub fn rank(&self, account: &str) -> f64 {
+    pub(crate) fn rank(&self, account: &str) -> f64 {
         self.rank_at(account, Instant::now())
     }
 
@@ -151,7 +150,7 @@ impl RankedAccounts {
 
     /// Orders `resources` (URLs of containers or queues) for the next attempts: accounts by
     /// tier, shuffled within a tier, and resources round-robin across the accounts.
-    pub fn order(&self, resources: &[Url]) -> Vec<Url> {
+    pub(crate) fn order(&self, resources: &[Url]) -> Vec<Url> {
         self.order_at(resources, Instant::now(), &mut rand::rng())
     }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::source::without_query;
+use kusto_data::redact::url as without_query;
 
 /// The database the data-management commands run against.
 const DM_DATABASE: &str = "NetDefaultDB";
@@ -28,17 +28,17 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The storage resources of a cluster for queued ingestion.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct IngestionResources {
+pub(crate) struct IngestionResources {
     /// `SecuredReadyForAggregationQueue`: queues for ingestion messages.
-    pub ready_queues: Vec<Url>,
+    pub(crate) ready_queues: Vec<Url>,
     /// `TempStorage`: containers for uploads.
-    pub containers: Vec<Url>,
+    pub(crate) containers: Vec<Url>,
     /// `FailedIngestionsQueue`.
-    pub failed_queues: Vec<Url>,
+    pub(crate) failed_queues: Vec<Url>,
     /// `SuccessfulIngestionsQueue`.
-    pub success_queues: Vec<Url>,
+    pub(crate) success_queues: Vec<Url>,
     /// `IngestionsStatusTable`.
-    pub status_tables: Vec<Url>,
+    pub(crate) status_tables: Vec<Url>,
 }
 
 impl fmt::Debug for IngestionResources {
@@ -57,7 +57,9 @@ impl fmt::Debug for IngestionResources {
 impl IngestionResources {
     /// Reads the rows of `.get ingestion resources` (`ResourceTypeName`, `StorageRoot`).
     /// Unknown kinds are ignored; a URL that does not parse is an error.
-    pub fn from_rows<'a>(rows: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
+    pub(crate) fn from_rows<'a>(
+        rows: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self> {
         let mut resources = IngestionResources::default();
         for (kind, root) in rows {
             let list = match kind {
@@ -78,19 +80,19 @@ impl IngestionResources {
 
 /// The REST ingestion configuration of a data-management service.
 #[derive(Clone, Default, PartialEq)]
-pub struct RestConfiguration {
+pub(crate) struct RestConfiguration {
     /// Containers for uploads (SAS URLs).
-    pub containers: Vec<Url>,
+    pub(crate) containers: Vec<Url>,
     /// `preferredUploadMethod` (`Storage`, `Lake`, `Default`), when given.
-    pub preferred_upload_method: Option<String>,
+    pub(crate) preferred_upload_method: Option<String>,
     /// `preferredIngestionMethod` (`Rest`, `Queue`, `V1`, `V2`, ...), when given.
-    pub preferred_ingestion_method: Option<String>,
+    pub(crate) preferred_ingestion_method: Option<String>,
     /// `maxBlobsPerBatch` (20 when not given, the documented value).
-    pub max_blobs_per_batch: usize,
+    pub(crate) max_blobs_per_batch: usize,
     /// `maxDataSize`, when given.
-    pub max_data_size: Option<u64>,
+    pub(crate) max_data_size: Option<u64>,
     /// `refreshInterval`, when given and readable.
-    pub refresh_interval: Option<Duration>,
+    pub(crate) refresh_interval: Option<Duration>,
 }
 
 impl fmt::Debug for RestConfiguration {
@@ -127,7 +129,7 @@ fn field<'a>(value: &'a Value, key: &str) -> Option<&'a Value> {
 impl RestConfiguration {
     /// Reads the JSON of `GET /v1/rest/ingestion/configuration` (keys compared
     /// case-insensitively).
-    pub fn from_json(value: &Value) -> Result<Self> {
+    pub(crate) fn from_json(value: &Value) -> Result<Self> {
         let container_settings = field(value, "containerSettings");
         let ingestion_settings = field(value, "ingestionSettings");
         let mut containers = Vec::new();
@@ -172,7 +174,7 @@ impl RestConfiguration {
 
     /// True when the service prefers the queue protocol (`preferredIngestionMethod` of `Queue`,
     /// `Queued`, `V1` or `Storage`, in any case); any other value, or none, prefers REST.
-    pub fn prefers_queue(&self) -> bool {
+    pub(crate) fn prefers_queue(&self) -> bool {
         self.preferred_ingestion_method.as_deref().is_some_and(|m| {
             ["queue", "queued", "v1", "storage", "storagequeue"]
                 .iter()
@@ -324,14 +326,12 @@ impl ResourceManager {
     pub(crate) async fn resources(&self) -> Result<Arc<IngestionResources>> {
         self.resources
             .get(|| async {
-                let data = self
-                    .kusto
-                    .execute_mgmt(
-                        DM_DATABASE,
-                        ".get ingestion resources",
-                        self.retrying().as_ref(),
-                    )
-                    .await?;
+                let properties = self.retrying();
+                let mut request = self.kusto.mgmt(DM_DATABASE, ".get ingestion resources");
+                if let Some(properties) = &properties {
+                    request = request.properties(properties);
+                }
+                let data = request.await?;
                 let table = data.tables().first().ok_or_else(|| {
                     Error::Protocol(".get ingestion resources returned no table".into())
                 })?;
@@ -350,14 +350,12 @@ impl ResourceManager {
     pub(crate) async fn identity_token(&self) -> Result<Arc<String>> {
         self.token
             .get(|| async {
-                let data = self
-                    .kusto
-                    .execute_mgmt(
-                        DM_DATABASE,
-                        ".get kusto identity token",
-                        self.retrying().as_ref(),
-                    )
-                    .await?;
+                let properties = self.retrying();
+                let mut request = self.kusto.mgmt(DM_DATABASE, ".get kusto identity token");
+                if let Some(properties) = &properties {
+                    request = request.properties(properties);
+                }
+                let data = request.await?;
                 let token = data
                     .tables()
                     .first()

@@ -1,16 +1,5 @@
 //! [`IngestionSource`]: what to ingest (a file, bytes, any `AsyncRead`, or an existing blob),
 //! with its source id, its compression and its raw (uncompressed) size.
-//!
-//! | source | read again after a failed upload? | raw size sent |
-//! |---|---|---|
-//! | file | yes, from its start (it must not change meanwhile) | the file length; for `.gz` the gzip trailer, for `.zip` the central directory |
-//! | bytes | yes | the length (of the decompressed data, for compressed bytes: the gzip trailer / zip directory) |
-//! | `AsyncRead` | no: forward-only; a failed block is retried, a source that fits one block moves account whole | the bytes read, when not compressed; else the size given |
-//! | reopenable reader | yes: a fresh reader from its start for each attempt | as for `AsyncRead` |
-//! | blob URL | nothing is uploaded | the size given, if any |
-//!
-//! The raw size is never a fixed guess: where the data cannot tell it (a compressed stream
-//! without a given size), it is left out and the service measures it.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -41,6 +30,17 @@ pub type BoxedReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// Something to ingest, with its id, compression and raw size.
 ///
+/// | source | read again after a failed upload? | raw size sent |
+/// |---|---|---|
+/// | file | yes, from its start (it must not change meanwhile) | the file length; for `.gz` the gzip trailer, for `.zip` the central directory |
+/// | bytes | yes | the length (of the decompressed data, for compressed bytes: the gzip trailer / zip directory) |
+/// | `AsyncRead` | no: forward-only; a failed block is retried, a source that fits one block moves account whole | the bytes read, when not compressed; else the size given |
+/// | reopenable reader | yes: a fresh reader from its start for each attempt | as for `AsyncRead` |
+/// | blob URL | nothing is uploaded | the size given, if any |
+///
+/// The raw size is never a fixed guess: where the data cannot tell it (a compressed stream
+/// without a given size), it is left out and the service measures it.
+///
 /// ```
 /// use kusto_ingest::IngestionSource;
 /// use kusto_data::Compression;
@@ -67,7 +67,7 @@ impl fmt::Debug for IngestionSource {
             SourceData::Bytes(bytes) => format!("{} bytes", bytes.len()),
             SourceData::Reader(_) => "a reader".to_owned(),
             SourceData::Reopen(_) => "a reopenable reader".to_owned(),
-            SourceData::Blob(url) => format!("blob {}", without_query(url)),
+            SourceData::Blob(url) => format!("blob {}", kusto_data::redact::url(url)),
         };
         f.debug_struct("IngestionSource")
             .field("data", &data)
@@ -126,12 +126,15 @@ impl IngestionSource {
             return Err(Error::InvalidArgument("the blob URL is empty".to_owned()));
         }
         let parsed = Url::parse(url).map_err(|e| {
-            Error::InvalidArgument(format!("'{}' is not a blob URL: {e}", shown(url)))
+            Error::InvalidArgument(format!(
+                "'{}' is not a blob URL: {e}",
+                kusto_data::redact::urls_in(url)
+            ))
         })?;
         if !matches!(parsed.scheme(), "https" | "http") {
             return Err(Error::InvalidArgument(format!(
                 "'{}' is not an http(s) blob URL",
-                shown(url)
+                kusto_data::redact::urls_in(url)
             )));
         }
         if parsed
@@ -140,7 +143,7 @@ impl IngestionSource {
         {
             return Err(Error::InvalidArgument(format!(
                 "'{}' names no container and blob",
-                shown(url)
+                kusto_data::redact::urls_in(url)
             )));
         }
         Ok(Self::with_data(SourceData::Blob(parsed)))
@@ -215,19 +218,6 @@ impl IngestionSource {
     }
 }
 
-/// A URL without its query (SAS) and fragment, safe to show.
-pub(crate) fn without_query(url: &Url) -> String {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    url.to_string()
-}
-
-/// A URL text cut before its query, safe to show in an error.
-fn shown(text: &str) -> &str {
-    text.split(['?', ';']).next().unwrap_or_default()
-}
-
 /// The uncompressed size told by a gzip file's trailer (ISIZE, the size modulo 2^32) and its
 /// compressed length: the smallest size consistent with both, since deflate never shrinks data
 /// below 1/1032 of its size and never grows it by more than a few bytes per 16 KiB block. Exact
@@ -255,6 +245,8 @@ pub(crate) fn compressed_raw_size(data: &[u8], compression: Compression) -> Opti
             Some(gzip_raw_size(u32::from_le_bytes(tail), data.len() as u64))
         }
         Compression::Zip => zip_raw_size(std::io::Cursor::new(data)),
+        // A compression this version does not know tells no size.
+        _ => None,
     }
 }
 
@@ -290,6 +282,7 @@ pub(crate) fn compressed_file_raw_size(path: &Path, compression: Compression) ->
             Some(gzip_raw_size(u32::from_le_bytes(tail), len))
         }
         Compression::Zip => zip_raw_size(std::fs::File::open(path).ok()?),
+        _ => None,
     }
 }
 

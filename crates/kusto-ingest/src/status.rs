@@ -1,33 +1,6 @@
 //! Status of queued ingestions: [`IngestionOperation`] (returned by every ingest call,
 //! serializable so that another process can resume it), [`IngestionStatus`] with one
 //! [`SourceStatus`] per source, and notification-queue messages ([`Notification`]).
-//!
-//! An operation is *tracked* when its properties ask for it
-//! ([`IngestionProperties::with_tracking`](crate::IngestionProperties::with_tracking)):
-//!
-//! | protocol | read from |
-//! |---|---|
-//! | storage queues | the status-table entry of each source, written as `Pending` before the message is posted |
-//! | REST | `GET /v1/rest/ingestion/queued/{db}/{table}/{operationId}?details=true` |
-//!
-//! [`IngestionOperation::wait`] returns `Ok` only when every source succeeded (or was skipped
-//! on purpose), and an error otherwise: [`Error::IngestionFailed`] with every source's status
-//! when one failed, [`Error::NotTracked`] for an untracked operation, [`Error::WaitTimeout`]
-//! when the outcome is not known in time. The notification queues, shared by every client of
-//! the cluster, can be read with
-//! [`QueuedIngestClient::read_notifications`](crate::QueuedIngestClient::read_notifications).
-//!
-//! ```no_run
-//! # async fn run(client: kusto_ingest::QueuedIngestClient) -> kusto_ingest::Result<()> {
-//! use std::time::Duration;
-//! use kusto_ingest::{DataFormat, IngestionProperties, IngestionSource};
-//!
-//! let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv).with_tracking();
-//! let operation = client.ingest(IngestionSource::bytes("1,a\n"), &properties).await?;
-//! let status = operation.wait(Duration::from_secs(300)).await?; // an Err if it failed
-//! println!("{} source(s) skipped", status.skipped().count());
-//! # Ok(()) }
-//! ```
 
 use std::fmt;
 use std::time::Duration;
@@ -99,7 +72,7 @@ impl IngestionState {
     }
 
     /// Reads a status name of the status table or the REST API (any case; `Cancelled` too).
-    pub fn parse(name: &str) -> Option<Self> {
+    pub(crate) fn parse(name: &str) -> Option<Self> {
         let known = [
             IngestionState::Pending,
             IngestionState::Queued,
@@ -253,6 +226,33 @@ const FIRST_POLL: Duration = Duration::from_millis(200);
 const MAX_POLL: Duration = Duration::from_secs(5);
 
 /// A submitted ingestion whose status can be read and waited for.
+///
+/// An operation is *tracked* when its properties ask for it
+/// ([`IngestionProperties::with_tracking`](crate::IngestionProperties::with_tracking)):
+///
+/// | protocol | read from |
+/// |---|---|
+/// | storage queues | the status-table entry of each source, written as `Pending` before the message is posted |
+/// | REST | `GET /v1/rest/ingestion/queued/{db}/{table}/{operationId}?details=true` |
+///
+/// [`wait`](Self::wait) returns `Ok` only when every source succeeded (or was skipped
+/// on purpose), and an error otherwise: [`Error::IngestionFailed`] with every source's status
+/// when one failed, [`Error::NotTracked`] for an untracked operation, [`Error::WaitTimeout`]
+/// when the outcome is not known in time. The notification queues, shared by every client of
+/// the cluster, can be read with
+/// [`QueuedIngestClient::read_notifications`](crate::QueuedIngestClient::read_notifications).
+///
+/// ```no_run
+/// # async fn run(client: kusto_ingest::QueuedIngestClient) -> kusto_ingest::Result<()> {
+/// use std::time::Duration;
+/// use kusto_ingest::{DataFormat, IngestionProperties, IngestionSource};
+///
+/// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv).with_tracking();
+/// let operation = client.ingest(IngestionSource::bytes("1,a\n"), &properties).await?;
+/// let status = operation.wait(Duration::from_secs(300)).await?; // an Err if it failed
+/// println!("{} source(s) skipped", status.skipped().count());
+/// # Ok(()) }
+/// ```
 ///
 /// It serializes (serde) without any secret: another process can store it, deserialize it and
 /// attach it to its own client with [`QueuedIngestClient::resume`], then call
@@ -495,7 +495,7 @@ pub struct Notification {
 
 impl Notification {
     /// Decodes a queue message text (base64 of JSON, or raw JSON).
-    pub fn decode(text: &str) -> Result<Self> {
+    pub(crate) fn decode(text: &str) -> Result<Self> {
         use base64::Engine as _;
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())

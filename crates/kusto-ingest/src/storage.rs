@@ -29,7 +29,7 @@ use url::Url;
 
 use crate::error::{Error, StorageService};
 use crate::ranking::account_name;
-use crate::source::without_query;
+use kusto_data::redact::url as without_query;
 
 /// The retry policy of storage requests unless the client is given one: four attempts, 200 ms
 /// doubling to 5 s, at most a minute; failing faster than requests to the service, because a
@@ -477,44 +477,13 @@ pub(crate) fn from_azure(service: StorageService, url: &Url, error: azure_core::
         } => (Some(u16::from(*status)), error_code.clone()),
         _ => (None, None),
     };
-    let text = scrub(&error.to_string());
+    let text = kusto_data::redact::urls_in(&error.to_string());
     storage_error(service, url, status, code, &text)
-}
-
-/// Removes query strings from every URL in `text` (error messages of the storage crates may
-/// quote the request URL with its SAS).
-fn scrub(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find('?') {
-        out.push_str(&rest[..start]);
-        let tail = &rest[start..];
-        let end = tail
-            .find(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == ')')
-            .unwrap_or(tail.len());
-        if tail[..end].contains('=') {
-            out.push_str("?<query removed>");
-        } else {
-            out.push_str(&tail[..end]);
-        }
-        rest = &tail[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_never_carry_the_sas() {
-        let text = "HttpResponse(Forbidden, \"AuthorizationFailure\") PUT http://127.0.0.1:1/acct/c/b?sv=1&sig=SECRET%3D failed";
-        let scrubbed = scrub(text);
-        assert!(!scrubbed.contains("SECRET"), "{scrubbed}");
-        assert!(scrubbed.contains("http://127.0.0.1:1/acct/c/b?<query removed>"));
-        assert_eq!(scrub("what? nothing"), "what? nothing");
-    }
 
     #[test]
     fn entity_urls_quote_their_keys_and_keep_the_sas() {

@@ -1,19 +1,5 @@
 //! [`StreamingIngestClient`]: low-latency ingestion of small payloads straight into the engine
 //! (`POST /v1/rest/ingest/{database}/{table}`), through `kusto-data`'s client.
-//!
-//! Text formats are gzip-compressed before they are sent (`Content-Encoding: gzip`); binary
-//! formats and gzip input go as they are, gzip input with `Content-Encoding: gzip` and binary
-//! formats without it. Zip input is refused: the streaming endpoint reads no archives. Blob
-//! sources are sent as a reference (`sourceKind=uri`): the service reads the blob itself.
-//!
-//! Streaming ingestion honours only the format and a mapping *reference*. Properties it cannot
-//! honour (an inline mapping, tags, `ingest_if_not_exists`, a creation time, a zip pattern,
-//! `ignore_first_record`, a validation policy) are refused with [`Error::InvalidProperty`] rather
-//! than silently ignored, as the Python SDK does; the managed client sends such ingestions queued.
-//! Request properties are never copied into HTTP headers (a Python quirk).
-//!
-//! Not retried: the service may have ingested a body whose answer was lost.
-//! [`ManagedStreamingIngestClient`](crate::ManagedStreamingIngestClient) decides about retries.
 
 use std::fmt;
 use std::time::Duration;
@@ -30,14 +16,17 @@ use crate::properties::{IngestionMapping, IngestionProperties};
 use crate::source::{IngestionSource, SourceData};
 
 /// The largest request body of streaming ingestion (10 MiB).
-pub const MAX_STREAMING_BODY: usize = kusto_data::client::MAX_STREAMING_BODY;
+pub(crate) const MAX_STREAMING_BODY: usize = kusto_data::client::MAX_STREAMING_BODY;
 
 /// What the service answered to a streaming ingestion.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamingResult {
     /// The source id.
     pub source_id: Uuid,
-    /// `ConsumedRecordsCount`, when the service reported it.
+    /// `ConsumedRecordsCount`: the records the service ingested, when it reported it. Fewer
+    /// than the source held means that some were dropped (malformed records are skipped by
+    /// some formats).
     pub consumed_records: Option<i64>,
     /// `UpdatePolicyStatus`, when reported.
     pub update_policy_status: Option<String>,
@@ -88,10 +77,23 @@ pub(crate) struct Payload {
 
 /// Streaming ingestion into one cluster's engine. Cheap to clone.
 ///
+/// Text formats are gzip-compressed before they are sent; binary formats and gzip input go as
+/// they are. Zip input is refused (the streaming endpoint reads no archives). A blob source is
+/// sent as a reference (`sourceKind=uri`): the service reads the blob itself. The body may hold
+/// at most 10 MiB; larger sources are refused before anything is sent.
+///
+/// Streaming ingestion honours only the format and a mapping *reference*. Properties it cannot
+/// honour (an inline mapping, tags, `ingest_if_not_exists`, a creation time, a zip pattern,
+/// `ignore_first_record`, a validation policy, additional properties) are refused with
+/// [`Error::InvalidProperty`]; [`ManagedStreamingIngestClient`](crate::ManagedStreamingIngestClient)
+/// sends such sources queued. Nothing is retried here: the service may have ingested a body
+/// whose answer was lost, so the managed client decides about retries.
+///
 /// ```no_run
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// use kusto_data::{ConnectionString, DataFormat};
-/// use kusto_ingest::{IngestionProperties, IngestionSource, StreamingIngestClient};
+/// use kusto_ingest::{
+///     ConnectionString, DataFormat, IngestionProperties, IngestionSource, StreamingIngestClient,
+/// };
 ///
 /// let client = StreamingIngestClient::new(ConnectionString::parse("http://127.0.0.1:8080")?)?;
 /// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Json);
@@ -116,18 +118,40 @@ impl fmt::Debug for StreamingIngestClient {
     }
 }
 
+/// Builds a [`StreamingIngestClient`].
+#[derive(Debug)]
+#[must_use]
+pub struct StreamingIngestClientBuilder {
+    kusto: std::result::Result<KustoClient, kusto_data::Error>,
+    timeout: Option<Duration>,
+}
+
+impl StreamingIngestClientBuilder {
+    /// The server timeout of each request (default 10 minutes); the client waits this long
+    /// plus the `KustoClient`'s margin.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<StreamingIngestClient> {
+        Ok(StreamingIngestClient {
+            kusto: self.kusto?,
+            timeout: self.timeout,
+        })
+    }
+}
+
 impl StreamingIngestClient {
     /// A client for the engine of `connection_string`; a data-management URL
     /// (`https://ingest-...`) is turned into the engine's.
     pub fn new(connection_string: ConnectionString) -> Result<Self> {
-        let url = engine_endpoint(connection_string.data_source())?;
-        Ok(Self::from_kusto_client(KustoClient::new(
-            connection_string.with_data_source(&url),
-        )?))
+        Self::builder(connection_string).build()
     }
 
     /// A client over an engine `KustoClient` (its authentication, HTTP client, trusted
-    /// endpoints).
+    /// endpoints), with default settings.
     pub fn from_kusto_client(engine_client: KustoClient) -> Self {
         StreamingIngestClient {
             kusto: engine_client,
@@ -135,12 +159,22 @@ impl StreamingIngestClient {
         }
     }
 
-    /// The server timeout of each request (default: the client's streaming default, 10 min);
-    /// the client waits this long plus the `KustoClient`'s margin.
-    #[must_use]
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
-        self
+    /// A builder for the engine of `connection_string` (derived as in [`new`](Self::new)).
+    pub fn builder(connection_string: ConnectionString) -> StreamingIngestClientBuilder {
+        let kusto = engine_endpoint(connection_string.data_source())
+            .and_then(|url| KustoClient::new(connection_string.with_data_source(&url)));
+        StreamingIngestClientBuilder {
+            kusto,
+            timeout: None,
+        }
+    }
+
+    /// A builder over an engine `KustoClient`.
+    pub fn builder_from_kusto_client(engine_client: KustoClient) -> StreamingIngestClientBuilder {
+        StreamingIngestClientBuilder {
+            kusto: Ok(engine_client),
+            timeout: None,
+        }
     }
 
     /// The engine client.
@@ -221,13 +255,12 @@ impl StreamingIngestClient {
         if let Some(timeout) = self.timeout {
             request.set_server_timeout(timeout);
         }
-        StreamingIngestOptions {
-            mapping_name: match &properties.mapping {
-                Some(IngestionMapping::Reference(name)) => Some(name.clone()),
-                _ => None,
-            },
-            compressed: gzip,
-            properties: Some(request),
+        let options = StreamingIngestOptions::new()
+            .with_compressed(gzip)
+            .with_properties(request);
+        match &properties.mapping {
+            Some(IngestionMapping::Reference(name)) => options.with_mapping_name(name.clone()),
+            _ => options,
         }
     }
 }
@@ -346,6 +379,9 @@ pub(crate) fn make_payload(
         Compression::Zip => Err(Error::InvalidArgument(
             "streaming ingestion reads no zip archives; use queued ingestion".to_owned(),
         )),
+        other => Err(Error::InvalidArgument(format!(
+            "streaming ingestion cannot send {other:?} data; use queued ingestion"
+        ))),
     }
 }
 

@@ -61,7 +61,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let create = create_table_command("Frames", &frame, true)?;
     println!("{create}");
-    engine.execute_mgmt(&target.database, &create, None).await?;
+    engine.mgmt(&target.database, &create).await?;
 
     let ingest = QueuedIngestClient::new(target.connection_string.clone())?;
     let properties =

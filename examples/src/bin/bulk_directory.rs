@@ -67,7 +67,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         ".create-merge table ExampleBulk (Sensor:string, At:datetime, Value:real)",
         ".clear table ExampleBulk data",
     ] {
-        engine.execute_mgmt(&target.database, command, None).await?;
+        engine.mgmt(&target.database, command).await?;
     }
 
     // Our own source ids, to tell which file each outcome is about.
@@ -122,10 +122,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     }
 
     let data = engine
-        .execute_query(
+        .query(
             &target.database,
             "ExampleBulk | summarize Rows = count(), Total = sum(Value)",
-            None,
         )
         .await?;
     if let Some(row) = data.primary_result().and_then(|t| t.row(0)) {

@@ -79,7 +79,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
                 .with_authentication(Authentication::None),
         )?;
         let error = anonymous
-            .execute_query(&database, "print Answer = 42", None)
+            .query(&database, "print Answer = 42")
             .await
             .err()
             .ok_or("expected a 401")?;
@@ -120,9 +120,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         2,
     )?;
     let before = requests();
-    let data = client
-        .execute_query(&database, "print Answer = 42", None)
-        .await?;
+    let data = client.query(&database, "print Answer = 42").await?;
     let answer = data
         .primary_result()
         .and_then(|t| t.row(0))
@@ -142,9 +140,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         1,
     )?;
     let (before, started) = (requests(), Instant::now());
-    client
-        .execute_query(&database, "print Answer = 42", None)
-        .await?;
+    client.query(&database, "print Answer = 42").await?;
     println!(
         "after a 429: succeeded in {} requests, waited at least 1 s: {}",
         requests() - before,
@@ -166,7 +162,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     properties.set_retry_policy(RetryPolicy::none());
     let before = requests();
     match client
-        .execute_query(&database, "print Answer = 42", Some(&properties))
+        .query(&database, "print Answer = 42")
+        .properties(&properties)
         .await
     {
         Ok(_) => println!(
@@ -183,7 +180,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // 4. A bad query is permanent: never retried, whatever the policy.
     let before = requests();
     let error = client
-        .execute_query(&database, "print Answer = ", None)
+        .query(&database, "print Answer = ")
         .await
         .err()
         .ok_or("expected a syntax error")?;

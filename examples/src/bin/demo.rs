@@ -95,17 +95,16 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let connection_string = ConnectionString::parse(&format!("{}/{DATABASE}", emulator.url()))?;
     let client = KustoClient::new(connection_string)?;
 
-    let version = client.execute_mgmt(DATABASE, ".show version", None).await?;
+    let version = client.mgmt(DATABASE, ".show version").await?;
     if let Some(table) = version.primary_result() {
         println!(".show version\n{}\n", render(table));
     }
 
     client
-        .execute_mgmt(
+        .mgmt(
             DATABASE,
             ".create table Storms (StartTime:datetime, State:string, EventType:string, \
              DamageProperty:decimal, Duration:timespan)",
-            None,
         )
         .await?;
     println!("created table Storms");
@@ -139,7 +138,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     queued_ingest(&client).await?;
 
     let all = client
-        .execute_query(DATABASE, "Storms | order by StartTime asc", None)
+        .query(DATABASE, "Storms | order by StartTime asc")
         .await?;
     let table = all.primary_result().ok_or("no primary result")?;
     println!("Storms | order by StartTime asc\n{}\n", render(table));
@@ -148,12 +147,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .with("state", "TEXAS")?
         .with("min_damage", 1000_i64)?;
     let texas = client
-        .execute_query_with_parameters(
-            DATABASE,
-            "Storms | where State == state and DamageProperty >= min_damage | project StartTime, EventType, DamageProperty",
-            &parameters,
-            None,
-        )
+        .query(DATABASE, "Storms | where State == state and DamageProperty >= min_damage | project StartTime, EventType, DamageProperty").parameters(&parameters)
         .await?;
     if let Some(table) = texas.primary_result() {
         println!(
@@ -163,10 +157,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     }
 
     let by_state = client
-        .execute_query(
+        .query(
             DATABASE,
             "Storms | summarize Count = count() by State | order by Count desc",
-            None,
         )
         .await?;
     let rows: Vec<StormsByState> = by_state
@@ -196,12 +189,11 @@ async fn queued_ingest(client: &KustoClient) -> Result<(), Box<dyn Error>> {
             .protocol(protocol)
             .build()?;
         if protocol == IngestProtocol::Queue {
-            let resources = ingest.ingestion_resources().await?;
-            let count = resources.ready_queues.len()
-                + resources.containers.len()
-                + resources.failed_queues.len()
-                + resources.success_queues.len()
-                + resources.status_tables.len();
+            let resources = ingest
+                .kusto_client()
+                .mgmt("NetDefaultDB", ".get ingestion resources")
+                .await?;
+            let count = resources.primary_result().map_or(0, |t| t.len());
             println!("\n.get ingestion resources: {count} resources (SAS URLs only)");
         }
         let row = rows.next().ok_or("no row left")?;
@@ -231,7 +223,7 @@ async fn queued_ingest(client: &KustoClient) -> Result<(), Box<dyn Error>> {
         );
     }
     let counts: Vec<RowCount> = client
-        .execute_query(DATABASE, "Storms | count", None)
+        .query(DATABASE, "Storms | count")
         .await?
         .primary_result()
         .ok_or("no primary result")?

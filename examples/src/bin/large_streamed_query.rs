@@ -49,7 +49,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
 
     let mut batches = client
-        .execute_query_stream(&target.database, &query, None)
+        .query(&target.database, &query)
+        .stream()
         .await?
         .primary_batches();
     let (mut rows, mut count, mut largest, mut id_sum, mut value_sum) = (0_i64, 0, 0, 0_i64, 0.0);
@@ -80,14 +81,13 @@ async fn run() -> Result<(), Box<dyn Error>> {
 /// ingestion takes at most 4 MiB of data per request.
 async fn fill_table(client: &KustoClient, database: &str) -> Result<(), Box<dyn Error>> {
     client
-        .execute_mgmt(
+        .mgmt(
             database,
             ".create-merge table ExampleBig (Id:long, Name:string, Value:real)",
-            None,
         )
         .await?;
     client
-        .execute_mgmt(database, ".clear table ExampleBig data", None)
+        .mgmt(database, ".clear table ExampleBig data")
         .await?;
     let ingest = StreamingIngestClient::from_kusto_client(client.clone());
     let properties = IngestionProperties::new(database, "ExampleBig", DataFormat::Csv);

@@ -31,22 +31,20 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let database = target.database.clone();
     let engine = KustoClient::new(target.connection_string.clone())?;
     engine
-        .execute_mgmt(
+        .mgmt(
             &database,
             ".create-merge table Events (Id:long, Kind:string)",
-            None,
         )
         .await?;
     engine
-        .execute_mgmt(
+        .mgmt(
             &database,
             ".alter table Events policy streamingingestion enable",
-            None,
         )
         .await?;
-    let client = ManagedStreamingIngestClient::new(target.connection_string.clone())?
+    let client = ManagedStreamingIngestClient::builder(target.connection_string.clone())
         // A small limit, so that the example shows both paths without megabytes of data.
-        .with_policy(ManagedStreamingPolicy::default().with_max_streaming_size(64 * 1024))
+        .policy(ManagedStreamingPolicy::default().with_max_streaming_size(64 * 1024))
         .on_event(|event| match event {
             ManagedEvent::Streamed { source_id, attempt } => {
                 println!("  {source_id}: streamed (attempt {attempt})")
@@ -61,7 +59,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
             }
             ManagedEvent::Failed { source_id, error } => println!("  {source_id}: failed: {error}"),
             _ => {}
-        });
+        })
+        .build()?;
     // Tracked, so that a source that falls back to queued ingestion can be waited for.
     let properties = IngestionProperties::new(&database, "Events", DataFormat::Csv).with_tracking();
     let small: String = (0..100).map(|i| format!("{i},small\n")).collect();
@@ -85,10 +84,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
         println!("  queued ingestion: {}", status.sources[0].state);
     }
     let data = engine
-        .execute_query(
+        .query(
             &database,
             "Events | summarize count() by Kind | order by Kind asc",
-            None,
         )
         .await?;
     for row in data.primary_result().ok_or("no result")?.rows() {

@@ -39,12 +39,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
     create_sample_table(&client, &target.database).await?;
 
     let mut batches = client
-        .execute_query_arrow(
-            &target.database,
-            "ExampleStorms | order by StartTime asc",
-            ArrowOptions::new(),
-            None,
-        )
+        .query(&target.database, "ExampleStorms | order by StartTime asc")
+        .arrow(ArrowOptions::new())
         .await?;
     let mut rows = 0;
     let mut injuries = 0;

@@ -33,11 +33,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     create_sample_table(&client, &target.database).await?;
 
     let data = client
-        .execute_query(
-            &target.database,
-            "ExampleStorms | order by StartTime asc",
-            None,
-        )
+        .query(&target.database, "ExampleStorms | order by StartTime asc")
         .await?;
     let table = data.primary_result().ok_or("no primary result")?;
     println!(
@@ -72,12 +68,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     // Values go into a query as parameters, never spliced into its text.
     let parameters = QueryParameters::new().with("state", "KANSAS")?;
     let data = client
-        .execute_query_with_parameters(
-            &target.database,
-            "ExampleStorms | where State == state | summarize Events = count(), Injuries = sum(Injuries) by State",
-            &parameters,
-            None,
-        )
+        .query(&target.database, "ExampleStorms | where State == state | summarize Events = count(), Injuries = sum(Injuries) by State").parameters(&parameters)
         .await?;
     for row in data.primary_result().ok_or("no primary result")?.rows() {
         println!(

@@ -58,11 +58,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     create_sample_table(&client, &target.database).await?;
 
     let data = client
-        .execute_query(
-            &target.database,
-            "ExampleStorms | order by StartTime asc",
-            None,
-        )
+        .query(&target.database, "ExampleStorms | order by StartTime asc")
         .await?;
     let storms: Vec<Storm> = data
         .primary_result()
@@ -92,10 +88,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("rivers that flooded: {rivers:?}");
 
     let data = client
-        .execute_query(
+        .query(
             &target.database,
             "ExampleStorms | summarize count() by State | order by State asc",
-            None,
         )
         .await?;
     let counts: Vec<StateCount> = data

@@ -29,20 +29,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let database = target.database.clone();
     let engine = KustoClient::new(target.connection_string.clone())?;
     engine
-        .execute_mgmt(
+        .mgmt(
             &database,
             ".create-merge table Readings (Sensor:string, At:datetime, Value:real)",
-            None,
         )
         .await?;
     // The file's columns are At, Sensor, Value: the mapping puts them in place. (On a real
     // cluster, `.create-or-alter` lets the example run twice; the emulator knows `.create`.)
     engine
-        .execute_mgmt(
-            &database,
-            r#".create table Readings ingestion csv mapping "ReadingsCsv" '[{"column":"At","Properties":{"Ordinal":"0"}},{"column":"Sensor","Properties":{"Ordinal":"1"}},{"column":"Value","Properties":{"Ordinal":"2"}}]'"#,
-            None,
-        )
+        .mgmt(&database, r#".create table Readings ingestion csv mapping "ReadingsCsv" '[{"column":"At","Properties":{"Ordinal":"0"}},{"column":"Sensor","Properties":{"Ordinal":"1"}},{"column":"Value","Properties":{"Ordinal":"2"}}]'"#)
         .await?;
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("readings.csv");
@@ -99,7 +94,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("{} files ingested", operations.len());
 
     let data = engine
-        .execute_query(&database, "Readings | order by At asc", None)
+        .query(&database, "Readings | order by At asc")
         .await?;
     let table = data.primary_result().ok_or("no result")?;
     println!("{}", render(table));

@@ -38,7 +38,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         ".alter table ExampleReadings policy streamingingestion enable",
         ".clear table ExampleReadings data",
     ] {
-        engine.execute_mgmt(&database, command, None).await?;
+        engine.mgmt(&database, command).await?;
     }
     // `.create-or-alter` lets the example run twice on a cluster; the emulator knows `.create`.
     let verb = if target.is_local() {
@@ -48,11 +48,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
     };
     let mapping = r#"'[{"column":"Sensor","Properties":{"Path":"$.device.id"}},{"column":"At","Properties":{"Path":"$.time"}},{"column":"Value","Properties":{"Path":"$.reading.celsius"}}]'"#;
     engine
-        .execute_mgmt(
-            &database,
-            &format!(".{verb} table ExampleReadings ingestion json mapping \"ExampleReadingsJson\" {mapping}"),
-            None,
-        )
+        .mgmt(&database, &format!(".{verb} table ExampleReadings ingestion json mapping \"ExampleReadingsJson\" {mapping}"))
         .await?;
     let client = StreamingIngestClient::new(target.connection_string.clone())?;
 
@@ -91,11 +87,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     // No waiting: streamed rows are there as soon as the call returns.
     let data = engine
-        .execute_query(
-            &database,
-            "ExampleReadings | order by At asc, Sensor asc",
-            None,
-        )
+        .query(&database, "ExampleReadings | order by At asc, Sensor asc")
         .await?;
     let table = data.primary_result().ok_or("no result")?;
     println!("{}", render(table));

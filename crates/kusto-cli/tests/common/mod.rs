@@ -59,7 +59,7 @@ impl Env {
     /// Runs a management command or query, panicking on failure.
     pub async fn command(&self, text: &str) -> kusto_data::DataSet {
         self.client
-            .execute(&self.database, text, None)
+            .execute(&self.database, text)
             .await
             .unwrap_or_else(|e| panic!("{text}: {e}"))
     }

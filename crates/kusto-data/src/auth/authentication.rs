@@ -8,7 +8,10 @@ use std::sync::Arc;
 use azure_core::credentials::TokenCredential;
 use futures::future::BoxFuture;
 
-use super::{AccessToken, AuthError, BoxError, DeviceCodeCallback, TokenProvider, TokenRequest};
+use super::{
+    AccessToken, AuthError, BoxError, DeviceCodeCallback, InteractiveLogin, TokenProvider,
+    TokenRequest,
+};
 use crate::{Result, Secret};
 
 /// How a client authenticates. Held by a [`ConnectionString`](crate::ConnectionString); turned
@@ -90,6 +93,10 @@ pub enum Authentication {
         /// Shows the verification URL and the user code.
         callback: DeviceCodeCallback,
     },
+    /// A person signs in: in the system browser (authorization code with PKCE, cargo feature
+    /// `interactive`) or with a device code, the refresh token being kept in the settings'
+    /// [`SignInCache`](super::SignInCache). See [`InteractiveLogin`].
+    InteractiveLogin(InteractiveLogin),
 }
 
 impl Authentication {
@@ -111,6 +118,7 @@ impl Authentication {
             Authentication::TokenCredential(_) => "token credential",
             Authentication::TokenProvider(_) => "token provider",
             Authentication::DeviceCode { .. } => "device code",
+            Authentication::InteractiveLogin(_) => "interactive login",
         }
     }
 
@@ -132,7 +140,8 @@ impl Authentication {
             | Authentication::TokenCallback(_)
             | Authentication::TokenCredential(_)
             | Authentication::TokenProvider(_)
-            | Authentication::DeviceCode { .. } => false,
+            | Authentication::DeviceCode { .. }
+            | Authentication::InteractiveLogin(_) => false,
         }
     }
 
@@ -160,6 +169,7 @@ pub enum ManagedIdentity {
 /// Settings of workload identity. Each `None` is read from the environment (`AZURE_CLIENT_ID`,
 /// `AZURE_TENANT_ID`, `AZURE_FEDERATED_TOKEN_FILE`) when the authenticator is built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WorkloadIdentity {
     /// Client id of the identity.
     pub client_id: Option<String>,
@@ -167,6 +177,34 @@ pub struct WorkloadIdentity {
     pub tenant_id: Option<String>,
     /// Path of the Kubernetes service-account token file.
     pub token_file: Option<PathBuf>,
+}
+
+impl WorkloadIdentity {
+    /// Settings read from the environment when the authenticator is built.
+    pub fn from_environment() -> Self {
+        Self::default()
+    }
+
+    /// Sets the client id of the identity.
+    #[must_use]
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// Sets the tenant id of the identity.
+    #[must_use]
+    pub fn with_tenant_id(mut self, tenant_id: impl Into<String>) -> Self {
+        self.tenant_id = Some(tenant_id.into());
+        self
+    }
+
+    /// Sets the path of the service-account token file.
+    #[must_use]
+    pub fn with_token_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.token_file = Some(path.into());
+        self
+    }
 }
 
 /// The private key (and optionally the public certificate) of a service principal, in PEM.

@@ -247,6 +247,9 @@ fn provider_for(
             authority.clone(),
             callback.clone(),
         )),
+        Authentication::InteractiveLogin(settings) => Arc::new(
+            super::interactive::InteractiveLoginProvider::new(http.clone(), settings.clone())?,
+        ),
     };
     Ok(Some(provider))
 }

@@ -1,4 +1,14 @@
 //! Application key: the OAuth 2.0 client-credentials grant with a client secret.
+//
+// Why not `azure_identity`'s credential (`ClientSecretCredential`, a dependency already): checked
+// against azure_identity 1.0, it fixes one authority host when it is built and accepts only https,
+// while this provider sends each request to the login endpoint that the target cluster's
+// `/v1/rest/auth/metadata` names (sovereign and private clouds, learnt per cluster); and an error
+// answer that is not Entra's JSON (a proxy's 502 page) becomes a conversion error without its HTTP
+// status there, where here it is `AuthError::TokenRequestFailed` with the status, the OAuth error
+// code, description and correlation id (what `is_transient` classifies), with the secret scrubbed
+// from any text kept. Managed identity and the developer-tool credentials, which do not depend on
+// the cluster's cloud, are `azure_identity`'s (see `identity.rs`).
 
 use futures::future::BoxFuture;
 

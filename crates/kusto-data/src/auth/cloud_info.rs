@@ -8,8 +8,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::oauth::{endpoint_string, network_error, read_limited};
-use crate::error::{OneApiError, ServiceError};
+use super::oauth::endpoint_string;
+use crate::client::transport::{read_limited, service_error, transport_error};
 use crate::{Error, Result};
 
 /// What a cluster says about the cloud it lives in (the `AzureAD` object of
@@ -164,7 +164,7 @@ impl CloudInfo {
             .header("Accept", "application/json")
             .send()
             .await
-            .map_err(|e| network_error(&endpoint, e))?;
+            .map_err(|e| transport_error(e, &endpoint, None))?;
         let status = response.status().as_u16();
         if response.url() != &url {
             return Err(Error::MalformedResponse {
@@ -176,25 +176,15 @@ impl CloudInfo {
                 offset: None,
             });
         }
-        let headers = response.headers().clone();
-        let body = read_limited(response, &endpoint, 1 << 20).await?;
         match status {
-            200 => CloudInfo::from_metadata(&body),
-            404 => Ok(CloudInfo::public_cloud()),
-            _ => {
-                let mut error = ServiceError::new(status, endpoint);
-                let json = serde_json::from_slice::<Value>(&body).ok();
-                error.error = json.as_ref().and_then(OneApiError::from_json);
-                if error.error.is_none() {
-                    let text = String::from_utf8_lossy(&body);
-                    error.body = Some(text.chars().take(4096).collect());
-                }
-                error.activity_id = headers
-                    .get("x-ms-activity-id")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                Err(error.into())
+            200 => {
+                let body = read_limited(response, &endpoint, 1 << 20)
+                    .await
+                    .into_result()?;
+                CloudInfo::from_metadata(&body)
             }
+            404 => Ok(CloudInfo::public_cloud()),
+            _ => Err(service_error(response, &endpoint, None).await),
         }
     }
 }

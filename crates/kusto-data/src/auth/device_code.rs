@@ -159,7 +159,16 @@ impl DeviceCodeProvider {
         }
     }
 
-    async fn device_flow(&self, request: &TokenRequest) -> Result<AccessToken> {
+    /// The refresh token the last sign-in or refresh at `login` returned, taken out of the
+    /// provider (for [`InteractiveLogin`](super::InteractiveLogin)'s cache).
+    pub(crate) fn take_refresh_token(&self, login: &str) -> Option<Secret> {
+        self.refresh_tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(login)
+    }
+
+    pub(crate) async fn device_flow(&self, request: &TokenRequest) -> Result<AccessToken> {
         let cloud = request.cloud_info();
         let code_endpoint = cloud.oauth_endpoint(&self.tenant, "devicecode")?;
         let token_endpoint = cloud.oauth_endpoint(&self.tenant, "token")?;

@@ -86,6 +86,47 @@ pub enum AuthError {
     #[error("invalid application certificate: {0}")]
     InvalidCertificate(String),
 
+    /// Interactive login: the sign-in page could not be shown (no browser, the command given
+    /// could not be run or failed). `url` is the page the person would have opened.
+    #[error(
+        "could not open the sign-in page ({reason}); the page was {url} (give a command that \
+         opens it, e.g. `kusto --browser-command`, or sign in with a device code)"
+    )]
+    BrowserUnavailable {
+        /// The sign-in URL (it carries no secret).
+        url: String,
+        /// Why the page could not be shown.
+        reason: String,
+    },
+
+    /// Interactive login: the person did not complete the sign-in in time.
+    #[error("the interactive sign-in was not completed within {seconds} seconds")]
+    InteractiveLoginTimedOut {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+
+    /// Interactive login: the login service redirected back with an OAuth error (the person
+    /// declined consent, an administrator blocked the application, ...).
+    #[error(
+        "the interactive sign-in failed: {error}{}",
+        .description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
+    )]
+    InteractiveLoginFailed {
+        /// The OAuth error code, e.g. `access_denied`.
+        error: String,
+        /// The `error_description`, cut to 1 KiB.
+        description: Option<String>,
+    },
+
+    /// Interactive login: the redirect carried another `state` than the sign-in in progress
+    /// (a stale browser tab, or a page trying to inject its own sign-in); it was refused.
+    #[error(
+        "the interactive sign-in was refused: the redirect's state parameter does not match the \
+         sign-in in progress"
+    )]
+    InteractiveLoginStateMismatch,
+
     /// A credential returned a token that has already expired.
     #[error("{provider} returned a token that has already expired")]
     ExpiredToken {
@@ -126,7 +167,11 @@ impl AuthError {
             | AuthError::InsecureTransport { .. }
             | AuthError::FeatureDisabled { .. }
             | AuthError::InvalidCertificate(_)
-            | AuthError::ExpiredToken { .. } => false,
+            | AuthError::ExpiredToken { .. }
+            | AuthError::BrowserUnavailable { .. }
+            | AuthError::InteractiveLoginTimedOut { .. }
+            | AuthError::InteractiveLoginFailed { .. }
+            | AuthError::InteractiveLoginStateMismatch => false,
         }
     }
 

@@ -3,8 +3,9 @@
 //! * [`Authentication`] is the "as whom" of a [`ConnectionString`](crate::ConnectionString):
 //!   application key or certificate, user and password, managed identity, Azure CLI / developer
 //!   tools, workload identity, a ready token, an async callback, any `azure_core`
-//!   [`TokenCredential`](azure_core::credentials::TokenCredential), the device-code flow, the
-//!   default chain, or no authentication at all.
+//!   [`TokenCredential`](azure_core::credentials::TokenCredential), the device-code flow,
+//!   interactive login in the browser ([`InteractiveLogin`]), the default chain, or no
+//!   authentication at all.
 //! * [`TokenProvider`] is the one abstraction every method is turned into. Implement it to plug in
 //!   anything else.
 //! * [`Authenticator`] is what a client uses: built once from a connection string, it validates
@@ -22,6 +23,11 @@
 //! failure is logged; otherwise the error is returned. Tokens without an expiry (static tokens,
 //! callbacks that do not say) are not cached: the provider is asked every time.
 //!
+//! The refresh tokens of a person's sign-in ([`InteractiveLogin`]) are kept in a
+//! [`SignInCache`]: in memory by default, shared by the clones of the settings, or also in a
+//! [`RefreshTokenStore`] of your own that outlives the process (the `kusto` command keeps one in
+//! the platform's keyring or in a file of the user's cache directory).
+//!
 //! # Plain http
 //!
 //! A token is never sent over plain `http://` except to a loopback host (`localhost`,
@@ -29,6 +35,8 @@
 
 mod authentication;
 mod authenticator;
+#[cfg(feature = "interactive")]
+mod browser;
 mod cache;
 #[cfg(feature = "certificate")]
 mod certificate;
@@ -38,7 +46,13 @@ mod cloud_info;
 mod device_code;
 mod error;
 mod identity;
+mod interactive;
+#[cfg(feature = "interactive")]
+mod loopback;
 mod oauth;
+#[cfg(feature = "interactive")]
+mod pkce;
+mod sign_in;
 mod user_password;
 mod workload_identity;
 
@@ -67,6 +81,8 @@ pub use cloud_info::CloudInfo;
 pub use device_code::{DeviceCodeCallback, DeviceCodeInfo, DeviceCodeProvider};
 pub use error::{AuthError, BoxError};
 pub use identity::CredentialProvider;
+pub use interactive::{DEFAULT_LOGIN_TIMEOUT, InteractiveLogin};
+pub use sign_in::{RefreshTokenKey, RefreshTokenStore, SignInCache, StoredRefreshToken};
 pub use user_password::UserPasswordProvider;
 
 /// An access token and when it expires.

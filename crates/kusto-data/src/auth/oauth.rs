@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 use url::Url;
 
 use super::{AccessToken, AuthError};
+use crate::client::transport::{read_limited, transport_error};
 use crate::{Error, Result, Secret};
 
 /// Longest body read from the login service or the metadata endpoint.
@@ -13,60 +14,7 @@ const MAX_BODY: usize = 1 << 20;
 
 /// `url` without user info, query string or fragment: safe to print.
 pub(crate) fn endpoint_string(url: &Url) -> String {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    // Both fail only for URLs that cannot have credentials, which then have none to remove.
-    let _ = url.set_password(None);
-    let _ = url.set_username("");
-    url.to_string()
-}
-
-/// A transport failure talking to `endpoint`.
-pub(crate) fn network_error(endpoint: &str, error: reqwest::Error) -> Error {
-    let phase = if error.is_connect() {
-        crate::error::NetworkPhase::Connect
-    } else if error.is_request() {
-        crate::error::NetworkPhase::Send
-    } else {
-        crate::error::NetworkPhase::Response
-    };
-    let message = if error.is_timeout() {
-        "the request timed out".to_owned()
-    } else if error.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        error.without_url().to_string()
-    };
-    Error::Network {
-        endpoint: endpoint.to_owned(),
-        message,
-        phase,
-        source: None,
-    }
-}
-
-/// Reads at most `limit` bytes of `response`'s body; a longer body is an error.
-pub(crate) async fn read_limited(
-    mut response: reqwest::Response,
-    endpoint: &str,
-    limit: usize,
-) -> Result<Vec<u8>> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| network_error(endpoint, e))?
-    {
-        if body.len() + chunk.len() > limit {
-            return Err(Error::MalformedResponse {
-                message: format!("{endpoint} answered with a body larger than {limit} bytes"),
-                offset: Some(body.len() as u64),
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    crate::redact::url(url)
 }
 
 /// Replaces every occurrence of each secret in `text` by `****`.
@@ -126,9 +74,11 @@ pub(crate) async fn post_form(
         .form(form)
         .send()
         .await
-        .map_err(|e| network_error(&endpoint_text, e))?;
+        .map_err(|e| transport_error(e, &endpoint_text, None))?;
     let status = response.status().as_u16();
-    let body = read_limited(response, &endpoint_text, MAX_BODY).await?;
+    let body = read_limited(response, &endpoint_text, MAX_BODY)
+        .await
+        .into_result()?;
     let json = serde_json::from_slice::<Value>(&body).ok();
     let oauth_error = json
         .as_ref()

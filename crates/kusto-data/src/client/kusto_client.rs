@@ -11,13 +11,13 @@ use serde_json::json;
 use tracing::Instrument;
 
 use super::properties::ClientRequestProperties;
+use super::request::KustoRequest;
 use super::tracing_headers::{client_version, default_application, default_user, header_safe};
-use super::transport::{BodyStream, display_url, service_error, transport_error};
+use super::transport::{BodyStream, service_error, transport_error};
 use crate::auth::{Authenticator, CloudInfo};
 use crate::connection_string::{ConnectionString, DEFAULT_DATABASE};
 use crate::data_format::DataFormat;
 use crate::error::{Error, Result};
-use crate::kql::QueryParameters;
 use crate::response::{DataSet, ParserOptions, V2EventStream, read_v1_with_options};
 use crate::retry::RetryPolicy;
 use crate::trusted_endpoints::TrustedEndpoints;
@@ -40,7 +40,7 @@ pub const MAX_STREAMING_BODY: usize = 10 * 1024 * 1024;
 
 /// The REST endpoint a request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Endpoint {
+pub(super) enum Endpoint {
     QueryV2,
     QueryV1,
     Management,
@@ -173,6 +173,7 @@ impl RestRequest {
 
 /// A successful (2xx) answer of [`KustoClient::execute_rest`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct RestResponse {
     /// The HTTP status.
     pub status: u16,
@@ -200,7 +201,14 @@ impl RestResponse {
 }
 
 /// Options of a streaming-ingestion request ([`KustoClient::execute_streaming_ingest`]).
+///
+/// ```
+/// use kusto_data::client::StreamingIngestOptions;
+/// let options = StreamingIngestOptions::new().with_mapping_name("EventsJson").with_compressed(true);
+/// assert!(options.compressed);
+/// ```
 #[derive(Debug, Clone, Default)]
+#[non_exhaustive]
 pub struct StreamingIngestOptions {
     /// Name of an ingestion mapping created on the table beforehand (`mappingName`). Inline
     /// mappings are not supported by streaming ingestion.
@@ -209,6 +217,34 @@ pub struct StreamingIngestOptions {
     pub compressed: bool,
     /// Request id, tracing names and timeout (`servertimeout`); its options are not sent.
     pub properties: Option<ClientRequestProperties>,
+}
+
+impl StreamingIngestOptions {
+    /// No mapping, an uncompressed body, default request properties.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses the mapping named `name`, created on the table beforehand.
+    #[must_use]
+    pub fn with_mapping_name(mut self, name: impl Into<String>) -> Self {
+        self.mapping_name = Some(name.into());
+        self
+    }
+
+    /// States whether the body is gzip-compressed.
+    #[must_use]
+    pub fn with_compressed(mut self, compressed: bool) -> Self {
+        self.compressed = compressed;
+        self
+    }
+
+    /// Sets the request properties (request id, tracing names, timeout).
+    #[must_use]
+    pub fn with_properties(mut self, properties: ClientRequestProperties) -> Self {
+        self.properties = Some(properties);
+        self
+    }
 }
 
 /// The client for queries, management commands and streaming ingestion against one cluster.
@@ -229,7 +265,7 @@ pub struct StreamingIngestOptions {
 /// use kusto_data::{ConnectionString, KustoClient};
 ///
 /// let client = KustoClient::new(ConnectionString::parse("http://127.0.0.1:8080/Samples")?)?;
-/// let data = client.execute_query("Samples", "StormEvents | take 10", None).await?;
+/// let data = client.query("Samples", "StormEvents | take 10").await?;
 /// for row in data.primary_result().into_iter().flat_map(|t| t.rows()) {
 ///     println!("{:?}", row.get_string("State")?);
 /// }
@@ -257,7 +293,7 @@ struct Inner {
 impl fmt::Debug for KustoClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KustoClient")
-            .field("cluster", &display_url(&self.inner.cluster))
+            .field("cluster", &crate::redact::url(&self.inner.cluster))
             .field("database", &self.inner.database)
             .field("authentication", &self.inner.authenticator.method_name())
             .field("retry", &self.inner.retry)
@@ -364,7 +400,7 @@ impl KustoClientBuilder {
     /// The most bytes any one answer may have, counted after decompression (default: no
     /// limit). Past it, reading stops with [`Error::ResponseTooLarge`]: a server that sends
     /// without end, or a small gzip body that inflates to gigabytes, costs at most this much
-    /// memory in a collected call ([`KustoClient::execute_query`], [`KustoClient::execute_mgmt`],
+    /// memory in a collected call (an awaited [`KustoClient::query`] or [`KustoClient::mgmt`],
     /// streaming ingestion). It applies to streamed queries too, where memory is bounded anyway,
     /// so leave it unset to stream results of any size. Whatever this setting, no single JSON
     /// value may exceed [`ParserOptions::max_value_bytes`], and the whole answer must arrive
@@ -522,58 +558,56 @@ impl KustoClient {
         &self.inner.authenticator
     }
 
-    /// Runs a query (`POST /v2/rest/query`) and collects every table into a [`DataSet`].
-    ///
-    /// A query that fails part-way returns [`Error::PartialFailure`], which still holds the rows
-    /// received. Use [`execute_query_stream`](Self::execute_query_stream) for results too large
-    /// to hold in memory.
-    pub async fn execute_query(
-        &self,
-        database: &str,
-        query: &str,
-        properties: Option<&ClientRequestProperties>,
-    ) -> Result<DataSet> {
-        self.collect(Endpoint::QueryV2, database, query, properties, true)
-            .await
-    }
-
-    /// Runs a query with typed parameters: the `declare query_parameters(...)` statement is
-    /// written from `parameters` and their values travel beside the query text, so no value can
-    /// change the query.
+    /// A query (`POST /v2/rest/query`) of `database`, to be awaited (every table collected
+    /// into a [`DataSet`]) or read as a stream; options are added with the methods of
+    /// [`KustoRequest`]. An empty `database` means the connection string's.
     ///
     /// ```no_run
     /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
-    /// use kusto_data::kql::QueryParameters;
-    /// let parameters = QueryParameters::new().with("state", "TEXAS")?.with("n", 10_i64)?;
-    /// let data = client
-    ///     .execute_query_with_parameters("Samples", "StormEvents | where State == state | take n", &parameters, None)
-    ///     .await?;
+    /// let data = client.query("Samples", "StormEvents | take 10").await?;
     /// # Ok(()) }
     /// ```
-    pub async fn execute_query_with_parameters(
+    pub fn query<'a>(&'a self, database: &'a str, query: &'a str) -> KustoRequest<'a> {
+        KustoRequest::query(self, database, query)
+    }
+
+    /// A management command (`POST /v1/rest/mgmt`), to be awaited. Retried on transient
+    /// failures only when it is read-only (`.show ...`, `.get ...` or `request_readonly`) or its
+    /// properties carry a retry policy.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
+    /// let tables = client.mgmt("Samples", ".show tables").await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn mgmt<'a>(&'a self, database: &'a str, command: &'a str) -> KustoRequest<'a> {
+        KustoRequest::command(self, database, command)
+    }
+
+    /// `text` as a management command when it starts with `.`, else as a query.
+    pub fn execute<'a>(&'a self, database: &'a str, text: &'a str) -> KustoRequest<'a> {
+        if text.trim_start().starts_with('.') {
+            self.mgmt(database, text)
+        } else {
+            self.query(database, text)
+        }
+    }
+
+    /// Sends a query and returns its answer as a stream of events.
+    #[doc(hidden)]
+    #[deprecated(note = "use `client.query(database, query).stream()`")]
+    pub async fn execute_query_stream(
         &self,
         database: &str,
         query: &str,
-        parameters: &QueryParameters,
         properties: Option<&ClientRequestProperties>,
-    ) -> Result<DataSet> {
-        let mut properties = properties.cloned().unwrap_or_default();
-        parameters.write_to(&mut properties);
-        self.execute_query(database, &parameters.apply(query), Some(&properties))
-            .await
+    ) -> Result<V2EventStream> {
+        self.stream(database, query, properties).await
     }
 
-    /// Runs a query and returns its response as a stream of events, parsed as the bytes arrive:
-    /// memory is bounded by the parser options' batch size, whatever the result size. Only the
-    /// sending of the request is retried; once rows flow, a failure ends the stream with an
-    /// error. The whole answer must arrive within the request's timeout (the server timeout,
-    /// 4 minutes unless the properties set `servertimeout`, plus the margin), counted from the
-    /// answer's headers: raise `servertimeout` for downloads that take longer. Use
-    /// [`V2EventStream::primary_batches`] for the rows of the primary results, or
-    /// (feature `arrow`) `V2EventStream::primary_record_batches` for Arrow record batches
-    /// decoded by the columnar path (`execute_query_arrow` in one
-    /// call).
-    pub async fn execute_query_stream(
+    /// Sends a query and returns the response as a stream of events; only the sending of the
+    /// request is retried.
+    pub(super) async fn stream(
         &self,
         database: &str,
         query: &str,
@@ -588,84 +622,6 @@ impl KustoClient {
             )
             .await?;
         Ok(self.v2_events(response, timeout))
-    }
-
-    /// Runs a query and returns the rows of its primary results as Arrow record batches,
-    /// decoded by the columnar path as the bytes arrive (cargo feature `arrow`): the same as
-    /// [`execute_query_stream`](Self::execute_query_stream) followed by
-    /// [`V2EventStream::primary_record_batches`]. Memory is bounded by the parser options'
-    /// batch size, whatever the result size.
-    ///
-    /// ```no_run
-    /// # async fn run(client: kusto_data::KustoClient) -> kusto_data::Result<()> {
-    /// use futures::TryStreamExt;
-    /// use kusto_data::response::ArrowOptions;
-    /// let mut batches = client
-    ///     .execute_query_arrow("Samples", "StormEvents | take 100000", ArrowOptions::new(), None)
-    ///     .await?;
-    /// while let Some(b) = batches.try_next().await? {
-    ///     println!("{} rows of {}", b.batch.num_rows(), b.table_name);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    #[cfg(feature = "arrow")]
-    pub async fn execute_query_arrow(
-        &self,
-        database: &str,
-        query: &str,
-        options: crate::response::ArrowOptions,
-        properties: Option<&ClientRequestProperties>,
-    ) -> Result<crate::response::ArrowBatchStream> {
-        Ok(self
-            .execute_query_stream(database, query, properties)
-            .await?
-            .primary_record_batches(options))
-    }
-
-    /// Runs a query through the v1 endpoint (`POST /v1/rest/query`): result tables followed by
-    /// `@ExtendedProperties`, `QueryStatus` and the table of contents.
-    pub async fn execute_query_v1(
-        &self,
-        database: &str,
-        query: &str,
-        properties: Option<&ClientRequestProperties>,
-    ) -> Result<DataSet> {
-        self.collect(Endpoint::QueryV1, database, query, properties, true)
-            .await
-    }
-
-    /// Runs a management command (`POST /v1/rest/mgmt`). Retried on transient failures only
-    /// when it is read-only (`.show ...`, `.get ...` or `request_readonly`) or the properties
-    /// carry a retry policy.
-    pub async fn execute_mgmt(
-        &self,
-        database: &str,
-        command: &str,
-        properties: Option<&ClientRequestProperties>,
-    ) -> Result<DataSet> {
-        let readonly = is_readonly_command(command) || properties.is_some_and(|p| p.is_readonly());
-        self.collect(
-            Endpoint::Management,
-            database,
-            command,
-            properties,
-            readonly,
-        )
-        .await
-    }
-
-    /// Runs `text` as a management command when it starts with `.`, else as a query.
-    pub async fn execute(
-        &self,
-        database: &str,
-        text: &str,
-        properties: Option<&ClientRequestProperties>,
-    ) -> Result<DataSet> {
-        if text.trim_start().starts_with('.') {
-            self.execute_mgmt(database, text, properties).await
-        } else {
-            self.execute_query(database, text, properties).await
-        }
     }
 
     /// Streaming ingestion (`POST /v1/rest/ingest/{database}/{table}`) of one body of data in
@@ -761,7 +717,7 @@ impl KustoClient {
             let mut segments = url.path_segments_mut().map_err(|()| {
                 Error::InvalidArgument(format!(
                     "the cluster URL {} cannot take a path",
-                    display_url(&self.inner.cluster)
+                    crate::redact::url(&self.inner.cluster)
                 ))
             })?;
             segments.pop_if_empty();
@@ -834,9 +790,28 @@ impl KustoClient {
         .await
     }
 
+    /// Sends a query or command and reads its whole answer. Queries may be sent twice, and
+    /// management commands when they only read.
+    pub(super) async fn collect(
+        &self,
+        endpoint: Endpoint,
+        database: &str,
+        text: &str,
+        properties: Option<&ClientRequestProperties>,
+    ) -> Result<DataSet> {
+        let idempotent = match endpoint {
+            Endpoint::QueryV2 | Endpoint::QueryV1 => true,
+            Endpoint::Management => {
+                is_readonly_command(text) || properties.is_some_and(|p| p.is_readonly())
+            }
+        };
+        self.collect_with(endpoint, database, text, properties, idempotent)
+            .await
+    }
+
     /// Sends a request and reads its whole answer, retrying transient failures of the whole
     /// exchange when the request may be sent twice.
-    async fn collect(
+    async fn collect_with(
         &self,
         endpoint: Endpoint,
         database: &str,
@@ -878,7 +853,7 @@ impl KustoClient {
             .map_err(|()| {
                 Error::InvalidArgument(format!(
                     "the cluster URL {} cannot take a path",
-                    display_url(&self.inner.cluster)
+                    crate::redact::url(&self.inner.cluster)
                 ))
             })?
             .pop_if_empty()
@@ -969,7 +944,7 @@ impl KustoClient {
         self.inner.cluster.join(path).map_err(|e| {
             Error::InvalidArgument(format!(
                 "cannot build the request URL from {}: {e}",
-                display_url(&self.inner.cluster)
+                crate::redact::url(&self.inner.cluster)
             ))
         })
     }
@@ -1065,7 +1040,7 @@ impl KustoClient {
         timeout: Duration,
         request_id: &str,
     ) -> Result<reqwest::Response> {
-        let shown = display_url(&url);
+        let shown = crate::redact::url(&url);
         if let Some(authorization) = self.inner.authenticator.authorization_header(&url).await? {
             let mut value = HeaderValue::from_str(authorization.expose()).map_err(|_| {
                 Error::InvalidArgument("the access token is not a valid header value".to_owned())
@@ -1084,7 +1059,7 @@ impl KustoClient {
                     timeout,
                 });
             }
-            Ok(Err(error)) => return Err(transport_error(error, &shown, timeout)),
+            Ok(Err(error)) => return Err(transport_error(error, &shown, Some(timeout))),
             Ok(Ok(response)) => response,
         };
         let status = response.status();
@@ -1092,14 +1067,14 @@ impl KustoClient {
         if status.is_success() {
             Ok(response)
         } else {
-            Err(service_error(response, &shown, request_id).await)
+            Err(service_error(response, &shown, Some(request_id)).await)
         }
     }
 
     /// The body of an answer: it must be complete within `timeout` (the request's own: the
     /// server timeout plus the margin) of the headers, and within the client's size limit.
     fn body(&self, response: reqwest::Response, timeout: Duration) -> BodyStream {
-        let endpoint = display_url(response.url());
+        let endpoint = crate::redact::url(response.url());
         BodyStream::new(response, timeout, self.inner.max_response, endpoint)
     }
 

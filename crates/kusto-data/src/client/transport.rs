@@ -16,18 +16,15 @@ const MAX_ERROR_BODY: usize = 1 << 20;
 /// The part of a non-JSON error body kept in [`ServiceError::body`].
 const MAX_ERROR_TEXT: usize = 4096;
 
-/// The URL without its query string and fragment, safe to show in messages and logs.
-pub(crate) fn display_url(url: &reqwest::Url) -> String {
-    let mut url = url.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    let _ = url.set_password(None);
-    url.to_string()
-}
-
-/// Classifies a `reqwest` error: timeouts become [`Error::Timeout`], everything else
-/// [`Error::Network`] with a message that says whether the request was sent at all.
-pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Duration) -> Error {
+/// Classifies a `reqwest` error, the one place where that happens: a connection that could not
+/// be made, a timeout ([`Error::Timeout`] when the request had a `timeout` of its own), a
+/// failure while sending or while the answer was read. The phase says whether the request can
+/// have reached the service; the `reqwest` error is kept as the source (without its URL).
+pub(crate) fn transport_error(
+    error: reqwest::Error,
+    endpoint: &str,
+    timeout: Option<Duration>,
+) -> Error {
     if error.is_connect() {
         return Error::Network {
             endpoint: endpoint.to_owned(),
@@ -36,7 +33,9 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
             source: Some(Box::new(error.without_url())),
         };
     }
-    if error.is_timeout() {
+    if error.is_timeout()
+        && let Some(timeout) = timeout
+    {
         return Error::Timeout {
             endpoint: endpoint.to_owned(),
             timeout,
@@ -47,7 +46,9 @@ pub(crate) fn transport_error(error: reqwest::Error, endpoint: &str, timeout: Du
     } else {
         NetworkPhase::Response
     };
-    let message = if error.is_decode() {
+    let message = if error.is_timeout() {
+        "the request timed out"
+    } else if error.is_decode() {
         "the response body could not be decompressed (a broken Content-Encoding stream, or a \
          connection that failed while it was read)"
     } else if error.is_body() {
@@ -85,16 +86,17 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
 pub(crate) async fn service_error(
     response: reqwest::Response,
     endpoint: &str,
-    client_request_id: &str,
+    client_request_id: Option<&str>,
 ) -> Error {
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut error = ServiceError::new(status, endpoint);
     error.client_request_id = header_text(&headers, "x-ms-client-request-id")
-        .or_else(|| Some(client_request_id.to_owned()));
+        .or_else(|| client_request_id.map(str::to_owned));
     error.activity_id = header_text(&headers, "x-ms-activity-id");
     error.retry_after = retry_after(&headers);
-    let body = read_limited(response, MAX_ERROR_BODY).await;
+    // An error body cut short or broken still says what it says so far.
+    let body = read_limited(response, endpoint, MAX_ERROR_BODY).await.body;
     if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
         error.error = OneApiError::from_json(&json);
     }
@@ -116,17 +118,61 @@ pub(crate) async fn service_error(
     Error::Service(Box::new(error))
 }
 
-/// Reads at most `limit` bytes of a body; a body that fails midway yields what arrived.
-async fn read_limited(mut response: reqwest::Response, limit: usize) -> Vec<u8> {
-    let mut body = Vec::new();
-    while let Ok(Some(chunk)) = response.chunk().await {
-        let room = limit.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= limit {
-            break;
+/// What [`read_limited`] read: the bytes that arrived (at most the limit) and, when the body
+/// was not read whole, why.
+pub(crate) struct Limited {
+    /// The bytes read.
+    pub(crate) body: Vec<u8>,
+    /// The body was longer than the limit, or the connection failed while it was read.
+    pub(crate) error: Option<Error>,
+}
+
+impl Limited {
+    /// The whole body, or the error that kept it from being read whole.
+    pub(crate) fn into_result(self) -> Result<Vec<u8>, Error> {
+        match self.error {
+            Some(error) => Err(error),
+            None => Ok(self.body),
         }
     }
-    body
+}
+
+/// The one bounded body reader of the crate: reads at most `limit` bytes of a body.
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    endpoint: &str,
+    limit: usize,
+) -> Limited {
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    let room = limit - body.len();
+                    body.extend_from_slice(&chunk[..room]);
+                    let error = Error::ResponseTooLarge {
+                        limit: limit as u64,
+                        message: format!(
+                            "{endpoint} answered with a body larger than {limit} bytes"
+                        ),
+                    };
+                    return Limited {
+                        body,
+                        error: Some(error),
+                    };
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Limited { body, error: None },
+            Err(error) => {
+                let error = transport_error(error, endpoint, None);
+                return Limited {
+                    body,
+                    error: Some(error),
+                };
+            }
+        }
+    }
 }
 
 /// A response body as a stream of chunks. It fails with [`Error::Timeout`] when the whole body
@@ -200,7 +246,7 @@ impl Stream for BodyStream {
                 Poll::Ready(Some(Ok(chunk)))
             }
             Poll::Ready(Some(Err(error))) => {
-                let error = transport_error(error, &self.endpoint, self.timeout);
+                let error = transport_error(error, &self.endpoint, Some(self.timeout));
                 self.fail(error)
             }
             Poll::Ready(None) => {
@@ -225,19 +271,6 @@ impl Stream for BodyStream {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
-
-    #[test]
-    fn urls_are_shown_without_secrets() {
-        let url =
-            reqwest::Url::parse("https://user:pw@acct.blob.core.windows.net/c/b?sv=1&sig=SECRET#x")
-                .unwrap();
-        let shown = display_url(&url);
-        assert!(
-            !shown.contains("SECRET") && !shown.contains("pw"),
-            "{shown}"
-        );
-        assert!(shown.ends_with("/c/b"), "{shown}");
-    }
 
     #[test]
     fn retry_after_in_seconds() {

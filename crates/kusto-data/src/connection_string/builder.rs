@@ -12,8 +12,8 @@ use super::{
 use crate::Secret;
 use crate::auth::{
     AccessToken, ApplicationCertificate, Authentication, BoxError, DefaultChain,
-    DeviceCodeCallback, DeviceCodeInfo, ManagedIdentity, TokenCallback, TokenProvider,
-    TokenRequest, WorkloadIdentity,
+    DeviceCodeCallback, DeviceCodeInfo, InteractiveLogin, ManagedIdentity, TokenCallback,
+    TokenProvider, TokenRequest, WorkloadIdentity,
 };
 
 /// Builds a [`ConnectionString`], including authentication methods that have no keywords
@@ -212,6 +212,14 @@ impl ConnectionStringBuilder {
         })
     }
 
+    /// Interactive login: a person signs in in the browser (or with a device code), see
+    /// [`InteractiveLogin`]. The official SDKs' `with_interactive_login(user_id_hint,
+    /// tenant_hint)`: the login hint and tenant are the settings', or else the `User ID` and
+    /// `Authority Id` of the connection string this builder was made from.
+    pub fn with_interactive_login(self, login: InteractiveLogin) -> Self {
+        self.with_authentication(Authentication::InteractiveLogin(login))
+    }
+
     /// Builds the connection string. Without an authentication method the rule of the
     /// [module documentation](super) applies (https: default chain; http on loopback: none;
     /// http elsewhere: an error).
@@ -225,6 +233,10 @@ impl ConnectionStringBuilder {
             }
         };
         let authentication = match self.authentication {
+            Some(Authentication::InteractiveLogin(mut login)) => {
+                login.fill_from(self.authority_id.as_deref(), self.login_hint.as_deref());
+                Authentication::InteractiveLogin(login)
+            }
             Some(authentication) => authentication,
             None => {
                 let host = data_source.host_str().unwrap_or_default();
@@ -276,6 +288,14 @@ impl ConnectionStringBuilder {
                 non_empty(Keyword::ApplicationToken, token.expose())?
             }
             Authentication::DeviceCode { authority, .. } => check_authority(authority)?,
+            Authentication::InteractiveLogin(login) => {
+                if let Some(tenant) = login.tenant() {
+                    check_authority(tenant)?;
+                }
+                if let Some(hint) = login.login_hint() {
+                    non_empty(Keyword::UserId, hint)?;
+                }
+            }
             Authentication::AzureCli {
                 tenant: Some(tenant),
             } => check_authority(tenant)?,

@@ -9,6 +9,7 @@ use std::fmt;
 
 /// The type of a keyword's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeywordType {
     /// Free text.
     String,

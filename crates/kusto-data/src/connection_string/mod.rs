@@ -49,6 +49,15 @@
 //! `User ID` without `Password` is kept as a login hint, and `Authority Id` without a method
 //! that uses it is kept as given; both are printed back.
 //!
+//! Interactive (browser) login has no keyword of its own in the shared table: the official SDKs
+//! reach it when `AAD Federated Security=True` comes with no credential, `User ID` being the
+//! login hint and `Authority Id` the tenant. Here that text selects the default chain (a
+//! library in a service must not open browsers); choose interactive login with
+//! [`ConnectionStringBuilder::with_interactive_login`], which takes the login hint and tenant of
+//! a parsed string: `ConnectionStringBuilder::from(cs).with_interactive_login(InteractiveLogin::browser())`
+//! (see [`InteractiveLogin`](crate::auth::InteractiveLogin)). It prints back as `User ID` and
+//! `Authority Id`.
+//!
 //! # Printing
 //!
 //! `Display` prints the canonical form (canonical keyword names in a fixed order) with every
@@ -492,8 +501,9 @@ impl ConnectionString {
         self.user_name.as_deref()
     }
 
-    /// `User ID` given without a password: a login hint, printed back but not used by any flow
-    /// of this crate.
+    /// `User ID` given without a password: a login hint, printed back; used by interactive login
+    /// when the connection string is turned into one
+    /// ([`ConnectionStringBuilder::with_interactive_login`]).
     pub fn login_hint(&self) -> Option<&str> {
         self.login_hint.as_deref()
     }
@@ -508,6 +518,7 @@ impl ConnectionString {
             Authentication::AzureCli {
                 tenant: Some(tenant),
             } => Some(tenant),
+            Authentication::InteractiveLogin(login) if login.tenant().is_some() => login.tenant(),
             _ => self.authority_id.as_deref(),
         }
     }
@@ -588,6 +599,9 @@ impl ConnectionString {
                 certificate = Some(c);
             }
             Authentication::UserPassword { user: u, .. } => user = Some(u.clone()),
+            Authentication::InteractiveLogin(login) if login.login_hint().is_some() => {
+                user = login.login_hint().map(str::to_owned);
+            }
             _ => {}
         }
         if let Some(user) = user {

@@ -24,7 +24,10 @@
 //! values with a null bit for `bool`, `int`, `long`, `real`, `decimal`, `datetime`, `timespan`
 //! and `guid`; one UTF-8 buffer with an offset per cell for `string`; compact JSON text for
 //! `dynamic` and unknown types. A 1,000,000-row result is held in less memory than its JSON body
-//! (a `Vec<KustoValue>` per row needed about nine times the body). The row API reads from the
+//! (a `Vec<KustoValue>` per row needed about nine times the body). [`parse_v2`] and
+//! [`V2EventStream::collect_dataset`] fill the buffers of primary results straight from the
+//! body's bytes (the parser's fast lane), with no [`KustoValue`](crate::types::KustoValue) per
+//! cell on the way. The row API reads from the
 //! buffers: the typed getters of [`RowRef`] copy fixed-size values and borrow strings;
 //! [`RowRef::get`], [`RowRef::values`], [`KustoTable::to_rows`] and
 //! [`KustoTable::column_values`] give owned [`KustoValue`](crate::types::KustoValue)s;

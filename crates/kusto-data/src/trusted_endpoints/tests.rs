@@ -2,8 +2,8 @@ use super::*;
 
 const PUBLIC: &str = "https://login.microsoftonline.com";
 
-/// The table of python-sdk-behaviour.md section 1.3, restated by hand: (login endpoint,
-/// suffixes, exact hostnames).
+/// The Python SDK's table of trusted endpoints, restated by hand: (login endpoint, suffixes,
+/// exact hostnames).
 fn table() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
         (

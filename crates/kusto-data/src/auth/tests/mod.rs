@@ -7,6 +7,8 @@ mod certificate;
 mod client_secret;
 mod cloud_info;
 mod device_code;
+#[cfg(feature = "interactive")]
+mod interactive;
 mod server;
 mod workload_identity;
 
