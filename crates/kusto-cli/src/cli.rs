@@ -126,7 +126,7 @@ pub(crate) struct ClusterArgs {
     pub(crate) browser_command: Option<String>,
     /// Where --auth browser and device-code keep the sign-in between runs: auto (the refresh
     /// token in the platform's keyring, or in the file when no keyring answers), keyring, file
-    /// (the file <cache dir>/kusto-rs/sign-ins.json, owner-only) or off (this run only).
+    /// (the file kusto-rs/sign-ins.json in the user's cache directory, owner-only) or off (this run only).
     #[arg(
         long,
         value_enum,
