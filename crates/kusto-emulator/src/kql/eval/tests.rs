@@ -519,3 +519,31 @@ fn deep_nesting_is_a_typed_error() {
     let t = &q(&format!("print {}1{}", "(".repeat(50), ")".repeat(50))).unwrap()[0];
     assert_eq!(t.rows, vec![vec![Value::Long(1)]]);
 }
+
+#[test]
+fn expansions_over_the_budget_are_typed_errors() {
+    // Each of the 1,000,000 expanded rows would carry a copy of a 1,000,000-element array: the
+    // operator fails before it builds them (instead of running for hours or exhausting memory).
+    for text in [
+        "print big = range(1, 1000000), r = range(1, 1000000) | mv-expand r | count",
+        "print big = range(1, 1000000), r = range(1, 1000000) | mv-apply r on (take 1000000) \
+         | count",
+    ] {
+        match q(text) {
+            Err(KqlError::Semantic { message, .. }) => {
+                assert!(message.contains("exceeded the memory budget"), "{message}");
+            }
+            other => panic!("{text}: expected the budget error, got {other:?}"),
+        }
+    }
+    // Below the budget, the same shape of query runs: 1,000 rows carrying 1,000 elements each.
+    let t = &q(
+        "print big = range(1, 1000), r = range(1, 1000) | mv-expand r \
+                | summarize count(), sum(array_length(big))",
+    )
+    .unwrap()[0];
+    assert_eq!(
+        t.rows,
+        vec![vec![Value::Long(1000), Value::Long(1_000_000)]]
+    );
+}

@@ -115,6 +115,42 @@ fn cast(v: Value, ty: KustoType) -> Value {
     }
 }
 
+/// How many values (row cells, JSON nodes, 8-byte pieces of strings) one mv-expand or
+/// mv-apply may produce in all. Kusto stops an operator that exceeds its memory budget (a
+/// "runaway query", limit `maxmemoryconsumptionperiterator`); the emulator counts
+/// values instead of bytes so that an expansion whose output would not fit in memory fails
+/// with a typed error before it is built.
+const EXPANSION_BUDGET: usize = 1 << 27;
+
+/// The size of `v` in budget units: 1 for a scalar, plus one per JSON node and per 8 bytes of
+/// a string.
+fn weight(v: &Value) -> usize {
+    fn json(j: &Json) -> usize {
+        match j {
+            Json::Array(items) => items.iter().map(json).fold(1, usize::saturating_add),
+            Json::Object(map) => map
+                .iter()
+                .map(|(k, v)| json(v).saturating_add(k.len() / 8))
+                .fold(1, usize::saturating_add),
+            Json::String(s) => 1 + s.len() / 8,
+            _ => 1,
+        }
+    }
+    match v {
+        Value::String(s) => 1 + s.len() / 8,
+        Value::Dynamic(j) => json(j),
+        _ => 1,
+    }
+}
+
+/// The error of an expansion whose output exceeds [`EXPANSION_BUDGET`].
+fn over_budget(cx: &OpCx<'_, '_>) -> KqlError {
+    cx.error(format!(
+        "the operator has exceeded the memory budget during evaluation (its output would hold \
+         more than {EXPANSION_BUDGET} values)"
+    ))
+}
+
 /// How rows expand: the bound items, the output width and the options.
 struct Expansion<'t> {
     targets: &'t [Target],
@@ -124,45 +160,72 @@ struct Expansion<'t> {
     bags_as_arrays: bool,
 }
 
-/// The rows one input row expands to.
-fn expand_row(cx: &OpCx<'_, '_>, rows: &[Row], i: usize, x: &Expansion<'_>) -> Vec<Row> {
-    let Expansion {
-        targets,
-        width,
-        item_index,
-        limit,
-        bags_as_arrays,
-    } = *x;
-    let c = Cx::at(rows, i, cx.env());
-    let values: Vec<Vec<Value>> = targets
-        .iter()
-        .map(|t| elements(&t.bound.eval(&c), bags_as_arrays))
-        .collect();
-    let n = values.iter().map(Vec::len).max().unwrap_or(0).min(limit);
-    let base = rows.get(i).cloned().unwrap_or_default();
-    (0..n)
-        .map(|k| {
-            let mut row = base.clone();
-            row.resize(width - usize::from(item_index), Value::Null);
-            for (t, vals) in targets.iter().zip(&values) {
-                let v = vals.get(k).cloned().unwrap_or(Value::Null);
-                let v = match t.to {
-                    Some(ty) => cast(v, ty),
-                    None => match v {
-                        Value::Dynamic(_) | Value::Null => v,
-                        other => Value::Dynamic(other.to_json()),
-                    },
-                };
-                if let Some(slot) = row.get_mut(t.slot) {
-                    *slot = v;
+impl Expansion<'_> {
+    /// The rows one input row expands to; `spent` is the budget used so far (all rows).
+    fn row(
+        &self,
+        cx: &OpCx<'_, '_>,
+        rows: &[Row],
+        i: usize,
+        spent: &mut usize,
+    ) -> Result<Vec<Row>, KqlError> {
+        let c = Cx::at(rows, i, cx.env());
+        let values: Vec<Vec<Value>> = self
+            .targets
+            .iter()
+            .map(|t| elements(&t.bound.eval(&c), self.bags_as_arrays))
+            .collect();
+        let n = values
+            .iter()
+            .map(Vec::len)
+            .max()
+            .unwrap_or(0)
+            .min(self.limit);
+        let mut base = rows.get(i).cloned().unwrap_or_default();
+        base.resize(self.width - usize::from(self.item_index), Value::Null);
+        // The expanded slots are overwritten in every output row: the copy of the input row
+        // must not carry the whole expanded array into each of them (which made expanding an
+        // array of n elements take n * n steps).
+        for t in self.targets {
+            if let Some(slot) = base.get_mut(t.slot) {
+                *slot = Value::Null;
+            }
+        }
+        let carried = base.iter().map(weight).fold(1, usize::saturating_add);
+        let produced: usize = values
+            .iter()
+            .flat_map(|vals| vals.iter().take(n))
+            .map(weight)
+            .fold(0, usize::saturating_add);
+        *spent = spent
+            .saturating_add(carried.saturating_mul(n))
+            .saturating_add(produced);
+        if *spent > EXPANSION_BUDGET {
+            return Err(over_budget(cx));
+        }
+        Ok((0..n)
+            .map(|k| {
+                let mut row = base.clone();
+                for (t, vals) in self.targets.iter().zip(&values) {
+                    let v = vals.get(k).cloned().unwrap_or(Value::Null);
+                    let v = match t.to {
+                        Some(ty) => cast(v, ty),
+                        None => match v {
+                            Value::Dynamic(_) | Value::Null => v,
+                            other => Value::Dynamic(other.to_json()),
+                        },
+                    };
+                    if let Some(slot) = row.get_mut(t.slot) {
+                        *slot = v;
+                    }
                 }
-            }
-            if item_index {
-                row.push(Value::Long(i64::try_from(k).unwrap_or(i64::MAX)));
-            }
-            row
-        })
-        .collect()
+                if self.item_index {
+                    row.push(Value::Long(i64::try_from(k).unwrap_or(i64::MAX)));
+                }
+                row
+            })
+            .collect())
+    }
 }
 
 fn row_limit(cx: &OpCx<'_, '_>, limit: Option<&Expr>) -> Result<usize, KqlError> {
@@ -190,8 +253,9 @@ pub(super) fn mv_expand(
         bags_as_arrays,
     };
     let mut rows = Vec::new();
+    let mut spent = 0;
     for i in 0..input.rows.len() {
-        rows.extend(expand_row(cx, &input.rows, i, &x));
+        rows.extend(x.row(cx, &input.rows, i, &mut spent)?);
     }
     Ok(Table {
         columns,
@@ -234,7 +298,9 @@ pub(super) fn mv_apply(
     };
     let mut results = Vec::new();
     for i in 0..input.rows.len() {
-        let expanded: Vec<Row> = expand_row(cx, &input.rows, i, &x)
+        // Each row's subquery runs on its own rows: the budget is per input row here.
+        let expanded: Vec<Row> = x
+            .row(cx, &input.rows, i, &mut 0)?
             .into_iter()
             .map(|r| inner.iter().map(|&k| r[k].clone()).collect())
             .collect();
@@ -260,10 +326,21 @@ pub(super) fn mv_apply(
         }
     }
     let mut out_rows = Vec::new();
+    let mut spent = 0usize;
     for (i, t) in results.iter().enumerate() {
+        // As in mv-expand: the slots the subquery fills are not copied from the input row.
+        let mut base = input.rows[i].clone();
+        base.resize(out_columns.len(), Value::Null);
+        for &slot in &slots {
+            base[slot] = Value::Null;
+        }
+        let carried = base.iter().map(weight).fold(1, usize::saturating_add);
+        spent = spent.saturating_add(carried.saturating_mul(t.rows.len()));
+        if spent > EXPANSION_BUDGET {
+            return Err(over_budget(cx));
+        }
         for sub in t.rows.iter() {
-            let mut row = input.rows[i].clone();
-            row.resize(out_columns.len(), Value::Null);
+            let mut row = base.clone();
             for (slot, v) in slots.iter().zip(sub) {
                 row[*slot] = v.clone();
             }
