@@ -90,7 +90,7 @@ fn range_array(a: &[Value]) -> Value {
 }
 
 pub(super) fn register(r: &mut Registry) {
-    for name in ["parse_json", "todynamic", "toobject"] {
+    for name in ["parse_json", "parsejson", "todynamic", "toobject"] {
         r.add(
             name,
             params![p("json", ANY)],

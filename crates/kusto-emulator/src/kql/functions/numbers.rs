@@ -200,12 +200,10 @@ pub(super) fn register(r: &mut Registry) {
     r.add(
         "sign",
         params![p("x", NUMBER)],
-        Ret::Arg(0),
-        |a, _| match &a[0] {
-            Value::Int(i) => Value::Int(i.signum()),
-            Value::Long(l) => Value::Long(l.signum()),
-            v => unary_real(v, |x| if x == 0.0 { 0.0 } else { x.signum() }),
-        },
+        // A real whatever the argument's type (the parameter is documented as `real`; the
+        // language service declares the result `real` too).
+        Ret::Fixed(KustoType::Real),
+        |a, _| unary_real(&a[0], |x| if x == 0.0 { 0.0 } else { x.signum() }),
     );
     r.add("pi", &[], Ret::Fixed(KustoType::Real), |_, _| {
         Value::Real(std::f64::consts::PI)
