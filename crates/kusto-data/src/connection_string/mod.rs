@@ -11,8 +11,8 @@
 //!   **`;` cannot be escaped**: set such values (passwords, keys) with
 //!   [`ConnectionStringBuilder`];
 //! * the first segment may be a bare URL, taken as the `Data Source`;
-//! * booleans are `true` or `false`, case-insensitive (Python accepts only `True`, `true`,
-//!   `False` and `false`; every other value, `yes`, `1`, ..., is an error here too);
+//! * booleans are `true` or `false`, case-insensitive; every other value (`yes`, `1`, ...) is
+//!   an error;
 //! * the database may be the single path segment of the data source
 //!   (`https://help.kusto.windows.net/Samples`), which is then removed from the data source; an
 //!   explicit `Initial Catalog` wins over the path, whatever the order;
@@ -41,8 +41,8 @@
 //! | nothing, `http://` data source on a loopback host | [`Authentication::None`] (local emulator) |
 //! | nothing, `http://` data source on another host | error [`ConnectionStringError::AuthenticationRequired`] |
 //!
-//! Unlike the Python SDK, a bare `https://` URL therefore authenticates (Python silently sends
-//! unauthenticated requests), and sending no authentication to a remote host must be asked for.
+//! A bare `https://` URL therefore authenticates, and sending no authentication to a remote host
+//! must be asked for.
 //! Tokens are never sent over plain http except to loopback
 //! ([`ConnectionStringError::TokenOverHttp`]). Two sets of credentials, or credentials with
 //! `AAD Federated Security=False`, are [`ConnectionStringError::ConflictingKeywords`].

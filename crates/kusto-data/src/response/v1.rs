@@ -41,7 +41,7 @@ struct RawTable<'a> {
 ///   table at position `Ordinal` and gives its kind: `QueryResult` → [`TableKind::PrimaryResult`],
 ///   `QueryProperties` → [`TableKind::QueryProperties`], `QueryStatus` →
 ///   [`TableKind::QueryCompletionInformation`]. Other kinds are kept as [`TableKind::parse`] reads
-///   them (unlike the Python SDK, which raises).
+///   them (not an error).
 /// * Three or more tables without a table of contents: every table is a primary result.
 ///
 /// Columns use `ColumnType` when present, else the .NET `DataType` (older servers). Partial
