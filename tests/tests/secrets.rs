@@ -20,6 +20,9 @@ use kusto_ingest::{
     QueuedIngestClient, StreamingIngestClient,
 };
 
+#[path = "secrets/interactive.rs"]
+mod interactive;
+
 const APP_KEY: &str = "CANARY-appkey-7f3a9";
 const PASSWORD: &str = "CANARY-password-91c2";
 const USER_TOKEN: &str = "CANARY-usertoken-55d1";
