@@ -5,7 +5,7 @@
 //! and what is unknown.
 
 pub(crate) mod bound;
-mod calls;
+pub(crate) mod calls;
 pub(crate) mod names;
 
 use std::cell::RefCell;

@@ -44,6 +44,24 @@ use std::sync::OnceLock;
 
 use crate::value::{KustoType, Value};
 
+/// The scalar functions of the KQL documentation (`documented.txt`: one name per line, `#`
+/// comments), whether or not the emulator runs them.
+const DOCUMENTED: &str = include_str!("documented.txt");
+
+/// The documented scalar function names, in file order.
+pub(crate) fn documented() -> impl Iterator<Item = &'static str> {
+    DOCUMENTED
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Whether `name` is a scalar function of the KQL documentation.
+pub(crate) fn is_documented(name: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| documented().collect()).contains(name)
+}
+
 /// A set of Kusto types, as a bit set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Types(u16);
