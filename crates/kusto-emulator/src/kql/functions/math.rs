@@ -1,5 +1,5 @@
 //! More numbers: trigonometry (`sin`, `cos`, `tan`, `asin`, `acos`, `atan`, `atan2`, `cot`),
-//! `degrees`, `radians`, `gamma`, `loggamma`, `rand`, and the beta distribution (`beta_cdf`,
+//! `degrees`, `radians`, `gamma`, `loggamma`, `erf`, `erfc`, `rand`, and the beta distribution (`beta_cdf`,
 //! `beta_pdf`, `beta_inv`), `welch_test`. The special functions come from the `libm` crate; the
 //! distribution's incomplete beta function is computed with its continued fraction.
 
@@ -159,6 +159,18 @@ pub(super) fn register(r: &mut Registry) {
         params![p("number", NUMBER)],
         Ret::Fixed(KustoType::Real),
         |a, _| real1(&a[0], libm::lgamma),
+    );
+    r.add(
+        "erf",
+        params![p("x", NUMBER)],
+        Ret::Fixed(KustoType::Real),
+        |a, _| real1(&a[0], libm::erf),
+    );
+    r.add(
+        "erfc",
+        params![p("x", NUMBER)],
+        Ret::Fixed(KustoType::Real),
+        |a, _| real1(&a[0], libm::erfc),
     );
     // rand(): a real in [0, 1); rand(n): a long in [0, n - 1] (n from 2 up).
     r.add("rand", params![], Ret::Fixed(KustoType::Real), |_, _| {
