@@ -124,6 +124,23 @@ fn check_cache_file(home: &Home, cloud: &Cloud) -> serde_json::Value {
             "the cache file holds {secret}: {text}"
         );
     }
+    // No file of the home (temporary files included) holds an access token, a code or a
+    // verifier.
+    let others: Vec<String> = record
+        .secrets()
+        .into_iter()
+        .filter(|s| !record.refresh_tokens.contains(s))
+        .collect();
+    for file in files_under(home.dir.path()) {
+        let content = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in &others {
+            assert!(
+                !content.contains(secret.as_str()),
+                "{} holds {secret}",
+                file.display()
+            );
+        }
+    }
     let index: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(index["version"], 1, "{text}");
     let sign_ins = index["sign_ins"].as_array().unwrap();
@@ -131,6 +148,19 @@ fn check_cache_file(home: &Home, cloud: &Cloud) -> serde_json::Value {
     assert_eq!(sign_ins[0]["login_endpoint"], cloud.url.as_str(), "{text}");
     assert_eq!(sign_ins[0]["refresh_token"], latest.as_str(), "{text}");
     index
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 /// No output of any run shows a code, verifier or token.
