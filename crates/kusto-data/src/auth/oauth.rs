@@ -29,6 +29,12 @@ pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
     text
 }
 
+/// At most `max` characters of `text`, with the secrets scrubbed first (so that a secret cut
+/// by the limit cannot leave its first part behind).
+fn scrubbed_prefix(text: &str, secrets: &[&Secret], max: usize) -> String {
+    scrub(text, secrets).chars().take(max).collect()
+}
+
 /// The answer of the login service to a form POST.
 pub(crate) enum OAuthResponse {
     /// HTTP 200 with a JSON object.
@@ -98,7 +104,7 @@ pub(crate) async fn post_form(
         json.as_ref()
             .and_then(|v| v.get(key))
             .and_then(Value::as_str)
-            .map(|s| scrub(&s.chars().take(1024).collect::<String>(), secrets))
+            .map(|s| scrubbed_prefix(s, secrets, 1024))
     };
     let description = text_field("error_description").or_else(|| {
         if json.is_some() {
@@ -106,7 +112,7 @@ pub(crate) async fn post_form(
         }
         let text = String::from_utf8_lossy(&body);
         let text = text.trim();
-        (!text.is_empty()).then(|| scrub(&text.chars().take(512).collect::<String>(), secrets))
+        (!text.is_empty()).then(|| scrubbed_prefix(text, secrets, 512))
     });
     Ok(OAuthResponse::Failure(OAuthFailure {
         endpoint: endpoint_text,
@@ -163,4 +169,21 @@ pub(crate) fn parse_token(value: &Value, endpoint: &str) -> Result<AccessToken> 
         token = token.with_token_type(kind);
     }
     Ok(token)
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_cut_by_the_limit_leaves_nothing_behind() {
+        let secret = Secret::new("s3cr3t-refresh-token-value");
+        // The secret starts 10 characters before the limit: cutting first would keep
+        // "s3cr3t-ref" in the text.
+        let text = format!("{}{}{}", "x".repeat(1014), secret.expose(), "y".repeat(100));
+        let kept = scrubbed_prefix(&text, &[&secret], 1024);
+        assert!(!kept.contains("s3cr3t"), "{kept}");
+        assert_eq!(kept.chars().count(), 1024);
+        assert!(kept.starts_with(&"x".repeat(1014)));
+    }
 }
