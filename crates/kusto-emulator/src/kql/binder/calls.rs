@@ -31,6 +31,10 @@ pub(crate) const SPECIAL_FORMS: &[&str] = &[
     "column_ifexists",
     "bag_pack_columns",
     "pack_all",
+    // The multi-column functions (binder/multi.rs): whole items of extend, project and print.
+    "series_stats",
+    "series_fit_line",
+    "series_fit_2lines",
 ];
 
 impl Binder<'_, '_> {
@@ -83,7 +87,7 @@ impl Binder<'_, '_> {
         ))
     }
 
-    fn signature_error(
+    pub(super) fn signature_error(
         &self,
         name: &str,
         overloads: &[crate::kql::functions::FunctionDef],
@@ -309,6 +313,13 @@ impl Binder<'_, '_> {
                     }
                 }
                 Bound::new(BoundKind::Call(f, bound), KustoType::Dynamic)
+            }
+            _ if super::multi::multi_column(name).is_some() => {
+                return Err(self.error(format!(
+                    "{name}() produces several columns: use it as a whole item of extend, \
+                     project or print (e.g. '| extend {name}(x)' or \
+                     '| extend (a, b) = {name}(x)'), not inside another expression"
+                )));
             }
             _ => return Ok(None),
         }))

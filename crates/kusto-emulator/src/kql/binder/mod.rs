@@ -6,6 +6,7 @@
 
 pub(crate) mod bound;
 pub(crate) mod calls;
+pub(crate) mod multi;
 pub(crate) mod names;
 
 use std::cell::RefCell;

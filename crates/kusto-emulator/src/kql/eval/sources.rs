@@ -8,7 +8,7 @@ use crate::kql::KqlError;
 use crate::kql::ast::BinOp;
 use crate::kql::ast::{Expr, ExprKind, NamedExpr, UnionSpec};
 use crate::kql::binder::Binder;
-use crate::kql::binder::names::expr_name;
+use crate::kql::binder::multi::ItemOp;
 use crate::kql::scalar::{arith, compare, convert, is_numeric, wider};
 use crate::store::{Column, Row};
 use crate::value::{KustoType, Value};
@@ -128,20 +128,17 @@ impl Engine<'_> {
         let binder = Binder::new(self, scope, &[], "print");
         let mut columns: Vec<Column> = Vec::new();
         let mut row = Vec::new();
+        let cx = crate::kql::binder::Cx::constant(&self.env);
         for (i, item) in items.iter().enumerate() {
-            let (v, ty) = binder.constant(&item.expr)?;
-            let name = item
-                .names
-                .first()
-                .cloned()
-                .or_else(|| expr_name(&item.expr))
-                .unwrap_or_else(|| format!("print_{i}"));
-            let taken: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
-            columns.push(Column::new(
-                crate::kql::binder::names::unique(&name, &taken),
-                ty,
-            ));
-            row.push(v);
+            for (name, b) in binder.item_columns(item, ItemOp::Extend)? {
+                let name = name.unwrap_or_else(|| format!("print_{i}"));
+                let taken: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+                columns.push(Column::new(
+                    crate::kql::binder::names::unique(&name, &taken),
+                    b.ty,
+                ));
+                row.push(b.eval(&cx));
+            }
         }
         Ok(Table::new(columns, vec![row]))
     }

@@ -28,6 +28,7 @@ mod math;
 mod network;
 mod numbers;
 mod series;
+mod series_fit;
 mod sets;
 mod strings;
 pub(crate) mod text_common;

@@ -1,7 +1,7 @@
 //! Series functions over the numeric arrays that `make-series` produces: element-wise
 //! arithmetic and comparisons (`series_add`, ..., `series_greater`, ...), element-wise math
 //! (`series_abs`, `series_sin`, ...), aggregates of one series (`series_sum`,
-//! `series_magnitude`, `series_stats_dynamic`, `series_fit_line_dynamic`), of two
+//! `series_magnitude`, `series_stats_dynamic`; the line fits are in series_fit.rs), of two
 //! (`series_dot_product`, `series_cosine_similarity`, `series_pearson_correlation`), gap filling
 //! (`series_fill_backward`, `series_fill_forward`, `series_fill_const`, `series_fill_linear`)
 //! and filters (`series_fir`, `series_iir`).
@@ -42,7 +42,7 @@ fn num(j: &Json) -> Option<Num> {
     }
 }
 
-fn real_json(x: f64) -> Json {
+pub(super) fn real_json(x: f64) -> Json {
     serde_json::Number::from_f64(x).map_or(Json::Null, Json::Number)
 }
 
@@ -109,23 +109,27 @@ fn values(v: &Value) -> Option<Vec<f64>> {
     items(v).map(|xs| xs.iter().filter_map(num).map(Num::real).collect())
 }
 
+/// `series_stats_dynamic`: min, min_idx, max, max_idx, avg, stdev, variance (sample, over
+/// n - 1; 0 for one value), sum and len (the input array's length). A non-finite element (null,
+/// not a number) makes every statistic but len null unless `ignore_nonfinite`, which leaves
+/// such elements out; with no values left, the statistics are null too.
 fn stats(xs: &[Json], ignore_nonfinite: bool) -> Json {
     let mut vals: Vec<(usize, f64)> = Vec::new();
+    let mut nonfinite = false;
     for (i, x) in xs.iter().enumerate() {
-        if let Some(n) = num(x) {
-            let r = n.real();
-            if !ignore_nonfinite || r.is_finite() {
-                vals.push((i, r));
-            }
+        match num(x).map(Num::real) {
+            Some(r) if r.is_finite() => vals.push((i, r)),
+            _ => nonfinite = true,
         }
     }
     let mut bag = Map::new();
-    if vals.is_empty() {
+    if vals.is_empty() || nonfinite && !ignore_nonfinite {
         for k in [
-            "min", "min_idx", "max", "max_idx", "avg", "stdev", "variance",
+            "min", "min_idx", "max", "max_idx", "avg", "stdev", "variance", "sum",
         ] {
             bag.insert(k.into(), Json::Null);
         }
+        bag.insert("len".into(), Json::from(xs.len()));
         return Json::Object(bag);
     }
     let (mut min, mut max) = (vals[0], vals[0]);
@@ -138,9 +142,18 @@ fn stats(xs: &[Json], ignore_nonfinite: bool) -> Json {
         }
     }
     let n = vals.len() as f64;
-    let avg = vals.iter().map(|v| v.1).sum::<f64>() / n;
+    let sum = vals.iter().map(|v| v.1).sum::<f64>();
+    let avg = sum / n;
+    // Sample variance from sums of the values shifted by the first one (less cancellation than
+    // raw sums of squares; exact sums for whole numbers, which gives the documented example's
+    // 812.45714285714291 where two passes over the mean are one unit in the last place off).
+    let shift = vals[0].1;
+    let (d, dd) = vals.iter().fold((0.0, 0.0), |(d, dd), v| {
+        let x = v.1 - shift;
+        (d + x, dd + x * x)
+    });
     let variance = if vals.len() > 1 {
-        vals.iter().map(|v| (v.1 - avg).powi(2)).sum::<f64>() / (n - 1.0)
+        ((n * dd - d * d) / (n * (n - 1.0))).max(0.0)
     } else {
         0.0
     };
@@ -151,6 +164,8 @@ fn stats(xs: &[Json], ignore_nonfinite: bool) -> Json {
     bag.insert("avg".into(), real_json(avg));
     bag.insert("stdev".into(), real_json(variance.sqrt()));
     bag.insert("variance".into(), real_json(variance));
+    bag.insert("sum".into(), real_json(sum));
+    bag.insert("len".into(), Json::from(xs.len()));
     Json::Object(bag)
 }
 
@@ -320,50 +335,8 @@ fn dot(p: &[f64], q: &[f64]) -> f64 {
     p.iter().zip(q).map(|(a, b)| a * b).sum()
 }
 
-/// `series_fit_line_dynamic`: the least-squares line over x = 1..n (non-numeric elements
-/// left out), with r-square, the sample variance of the data, the residual variance (over
-/// n - 1) and the fitted values.
-fn fit_line(xs: &[Json]) -> Json {
-    let points: Vec<(f64, f64)> = xs
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| num(v).map(|n| ((i + 1) as f64, n.real())))
-        .collect();
-    let n = points.len() as f64;
-    if points.len() < 2 {
-        return Json::Null;
-    }
-    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
-    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
-    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-    let slope = sxy / sxx;
-    let interception = my - slope * mx;
-    let sst: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
-    let ssr: f64 = points
-        .iter()
-        .map(|p| (p.1 - (slope * p.0 + interception)).powi(2))
-        .sum();
-    let line: Vec<Json> = (1..=xs.len())
-        .map(|x| real_json(slope * x as f64 + interception))
-        .collect();
-    let mut bag = Map::new();
-    bag.insert("rsquare".into(), real_json(1.0 - ssr / sst));
-    bag.insert("slope".into(), real_json(slope));
-    bag.insert("variance".into(), real_json(sst / (n - 1.0)));
-    bag.insert("rvariance".into(), real_json(ssr / (n - 1.0)));
-    bag.insert("interception".into(), real_json(interception));
-    bag.insert("line_fit".into(), Json::Array(line));
-    Json::Object(bag)
-}
-
 pub(super) fn register(r: &mut Registry) {
-    r.add(
-        "series_fit_line_dynamic",
-        params![p("series", DYNAMIC)],
-        Ret::Fixed(KustoType::Dynamic),
-        |a, _| items(&a[0]).map_or(Value::Null, |xs| Value::Dynamic(fit_line(xs))),
-    );
+    super::series_fit::register(r);
     const DYN: Ret = Ret::Fixed(KustoType::Dynamic);
     const TWO: &[super::Param] = params![
         p("series1", DYNAMIC.or(NUMBER)),

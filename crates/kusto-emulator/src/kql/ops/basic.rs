@@ -11,6 +11,7 @@ use rand::seq::IndexedRandom as _;
 use super::{OpCx, bind_keys, eval_rows, sort_rows};
 use crate::faults::glob_match;
 use crate::kql::ast::{Expr, ExprKind, NamedExpr, Operator, SortKey};
+use crate::kql::binder::multi::ItemOp;
 use crate::kql::binder::names::{expr_name, next_column_name};
 use crate::kql::binder::{Bound, Cx};
 use crate::kql::eval::Table;
@@ -76,15 +77,6 @@ pub(super) fn count(input: Table, alias: Option<&str>) -> Table {
     )
 }
 
-/// The name of an item's column: its own, its expression's, or the next `ColumnN`.
-fn item_name(item: &NamedExpr, taken: &[String]) -> String {
-    item.names
-        .first()
-        .cloned()
-        .or_else(|| expr_name(&item.expr))
-        .unwrap_or_else(|| next_column_name(taken))
-}
-
 fn visible_names(columns: &[Column]) -> Vec<String> {
     columns.iter().map(|c| c.name.clone()).collect()
 }
@@ -98,14 +90,15 @@ pub(super) fn project(
     let mut columns: Vec<Column> = Vec::new();
     let mut bound: Vec<Bound> = Vec::new();
     for item in items {
-        let b = binder.bind(&item.expr)?;
-        let taken = visible_names(&columns);
-        let name = item_name(item, &taken);
-        if taken.contains(&name) {
-            return Err(cx.error(format!("a column named '{name}' is projected twice")));
+        for (name, b) in binder.item_columns(item, ItemOp::Project)? {
+            let taken = visible_names(&columns);
+            let name = name.unwrap_or_else(|| next_column_name(&taken));
+            if taken.contains(&name) {
+                return Err(cx.error(format!("a column named '{name}' is projected twice")));
+            }
+            columns.push(Column::new(name, b.ty));
+            bound.push(b);
         }
-        columns.push(Column::new(name, b.ty));
-        bound.push(b);
     }
     let rows: Vec<Row> = (0..input.rows.len())
         .map(|i| {
@@ -131,26 +124,31 @@ pub(super) fn extend(
     let mut columns = input.columns;
     let mut rows = Arc::unwrap_or_clone(input.rows);
     for item in items {
-        let b = cx.binder(&columns).bind(&item.expr)?;
-        let name = item_name(item, &visible_names(&columns));
-        if name == INGESTION_TIME_COLUMN {
-            return Err(cx.binder(&columns).unresolved(&name));
+        let binder = cx.binder(&columns);
+        let mut added = Vec::new();
+        for (name, b) in binder.item_columns(item, ItemOp::Extend)? {
+            let name = name.unwrap_or_else(|| next_column_name(&visible_names(&columns)));
+            if name == INGESTION_TIME_COLUMN {
+                return Err(binder.unresolved(&name));
+            }
+            added.push((name, eval_rows(&b, &rows, cx.env()), b.ty));
         }
-        let values = eval_rows(&b, &rows, cx.env());
-        let column = Column::new(name, b.ty);
-        match columns.iter().position(|c| c.name == column.name) {
-            Some(i) => {
-                columns[i] = column;
-                for (row, v) in rows.iter_mut().zip(values) {
-                    if let Some(slot) = row.get_mut(i) {
-                        *slot = v;
+        for (name, values, ty) in added {
+            let column = Column::new(name, ty);
+            match columns.iter().position(|c| c.name == column.name) {
+                Some(i) => {
+                    columns[i] = column;
+                    for (row, v) in rows.iter_mut().zip(values) {
+                        if let Some(slot) = row.get_mut(i) {
+                            *slot = v;
+                        }
                     }
                 }
-            }
-            None => {
-                columns.push(column);
-                for (row, v) in rows.iter_mut().zip(values) {
-                    row.push(v);
+                None => {
+                    columns.push(column);
+                    for (row, v) in rows.iter_mut().zip(values) {
+                        row.push(v);
+                    }
                 }
             }
         }
