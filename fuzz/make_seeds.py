@@ -115,6 +115,28 @@ add("emulator_ingest", bytes([0]) + b'[{"column":"c5_string","properties":{"Ordi
 add("emulator_ingest", bytes([0]) + gzip.compress(csv_line.encode(), mtime=0))
 add("emulator_ingest", bytes([6]) + b"line one\nline two\n")
 
+# scalar_parsers: selector byte (0 decimal, 1 datetime, 2 timespan) + text, where
+# 0xFF n c stands for the byte c repeated (n + 1) * 4096 times (see scalar_parsers::expand).
+def run(c, n=0):
+    return bytes([0xFF, n, ord(c)])
+for v in sorted(values["decimal"])[:8] + ["0e2147483647", "-0.00e-2147483648", "1e37", "1e-38",
+                                          "5e2147483647", "12.3400", "+7.", "1.5E-3"]:
+    add("scalar_parsers", b"\0" + v.encode())
+for v in sorted(values["datetime"])[:6] + ["2024-01-02 03:04:05.123456789+00:00", "2024-02-29t23:59:59z"]:
+    add("scalar_parsers", b"\1" + v.encode())
+for v in sorted(values["timespan"])[:6] + ["1:2:3.123456789", "-99999999.23:59:59.9999999"]:
+    add("scalar_parsers", b"\2" + v.encode())
+add("scalar_parsers", b"\0" + b"1." + run("0", 255))
+add("scalar_parsers", b"\0" + b"0." + run("0", 15) + b"1")
+add("scalar_parsers", b"\0" + b"-" + run("0", 15) + b"1.5" + run("0", 15) + b"e-40")
+add("scalar_parsers", b"\0" + run("9", 3) + b".5")
+add("scalar_parsers", b"\0" + b"1e" + run("0", 3) + b"7")
+add("scalar_parsers", b"\1" + b"2024-01-02T03:04:05." + run("1", 3) + b"Z")
+add("scalar_parsers", b"\1" + run("2", 3) + b"-01-02")
+add("scalar_parsers", b"\2" + b"00:00:00." + run("0", 3))
+add("scalar_parsers", b"\2" + run("9", 3) + b".00:00:00")
+add("scalar_parsers", b"\2" + b"1." + run("0", 3) + b"1:00:00")
+
 if OUT.exists():
     shutil.rmtree(OUT)
 for target, items in seeds.items():

@@ -1,8 +1,12 @@
-//! `cargo xtask fuzz [--seconds N] [target...]`: live fuzzing with cargo-fuzz (libFuzzer).
+//! `cargo xtask fuzz [--seconds N] [--timeout S] [target...]`: live fuzzing with cargo-fuzz
+//! (libFuzzer).
 //!
 //! Runs each target of `fuzz/fuzz_targets/` (all of them when none is named) for N seconds
 //! (default 60), one after the other, with a nightly toolchain (libFuzzer's instrumentation
-//! needs it). New inputs go to `fuzz/corpus-work/<target>/` (not committed); the committed
+//! needs it). Every input has a time limit of S seconds (default 10, libFuzzer's `-timeout`):
+//! an input that takes longer is a finding like a crash (libFuzzer stops, writes it to
+//! `fuzz/artifacts/<target>/timeout-*` and the command fails), so a hang or a parser quadratic
+//! in its input's length is found, not only a panic. `CARGO_TARGET_DIR` is honoured. New inputs go to `fuzz/corpus-work/<target>/` (not committed); the committed
 //! corpus `fuzz/corpus/<target>/` and the crash regressions `fuzz/regressions/<target>/` are
 //! read as seeds and left unchanged. A crash fails the command and leaves its input in
 //! `fuzz/artifacts/<target>/`. Without a nightly toolchain this is an error, not a skip: the
@@ -15,11 +19,14 @@ use std::process::{Command, Stdio};
 
 use crate::{Result, root, run};
 
-/// Flags of libFuzzer used for every run besides the time limit.
+/// Flags of libFuzzer used for every run besides the time limits.
 const RSS_LIMIT: &str = "-rss_limit_mb=2048";
+/// The default time limit of one input, in seconds (libFuzzer's own default is 1200).
+const INPUT_TIMEOUT: u64 = 10;
 
 pub(crate) fn fuzz(args: &[String]) -> Result {
     let mut seconds: u64 = 60;
+    let mut timeout = INPUT_TIMEOUT;
     let mut targets = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -29,6 +36,12 @@ pub(crate) fn fuzz(args: &[String]) -> Result {
                 seconds = value
                     .parse()
                     .map_err(|_| format!("--seconds: {value:?} is not a number of seconds"))?;
+            }
+            "--timeout" => {
+                let value = args.next().ok_or("--timeout needs a number")?;
+                timeout = value.parse().ok().filter(|t| *t > 0).ok_or_else(|| {
+                    format!("--timeout: {value:?} is not a number of seconds > 0")
+                })?;
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             target => targets.push(target.to_owned()),
@@ -73,13 +86,17 @@ pub(crate) fn fuzz(args: &[String]) -> Result {
         command.args([
             "--".to_owned(),
             format!("-max_total_time={seconds}"),
+            format!("-timeout={timeout}"),
             RSS_LIMIT.to_owned(),
             "-print_final_stats=1".to_owned(),
         ]);
-        run(&format!("fuzz {target} for {seconds} s"), command)?;
+        run(
+            &format!("fuzz {target} for {seconds} s (at most {timeout} s per input)"),
+            command,
+        )?;
     }
     eprintln!(
-        "\nno crash. To refresh a committed corpus after a long run: copy fuzz/corpus-work/<target> \
+        "\nno crash and no input over the time limit. To refresh a committed corpus after a long run: copy fuzz/corpus-work/<target> \
          into fuzz/corpus/<target>, then `cargo +nightly fuzz cmin <target>` (see docs/reliability.md)."
     );
     Ok(())

@@ -19,6 +19,7 @@
 //! | `emulator_commands` | [`emulator_commands`] |
 //! | `emulator_ingest` | [`emulator_ingest`] |
 //! | `emulator_kql` | [`emulator_kql`] |
+//! | `scalar_parsers` | [`scalar_parsers()`] (its input's runs: [`scalar_parsers::expand`]) |
 #![deny(missing_docs)]
 #![allow(clippy::panic)]
 
@@ -33,6 +34,8 @@ use kusto_emulator::{Column, KustoType, Store};
 
 mod emulator_kql;
 pub use emulator_kql::emulator_kql;
+pub mod scalar_parsers;
+pub use scalar_parsers::scalar_parsers;
 
 /// The body of a fuzz target: panics when the input breaks a property.
 pub type Target = fn(&[u8]);
@@ -48,6 +51,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("emulator_commands", emulator_commands),
     ("emulator_ingest", emulator_ingest),
     ("emulator_kql", emulator_kql),
+    ("scalar_parsers", scalar_parsers),
 ];
 
 /// A small deterministic generator (xorshift64*), seeded from the input, for chunk sizes.

@@ -68,9 +68,10 @@ replay_tests!(
     emulator_commands,
     emulator_ingest,
     emulator_kql,
+    scalar_parsers,
 );
 
 #[test]
 fn every_target_has_replay_tests() {
-    assert_eq!(TARGETS.len(), 9, "add the new target to replay_tests!");
+    assert_eq!(TARGETS.len(), 10, "add the new target to replay_tests!");
 }
