@@ -116,7 +116,7 @@ add("emulator_ingest", bytes([0]) + gzip.compress(csv_line.encode(), mtime=0))
 add("emulator_ingest", bytes([6]) + b"line one\nline two\n")
 
 # scalar_parsers: selector byte (0 decimal, 1 datetime, 2 timespan) + text, where
-# 0xFF n c stands for the byte c repeated (n + 1) * 4096 times (see scalar_parsers::expand).
+# 0xFF n c stands for the byte c repeated (n + 1) * 1024 times (see scalar_parsers::expand).
 def run(c, n=0):
     return bytes([0xFF, n, ord(c)])
 for v in sorted(values["decimal"])[:8] + ["0e2147483647", "-0.00e-2147483648", "1e37", "1e-38",

@@ -12,13 +12,14 @@ use crate::{check_cell, round_trip};
 
 /// The byte that starts a run in the input: never part of UTF-8 text.
 pub const RUN: u8 = 0xFF;
-/// Bytes one unit of a run's count stands for: a run is 4 KiB to 1 MiB long.
-pub const RUN_UNIT: usize = 4096;
-/// The longest text a run may build (the rest of the input is dropped past it).
-pub const MAX_TEXT: usize = 4 << 20;
+/// Bytes one unit of a run's count stands for: a run is 1 KiB to 256 KiB long (quadratic work
+/// on 256 KiB takes minutes; linear work a millisecond).
+pub const RUN_UNIT: usize = 1024;
+/// The longest text runs may build (the rest of the input is dropped past it).
+pub const MAX_TEXT: usize = 1 << 20;
 
 /// The text an input stands for: its bytes as they are, except that `0xFF n c` stands for the
-/// byte `c` repeated `(n + 1) × 4096` times; at most 4 MiB in all.
+/// byte `c` repeated `(n + 1) × 1024` times; at most 1 MiB in all.
 pub fn expand(program: &[u8]) -> Vec<u8> {
     let mut text = Vec::new();
     let mut rest = program;
