@@ -52,6 +52,11 @@
 //! | 4 | any other error (the cluster cannot be reached, a query failed, the report cannot be written) |
 //! | 5 | interrupted by Ctrl-C: sources not yet started were skipped; the report lists what was sent |
 
+// Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::unchecked_time_subtraction)
+)]
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),

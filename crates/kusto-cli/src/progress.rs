@@ -177,7 +177,7 @@ fn line(counters: &Counters, elapsed: Duration) -> String {
         let left = (total_bytes - bytes) as f64 / rate.max(1.0);
         format!(
             ", ETA {}",
-            HumanDuration(Duration::from_secs_f64(left.min(1e9)))
+            HumanDuration(kusto_data::time_math::secs_f64(left.min(1e9)))
         )
     } else {
         String::new()

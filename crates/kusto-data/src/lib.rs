@@ -87,6 +87,11 @@
 //! `rustls` and `rustls-ring`, aws-lc-rs is used. Without either TLS feature only `http://`
 //! URLs work (enough for the local emulator). A client given through
 //! [`KustoClientBuilder::http_client`] keeps its own TLS settings.
+// Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::unchecked_time_subtraction)
+)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(
@@ -111,6 +116,7 @@ pub mod redact;
 pub mod response;
 mod retry;
 mod secret;
+pub mod time_math;
 pub mod trusted_endpoints;
 pub mod types;
 

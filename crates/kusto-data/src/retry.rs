@@ -211,13 +211,16 @@ impl RetryPolicy {
                     &time::format_description::well_known::Rfc2822,
                 )
                 .ok()?;
-                (at - time::OffsetDateTime::now_utc())
-                    .as_seconds_f64()
-                    .max(0.0)
+                #[allow(
+                    clippy::arithmetic_side_effects,
+                    reason = "two OffsetDateTimes differ by far less than time::Duration's range"
+                )]
+                let left = at - time::OffsetDateTime::now_utc();
+                left.as_seconds_f64().max(0.0)
             }
         };
         (seconds.is_finite() && seconds >= 0.0)
-            .then(|| Duration::from_secs_f64(seconds.min(86_400.0)))
+            .then(|| crate::time_math::secs_f64(seconds.min(86_400.0)))
     }
 }
 

@@ -102,6 +102,11 @@
 //! the polars data-type features it reads (`dtype-*`, `timezones`): no lazy engine, no polars
 //! IO. The cargo feature `parquet` (default) adds Parquet output through the arrow-rs `parquet`
 //! crate.
+// Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::unchecked_time_subtraction)
+)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(

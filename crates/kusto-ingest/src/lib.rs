@@ -83,6 +83,11 @@
 //! | `rustls-ring` | no | TLS through rustls with ring, no aws-lc build: `default-features = false, features = ["rustls-ring"]` |
 //! | `arrow` | no | Arrow output of `kusto-data`'s query results |
 //! | `certificate` | no | application-certificate authentication |
+// Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
+#![cfg_attr(
+    not(test),
+    warn(clippy::arithmetic_side_effects, clippy::unchecked_time_subtraction)
+)]
 #![deny(missing_docs)]
 #![warn(missing_debug_implementations, unreachable_pub)]
 #![cfg_attr(

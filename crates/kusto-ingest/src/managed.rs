@@ -437,7 +437,10 @@ impl ManagedStreamingIngestClient {
         self.tables
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(key, Instant::now() + period);
+            .insert(
+                key,
+                kusto_data::time_math::Later::later(Instant::now(), period),
+            );
     }
 
     fn report(&self, event: ManagedEvent<'_>) {

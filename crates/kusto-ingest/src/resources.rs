@@ -196,10 +196,12 @@ fn parse_timespan(text: &str) -> Option<Duration> {
     if parts.next().is_some() || !(0.0..60.0).contains(&seconds) {
         return None;
     }
-    Some(
-        Duration::from_secs(days * 86_400 + hours * 3600 + minutes * 60)
-            + Duration::from_secs_f64(seconds),
-    )
+    // Checked: the numbers come from the service's text (`99999999999999.00:00:00`).
+    let whole = days
+        .checked_mul(86_400)?
+        .checked_add(hours.checked_mul(3600)?)?
+        .checked_add(minutes.checked_mul(60)?)?;
+    Duration::from_secs(whole).checked_add(Duration::try_from_secs_f64(seconds).ok()?)
 }
 
 struct Entry<T> {
@@ -466,9 +468,12 @@ mod tests {
         );
         assert_eq!(
             parse_timespan("1.02:03:04.5"),
-            Some(Duration::from_secs_f64(93784.5))
+            Some(Duration::from_millis(93_784_500))
         );
         assert_eq!(parse_timespan("nonsense"), None);
+        // Too large for a Duration's seconds: refused, not an overflow.
+        assert_eq!(parse_timespan("999999999999999999.00:00:00"), None);
+        assert_eq!(parse_timespan("0.99999999999999999:00:00"), None);
     }
 
     #[tokio::test]

@@ -369,7 +369,7 @@ impl IngestionOperation {
     /// retries it first), a permanent error ends the wait.
     pub async fn wait(&self, timeout: Duration) -> Result<IngestionStatus> {
         let client = self.attached()?;
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = kusto_data::time_math::deadline_after(timeout);
         let mut delay = FIRST_POLL;
         loop {
             match client.operation_status(self).await {
@@ -390,8 +390,8 @@ impl IngestionOperation {
             if now >= deadline {
                 return Err(Error::WaitTimeout(timeout));
             }
-            tokio::time::sleep(delay.min(deadline - now)).await;
-            delay = (delay * 2).min(MAX_POLL);
+            tokio::time::sleep(delay.min(deadline.saturating_duration_since(now))).await;
+            delay = delay.saturating_mul(2).min(MAX_POLL);
         }
     }
 }

@@ -35,7 +35,11 @@ struct Cached {
 
 impl Cached {
     fn margin(&self) -> Duration {
-        let half_life = self.expires_at.saturating_duration_since(self.fetched_at) / 2;
+        let half_life = self
+            .expires_at
+            .saturating_duration_since(self.fetched_at)
+            .checked_div(2)
+            .unwrap_or_default();
         half_life.min(REFRESH_MARGIN)
     }
 
@@ -100,6 +104,11 @@ impl TokenCache {
                     Ok(token)
                 }
                 Some(expires_on) => {
+                    #[allow(
+                        clippy::arithmetic_side_effects,
+                        reason = "two OffsetDateTimes (years -9999..=9999) differ by far less than \
+                                  time::Duration's range: no overflow"
+                    )]
                     let left = expires_on - OffsetDateTime::now_utc();
                     let Ok(left) = Duration::try_from(left) else {
                         *cached = None;

@@ -229,7 +229,7 @@ impl CertificateProvider {
             "jti": uuid::Uuid::new_v4().to_string(),
             "nbf": now.unix_timestamp(),
             "iat": now.unix_timestamp(),
-            "exp": (now + ASSERTION_LIFETIME).unix_timestamp(),
+            "exp": now.saturating_add(ASSERTION_LIFETIME).unix_timestamp(),
         });
         let input = format!(
             "{}.{}",

@@ -204,12 +204,13 @@ impl DeviceCodeProvider {
         let info = DeviceCodeInfo {
             verification_uri,
             user_code,
-            expires_on: OffsetDateTime::now_utc() + time::Duration::seconds(expires_in as i64),
+            expires_on: OffsetDateTime::now_utc()
+                .saturating_add(time::Duration::seconds(expires_in as i64)),
             message,
         };
         self.callback.call(&info);
 
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(expires_in);
+        let deadline = crate::time_math::deadline_after(std::time::Duration::from_secs(expires_in));
         loop {
             tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
             if tokio::time::Instant::now() >= deadline {

@@ -299,7 +299,7 @@ impl InteractiveLoginProvider {
             .filter(|s| *s > 0)
             .map(|s| time::Duration::seconds(s.min(DEFAULT_REFRESH_LIFETIME.whole_seconds())))
             .unwrap_or(DEFAULT_REFRESH_LIFETIME);
-        let expires_on = OffsetDateTime::now_utc() + lifetime;
+        let expires_on = OffsetDateTime::now_utc().saturating_add(lifetime);
         self.settings
             .cache
             .put(key, StoredRefreshToken::new(refresh, expires_on));

@@ -500,7 +500,7 @@ fn client_timeout(
         None => None,
     }
     .unwrap_or_else(|| endpoint.default_timeout());
-    Ok(server_timeout + margin)
+    Ok(server_timeout.saturating_add(margin))
 }
 
 impl KustoClient {
@@ -741,7 +741,7 @@ impl KustoClient {
             .transpose()?
             .flatten()
             .unwrap_or(DEFAULT_REST_TIMEOUT)
-            + self.inner.timeout_margin;
+            .saturating_add(self.inner.timeout_margin);
         let mut headers = self.headers(&request_id, properties)?;
         let body = match &request.body {
             Some(body) => {
@@ -890,7 +890,7 @@ impl KustoClient {
             .transpose()?
             .flatten()
             .unwrap_or(DEFAULT_STREAMING_INGEST_TIMEOUT)
-            + self.inner.timeout_margin;
+            .saturating_add(self.inner.timeout_margin);
         let mut headers = self.headers(&request_id, properties)?;
         headers.insert(reqwest::header::CONTENT_TYPE, content_type);
         if options.compressed {

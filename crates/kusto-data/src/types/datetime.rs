@@ -85,6 +85,10 @@ impl KustoDateTime {
             ticks.unsigned_abs() / TICKS_PER_SECOND as u64,
             (ticks.unsigned_abs() % TICKS_PER_SECOND as u64) as u32 * 100,
         );
+        #[allow(
+            clippy::arithmetic_side_effects,
+            reason = "years 1 to 9999 are within SystemTime's range on every platform Rust supports"
+        )]
         if ticks >= 0 {
             UNIX_EPOCH + magnitude
         } else {
