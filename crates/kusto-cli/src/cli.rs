@@ -14,7 +14,8 @@ Exit codes:
   2  usage error (bad arguments, a path or pattern that matches nothing)
   3  authentication failure (no token, or the service answered 401/403)
   4  any other error (cluster unreachable, query failed, report not writable)
-  5  interrupted by Ctrl-C (sources not yet started were skipped)";
+  5  interrupted by Ctrl-C (sources not yet started were skipped)
+  6  some sources may or may not have been ingested (outcome unknown; wins over 1)";
 
 /// `kusto`: bulk ingestion, queries and a local emulator for Azure Data Explorer (Kusto).
 #[derive(Debug, Parser)]
@@ -75,13 +76,24 @@ Creation-time patterns (--creation-time-pattern), matched anywhere in the source
 Report (--report FILE, JSON lines, appended): one record per source when it is sent or fails,
 and with --wait a second one with its final status; the last record of a path counts. Fields:
 path (for a blob its URL without the SAS), source_id, outcome (submitted, streamed, queued,
-succeeded, partially-succeeded, failed, pending, canceled, skipped, untracked), bytes, format,
-creation_time, error,
+succeeded, partially-succeeded, failed, pending, canceled, skipped, untracked, unknown), bytes,
+format, creation_time, error,
 operation (the serialized ingestion operation, to read its status later), mode, time.
+unknown: the source may or may not have been ingested. Its queue message, REST submission or
+streaming request went out and no answer came back (the error says which); sending it again
+could ingest it twice. The run exits with 6.
 
 --resume FILE skips every source whose last record in FILE is submitted, streamed, queued,
-succeeded, partially-succeeded, pending, skipped or untracked; failed sources are tried again. Without --report,
-the new records are appended to the same FILE.
+succeeded, partially-succeeded, pending, skipped or untracked; failed and canceled sources are
+tried again. A source whose last record is unknown is never sent again blindly: first its status
+is read once (within 60 s), when the first run tracked it (queued with --wait: its status-table
+entry); the outcome read is recorded (succeeded, skipped, partially-succeeded: not sent again;
+failed, canceled: sent again). A source still unknown (its status still Pending, unreadable, or
+never recorded: queued without --wait, REST without an answer, streamed) is recorded as unknown
+again and not sent; the run exits with 6. Check the table for its rows, then run with
+--resend-unknown to send the still-unknown sources again. Without --report, the new records are
+appended to the same FILE. Reports of earlier versions read as before; their failed records with
+the SDK's \"may or may not have been\" error are taken as unknown.
 
 Exit codes:
   0  everything succeeded
@@ -90,7 +102,11 @@ Exit codes:
   3  authentication failure (no token, the service answered 401/403, or a blob container's
      SAS was refused)
   4  any other error (cluster unreachable, report not writable)
-  5  interrupted by Ctrl-C (sources not yet started were skipped)";
+  5  interrupted by Ctrl-C (sources not yet started were skipped)
+  6  some sources may or may not have been ingested (outcome unknown in the report; --resume does
+     not send them again unless their status shows they were not ingested, or with
+     --resend-unknown). Wins over 1 when a run has both: failed sources are retried by --resume,
+     unknown ones need a decision";
 
 /// Where and as whom to connect.
 #[derive(Debug, Args)]
@@ -289,6 +305,10 @@ pub(crate) struct IngestArgs {
     /// Skip the sources this report lists as sent (see below).
     #[arg(long, value_name = "FILE")]
     pub(crate) resume: Option<PathBuf>,
+    /// With --resume: send again the sources whose outcome is still unknown after their
+    /// status was read (they may have been ingested already: check the table first).
+    #[arg(long, requires = "resume")]
+    pub(crate) resend_unknown: bool,
     /// Progress display on stderr.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub(crate) progress: ProgressMode,

@@ -15,6 +15,11 @@ pub(crate) enum Exit {
     Other = 4,
     /// Stopped by Ctrl-C before every source was started.
     Interrupted = 5,
+    /// Some sources may or may not have been ingested ([`Outcome::Unknown`]): a resumed run
+    /// does not send them again. Wins over [`Exit::SomeFailed`] when a run has both.
+    ///
+    /// [`Outcome::Unknown`]: crate::report::Outcome::Unknown
+    Unknown = 6,
 }
 
 /// An error that ends the command.

@@ -23,8 +23,9 @@ use crate::cli::{IngestArgs, Mode, Protocol};
 use crate::error::{CliError, Exit, is_auth_ingest};
 use crate::pattern::CreationTimePattern;
 use crate::progress::{Progress, SourceAdder};
-use crate::report::{Outcome, Record, ReportWriter, now, sent_paths};
+use crate::report::{Outcome, Record, ReportWriter, Resumed, now, read_report};
 use crate::sources::{Origin, Source, expand};
+use crate::unknown::{ADVICE, is_unknown, record_resolutions, resolve_report, tracked_operation};
 
 /// A source with what the run decided about it.
 #[derive(Debug)]
@@ -240,6 +241,19 @@ async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: 
         Err(error) => {
             auth_failure = is_auth_ingest(&error);
             record.error = Some(redact(&error.to_string()));
+            if is_unknown(&error) {
+                // It may be ingested: not a failure, and not to be sent again blindly.
+                record.outcome = Outcome::Unknown;
+                if let kusto_ingest::Error::EnqueueAmbiguous { source_id, .. } = &error
+                    && properties.is_tracked()
+                {
+                    record.operation = Some(tracked_operation(
+                        &properties.database,
+                        &properties.table,
+                        *source_id,
+                    ));
+                }
+            }
         }
     }
     Sent {
@@ -319,16 +333,21 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     }
     let containers = containers(&args)?;
     let container_count = containers.len();
-    let already: Arc<HashSet<String>> = Arc::new(match &args.resume {
-        Some(path) => sent_paths(path)?,
-        None => HashSet::new(),
-    });
+    let resumed = match &args.resume {
+        Some(path) => read_report(path)?,
+        None => Resumed::default(),
+    };
     // Each container's listing starts now: a container that cannot be listed or has no
     // matching blob stops the run before anything is sent.
     let mut listings = Vec::with_capacity(containers.len());
     for container in containers {
         listings.push(start_listing(container).await?);
     }
+    // The report's unknown sources are resolved (their status read once, when it can be)
+    // before anything is sent; only those resolved as not ingested, or still unknown with
+    // --resend-unknown, are sent again.
+    let (already, resolved, cs) = resolve_report(&args, resumed).await?;
+    let already: Arc<HashSet<String>> = Arc::new(already);
     let pattern = Arc::new(pattern);
     let local_found = sources.len();
     let local_plans: Vec<Plan> = sources
@@ -393,12 +412,18 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
         return exit;
     }
 
-    let cs = crate::connect::connection_string(&args.cluster)?;
+    let cs = match cs {
+        Some(cs) => cs,
+        None => crate::connect::connection_string(&args.cluster)?,
+    };
     let sender = sender(&args, cs.clone())?;
     let report = match args.report.as_ref().or(args.resume.as_ref()) {
         Some(path) => Some(ReportWriter::open(path)?),
         None => None,
     };
+    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    // The resolved sources are skipped below; the exit code counts them.
+    let (mut unknowns, mut failures) = record_resolutions(&resolved, report.as_ref())?;
     eprintln!(
         "kusto: {} mode, {} source(s){} into {}.{} on {}{}",
         mode_name(args.mode),
@@ -468,8 +493,6 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
             .boxed()
     };
 
-    let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut failures = 0_u64;
     let mut auth_error: Option<String> = None;
     let mut report_error: Option<CliError> = None;
     let mut listing_error: Option<CliError> = None;
@@ -478,21 +501,27 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     let mut waits_aborted = false;
     let mut pending_after_interrupt = 0_u64;
 
-    let finish_record =
-        |record: &Record, counts: &mut BTreeMap<&'static str, u64>, failures: &mut u64| {
-            *counts.entry(outcome_name(record.outcome)).or_default() += 1;
-            let failed = record.outcome.is_failure();
-            if failed {
-                *failures += 1;
-                progress.note(&format!(
-                    "{} {}: {}",
-                    outcome_name(record.outcome),
-                    record.path,
-                    record.error.as_deref().unwrap_or("")
-                ));
-            }
-            progress.source_done(record.bytes.unwrap_or(0), failed);
-        };
+    let finish_record = |record: &Record,
+                         counts: &mut BTreeMap<&'static str, u64>,
+                         failures: &mut u64,
+                         unknowns: &mut u64| {
+        *counts.entry(outcome_name(record.outcome)).or_default() += 1;
+        let failed = record.outcome.is_failure();
+        let unknown = record.outcome == Outcome::Unknown;
+        if unknown {
+            *unknowns = unknowns.saturating_add(1);
+        }
+        if failed || unknown {
+            *failures = failures.saturating_add(u64::from(failed));
+            progress.note(&format!(
+                "{} {}: {}",
+                outcome_name(record.outcome),
+                record.path,
+                record.error.as_deref().unwrap_or("")
+            ));
+        }
+        progress.source_done(record.bytes.unwrap_or(0), failed);
+    };
 
     loop {
         tokio::select! {
@@ -516,7 +545,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
                         Some(operation) if args.wait && !interrupt.is_cancelled() => {
                             waiters.spawn(wait(sent.record, operation, args.timeout));
                         }
-                        _ => finish_record(&sent.record, &mut counts, &mut failures),
+                        _ => finish_record(&sent.record, &mut counts, &mut failures, &mut unknowns),
                     }
                 } else {
                     submissions_done = true;
@@ -530,7 +559,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
                         {
                             report_error.get_or_insert(e);
                         }
-                        finish_record(&record, &mut counts, &mut failures);
+                        finish_record(&record, &mut counts, &mut failures, &mut unknowns);
                     }
                     Err(_) => pending_after_interrupt += 1,
                 }
@@ -589,7 +618,17 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
     if interrupt.is_cancelled() && (not_started > 0 || pending_after_interrupt > 0) {
         return Ok(Exit::Interrupted);
     }
-    Ok(if failures > 0 {
+    if unknowns > 0 {
+        eprintln!(
+            "kusto: {unknowns} source(s) may or may not have been ingested (outcome unknown, see \
+             the report): {ADVICE}"
+        );
+    }
+    // Unknown wins over failed: a resumed run retries failed sources by itself, but settles
+    // an unknown one only if its status can be read.
+    Ok(if unknowns > 0 {
+        Exit::Unknown
+    } else if failures > 0 {
         Exit::SomeFailed
     } else {
         Exit::Success
@@ -608,6 +647,7 @@ fn outcome_name(outcome: Outcome) -> &'static str {
         Outcome::Canceled => "canceled",
         Outcome::Skipped => "skipped by the service",
         Outcome::Untracked => "submitted, status unknown",
+        Outcome::Unknown => "unknown (may or may not be ingested)",
     }
 }
 

@@ -16,8 +16,10 @@
 //!   downloaded: only blob URLs travel, see `kusto ingest --help`) to a table, by queued
 //!   ingestion (default), streaming ingestion or managed streaming ingestion. Each source's
 //!   outcome goes to a JSON-lines report (`--report FILE`) that a later run can resume from
-//!   (`--resume FILE`): sources the report lists as sent are skipped. `--dry-run` lists what would
-//!   be sent and sends nothing. A creation time can be read from each path
+//!   (`--resume FILE`): sources the report lists as sent are skipped, and sources whose outcome
+//!   is unknown (no answer to their submission) are not sent again unless their status shows
+//!   they were not ingested (`--resend-unknown` sends them anyway; see `kusto ingest --help`).
+//!   `--dry-run` lists what would be sent and sends nothing. A creation time can be read from each path
 //!   (`--creation-time-pattern`, see [`pattern`]). Progress is a bar on a terminal and plain
 //!   periodic lines otherwise; Ctrl-C stops starting sources, lets the running ones finish and
 //!   flushes the report.
@@ -51,6 +53,7 @@
 //! | 3 | authentication failure (no token, or the service answered 401/403, or the storage service refused to list a blob container: a bad or expired SAS); ingestion stops starting sources |
 //! | 4 | any other error (the cluster cannot be reached, a query failed, the report cannot be written) |
 //! | 5 | interrupted by Ctrl-C: sources not yet started were skipped; the report lists what was sent |
+//! | 6 | some sources may or may not have been ingested (outcome `unknown` in the report: a queue message, REST submission or streaming request got no answer); `--resume` does not send them again unless their status shows they were not ingested, or `--resend-unknown` is given. Wins over 1 when a run has both |
 
 // Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
 #![cfg_attr(
@@ -75,6 +78,7 @@ mod query;
 mod report;
 mod sources;
 mod token_cache;
+mod unknown;
 
 use std::process::ExitCode;
 
