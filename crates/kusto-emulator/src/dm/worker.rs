@@ -224,7 +224,7 @@ async fn batcher(
                     let key = (job.spec.database.to_lowercase(), job.spec.table.clone());
                     pending
                         .entry(key)
-                        .or_insert_with(|| (Instant::now() + dm.options.batching_window, Vec::new()))
+                        .or_insert_with(|| (batch_deadline(dm.options.batching_window), Vec::new()))
                         .1
                         .push(job);
                 }
@@ -677,4 +677,25 @@ pub(crate) fn submit_rest(
         }
     }
     Ok(operation_id.unwrap_or_default())
+}
+
+/// When a batch opened now is flushed: `window` from now, at most 30 years (a window of
+/// `--batching-window-ms 18446744073709551615` overflowed `Instant + Duration`).
+fn batch_deadline(window: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(window.min(Duration::from_secs(30 * 365 * 86_400)))
+        .unwrap_or(now)
+}
+
+#[cfg(test)]
+mod batch_deadline_tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_window_is_a_far_deadline_not_an_overflow() {
+        let before = Instant::now();
+        let deadline = batch_deadline(Duration::MAX);
+        assert!(deadline.duration_since(before) >= Duration::from_secs(29 * 365 * 86_400));
+        assert!(batch_deadline(Duration::from_secs(1)) > before);
+    }
 }
