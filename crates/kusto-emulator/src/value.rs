@@ -168,9 +168,14 @@ impl Decimal {
             trimmed.parse().ok()?
         };
         let mut scale = i64::try_from(frac_part.len()).ok()? - i64::from(exponent);
-        while scale < 0 {
-            mantissa = mantissa.checked_mul(10)?;
-            scale += 1;
+        if scale < 0 {
+            // One checked power of ten, not a loop per unit of the exponent (`0e2147483647`
+            // took two billion steps: zero never overflows). Zero stays zero at scale 0.
+            if mantissa != 0 {
+                let factor = 10i128.checked_pow(u32::try_from(-scale).ok()?)?;
+                mantissa = mantissa.checked_mul(factor)?;
+            }
+            scale = 0;
         }
         if scale > 38 {
             return None;
@@ -568,6 +573,94 @@ mod tests {
         let a = Decimal::parse("1.50").unwrap();
         let b = Decimal::parse("1.5").unwrap();
         assert_eq!(a.compare(b), Some(Ordering::Equal));
+    }
+
+    /// Huge exponents are one step, not one per unit (`0e2147483647` looped two billion
+    /// times), and every text reads as the previous loop read it (reference below, on
+    /// exponents small enough for its loop).
+    #[test]
+    fn decimal_exponents_are_bounded_and_read_as_before() {
+        fn reference(text: &str) -> Option<(i128, u32)> {
+            let text = text.trim();
+            let (m, e) = match text.find(['e', 'E']) {
+                Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+                None => (text, 0),
+            };
+            assert!(
+                e.abs() < 1000,
+                "the reference loops per unit of the exponent"
+            );
+            let (negative, digits) = match m.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, m.strip_prefix('+').unwrap_or(m)),
+            };
+            let (i, f) = digits.split_once('.').unwrap_or((digits, ""));
+            if i.is_empty() && f.is_empty()
+                || !format!("{i}{f}").bytes().all(|b| b.is_ascii_digit())
+            {
+                return None;
+            }
+            let all = format!("{i}{f}");
+            let trimmed = all.trim_start_matches('0');
+            if trimmed.len() > 38 {
+                return None;
+            }
+            let mut mantissa: i128 = if trimmed.is_empty() {
+                0
+            } else {
+                trimmed.parse().ok()?
+            };
+            let mut scale = f.len() as i64 - i64::from(e);
+            while scale < 0 {
+                mantissa = mantissa.checked_mul(10)?;
+                scale += 1;
+            }
+            if scale > 38 {
+                return None;
+            }
+            Some((if negative { -mantissa } else { mantissa }, scale as u32))
+        }
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = |n: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % n
+        };
+        let exponents = [
+            "", "e0", "e5", "e-5", "e37", "e38", "e39", "e-38", "e-39", "E+3", "e999", "e-999",
+        ];
+        for _ in 0..50_000 {
+            let mut text = ["", "-", "+"][next(3) as usize].to_owned();
+            for _ in 0..next(45) {
+                text.push(if next(3) == 0 {
+                    char::from(b'0' + next(10) as u8)
+                } else {
+                    '0'
+                });
+            }
+            if next(2) == 0 {
+                text.push('.');
+                for _ in 0..next(20) {
+                    text.push(char::from(b'0' + next(10) as u8));
+                }
+            }
+            text.push_str(exponents[next(exponents.len() as u64) as usize]);
+            let got = Decimal::parse(&text).map(|d| (d.mantissa, d.scale));
+            assert_eq!(got, reference(&text), "{text:?}");
+        }
+        let zeros = "0".repeat(1 << 20);
+        for (text, expected) in [
+            ("0e2147483647".to_owned(), Some((0, 0))),
+            ("-0.0e2147483647".to_owned(), Some((0, 0))),
+            ("5e2147483647".to_owned(), None),
+            ("0e-2147483648".to_owned(), None),
+            (format!("{zeros}1.5e-1"), Some((15, 2))),
+            (format!("{zeros}e2147483647"), Some((0, 0))),
+        ] {
+            let got = Decimal::parse(&text).map(|d| (d.mantissa, d.scale));
+            assert_eq!(got, expected, "{}", &text[..text.len().min(30)]);
+        }
     }
 
     #[test]
