@@ -223,3 +223,52 @@ async fn unanswered_queue_posts_are_unknown_and_resume_does_not_resend_them() {
     wait_for_rows(&env, "TC", 8).await;
     assert_eq!(rows_by_source(&env, "TC").await, expected("c", 2, 4));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_submissions_without_an_answer_are_unknown_and_not_resent() {
+    let env = start("Db").await;
+    env.command(".create table TR (Src:string, N:long)").await;
+    write_files(&env, "r", 2);
+    // The emulator takes the submission, then loses the answer.
+    env.emulator
+        .faults()
+        .add(FaultRule::new("/v1/rest/ingestion/queued/*", FaultAction::Truncate).method("POST"))
+        .unwrap();
+    let mut args = env.ingest_args("TR");
+    args.extend([
+        "r",
+        "--protocol",
+        "rest",
+        "--progress",
+        "none",
+        "--report",
+        "r.jsonl",
+    ]);
+    let run = env.kusto(&args, None).await;
+    expect_code(&run, 6);
+    let records = env.report("r.jsonl");
+    assert_eq!(outcomes(&records), vec!["unknown"; 2], "{records:#?}");
+    for record in &records {
+        let error = record["error"].as_str().unwrap();
+        assert!(error.contains("/v1/rest/ingestion/queued/"), "{error}");
+        assert!(record.get("operation").is_none(), "{record}");
+    }
+    wait_for_rows(&env, "TR", 4).await;
+    env.emulator.faults().clear();
+
+    // No operation id came back: nothing to read, nothing sent again.
+    let mut args = env.ingest_args("TR");
+    args.extend([
+        "r",
+        "--protocol",
+        "rest",
+        "--progress",
+        "none",
+        "--resume",
+        "r.jsonl",
+    ]);
+    let run = env.kusto(&args, None).await;
+    expect_code(&run, 6);
+    assert_eq!(outcomes(&env.report("r.jsonl")), vec!["unknown"; 4]);
+    assert_eq!(rows_by_source(&env, "TR").await, expected("r", 2, 2));
+}
