@@ -87,8 +87,8 @@ could ingest it twice. The run exits with 6.
 succeeded, partially-succeeded, pending, skipped or untracked; failed and canceled sources are
 tried again. A source whose last record is unknown is never sent again blindly: first its status
 is read once (within 60 s), when the first run tracked it (queued with --wait: its status-table
-entry); the outcome read is recorded (succeeded, skipped, partially-succeeded: not sent again;
-failed, canceled: sent again). A source still unknown (its status still Pending, unreadable, or
+entry); the outcome read is recorded (succeeded, skipped, partially-succeeded, or submitted when
+the service has it queued or in progress: not sent again; failed, canceled: sent again). A source still unknown (its status still Pending, unreadable, or
 never recorded: queued without --wait, REST without an answer, streamed) is recorded as unknown
 again and not sent; the run exits with 6. Check the table for its rows, then run with
 --resend-unknown to send the still-unknown sources again. Without --report, the new records are
