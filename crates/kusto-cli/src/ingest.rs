@@ -25,7 +25,9 @@ use crate::pattern::CreationTimePattern;
 use crate::progress::{Progress, SourceAdder};
 use crate::report::{Outcome, Record, ReportWriter, Resumed, now, read_report};
 use crate::sources::{Origin, Source, expand};
-use crate::unknown::{ADVICE, is_unknown, record_resolutions, resolve_report, tracked_operation};
+use crate::unknown::{
+    ADVICE, is_unknown, record_resolutions, resolve_report, tracked_operation, unknown_text,
+};
 
 /// A source with what the run decided about it.
 #[derive(Debug)]
@@ -244,6 +246,7 @@ async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: 
             if is_unknown(&error) {
                 // It may be ingested: not a failure, and not to be sent again blindly.
                 record.outcome = Outcome::Unknown;
+                record.error = record.error.take().map(|text| unknown_text(&error, text));
                 if let kusto_ingest::Error::EnqueueAmbiguous { source_id, .. } = &error
                     && properties.is_tracked()
                 {

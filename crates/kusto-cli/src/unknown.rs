@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | `EnqueueAmbiguous` (queued, queue protocol) | the queue message went out, no answer came back | the status-table entry, when the run tracked it (`--wait`) |
 //! | REST submission without an answer (`Kusto(Network)` after the connection was made, `Kusto(Timeout)`, to `/v1/rest/ingestion/queued/...`) | the submission went out, no answer (and no operation id) came back | nothing: the operation id was in the lost answer |
-//! | `Ambiguous` (streaming, managed) | the streaming request went out, no answer came back | nothing: streaming ingestion keeps no status |
+//! | streaming request without an answer (`Kusto(Network)` after the connection was made, `Kusto(Timeout)`, to `/v1/rest/ingest/...`; `Ambiguous` from managed mode) | the streaming request went out, no answer came back | nothing: streaming ingestion keeps no status |
 //!
 //! A source the service answered about, with an error, failed: it was not ingested. A REST
 //! batch failure (`BatchFailed`) comes only from `ingest_many`, which this command does not
@@ -26,8 +26,11 @@ use crate::report::{Outcome, Record, ReportWriter, Resumed, now};
 /// How long `--resume` waits for the status of one unknown source (one read, not a poll).
 pub(crate) const RESOLVE_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// The path of a REST queued-ingestion submission (`POST /v1/rest/ingestion/queued/{db}/{table}`).
-const REST_SUBMISSION: &str = "/v1/rest/ingestion/queued/";
+/// The paths of the requests that ingest: a REST queued-ingestion submission
+/// (`POST /v1/rest/ingestion/queued/{db}/{table}`) and a streaming ingestion
+/// (`POST /v1/rest/ingest/{db}/{table}`). Other requests (ingestion resources, identity token,
+/// configuration) ingest nothing, whatever their answer.
+const INGESTING_PATHS: [&str; 2] = ["/v1/rest/ingestion/queued/", "/v1/rest/ingest/"];
 
 /// What the user can do about a source that stays unknown.
 pub(crate) const ADVICE: &str = "check the table for its rows; to send it again, run with \
@@ -38,21 +41,36 @@ pub(crate) fn is_unknown(error: &kusto_ingest::Error) -> bool {
     use kusto_ingest::Error;
     match error {
         Error::Ambiguous { .. } | Error::EnqueueAmbiguous { .. } => true,
-        Error::Kusto(error) => is_unanswered_rest_submission(error),
+        Error::Kusto(error) => is_unanswered_ingestion(error),
         Error::AllAccountsFailed { attempts, .. } => attempts.iter().any(is_unknown),
         _ => false,
     }
 }
 
-/// A REST submission that went out and got no (complete) answer: the connection broke after it
-/// was made, or no answer came in time.
-fn is_unanswered_rest_submission(error: &kusto_data::Error) -> bool {
+/// The report's error text of an unknown outcome: the SDK's ambiguous errors say so
+/// themselves; a request without an answer is introduced as such.
+pub(crate) fn unknown_text(error: &kusto_ingest::Error, text: String) -> String {
+    match error {
+        kusto_ingest::Error::Ambiguous { .. } | kusto_ingest::Error::EnqueueAmbiguous { .. } => {
+            text
+        }
+        _ => format!(
+            "the source may or may not have been ingested (the request went out and no answer \
+             came back): {text}"
+        ),
+    }
+}
+
+/// A REST submission or a streaming request that went out and got no (complete) answer: the
+/// connection broke after it was made, or no answer came in time. (The streaming client
+/// reports these as `Kusto` errors; only the managed client turns them into `Ambiguous`.)
+fn is_unanswered_ingestion(error: &kusto_data::Error) -> bool {
     let endpoint = match error {
         kusto_data::Error::Network { endpoint, .. }
         | kusto_data::Error::Timeout { endpoint, .. } => endpoint,
         _ => return false,
     };
-    error.may_have_reached_service() && endpoint.contains(REST_SUBMISSION)
+    error.may_have_reached_service() && INGESTING_PATHS.iter().any(|p| endpoint.contains(p))
 }
 
 /// The operation whose status tells the outcome of a source whose queue message got no answer,
@@ -353,6 +371,9 @@ mod tests {
         };
         assert!(is_unknown(&timeout(
             "https://ingest-c.kusto.windows.net/v1/rest/ingestion/queued/Db/T"
+        )));
+        assert!(is_unknown(&timeout(
+            "https://c.kusto.windows.net/v1/rest/ingest/Db/T"
         )));
         // Fetching the ingestion resources sends nothing to ingest.
         assert!(!is_unknown(&timeout(

@@ -251,6 +251,10 @@ async fn rest_submissions_without_an_answer_are_unknown_and_not_resent() {
     for record in &records {
         let error = record["error"].as_str().unwrap();
         assert!(error.contains("/v1/rest/ingestion/queued/"), "{error}");
+        assert!(
+            error.contains("may or may not have been ingested"),
+            "{error}"
+        );
         assert!(record.get("operation").is_none(), "{record}");
     }
     wait_for_rows(&env, "TR", 4).await;
@@ -271,4 +275,47 @@ async fn rest_submissions_without_an_answer_are_unknown_and_not_resent() {
     expect_code(&run, 6);
     assert_eq!(outcomes(&env.report("r.jsonl")), vec!["unknown"; 4]);
     assert_eq!(rows_by_source(&env, "TR").await, expected("r", 2, 2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streamed_sources_without_an_answer_are_unknown_and_not_resent() {
+    let env = start("Db").await;
+    env.command(".create table TS (Src:string, N:long)").await;
+    env.command(".alter table TS policy streamingingestion enable")
+        .await;
+    write_files(&env, "s", 2);
+    // The engine ingests the rows, then the answer is lost.
+    env.emulator
+        .faults()
+        .add(FaultRule::new("/v1/rest/ingest/*", FaultAction::Truncate).method("POST"))
+        .unwrap();
+    let streaming = |resume: bool| {
+        let mut args = env.ingest_args("TS");
+        args.extend(["s", "--mode", "streaming", "--progress", "none"]);
+        args.extend(if resume {
+            ["--resume", "s.jsonl"]
+        } else {
+            ["--report", "s.jsonl"]
+        });
+        args
+    };
+    let run = env.kusto(&streaming(false), None).await;
+    expect_code(&run, 6);
+    let records = env.report("s.jsonl");
+    assert_eq!(outcomes(&records), vec!["unknown"; 2], "{records:#?}");
+    for record in &records {
+        let error = record["error"].as_str().unwrap();
+        assert!(
+            error.contains("may or may not have been ingested"),
+            "{error}"
+        );
+    }
+    assert_eq!(rows_by_source(&env, "TS").await, expected("s", 2, 2));
+    env.emulator.faults().clear();
+
+    // Streaming keeps no status: nothing to read, nothing sent again.
+    let run = env.kusto(&streaming(true), None).await;
+    expect_code(&run, 6);
+    assert_eq!(outcomes(&env.report("s.jsonl")), vec!["unknown"; 4]);
+    assert_eq!(rows_by_source(&env, "TS").await, expected("s", 2, 2));
 }
