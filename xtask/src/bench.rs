@@ -123,13 +123,9 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
         // The test step builds both binaries (kusto-bench's and kusto-emulator's integration
         // tests need them); this is a no-op after it.
         let mut build = cargo();
-        build.args([
-            "test",
-            "--workspace",
-            "--all-features",
-            "--no-run",
-            "--quiet",
-        ]);
+        build
+            .args(["test", "--workspace", "--no-run", "--quiet"])
+            .args(crate::features::test_build_args(root)?);
         run("bench: build the debug binaries", build)?;
         "debug"
     } else {

@@ -32,16 +32,12 @@ pub(crate) fn run_conformance(root: &Path) -> Result {
     let azurite_script = azurite::ensure_installed(root)?;
 
     let mut build = cargo();
-    // Built as the test step builds it (`cargo test --no-run` over the workspace with all
-    // features), so that after `cargo xtask test`'s test step this is a no-op instead of a
+    // Built as the test step builds it (`cargo test --no-run` over the workspace with the test
+    // build's features, features.rs), so that after `cargo xtask test`'s test step this is a no-op instead of a
     // second build of every dependency with other features.
-    build.args([
-        "test",
-        "--workspace",
-        "--all-features",
-        "--no-run",
-        "--quiet",
-    ]);
+    build
+        .args(["test", "--workspace", "--no-run", "--quiet"])
+        .args(crate::features::test_build_args(root)?);
     run("conformance: build the kusto-emulator binary", build)?;
 
     let binary = emulator_binary(root, "debug");

@@ -49,6 +49,7 @@ fn print_step_times() {
 mod azurite;
 mod bench;
 mod conformance;
+mod features;
 mod fuzz;
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -168,9 +169,18 @@ fn test() -> Result {
 
     features_pass_through()?;
 
+    // Every feature but the aws-lc TLS provider (features.rs says why); the steps below that
+    // reuse this build ask for the same set.
+    let test_features = features::test_build_args(&root)?;
+    no_aws_lc(
+        "no aws-lc in the test build",
+        &["--workspace", "--edges", "normal,build,dev"],
+        &test_features,
+    )?;
     let mut tests = cargo();
     tests
-        .args(["test", "--workspace", "--all-features", "--no-fail-fast"])
+        .args(["test", "--workspace", "--no-fail-fast"])
+        .args(&test_features)
         .env(azurite::ENV_VAR, &azurite);
     run("tests (unit, integration and doctests)", tests)?;
 
@@ -207,18 +217,42 @@ fn test() -> Result {
 
 /// The ingest crates built with `rustls-ring` (and no other default feature) pull no aws-lc:
 /// the user's TLS choice passes through kusto-ingest and kusto-ingest-polars to kusto-data. Then
-/// kusto-ingest is linted and its tests run so built.
+/// they are linted so built (their tests run with `rustls-ring` in the test step).
 fn features_pass_through() -> Result {
     let ring = [
         "--no-default-features",
         "--features",
         "kusto-ingest/rustls-ring,kusto-ingest-polars/rustls-ring",
     ];
-    let step = "no aws-lc in the ingest crates built with rustls-ring";
-    let mut tree = cargo();
-    tree.args(["tree", "-p", "kusto-ingest", "-p", "kusto-ingest-polars"])
+    no_aws_lc(
+        "no aws-lc in the ingest crates built with rustls-ring",
+        &[
+            "-p",
+            "kusto-ingest",
+            "-p",
+            "kusto-ingest-polars",
+            "--edges",
+            "normal,build",
+        ],
+        &ring,
+    )?;
+
+    let mut clippy = cargo();
+    clippy
+        .args(["clippy", "-p", "kusto-ingest", "-p", "kusto-ingest-polars"])
+        .args(["--all-targets"])
         .args(ring)
-        .args(["--edges", "normal,build", "--invert", "aws-lc-sys"]);
+        .args(["--", "-D", "warnings"]);
+    run("clippy, the ingest crates with rustls-ring only", clippy)
+}
+
+/// `cargo tree <selection> <features> --invert aws-lc-sys` finds nothing.
+fn no_aws_lc<S: AsRef<std::ffi::OsStr>>(step: &str, selection: &[&str], features: &[S]) -> Result {
+    let mut tree = cargo();
+    tree.arg("tree")
+        .args(selection)
+        .args(features)
+        .args(["--invert", "aws-lc-sys"]);
     eprintln!("\n==> {step}\n    $ {}", describe(&tree));
     let output = tree
         .output()
@@ -235,19 +269,7 @@ fn features_pass_through() -> Result {
         return Err(format!("{step}: aws-lc-sys is in the build:\n{found}"));
     }
     eprintln!("    ok (aws-lc-sys not in the tree)");
-
-    let mut clippy = cargo();
-    clippy
-        .args(["clippy", "-p", "kusto-ingest", "-p", "kusto-ingest-polars"])
-        .args(["--all-targets"])
-        .args(ring)
-        .args(["--", "-D", "warnings"]);
-    run("clippy, the ingest crates with rustls-ring only", clippy)?;
-
-    let mut test = cargo();
-    test.args(["test", "-p", "kusto-ingest", "--no-default-features"])
-        .args(["--features", "rustls-ring"]);
-    run("tests of kusto-ingest with rustls-ring only", test)
+    Ok(())
 }
 
 /// The long form of the chaos test (`tests/tests/chaos.rs`): thousands of sources ingested under

@@ -492,7 +492,7 @@ async fn limit(job: &Job) -> BoxResult<String> {
             // The same request as the clients' (which ask for gzip), then once more without
             // compression: the time the service takes to produce and send the body, which no
             // client can beat, next to the scan of the bytes.
-            let http = reqwest::Client::new();
+            let http = kusto_emulator::http_client_builder().build()?;
             let fetch = |encoding: Option<&'static str>| {
                 let mut request = http
                     .post(format!("{}/v2/rest/query", job.url))
@@ -529,7 +529,7 @@ async fn limit(job: &Job) -> BoxResult<String> {
         "B5" => {
             let files = files_in(&job.data.join("b5"), "csv")?;
             let payloads = read_all(&files)?;
-            let http = reqwest::Client::new();
+            let http = kusto_emulator::http_client_builder().build()?;
             let url = format!(
                 "{}/v1/rest/ingest/{}/{}?streamFormat=csv",
                 job.url, job.database, job.table
@@ -611,7 +611,7 @@ async fn raw_uploads(job: &Job) -> BoxResult<String> {
     if resources.containers.is_empty() || resources.ready_queues.is_empty() {
         return Err("the service handed out no containers or queues".into());
     }
-    let http = reqwest::Client::new();
+    let http = kusto_emulator::http_client_builder().build()?;
     let count = files.len();
     let watch = Watch::start();
     let results: Vec<BoxResult<()>> = futures::stream::iter(files.into_iter().enumerate())

@@ -103,7 +103,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .collect::<Result<_, _>>()?;
     let streaming = StreamingIngestClient::from_kusto_client(client.clone());
     let properties = IngestionProperties::new("Bench", "S", DataFormat::Csv);
-    let http = reqwest::Client::new();
+    let http = kusto_emulator::http_client_builder().build()?;
     let url = format!("{}/v1/rest/ingest/Bench/S?streamFormat=csv", emulator.url());
     let mut sdk_times = Vec::new();
     let mut raw_times = Vec::new();

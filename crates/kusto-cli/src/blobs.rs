@@ -8,9 +8,11 @@
 //! through [`redact`] before they are shown.
 
 use std::fmt;
+use std::sync::Arc;
 
-use azure_storage_blob::BlobContainerClient;
+use azure_core::http::{ClientOptions, Transport};
 use azure_storage_blob::models::BlobContainerClientListBlobsOptions;
+use azure_storage_blob::{BlobContainerClient, BlobContainerClientOptions};
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use url::Url;
@@ -165,7 +167,20 @@ impl Container {
     /// one page of names is in memory at a time, however large the container.
     pub(crate) fn list(self) -> Result<BoxStream<'static, Result<Source, CliError>>, CliError> {
         let shown = self.url.to_string();
-        let client = BlobContainerClient::new(self.url.0.clone(), None, None)
+        // The HTTP client of kusto-data's TLS set-up: azure_core's own default client panics
+        // when the `kusto` binary is built with `rustls-ring` (reqwest then has no provider).
+        let http = kusto_data::client::http_client_builder()
+            .map_err(|e| CliError::Other(format!("cannot list {shown}: {e}")))?
+            .build()
+            .map_err(|e| CliError::Other(format!("cannot list {shown}: {e}")))?;
+        let options = BlobContainerClientOptions {
+            client_options: ClientOptions {
+                transport: Some(Transport::new(Arc::new(http))),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let client = BlobContainerClient::new(self.url.0.clone(), None, Some(options))
             .map_err(|e| listing_error(&shown, &e))?;
         let options = BlobContainerClientListBlobsOptions {
             prefix: self.prefix.clone(),

@@ -87,6 +87,9 @@
 //! `rustls` and `rustls-ring`, aws-lc-rs is used. Without either TLS feature only `http://`
 //! URLs work (enough for the local emulator). A client given through
 //! [`KustoClientBuilder::http_client`] keeps its own TLS settings.
+//! With `rustls-ring` and no installed provider, reqwest's own `reqwest::Client::new()` panics
+//! (reqwest then has no provider of its own): build the application's other reqwest clients
+//! from [`client::http_client_builder`], which every [`KustoClient`] starts from.
 // Time arithmetic that cannot panic (issue 28): `kusto_data::time_math` and clippy.toml.
 #![cfg_attr(
     not(test),

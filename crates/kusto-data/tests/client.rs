@@ -864,7 +864,8 @@ async fn a_user_supplied_http_client_is_used() {
         "x-from-my-client",
         reqwest::header::HeaderValue::from_static("yes"),
     );
-    let http = reqwest::Client::builder()
+    let http = kusto_data::client::http_client_builder()
+        .unwrap()
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(defaults)
         .user_agent("my-agent/1.0")

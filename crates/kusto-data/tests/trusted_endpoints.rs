@@ -36,7 +36,8 @@ struct Setup {
 impl Setup {
     async fn new() -> Setup {
         let (address, connections) = counting_listener().await;
-        let http = reqwest::Client::builder()
+        let http = kusto_data::client::http_client_builder()
+            .unwrap()
             .resolve("adx.contoso.internal", address)
             .resolve("mycluster.kusto.windows.net", address)
             .resolve("localhost", address)

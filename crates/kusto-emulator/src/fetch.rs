@@ -20,7 +20,7 @@ fn err(code: &'static str, message: impl Into<String>) -> FetchError {
 /// The client used for downloads: no redirects, no transparent decompression (the ingestion
 /// code detects gzip from the bytes), 10 s to connect.
 pub(crate) fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::http_client_builder()
         .connect_timeout(Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .no_gzip()

@@ -131,6 +131,7 @@ mod fetch;
 #[doc(hidden)]
 pub mod fuzz;
 mod handlers;
+mod http_client;
 mod ingest;
 mod kql;
 mod mapping;
@@ -146,6 +147,7 @@ mod value;
 
 pub use dm::{DataManagement, DataManagementOptions, IngestionResource};
 pub use faults::{ActiveFault, FaultAction, FaultRule, Faults};
+pub use http_client::http_client_builder;
 pub use server::{Emulator, EmulatorBuilder, EmulatorError, EmulatorHandle};
 pub use store::{
     AppendOutcome, Column, Extent, ExtentOptions, FailureKind, IngestionFailure, Row, Store,

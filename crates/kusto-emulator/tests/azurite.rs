@@ -17,7 +17,7 @@ async fn resources_and_sas_urls_work_against_azurite() {
         .await
         .expect("Azurite must start (cargo xtask install-azurite)");
     assert_eq!(azurite.accounts().len(), 2);
-    let http = reqwest::Client::new();
+    let http = kusto_emulator::http_client_builder().build().unwrap();
     for account in ["kustoemu1", "kustoemu2"] {
         azurite
             .create_container(account, "ingest-temp")
@@ -293,7 +293,7 @@ async fn azurite_runs_in_strict_mode() {
     .unwrap();
     azurite.create_container("strict1", "data").await.unwrap();
     let container = azurite.container_sas_url("strict1", "data").unwrap();
-    let http = reqwest::Client::new();
+    let http = kusto_emulator::http_client_builder().build().unwrap();
     let upload = |name: &str, crc64: bool| {
         let mut request = http
             .put(child_url(&container, name))

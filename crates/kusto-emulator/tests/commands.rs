@@ -443,7 +443,9 @@ async fn command_errors_and_endpoints() {
         v1.error()["message"],
         "Control commands (starting with a dot '.') cannot be served from the query endpoint unless they are .show control commands."
     );
-    let plain = reqwest::Client::new()
+    let plain = kusto_emulator::http_client_builder()
+        .build()
+        .unwrap()
         .post(format!("{}/v2/rest/query", emu.url()))
         .body(json!({"db": "Emu", "csl": ".show tables"}).to_string())
         .send()

@@ -292,7 +292,7 @@ async fn a_library_status_fault_can_be_permanent() {
 
 /// A client that gives up long before `DELAY`.
 fn impatient_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    kusto_emulator::http_client_builder()
         .timeout(Duration::from_millis(150))
         .build()
         .unwrap()

@@ -461,7 +461,10 @@ async fn truncation_options() {
 async fn correlation_headers_and_gzip() {
     let emu = start().await;
     events(&emu).await;
-    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let raw = kusto_emulator::http_client_builder()
+        .no_gzip()
+        .build()
+        .unwrap();
     let response = raw
         .post(format!("{}/v2/rest/query", emu.url()))
         .header("x-ms-client-request-id", "KRC.execute;test-1")

@@ -112,7 +112,7 @@ impl Cloud {
         let state = Arc::new(CloudState {
             url: url.clone(),
             emulator_url: emulator.url().trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
+            http: kusto_emulator::http_client_builder().build().unwrap(),
             deny: AtomicBool::new(false),
             issued: AtomicUsize::new(0),
             pending: Mutex::default(),
@@ -398,7 +398,7 @@ fn complete_lines(log: &Path) -> Vec<String> {
 }
 
 async fn follow_every_url(log: PathBuf, pages: Arc<Mutex<Vec<String>>>) {
-    let http = reqwest::Client::new();
+    let http = kusto_emulator::http_client_builder().build().unwrap();
     let mut followed = 0;
     loop {
         let urls = complete_lines(&log);

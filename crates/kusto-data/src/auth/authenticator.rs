@@ -36,7 +36,10 @@ use crate::{ConnectionString, Error, Result, Secret};
 /// use kusto_data::auth::Authenticator;
 ///
 /// let cs: ConnectionString = "Data Source=https://help.kusto.windows.net;Fed=True".parse()?;
-/// let auth = Authenticator::new(&cs, reqwest::Client::new())?;
+/// // reqwest::Client::new() works too, except with the `rustls-ring` feature (see
+/// // kusto_data::client::http_client_builder).
+/// let http = kusto_data::client::http_client_builder()?.build().expect("an HTTP client");
+/// let auth = Authenticator::new(&cs, http)?;
 /// let header = auth.authorization_header(cs.data_source()).await?;
 /// assert!(header.is_some());
 /// # Ok(()) }

@@ -415,17 +415,13 @@ impl KustoClientBuilder {
         let http = match self.http {
             Some(http) => http,
             None => {
-                let mut builder = reqwest::Client::builder()
+                let mut builder = super::http::http_client_builder()?
                     .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.connect_timeout)
                     .pool_idle_timeout(Duration::from_secs(90))
                     .tcp_keepalive(Duration::from_secs(30));
                 if let Some(proxy) = self.proxy {
                     builder = builder.proxy(proxy);
-                }
-                #[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
-                if rustls::crypto::CryptoProvider::get_default().is_none() {
-                    builder = builder.tls_backend_preconfigured(ring_tls_config()?);
                 }
                 builder.build().map_err(|e| {
                     Error::InvalidArgument(format!("cannot build the HTTP client: {e}"))
@@ -1089,22 +1085,6 @@ fn is_retryable(error: &Error) -> bool {
     !matches!(error, Error::PartialFailure(_)) && error.is_transient()
 }
 
-/// The TLS configuration of the `rustls-ring` feature: rustls with the ring crypto provider, the
-/// platform's certificate verifier and HTTP/2 or HTTP/1.1 by ALPN (what reqwest builds itself
-/// with aws-lc-rs).
-#[cfg(all(feature = "rustls-ring", not(feature = "rustls")))]
-fn ring_tls_config() -> Result<rustls::ClientConfig> {
-    use rustls_platform_verifier::BuilderVerifierExt;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .and_then(|builder| builder.with_platform_verifier())
-        .map_err(|e| Error::InvalidArgument(format!("cannot build the TLS configuration: {e}")))?
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(config)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1190,24 +1170,5 @@ mod tests {
             client_timeout(Endpoint::QueryV2, Some(&properties), margin),
             Err(Error::InvalidArgument(_))
         ));
-    }
-}
-
-/// Run with `cargo test -p kusto-data --no-default-features --features arrow,rustls-ring`.
-#[cfg(all(test, feature = "rustls-ring", not(feature = "rustls")))]
-mod rustls_ring_tests {
-    use super::*;
-    use crate::ConnectionString;
-
-    #[test]
-    fn a_client_builds_with_ring_and_no_installed_provider() {
-        assert!(rustls::crypto::CryptoProvider::get_default().is_none());
-        let config = ring_tls_config().unwrap();
-        assert_eq!(
-            config.alpn_protocols,
-            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
-        );
-        let cs = ConnectionString::parse("https://mycluster.kusto.windows.net").unwrap();
-        KustoClient::new(cs).unwrap();
     }
 }

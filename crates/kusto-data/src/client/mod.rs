@@ -19,12 +19,14 @@
 //! # Ok(()) }
 //! ```
 
+mod http;
 mod kusto_client;
 pub(crate) mod properties;
 mod request;
 mod tracing_headers;
 pub(crate) mod transport;
 
+pub use http::http_client_builder;
 pub use kusto_client::{
     API_VERSION, DEFAULT_MGMT_TIMEOUT, DEFAULT_QUERY_TIMEOUT, DEFAULT_REST_TIMEOUT,
     DEFAULT_STREAMING_INGEST_TIMEOUT, DEFAULT_TIMEOUT_MARGIN, KustoClient, KustoClientBuilder,

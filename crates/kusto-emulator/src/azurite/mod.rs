@@ -555,7 +555,7 @@ impl Azurite {
 }
 
 fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::http_client_builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(60))
         .build()

@@ -91,7 +91,7 @@ impl Default for StorageClient {
 impl StorageClient {
     /// A client with 10 s connect and 60 s request timeouts.
     pub fn new() -> Self {
-        let http = reqwest::Client::builder()
+        let http = crate::http_client_builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(60))
             .redirect(reqwest::redirect::Policy::none())

@@ -73,7 +73,7 @@ impl StorageProxy {
         upstreams: &[(Service, Url)],
     ) -> std::io::Result<StorageProxy> {
         let (shutdown, signal) = watch::channel(false);
-        let http = reqwest::Client::builder()
+        let http = crate::http_client_builder()
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .no_gzip()

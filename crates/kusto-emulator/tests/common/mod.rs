@@ -16,7 +16,9 @@ pub async fn start_with(builder: EmulatorBuilder) -> EmulatorHandle {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder().build().expect("client")
+    kusto_emulator::http_client_builder()
+        .build()
+        .expect("client")
 }
 
 /// The text of a response and its status.

@@ -38,7 +38,7 @@ pub async fn start_with(options: DataManagementOptions) -> EmulatorHandle {
 }
 
 pub fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    kusto_emulator::http_client_builder()
         .timeout(Duration::from_secs(30))
         .build()
         .expect("client")

@@ -32,7 +32,8 @@ fn cloud(server: &Server) -> CloudInfo {
 /// The HTTP client of the tests: no pooled connections, so that a test server closing an idle
 /// connection (or paused time expiring it) cannot race with its reuse.
 fn http() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::client::http_client_builder()
+        .unwrap()
         .pool_max_idle_per_host(0)
         .build()
         .unwrap()
