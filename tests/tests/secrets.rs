@@ -4,7 +4,8 @@
 //! through error paths (refused login, 503, dropped connections, malformed connection strings,
 //! storage accounts refusing everything, a blob that does not exist) with `tracing` captured at
 //! TRACE level for every crate, HTTP stack included. No canary may appear in any log line, nor
-//! in the `Display` or `Debug` of any error, client, connection string or operation.
+//! in the `Display` or `Debug` of any error, client, connection string or operation: neither
+//! verbatim nor percent-encoded, JSON-escaped or base64 (`secrets/forms.rs`).
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,11 +21,15 @@ use kusto_ingest::{
     QueuedIngestClient, StreamingIngestClient,
 };
 
+#[path = "secrets/forms.rs"]
+mod forms;
 #[path = "secrets/interactive.rs"]
 mod interactive;
 
-const APP_KEY: &str = "CANARY-appkey-7f3a9";
-const PASSWORD: &str = "CANARY-password-91c2";
+// Characters that percent-encoding, JSON escaping and base64 all change, so that a leak in any
+// of those forms differs from the verbatim secret (forms.rs searches for every form).
+const APP_KEY: &str = "CANARY+app\\key/7f3a9=";
+const PASSWORD: &str = "CANARY+pass\"word/91c2=";
 const USER_TOKEN: &str = "CANARY-usertoken-55d1";
 const APP_TOKEN: &str = "CANARY-apptoken-0b7e";
 const ISSUED_TOKEN: &str = "CANARY-issued-token-c3f0";
@@ -381,12 +386,10 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
         log.lines().count()
     );
     assert!(seen.0.len() > 50, "{} texts", seen.0.len());
-    for canary in &canaries {
-        if let Some(line) = log.lines().find(|l| l.contains(canary.as_str())) {
-            panic!("a secret is in the log: {line}");
-        }
-        if let Some(text) = seen.0.iter().find(|t| t.contains(canary.as_str())) {
-            panic!("a secret is in an error or a Debug string: {text}");
-        }
+    if let Some(leak) = forms::find_leak(log.lines(), &canaries) {
+        panic!("a secret is in the log: {leak}");
+    }
+    if let Some(leak) = forms::find_leak(seen.0.iter().map(String::as_str), &canaries) {
+        panic!("a secret is in an error or a Debug string: {leak}");
     }
 }

@@ -382,12 +382,10 @@ async fn no_secret_of_an_interactive_sign_in_is_logged_or_shown() {
     let log = String::from_utf8_lossy(&log.lock().unwrap()).into_owned();
     assert!(log.contains("CONTROL-interactive-5a2c"));
     assert!(seen.0.len() >= 12, "{} texts", seen.0.len());
-    for canary in &canaries {
-        if let Some(line) = log.lines().find(|l| l.contains(canary.as_str())) {
-            panic!("a secret of the sign-in is in the log: {line}");
-        }
-        if let Some(text) = seen.0.iter().find(|t| t.contains(canary.as_str())) {
-            panic!("a secret of the sign-in is in an error or a Debug string: {text}");
-        }
+    if let Some(leak) = super::forms::find_leak(log.lines(), &canaries) {
+        panic!("a secret of the sign-in is in the log: {leak}");
+    }
+    if let Some(leak) = super::forms::find_leak(seen.0.iter().map(String::as_str), &canaries) {
+        panic!("a secret of the sign-in is in an error or a Debug string: {leak}");
     }
 }
