@@ -16,6 +16,15 @@ use crate::auth::{
 use crate::trusted_endpoints::TrustedEndpoints;
 use crate::{ConnectionString, Error};
 
+/// A client with the TLS set-up of this build's features (`reqwest::Client::new()` panics with
+/// `rustls-ring`).
+fn plain_http() -> reqwest::Client {
+    crate::client::http_client_builder()
+        .unwrap()
+        .build()
+        .unwrap()
+}
+
 /// A provider that counts its calls and returns `CANARY-TOKEN-<n>`.
 #[derive(Debug, Default)]
 struct Counting {
@@ -65,17 +74,11 @@ fn offline(authentication: Authentication, host: &str, policy: TrustedEndpoints)
         .with_authentication(authentication)
         .build()
         .unwrap();
-    Authenticator::builder(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .trusted_endpoints(policy)
-    .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
-    .build()
-    .unwrap()
+    Authenticator::builder(&cs, plain_http())
+        .trusted_endpoints(policy)
+        .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -173,19 +176,13 @@ async fn every_method_is_checked_against_the_trusted_endpoints_before_any_token_
             .with_authentication(method.clone())
             .build()
             .unwrap();
-        let auth = Authenticator::builder(
-            &cs,
-            crate::client::http_client_builder()
-                .unwrap()
-                .build()
-                .unwrap(),
-        )
-        .cloud_info(
-            "https://mycluster.kusto.windows.net",
-            CloudInfo::public_cloud().with_login_endpoint("https://login.microsoftonline.us"),
-        )
-        .build()
-        .unwrap();
+        let auth = Authenticator::builder(&cs, plain_http())
+            .cloud_info(
+                "https://mycluster.kusto.windows.net",
+                CloudInfo::public_cloud().with_login_endpoint("https://login.microsoftonline.us"),
+            )
+            .build()
+            .unwrap();
         let error = tokio::time::timeout(
             Duration::from_secs(20),
             auth.authorization_header(cs.data_source()),
@@ -252,16 +249,10 @@ async fn static_tokens_callbacks_providers_and_credentials_produce_headers() {
         })
         .build()
         .unwrap();
-    let auth = Authenticator::builder(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
-    .build()
-    .unwrap();
+    let auth = Authenticator::builder(&cs, plain_http())
+        .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
+        .build()
+        .unwrap();
     assert_eq!(
         auth.authorization_header(&target)
             .await
@@ -300,16 +291,10 @@ async fn static_tokens_callbacks_providers_and_credentials_produce_headers() {
         .with_token_callback(|_| async { Err("vault unreachable".into()) })
         .build()
         .unwrap();
-    let auth = Authenticator::builder(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
-    .build()
-    .unwrap();
+    let auth = Authenticator::builder(&cs, plain_http())
+        .cloud_info(&format!("https://{host}"), CloudInfo::public_cloud())
+        .build()
+        .unwrap();
     let error = auth.authorization_header(&target).await.unwrap_err();
     assert_eq!(
         error.to_string(),
@@ -474,16 +459,10 @@ async fn tokens_never_go_over_plain_http_except_to_loopback() {
         .with_user_token("t")
         .build()
         .unwrap();
-    let auth = Authenticator::builder(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .cloud_info("http://localhost:8080", CloudInfo::public_cloud())
-    .build()
-    .unwrap();
+    let auth = Authenticator::builder(&cs, plain_http())
+        .cloud_info("http://localhost:8080", CloudInfo::public_cloud())
+        .build()
+        .unwrap();
     assert_eq!(
         auth.authorization_header(cs.data_source())
             .await
@@ -500,14 +479,7 @@ async fn no_authentication_sends_nothing_and_contacts_nothing() {
     let cs: ConnectionString = format!("http://127.0.0.1:{}", address.port())
         .parse()
         .unwrap();
-    let auth = Authenticator::new(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
+    let auth = Authenticator::new(&cs, plain_http()).unwrap();
     assert!(auth.is_anonymous());
     assert_eq!(auth.method_name(), "no authentication");
     assert!(
@@ -569,14 +541,7 @@ fn certificate_authentication_needs_the_feature() {
         )
         .build()
         .unwrap();
-    let error = Authenticator::new(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .unwrap_err();
+    let error = Authenticator::new(&cs, plain_http()).unwrap_err();
     assert_eq!(
         error.to_string(),
         "application certificate authentication needs the cargo feature `certificate` of kusto-data"
@@ -589,14 +554,8 @@ fn debug_output_names_the_method_and_hides_secrets() {
         .with_application_key("app", "CANARY-KEY", "tenant")
         .build()
         .unwrap();
-    let auth = Authenticator::builder(
-        &cs,
-        crate::client::http_client_builder()
-            .unwrap()
-            .build()
-            .unwrap(),
-    )
-    .trusted_endpoints(TrustedEndpoints::new().allow_host("extra.example"));
+    let auth = Authenticator::builder(&cs, plain_http())
+        .trusted_endpoints(TrustedEndpoints::new().allow_host("extra.example"));
     assert_no_canary(&format!("{auth:?}"));
     let auth = auth.build().unwrap();
     let debug = format!("{auth:?}");
