@@ -409,30 +409,37 @@ async fn write_blob<R: AsyncRead + Unpin>(
         }
     };
     loop {
-        let n = read_full(&mut reader, &mut buffer)
-            .await
-            .map_err(|e| Failed::Fatal(Error::Read(e)))?;
+        // Reading and compressing the next chunk happens while the staged blocks upload
+        // (`while_uploading` polls both), so a slow link and a slow gzip overlap.
+        let next = async {
+            let n = read_full(&mut reader, &mut buffer)
+                .await
+                .map_err(|e| Failed::Fatal(Error::Read(e)))?;
+            let finished = n == 0;
+            match encoder.take() {
+                Some(mut gz) => {
+                    let chunk = buffer[..n].to_vec();
+                    let (gz, output) = tokio::task::spawn_blocking(move || {
+                        let result = if finished {
+                            gz.try_finish()
+                        } else {
+                            gz.write_all(&chunk)
+                        }
+                        .map(|()| std::mem::take(gz.get_mut()));
+                        (gz, result)
+                    })
+                    .await
+                    .map_err(|e| Failed::Fatal(Error::Read(std::io::Error::other(e))))?;
+                    current.extend_from_slice(&output.map_err(|e| Failed::Fatal(Error::Read(e)))?);
+                    encoder = Some(gz);
+                }
+                None => current.extend_from_slice(&buffer[..n]),
+            }
+            Ok::<usize, Failed>(n)
+        };
+        let n = while_uploading(&mut in_flight, next, &fail).await??;
         raw += n as u64;
         let finished = n == 0;
-        match encoder.take() {
-            Some(mut gz) => {
-                let chunk = buffer[..n].to_vec();
-                let (gz, output) = tokio::task::spawn_blocking(move || {
-                    let result = if finished {
-                        gz.try_finish()
-                    } else {
-                        gz.write_all(&chunk)
-                    }
-                    .map(|()| std::mem::take(gz.get_mut()));
-                    (gz, result)
-                })
-                .await
-                .map_err(|e| Failed::Fatal(Error::Read(std::io::Error::other(e))))?;
-                current.extend_from_slice(&output.map_err(|e| Failed::Fatal(Error::Read(e)))?);
-                encoder = Some(gz);
-            }
-            None => current.extend_from_slice(&buffer[..n]),
-        }
         while current.len() >= block_size {
             let block = current.split_to(block_size).freeze();
             if pending.is_none() && block_ids.is_empty() {
@@ -479,6 +486,27 @@ async fn write_blob<R: AsyncRead + Unpin>(
     Ok(raw)
 }
 
+/// Awaits `work` while driving the staged block uploads: each upload connects, sends and takes
+/// its answer while the next chunk is read and compressed, instead of waiting until the loop
+/// needs a free slot. The first upload that fails ends the wait with its error (`work` is
+/// dropped; a compression running in a blocking task finishes and is discarded).
+async fn while_uploading<'a, T>(
+    in_flight: &mut FuturesUnordered<StageFuture<'a>>,
+    work: impl std::future::Future<Output = T>,
+    fail: &impl Fn(Error) -> Failed,
+) -> Result<T, Failed> {
+    let mut work = std::pin::pin!(work);
+    std::future::poll_fn(|cx| {
+        while let std::task::Poll::Ready(Some(result)) = in_flight.poll_next_unpin(cx) {
+            if let Err(error) = result {
+                return std::task::Poll::Ready(Err(fail(error)));
+            }
+        }
+        work.as_mut().poll(cx).map(Ok)
+    })
+    .await
+}
+
 type StageFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 fn stage<'a>(
@@ -506,4 +534,55 @@ async fn read_full<R: AsyncRead + Unpin>(
         filled += n;
     }
     Ok(filled)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// The uploads in flight are driven while the next chunk is prepared: here the preparation
+    /// can only finish after an upload has, so without them being polled it would never end.
+    #[tokio::test]
+    async fn staged_uploads_progress_while_the_next_chunk_is_prepared() {
+        let (uploaded, upload_done) = tokio::sync::oneshot::channel::<()>();
+        let mut in_flight: FuturesUnordered<StageFuture<'static>> = FuturesUnordered::new();
+        in_flight.push(Box::pin(async move {
+            tokio::task::yield_now().await;
+            let _ = uploaded.send(());
+            Ok(())
+        }));
+        let next_chunk = async { upload_done.await.is_ok() };
+        let waited = tokio::time::timeout(
+            Duration::from_secs(30),
+            while_uploading(&mut in_flight, next_chunk, &Failed::Fatal),
+        )
+        .await
+        .expect("the upload in flight was not driven while the next chunk was prepared");
+        assert_eq!(waited.ok(), Some(true));
+        assert!(in_flight.is_empty(), "the finished upload left its slot");
+    }
+
+    /// An upload that fails ends the wait with its error, without waiting for the chunk.
+    #[tokio::test]
+    async fn a_failed_upload_ends_the_wait() {
+        let mut in_flight: FuturesUnordered<StageFuture<'static>> = FuturesUnordered::new();
+        in_flight.push(Box::pin(async {
+            Err(Error::InvalidArgument("refused block".to_owned()))
+        }));
+        let never = std::future::pending::<()>();
+        let waited = tokio::time::timeout(
+            Duration::from_secs(30),
+            while_uploading(&mut in_flight, never, &Failed::Fatal),
+        )
+        .await
+        .expect("a failed upload did not end the wait");
+        match waited {
+            Err(Failed::Fatal(Error::InvalidArgument(message))) => {
+                assert_eq!(message, "refused block");
+            }
+            _ => panic!("the upload's error was not returned"),
+        }
+    }
 }
