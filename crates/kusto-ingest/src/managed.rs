@@ -645,7 +645,14 @@ impl ManagedStreamingIngestClient {
                 .await;
         }
         if compression == Compression::GZip {
-            let raw = compressed_raw_size(&data, Compression::GZip).or(given_raw);
+            // Counting the raw bytes inflates the whole body: a blocking task's work.
+            let probe = data.clone();
+            let raw =
+                tokio::task::spawn_blocking(move || compressed_raw_size(&probe, Compression::GZip))
+                    .await
+                    .ok()
+                    .flatten()
+                    .or(given_raw);
             if raw.is_none_or(|r| r > limit as u64) {
                 return self
                     .queue(
@@ -656,7 +663,7 @@ impl ManagedStreamingIngestClient {
                     .await;
             }
         }
-        let payload = make_payload(data.clone(), compression, properties)?;
+        let payload = make_payload(data.clone(), compression, properties).await?;
         if payload.body.len() > MAX_STREAMING_BODY {
             return self
                 .queue(

@@ -40,6 +40,8 @@ use crate::storage::{SendFailure, Storage, default_storage_retry};
 use crate::upload::{UploadOptions, Uploader, upload};
 use kusto_data::redact::url as without_query;
 
+/// How many REST batch submissions of [`QueuedIngestClient::ingest_many`] run at once.
+const REST_SUBMISSIONS_IN_FLIGHT: usize = 4;
 /// Which protocol a [`QueuedIngestClient`] submits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -440,7 +442,8 @@ impl QueuedIngestClient {
 
     /// Ingests many sources with at most `concurrency` uploads at a time, yielding each
     /// source's outcome as it completes. Over REST, uploaded blobs are submitted together, up
-    /// to the service's `maxBlobsPerBatch` per request.
+    /// to the service's `maxBlobsPerBatch` per request, up to four such requests at a time,
+    /// while the uploads go on.
     pub async fn ingest_many<S>(
         &self,
         sources: S,
@@ -490,11 +493,15 @@ impl QueuedIngestClient {
                     })
                     .buffer_unordered(concurrency)
                     .ready_chunks(batch)
-                    .then(move |chunk| {
+                    // Up to REST_SUBMISSIONS_IN_FLIGHT batches are submitted at once, and the
+                    // uploads go on meanwhile (`then` stopped pulling uploads while each batch
+                    // was submitted: a slow submission paused the whole pipeline).
+                    .map(move |chunk| {
                         let client = client.clone();
                         let properties = Arc::clone(&properties);
                         async move { client.submit_chunk(chunk, &properties).await }
                     })
+                    .buffer_unordered(REST_SUBMISSIONS_IN_FLIGHT)
                     .flat_map(futures::stream::iter)
                     .boxed())
             }

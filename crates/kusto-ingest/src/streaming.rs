@@ -339,7 +339,7 @@ async fn read_payload(
             ));
         }
     };
-    let payload = make_payload(data, compression, properties)?;
+    let payload = make_payload(data, compression, properties).await?;
     if payload.body.len() > limit {
         return Err(Error::InvalidArgument(format!(
             "the streaming body would exceed {limit} bytes; use queued ingestion"
@@ -348,8 +348,9 @@ async fn read_payload(
     Ok(payload)
 }
 
-/// Compresses `data` when the format calls for it and it is not gzip already.
-pub(crate) fn make_payload(
+/// Compresses `data` when the format calls for it and it is not gzip already. The compression
+/// (up to the 10 MiB a streaming body may hold) runs in a blocking task, off the executor.
+pub(crate) async fn make_payload(
     data: Bytes,
     compression: Compression,
     properties: &IngestionProperties,
@@ -360,13 +361,18 @@ pub(crate) fn make_payload(
             gzip: true,
         }),
         Compression::None if properties.format.compress_before_upload() => {
-            use std::io::Write;
-            let mut encoder = flate2::write::GzEncoder::new(
-                Vec::with_capacity(data.len() / 3 + 64),
-                flate2::Compression::new(crate::upload::DEFAULT_COMPRESSION_LEVEL),
-            );
-            encoder.write_all(&data).map_err(Error::Read)?;
-            let body = encoder.finish().map_err(Error::Read)?;
+            let body = tokio::task::spawn_blocking(move || {
+                use std::io::Write;
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(data.len() / 3 + 64),
+                    flate2::Compression::new(crate::upload::DEFAULT_COMPRESSION_LEVEL),
+                );
+                encoder.write_all(&data)?;
+                encoder.finish()
+            })
+            .await
+            .map_err(|e| Error::Read(std::io::Error::other(e)))?
+            .map_err(Error::Read)?;
             Ok(Payload {
                 body: Bytes::from(body),
                 gzip: true,
