@@ -71,7 +71,7 @@ fn main() -> ExitCode {
                  test             format check, clippy, all tests, doc build (what CI runs)\n  \
                  demo             run the local end-to-end demonstration\n  \
                  conformance      the official Python SDK against the Kusto emulator\n  \
-                 fuzz [--seconds N] [target...]  run the cargo-fuzz targets (needs nightly)\n  \
+                 fuzz [--seconds N] [--timeout S] [target...]  run the cargo-fuzz targets (needs nightly;\n                   an input slower than S seconds, default 10, is a finding)\n  \
                  chaos [--sources N]  the long chaos run (default 5000 sources; docs/reliability.md)\n  \
                  bench [--quick] [--pairs N] [--only B1,B4] [--rows N] [--b3-mb N]\n                  \
                  this SDK against the official Python SDK 6.0.4 (docs/benchmarks.md)\n  \
