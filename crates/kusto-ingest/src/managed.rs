@@ -645,14 +645,15 @@ impl ManagedStreamingIngestClient {
                 .await;
         }
         if compression == Compression::GZip {
-            // Counting the raw bytes inflates the whole body: a blocking task's work.
+            // Counting the raw bytes inflates the whole body (a large one in a blocking task).
             let probe = data.clone();
-            let raw =
-                tokio::task::spawn_blocking(move || compressed_raw_size(&probe, Compression::GZip))
-                    .await
-                    .ok()
-                    .flatten()
-                    .or(given_raw);
+            let raw = crate::streaming::cpu_work(probe.len(), move || {
+                compressed_raw_size(&probe, Compression::GZip)
+            })
+            .await
+            .ok()
+            .flatten()
+            .or(given_raw);
             if raw.is_none_or(|r| r > limit as u64) {
                 return self
                     .queue(
