@@ -25,6 +25,8 @@ use kusto_ingest::{
 mod forms;
 #[path = "secrets/interactive.rs"]
 mod interactive;
+#[path = "secrets/panics.rs"]
+mod panics;
 
 // Characters that percent-encoding, JSON escaping and base64 all change, so that a leak in any
 // of those forms differs from the verbatim secret (forms.rs searches for every form).
@@ -77,15 +79,18 @@ fn private_key() -> String {
 }
 
 /// A login endpoint: issues [`ISSUED_TOKEN`] for every grant, or refuses every request with an
-/// OAuth error when `refuse`.
+/// OAuth error when `refuse`, whose description repeats the request's form as it came (the
+/// secrets in it percent-encoded).
 async fn login_server(refuse: bool) -> String {
-    let app = axum::Router::new().fallback(move || async move {
+    let app = axum::Router::new().fallback(move |body: String| async move {
         if refuse {
             (
                 axum::http::StatusCode::UNAUTHORIZED,
                 axum::Json(serde_json::json!({
                     "error": "invalid_client",
-                    "error_description": "AADSTS7000215: Invalid client secret provided.",
+                    "error_description": format!(
+                        "AADSTS7000215: Invalid client secret provided. Request: {body}"
+                    ),
                 })),
             )
                 .into_response()
@@ -102,6 +107,113 @@ async fn login_server(refuse: bool) -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     url
+}
+
+/// A client of `emulator` for `cs` whose logins go to `login`, without retries.
+fn client_with_login(
+    cs: ConnectionString,
+    emulator: &str,
+    login: &str,
+) -> kusto_data::Result<KustoClient> {
+    KustoClient::builder(cs)
+        .cloud_info(
+            emulator,
+            CloudInfo::public_cloud().with_login_endpoint(login.to_owned()),
+        )
+        .retry_policy(RetryPolicy::none())
+        .build()
+}
+
+/// Connection strings of the methods that log in (application key, user and password,
+/// certificate with `key`, the PEM of [`private_key`]).
+fn logging_in(data_source: &str, key: &str) -> Vec<ConnectionString> {
+    vec![
+        ConnectionString::builder(data_source)
+            .with_application_key("app-id", APP_KEY, "tenant-x")
+            .build()
+            .unwrap(),
+        ConnectionString::builder(data_source)
+            .with_user_password("someone@example.com", PASSWORD, "tenant-x")
+            .build()
+            .unwrap(),
+        ConnectionString::builder(data_source)
+            .with_application_certificate(
+                "app-id",
+                ApplicationCertificate::from_pem(key.to_owned()),
+                "tenant-x",
+            )
+            .build()
+            .unwrap(),
+    ]
+}
+
+/// Connection strings with a user token, an application token, and an application key parsed
+/// from text.
+fn with_tokens(data_source: &str) -> Vec<ConnectionString> {
+    vec![
+        ConnectionString::builder(data_source)
+            .with_user_token(USER_TOKEN)
+            .build()
+            .unwrap(),
+        ConnectionString::builder(data_source)
+            .with_application_token(APP_TOKEN)
+            .build()
+            .unwrap(),
+        ConnectionString::parse(&format!(
+            "Data Source={data_source};AppClientId=app-id;AppKey={APP_KEY};Authority Id=tenant-x"
+        ))
+        .unwrap(),
+    ]
+}
+
+/// Malformed connection strings that carry secrets.
+fn malformed(data_source: &str) -> Vec<String> {
+    vec![
+        format!("Data Source={data_source};AppKey={APP_KEY};Bogus Keyword=1"),
+        format!("Data Source={data_source};Password={PASSWORD};User ID=u;AppKey"),
+        format!("Data Source=not a url;UserToken={USER_TOKEN}"),
+        format!(
+            "Data Source={data_source};ApplicationToken={APP_TOKEN};ApplicationToken={APP_TOKEN}x"
+        ),
+    ]
+}
+
+/// The fixed canaries and each base64 line of the private key in `key` (the certificate after
+/// it is public).
+fn base_canaries(key: &str) -> Vec<String> {
+    let mut canaries: Vec<String> = [
+        APP_KEY,
+        PASSWORD,
+        USER_TOKEN,
+        APP_TOKEN,
+        ISSUED_TOKEN,
+        BLOB_SIG,
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    let key_lines = key.split("-----END PRIVATE KEY-----").next().unwrap();
+    for line in key_lines
+        .lines()
+        .filter(|l| !l.starts_with("-----") && !l.is_empty())
+    {
+        canaries.push(line.to_owned());
+    }
+    canaries
+}
+
+/// The SAS signatures of every storage resource the emulator hands out.
+fn storage_signatures(emulator: &kusto_emulator::EmulatorHandle) -> Vec<String> {
+    emulator
+        .data_management()
+        .unwrap()
+        .resources()
+        .iter()
+        .filter_map(|resource| {
+            let (_, sig) = resource.url.query_pairs().find(|(k, _)| k == "sig")?;
+            Some(sig.into_owned())
+        })
+        .collect()
 }
 
 /// What the test saw: texts of errors and values to search for canaries.
@@ -144,52 +256,11 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     let key = private_key();
     let mut seen = Seen::default();
 
-    let with_login = |cs: ConnectionString, login: &str| {
-        KustoClient::builder(cs)
-            .cloud_info(
-                &emulator,
-                CloudInfo::public_cloud().with_login_endpoint(login.to_owned()),
-            )
-            .retry_policy(RetryPolicy::none())
-            .build()
-    };
+    let with_login = |cs: ConnectionString, login: &str| client_with_login(cs, &emulator, login);
     let data_source = format!("{emulator}/Secrets");
-    // The methods that log in (application key, user and password, certificate).
-    let logging_in = || {
-        vec![
-            ConnectionString::builder(&data_source)
-                .with_application_key("app-id", APP_KEY, "tenant-x")
-                .build()
-                .unwrap(),
-            ConnectionString::builder(&data_source)
-                .with_user_password("someone@example.com", PASSWORD, "tenant-x")
-                .build()
-                .unwrap(),
-            ConnectionString::builder(&data_source)
-                .with_application_certificate(
-                    "app-id",
-                    ApplicationCertificate::from_pem(key.clone()),
-                    "tenant-x",
-                )
-                .build()
-                .unwrap(),
-        ]
-    };
+    let logging_in = || logging_in(&data_source, &key);
     let mut connection_strings = logging_in();
-    connection_strings.extend([
-        ConnectionString::builder(&data_source)
-            .with_user_token(USER_TOKEN)
-            .build()
-            .unwrap(),
-        ConnectionString::builder(&data_source)
-            .with_application_token(APP_TOKEN)
-            .build()
-            .unwrap(),
-        ConnectionString::parse(&format!(
-            "Data Source={data_source};AppClientId=app-id;AppKey={APP_KEY};Authority Id=tenant-x"
-        ))
-        .unwrap(),
-    ]);
+    connection_strings.extend(with_tokens(&data_source));
 
     let properties = IngestionProperties::new("Secrets", "T", DataFormat::Csv).with_tracking();
     for (n, cs) in connection_strings.into_iter().enumerate() {
@@ -326,14 +397,7 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     }
 
     // Malformed connection strings that carry secrets.
-    for text in [
-        format!("Data Source={data_source};AppKey={APP_KEY};Bogus Keyword=1"),
-        format!("Data Source={data_source};Password={PASSWORD};User ID=u;AppKey"),
-        format!("Data Source=not a url;UserToken={USER_TOKEN}"),
-        format!(
-            "Data Source={data_source};ApplicationToken={APP_TOKEN};ApplicationToken={APP_TOKEN}x"
-        ),
-    ] {
+    for text in malformed(&data_source) {
         let parsed = ConnectionString::parse(&text);
         match &parsed {
             Ok(cs) => {
@@ -345,30 +409,8 @@ async fn no_secret_reaches_a_log_line_an_error_or_a_debug_string() {
     }
 
     // The emulator's own SAS signatures are secrets too.
-    let mut canaries: Vec<String> = [
-        APP_KEY,
-        PASSWORD,
-        USER_TOKEN,
-        APP_TOKEN,
-        ISSUED_TOKEN,
-        BLOB_SIG,
-    ]
-    .iter()
-    .map(|s| (*s).to_owned())
-    .collect();
-    // The key's lines only: the certificate is public.
-    let key_lines = key.split("-----END PRIVATE KEY-----").next().unwrap();
-    for line in key_lines
-        .lines()
-        .filter(|l| !l.starts_with("-----") && !l.is_empty())
-    {
-        canaries.push(line.to_owned());
-    }
-    for resource in h.emulator.data_management().unwrap().resources() {
-        if let Some((_, sig)) = resource.url.query_pairs().find(|(k, _)| k == "sig") {
-            canaries.push(sig.into_owned());
-        }
-    }
+    let mut canaries = base_canaries(&key);
+    canaries.extend(storage_signatures(&h.emulator));
     assert!(canaries.len() > 10);
 
     // A control: a value logged on purpose must be found, or the capture proves nothing.

@@ -17,16 +17,51 @@ pub(crate) fn endpoint_string(url: &Url) -> String {
     crate::redact::url(url)
 }
 
-/// Replaces every occurrence of each secret in `text` by `****`.
+/// Replaces every occurrence of each secret in `text` by `****`: verbatim, and as it travels in a
+/// form body or a URL (percent-encoded, upper or lower-case hex, a space as `+` or `%20`), so that
+/// a login service repeating the request it got shows no secret either (issue 28).
 pub(crate) fn scrub(text: &str, secrets: &[&Secret]) -> String {
     let mut text = text.to_owned();
     for secret in secrets {
         let value = secret.expose();
-        if value.len() >= 4 {
-            text = text.replace(value, Secret::MASK);
+        if value.len() < 4 {
+            continue;
         }
+        let form: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        let url = form.replace('+', "%20");
+        for encoded in [
+            form.to_ascii_lowercase_hex(),
+            url.to_ascii_lowercase_hex(),
+            form,
+            url,
+        ] {
+            text = text.replace(&encoded, Secret::MASK);
+        }
+        text = text.replace(value, Secret::MASK);
     }
     text
+}
+
+trait LowercaseHex {
+    /// `%2B` as `%2b`.
+    fn to_ascii_lowercase_hex(&self) -> String;
+}
+
+impl LowercaseHex for String {
+    fn to_ascii_lowercase_hex(&self) -> String {
+        let mut out = String::with_capacity(self.len());
+        let mut hex_left = 0;
+        for c in self.chars() {
+            if hex_left > 0 {
+                hex_left -= 1;
+                out.push(c.to_ascii_lowercase());
+            } else {
+                hex_left = if c == '%' { 2 } else { 0 };
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 /// At most `max` characters of `text`, with the secrets scrubbed first (so that a secret cut
@@ -185,5 +220,21 @@ mod scrub_tests {
         assert!(!kept.contains("s3cr3t"), "{kept}");
         assert_eq!(kept.chars().count(), 1024);
         assert!(kept.starts_with(&"x".repeat(1014)));
+    }
+
+    #[test]
+    fn a_secret_repeated_percent_encoded_is_scrubbed() {
+        let secret = Secret::new("s3cr3t+key/with=odd chars");
+        for echoed in [
+            "client_secret=s3cr3t%2Bkey%2Fwith%3Dodd+chars&scope=x",
+            "client_secret=s3cr3t%2bkey%2fwith%3dodd+chars&scope=x",
+            "https://x.example/?k=s3cr3t%2Bkey%2Fwith%3Dodd%20chars",
+            "https://x.example/?k=s3cr3t%2bkey%2fwith%3dodd%20chars",
+            "plain s3cr3t+key/with=odd chars",
+        ] {
+            let kept = scrub(echoed, &[&secret]);
+            assert!(!kept.contains("s3cr3t"), "{kept}");
+            assert!(kept.contains(Secret::MASK), "{kept}");
+        }
     }
 }
