@@ -81,7 +81,10 @@ format, creation_time, error,
 operation (the serialized ingestion operation, to read its status later), mode, time.
 unknown: the source may or may not have been ingested. Its queue message, REST submission or
 streaming request went out and no answer came back (the error says which); sending it again
-could ingest it twice. The run exits with 6.
+could ingest it twice. The run exits with 6. Before that, with --wait over storage queues, the
+source's status entry is read for up to --resolve-within (60 s): once the service has taken the
+message the source goes on as usual. A streaming request or REST submission whose success answer
+was cut short is not unknown: the service said it took the data.
 
 --resume FILE skips every source whose last record in FILE is submitted, streamed, queued,
 succeeded, partially-succeeded, pending, skipped or untracked; failed and canceled sources are
@@ -296,6 +299,11 @@ pub(crate) struct IngestArgs {
     /// How long --wait waits for each source (e.g. 90s, 10m, 1h; a number is seconds).
     #[arg(long, value_parser = parse_duration, default_value = "10m", requires = "wait")]
     pub(crate) timeout: Duration,
+    /// With --wait, over storage queues: how long a source whose queue message got no answer
+    /// is looked for in its status entry (the message was queued once the service updates it)
+    /// before it is reported unknown (e.g. 30s, 5m; 0 turns the look off).
+    #[arg(long, value_parser = parse_duration, default_value = "60s", value_name = "DURATION")]
+    pub(crate) resolve_within: Duration,
     /// List what would be ingested (path, format, size, creation time) and send nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,

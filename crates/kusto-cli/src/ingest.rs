@@ -133,6 +133,7 @@ fn sender(args: &IngestArgs, cs: ConnectionString) -> Result<Sender, CliError> {
                 Protocol::Rest => IngestProtocol::Rest,
             })
             .upload_options(upload)
+            .ambiguity_resolution(args.resolve_within)
             .build()
             .map_err(build_error)
     };

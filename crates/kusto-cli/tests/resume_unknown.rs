@@ -100,16 +100,43 @@ fn outcomes(records: &[serde_json::Value]) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unanswered_queue_posts_are_unknown_and_resume_does_not_resend_them() {
     let env = start("Db").await;
-    for table in ["TA", "TB", "TC"] {
+    for table in ["TZ", "TA", "TB", "TC"] {
         env.command(&format!(".create table {table} (Src:string, N:long)"))
             .await;
     }
 
-    // A. Tracked (--wait), answers lost: unknown, exit 6; the messages were queued, so the
-    // resumed run reads their status, records them as succeeded and sends nothing.
-    write_files(&env, "a", 3);
+    // 0. Tracked (--wait), answers lost: the client finds each message taken in its status
+    // entry within --resolve-within, so the sources are not unknown: they succeed, once.
+    write_files(&env, "z", 2);
     fail_queue_posts(&env, FaultAction::Truncate);
-    let run = ingest(&env, "TA", &["a", "--wait", "--report", "a.jsonl"]).await;
+    let run = ingest(&env, "TZ", &["z", "--wait", "--report", "z.jsonl"]).await;
+    expect_code(&run, 0);
+    let last = last_outcomes(&env.report("z.jsonl"));
+    assert_eq!(last.len(), 2, "{last:#?}");
+    assert!(
+        last.values().all(|r| r["outcome"] == "succeeded"),
+        "{last:#?}"
+    );
+    wait_for_rows(&env, "TZ", 4).await;
+    assert_eq!(rows_by_source(&env, "TZ").await, expected("z", 2, 2));
+
+    // A. The same with the look turned off (--resolve-within 0): unknown, exit 6; the
+    // messages were queued, so the resumed run reads their status, records them as succeeded
+    // and sends nothing.
+    write_files(&env, "a", 3);
+    let run = ingest(
+        &env,
+        "TA",
+        &[
+            "a",
+            "--wait",
+            "--resolve-within",
+            "0",
+            "--report",
+            "a.jsonl",
+        ],
+    )
+    .await;
     expect_code(&run, 6);
     assert!(run.stderr.contains("3 unknown"), "{}", run.stderr);
     assert!(run.stderr.contains("--resend-unknown"), "{}", run.stderr);
@@ -141,12 +168,25 @@ async fn unanswered_queue_posts_are_unknown_and_resume_does_not_resend_them() {
     );
     assert_eq!(rows_by_source(&env, "TA").await, expected("a", 3, 2));
 
-    // B. Tracked, connection dropped before the queue saw the message: unknown; the status
-    // stays Pending, so the resumed run cannot settle it and does not send it (exit 6 again);
-    // --resend-unknown sends it, and each source arrives once.
+    // B. Tracked, connection dropped before the queue saw the message: the status entry stays
+    // Pending through --resolve-within, so the source is unknown; the resumed run cannot
+    // settle it and does not send it (exit 6 again); --resend-unknown sends it, and each
+    // source arrives once.
     write_files(&env, "b", 2);
     fail_queue_posts(&env, FaultAction::Drop);
-    let run = ingest(&env, "TB", &["b", "--wait", "--report", "b.jsonl"]).await;
+    let run = ingest(
+        &env,
+        "TB",
+        &[
+            "b",
+            "--wait",
+            "--resolve-within",
+            "2s",
+            "--report",
+            "b.jsonl",
+        ],
+    )
+    .await;
     expect_code(&run, 6);
     assert_eq!(outcomes(&env.report("b.jsonl")), vec!["unknown"; 2]);
     clear_faults(&env);
@@ -228,23 +268,34 @@ async fn unanswered_queue_posts_are_unknown_and_resume_does_not_resend_them() {
 async fn rest_submissions_without_an_answer_are_unknown_and_not_resent() {
     let env = start("Db").await;
     env.command(".create table TR (Src:string, N:long)").await;
-    write_files(&env, "r", 2);
-    // The emulator takes the submission, then loses the answer.
+    let rest = |dir: &'static str, report: [&'static str; 2]| {
+        let mut args = env.ingest_args("TR");
+        args.extend([dir, "--protocol", "rest", "--progress", "none"]);
+        args.extend(report);
+        args
+    };
+
+    // The emulator takes the submission and answers 200, then the answer is cut: the success
+    // status says the blobs were taken, so they are submitted (not unknown), once.
+    write_files(&env, "t", 2);
     env.emulator
         .faults()
         .add(FaultRule::new("/v1/rest/ingestion/queued/*", FaultAction::Truncate).method("POST"))
         .unwrap();
-    let mut args = env.ingest_args("TR");
-    args.extend([
-        "r",
-        "--protocol",
-        "rest",
-        "--progress",
-        "none",
-        "--report",
-        "r.jsonl",
-    ]);
-    let run = env.kusto(&args, None).await;
+    let run = env.kusto(&rest("t", ["--report", "t.jsonl"]), None).await;
+    expect_code(&run, 0);
+    assert_eq!(outcomes(&env.report("t.jsonl")), vec!["submitted"; 2]);
+    wait_for_rows(&env, "TR", 4).await;
+    env.emulator.faults().clear();
+
+    // The connection is dropped without an answer: the submission may or may not have been
+    // taken (here it was not), so the sources are unknown.
+    write_files(&env, "r", 2);
+    env.emulator
+        .faults()
+        .add(FaultRule::new("/v1/rest/ingestion/queued/*", FaultAction::Drop).method("POST"))
+        .unwrap();
+    let run = env.kusto(&rest("r", ["--report", "r.jsonl"]), None).await;
     expect_code(&run, 6);
     let records = env.report("r.jsonl");
     assert_eq!(outcomes(&records), vec!["unknown"; 2], "{records:#?}");
@@ -257,24 +308,13 @@ async fn rest_submissions_without_an_answer_are_unknown_and_not_resent() {
         );
         assert!(record.get("operation").is_none(), "{record}");
     }
-    wait_for_rows(&env, "TR", 4).await;
     env.emulator.faults().clear();
 
     // No operation id came back: nothing to read, nothing sent again.
-    let mut args = env.ingest_args("TR");
-    args.extend([
-        "r",
-        "--protocol",
-        "rest",
-        "--progress",
-        "none",
-        "--resume",
-        "r.jsonl",
-    ]);
-    let run = env.kusto(&args, None).await;
+    let run = env.kusto(&rest("r", ["--resume", "r.jsonl"]), None).await;
     expect_code(&run, 6);
     assert_eq!(outcomes(&env.report("r.jsonl")), vec!["unknown"; 4]);
-    assert_eq!(rows_by_source(&env, "TR").await, expected("r", 2, 2));
+    assert_eq!(rows_by_source(&env, "TR").await, expected("t", 2, 2));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,23 +323,37 @@ async fn streamed_sources_without_an_answer_are_unknown_and_not_resent() {
     env.command(".create table TS (Src:string, N:long)").await;
     env.command(".alter table TS policy streamingingestion enable")
         .await;
-    write_files(&env, "s", 2);
-    // The engine ingests the rows, then the answer is lost.
+    let streaming = |dir: &'static str, report: [&'static str; 2]| {
+        let mut args = env.ingest_args("TS");
+        args.extend([dir, "--mode", "streaming", "--progress", "none"]);
+        args.extend(report);
+        args
+    };
+
+    // The engine ingests the rows and answers 200, then the answer is cut: the success status
+    // says the rows were committed, so the sources are streamed (not unknown), once.
+    write_files(&env, "t", 2);
     env.emulator
         .faults()
         .add(FaultRule::new("/v1/rest/ingest/*", FaultAction::Truncate).method("POST"))
         .unwrap();
-    let streaming = |resume: bool| {
-        let mut args = env.ingest_args("TS");
-        args.extend(["s", "--mode", "streaming", "--progress", "none"]);
-        args.extend(if resume {
-            ["--resume", "s.jsonl"]
-        } else {
-            ["--report", "s.jsonl"]
-        });
-        args
-    };
-    let run = env.kusto(&streaming(false), None).await;
+    let run = env
+        .kusto(&streaming("t", ["--report", "t.jsonl"]), None)
+        .await;
+    expect_code(&run, 0);
+    assert_eq!(outcomes(&env.report("t.jsonl")), vec!["streamed"; 2]);
+    assert_eq!(rows_by_source(&env, "TS").await, expected("t", 2, 2));
+    env.emulator.faults().clear();
+
+    // The connection is dropped without an answer: unknown (here nothing was ingested).
+    write_files(&env, "s", 2);
+    env.emulator
+        .faults()
+        .add(FaultRule::new("/v1/rest/ingest/*", FaultAction::Drop).method("POST"))
+        .unwrap();
+    let run = env
+        .kusto(&streaming("s", ["--report", "s.jsonl"]), None)
+        .await;
     expect_code(&run, 6);
     let records = env.report("s.jsonl");
     assert_eq!(outcomes(&records), vec!["unknown"; 2], "{records:#?}");
@@ -310,12 +364,13 @@ async fn streamed_sources_without_an_answer_are_unknown_and_not_resent() {
             "{error}"
         );
     }
-    assert_eq!(rows_by_source(&env, "TS").await, expected("s", 2, 2));
     env.emulator.faults().clear();
 
     // Streaming keeps no status: nothing to read, nothing sent again.
-    let run = env.kusto(&streaming(true), None).await;
+    let run = env
+        .kusto(&streaming("s", ["--resume", "s.jsonl"]), None)
+        .await;
     expect_code(&run, 6);
     assert_eq!(outcomes(&env.report("s.jsonl")), vec!["unknown"; 4]);
-    assert_eq!(rows_by_source(&env, "TS").await, expected("s", 2, 2));
+    assert_eq!(rows_by_source(&env, "TS").await, expected("t", 2, 2));
 }

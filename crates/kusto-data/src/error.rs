@@ -146,6 +146,10 @@ pub enum NetworkPhase {
     /// The request was sent and the connection failed while the answer was awaited or read:
     /// the service may have acted on it.
     Response,
+    /// The service answered with a success status (2xx), then the connection failed, or the
+    /// time ran out, while the body of that answer was read: the service acted on the request;
+    /// only (the rest of) its answer is lost.
+    AfterSuccess,
 }
 
 impl Error {
@@ -190,6 +194,21 @@ impl Error {
             | Error::Conversion(_)
             | Error::ColumnNotFound { .. } => true,
         }
+    }
+
+    /// True when the service certainly acted on the request although the call failed: it
+    /// answered with a success status and the body of that answer was lost
+    /// ([`NetworkPhase::AfterSuccess`]). A caller that needs the answer's content (an
+    /// operation id, say) does not have it; a caller that only needs to know whether the
+    /// request took effect does.
+    pub fn took_effect(&self) -> bool {
+        matches!(
+            self,
+            Error::Network {
+                phase: NetworkPhase::AfterSuccess,
+                ..
+            }
+        )
     }
 
     /// The service error, when the service answered with an error status.

@@ -54,11 +54,15 @@ pub enum FaultAction {
     Delay,
     /// Close the connection without answering.
     Drop,
-    /// Serve the request, then lose the answer: the emulator sends the headers and the first
-    /// half of the body (with the full `Content-Length`) and closes the connection; the storage
-    /// proxy forwards the request to Azurite and closes the connection without answering. The
-    /// request took effect, the caller cannot know it: the fault behind doubled data.
+    /// Serve the request, then cut the answer: the emulator sends the status line, the headers
+    /// and the first half of the body (with the full `Content-Length`), then closes the
+    /// connection; the storage proxy forwards the request to Azurite and closes the connection
+    /// without answering (as [`Lose`](FaultAction::Lose)). The request took effect; a caller
+    /// that saw the success status can know it, one that did not cannot.
     Truncate,
+    /// Serve the request, then close the connection without sending anything back. The
+    /// request took effect and the caller cannot know it: the fault behind doubled data.
+    Lose,
 }
 
 fn default_code() -> String {

@@ -135,9 +135,11 @@ pub enum Error {
     /// The ingestion message of a source was sent to a storage queue and no answer came back
     /// (the connection broke or timed out after sending): the message may be in the queue, and
     /// the data may be ingested once. It is not sent again, to another queue or the same one,
-    /// because a message sent twice is ingested twice. Check the table (for example by a
-    /// column that identifies the source, or with an `ingestIfNotExists` tag) before ingesting
-    /// the source again.
+    /// because a message sent twice is ingested twice. A tracked source's status entry was
+    /// read first, for [`QueuedIngestClientBuilder::ambiguity_resolution`](crate::QueuedIngestClientBuilder::ambiguity_resolution),
+    /// and stayed `Pending` (never queued, or queued and not yet processed). Check the table
+    /// (for example by a column that identifies the source, or with an `ingestIfNotExists`
+    /// tag), or the source's status entry later, before ingesting the source again.
     #[error(
         "the ingestion message of source {source_id} may or may not have been queued (no answer from storage): {cause}"
     )]

@@ -69,8 +69,14 @@
 //!   [`Error::ForwardOnlySource`] instead of sending a partial source);
 //! * a queue message is resent (same queue, then the next) only when it cannot have been stored
 //!   (storage answered with an error status, or the connection could not be made). When the
-//!   connection breaks after sending, the call fails with [`Error::EnqueueAmbiguous`]: the
-//!   source may arrive once, never twice. A REST submission is never resent;
+//!   connection breaks after sending, a tracked source's status entry is read until it shows
+//!   that the service took the message (the call then succeeds) or
+//!   [`QueuedIngestClientBuilder::ambiguity_resolution`] runs out; then the call fails with
+//!   [`Error::EnqueueAmbiguous`]: the source may arrive once, never twice. A REST submission is
+//!   never resent; one answered with a success status whose body was then lost is submitted
+//!   (untracked: the operation id was in the lost body);
+//! * a streaming request answered with a success status whose body was then lost succeeded:
+//!   the status is the service's word that the rows were committed;
 //! * the managed client retries streaming and falls back to queued ingestion by the rules of
 //!   [`ManagedStreamingPolicy`]; a request that may have been ingested without an answer is not
 //!   resent unless the policy accepts duplicates.
@@ -131,7 +137,7 @@ pub use properties::{
     TransformationMethod, ValidationImplications, ValidationOptions, ValidationPolicy,
 };
 pub use queued::{
-    ActiveProtocol, IngestProtocol, NotificationKind, QueuedIngestClient,
+    ActiveProtocol, DEFAULT_RESOLVE_WITHIN, IngestProtocol, NotificationKind, QueuedIngestClient,
     QueuedIngestClientBuilder, SourceOutcome,
 };
 pub use source::{BoxedReader, IngestionSource};

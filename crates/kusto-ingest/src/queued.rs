@@ -34,7 +34,8 @@ use crate::ranking::{RankedAccounts, account_name};
 use crate::resources::{ResourceManager, RestConfiguration};
 use crate::source::{IngestionSource, SourceData};
 use crate::status::{
-    IngestionOperation, IngestionStatus, Notification, Tracking, from_entity, from_rest,
+    IngestionOperation, IngestionState, IngestionStatus, Notification, Tracking, from_entity,
+    from_rest,
 };
 use crate::storage::{SendFailure, Storage, default_storage_retry};
 use crate::upload::{UploadOptions, Uploader, upload};
@@ -42,6 +43,10 @@ use kusto_data::redact::url as without_query;
 
 /// How many REST batch submissions of [`QueuedIngestClient::ingest_many`] run at once.
 const REST_SUBMISSIONS_IN_FLIGHT: usize = 4;
+
+/// How long an unanswered queue post of a tracked source is looked for in its status entry by
+/// default ([`QueuedIngestClientBuilder::ambiguity_resolution`]).
+pub const DEFAULT_RESOLVE_WITHIN: Duration = Duration::from_secs(60);
 /// Which protocol a [`QueuedIngestClient`] submits with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
@@ -128,6 +133,8 @@ struct Inner {
     rest_abandoned: AtomicBool,
     /// Set once a source asked for tracking that could not be set up (traced once).
     tracking_warned: AtomicBool,
+    /// How long an unanswered queue post is looked for in its status entry.
+    resolve_within: Duration,
 }
 
 impl fmt::Debug for QueuedIngestClient {
@@ -150,6 +157,7 @@ pub struct QueuedIngestClientBuilder {
     retry: Option<RetryPolicy>,
     storage_retry: Option<RetryPolicy>,
     refresh: Duration,
+    resolve_within: Duration,
 }
 
 impl QueuedIngestClientBuilder {
@@ -192,6 +200,24 @@ impl QueuedIngestClientBuilder {
         self
     }
 
+    /// How long [`ingest`](QueuedIngestClient::ingest) looks for the outcome of a tracked
+    /// queue message whose post got no answer (default [`DEFAULT_RESOLVE_WITHIN`], 60 s; zero
+    /// turns the look off).
+    ///
+    /// When storage does not answer a queue post, the message may or may not be in the queue,
+    /// and posting it again could ingest the source twice. A source that asked for tracking
+    /// has a status entry, written as `Pending` before the post, and the service updates it
+    /// once it takes the message. So the client reads that entry until it leaves `Pending`
+    /// (the message was queued: the call returns the operation, as after a normal post) or the
+    /// time runs out (the call fails with [`Error::EnqueueAmbiguous`], as without the look).
+    /// An entry still `Pending` cannot tell "never queued" from "queued, not yet processed":
+    /// a cluster that batches for minutes may need a longer look. Untracked sources, and REST
+    /// submissions without an answer, have nothing to look at and stay unknown.
+    pub fn ambiguity_resolution(mut self, within: Duration) -> Self {
+        self.resolve_within = within;
+        self
+    }
+
     /// Builds the client.
     pub fn build(self) -> Result<QueuedIngestClient> {
         let kusto = self.kusto?;
@@ -211,6 +237,7 @@ impl QueuedIngestClientBuilder {
                 auto: tokio::sync::OnceCell::new(),
                 rest_abandoned: AtomicBool::new(false),
                 tracking_warned: AtomicBool::new(false),
+                resolve_within: self.resolve_within,
             }),
         })
     }
@@ -247,6 +274,7 @@ impl QueuedIngestClient {
             retry: None,
             storage_retry: None,
             refresh: Duration::from_secs(3600),
+            resolve_within: DEFAULT_RESOLVE_WITHIN,
         }
     }
 
@@ -871,8 +899,20 @@ impl QueuedIngestClient {
                 }
                 Err(SendFailure::MaybeSent(error)) => {
                     // The message may be queued: sending it anywhere again could ingest the
-                    // source twice.
+                    // source twice. Its status entry, if it has one, can tell.
                     self.inner.ranking.record(&account, false);
+                    if let Some(table) = status_table
+                        && self.was_taken(table, &key).await
+                    {
+                        tracing::warn!(
+                            source_id = %blob.source_id,
+                            %error,
+                            "the queue post got no answer, but the source's status entry shows \
+                             that the service took the message: ingestion goes on"
+                        );
+                        sent = true;
+                        break;
+                    }
                     return Err(Error::EnqueueAmbiguous {
                         source_id: blob.source_id,
                         cause: Box::new(error),
@@ -909,6 +949,47 @@ impl QueuedIngestClient {
         })
     }
 
+    /// True when the status entry `key` of `table` leaves `Pending` within the client's
+    /// resolution time: the service took the queue message. Read failures are traced and the
+    /// look goes on until the time runs out.
+    async fn was_taken(&self, table: &Url, key: &str) -> bool {
+        let within = self.inner.resolve_within;
+        if within.is_zero() {
+            return false;
+        }
+        let deadline = kusto_data::time_math::deadline_after(within);
+        let mut pause = Duration::from_millis(200);
+        tracing::debug!(
+            source_id = key,
+            ?within,
+            "looking for an unanswered queue post in its status entry"
+        );
+        loop {
+            match self.inner.storage.get_entity(table, key, key).await {
+                Ok(entity) => {
+                    let state = from_entity(Uuid::nil(), &entity).state;
+                    if state != IngestionState::Pending {
+                        return true;
+                    }
+                }
+                Err(error) => {
+                    tracing::debug!(%error, source_id = key, "the status entry could not be read");
+                }
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                tracing::info!(
+                    source_id = key,
+                    ?within,
+                    "the status entry of an unanswered queue post is still Pending: outcome unknown"
+                );
+                return false;
+            }
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(now))).await;
+            pause = pause.saturating_mul(2).min(Duration::from_secs(2));
+        }
+    }
+
     /// Submits blobs of one format over REST (one request), returning one operation per blob.
     async fn submit_rest(
         &self,
@@ -937,14 +1018,39 @@ impl QueuedIngestClient {
             &body,
         )
         .request_id_prefix("KRS.ingestQueued;");
-        let response = self.kusto_client().execute_rest(request).await?;
-        let answer: Value = response.json()?;
+        // A success answer whose body was lost still says the blobs were
+        // submitted: reported as submitted, untracked, rather than as an unknown outcome.
+        let lost_answer = |error: &dyn std::fmt::Display| {
+            tracing::warn!(
+                %error,
+                blobs = blobs.len(),
+                "the REST submission was answered with a success status, but its answer was lost: \
+                 the blobs are submitted, without an operation id to track them"
+            );
+            format!(
+                "the service accepted the submission, but its answer (which carries the \
+                 operation id) was lost: {error}"
+            )
+        };
+        let answer = match self.kusto_client().execute_rest(request).await {
+            // A success status with a body that is not the expected JSON may come from
+            // something other than the service (a proxy): not taken as a submission.
+            Ok(response) => Ok(response.json::<Value>()?),
+            Err(error) if error.took_effect() => Err(lost_answer(&error)),
+            Err(error) => return Err(error.into()),
+        };
         let operation_id = answer
-            .get("ingestionOperationId")
+            .as_ref()
+            .ok()
+            .and_then(|a| a.get("ingestionOperationId"))
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        let tracking = if !track {
+        let tracking = if let Err(reason) = answer {
+            Tracking::None {
+                reason: Some(reason),
+            }
+        } else if !track {
             Tracking::not_asked()
         } else if operation_id.is_empty() {
             Tracking::None {

@@ -17,7 +17,7 @@ use super::transport::{BodyStream, service_error, transport_error};
 use crate::auth::{Authenticator, CloudInfo};
 use crate::connection_string::{ConnectionString, DEFAULT_DATABASE};
 use crate::data_format::DataFormat;
-use crate::error::{Error, Result};
+use crate::error::{Error, NetworkPhase, Result};
 use crate::response::{DataSet, ParserOptions, V2EventStream, read_v1_with_options};
 use crate::retry::RetryPolicy;
 use crate::trusted_endpoints::TrustedEndpoints;
@@ -767,7 +767,7 @@ impl KustoClient {
             let mut stream = Box::pin(self.body(response, timeout));
             let mut bytes = Vec::new();
             while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
-                let chunk = chunk?;
+                let chunk = chunk.map_err(|e| answer_cut(e, status))?;
                 if bytes.len() + chunk.len() > max_body {
                     return Err(Error::MalformedResponse {
                         message: format!("the answer is larger than {max_body} bytes"),
@@ -903,7 +903,21 @@ impl KustoClient {
             let mut body = Box::pin(self.body(response, timeout));
             let mut bytes = Vec::new();
             while let Some(chunk) = futures::StreamExt::next(&mut body).await {
-                bytes.extend_from_slice(&chunk?);
+                match chunk {
+                    Ok(chunk) => bytes.extend_from_slice(&chunk),
+                    Err(error @ (Error::Network { .. } | Error::Timeout { .. })) => {
+                        // The success status is the service's word that the rows were
+                        // committed; only the answer's body (statistics) is lost.
+                        tracing::warn!(
+                            client_request_id = %request_id,
+                            %error,
+                            "streaming ingestion answered with a success status, then its answer \
+                             was cut: the data was ingested; the answer's body is lost"
+                        );
+                        return Ok(None);
+                    }
+                    Err(error) => return Err(error),
+                }
             }
             // An empty success body is a valid answer of streaming ingestion.
             if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -1076,6 +1090,38 @@ impl KustoClient {
 
     fn v2_events(&self, response: reqwest::Response, timeout: Duration) -> V2EventStream {
         V2EventStream::with_options(self.body(response, timeout), self.inner.parser)
+    }
+}
+
+/// A failure while the body of a success answer (HTTP `status`, 2xx) was read: a network error
+/// or a time-out becomes a [`NetworkPhase::AfterSuccess`] network error, which says that the
+/// service acted on the request; other errors (a size limit) are kept.
+fn answer_cut(error: Error, status: u16) -> Error {
+    match error {
+        Error::Network {
+            endpoint,
+            message,
+            source,
+            ..
+        } => Error::Network {
+            endpoint,
+            message: format!(
+                "the service answered {status} (success), then {message}: the request took \
+                 effect, its answer is lost"
+            ),
+            phase: NetworkPhase::AfterSuccess,
+            source,
+        },
+        Error::Timeout { endpoint, timeout } => Error::Network {
+            endpoint,
+            message: format!(
+                "the service answered {status} (success), then its answer's body did not \
+                 arrive within {timeout:?}: the request took effect, its answer is lost"
+            ),
+            phase: NetworkPhase::AfterSuccess,
+            source: None,
+        },
+        other => other,
     }
 }
 

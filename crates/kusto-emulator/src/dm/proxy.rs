@@ -241,7 +241,7 @@ async fn forward(
                 ..
             } => return Ok(storage_error(status, &code, &message)),
             FaultAction::Delay => {}
-            FaultAction::Truncate => truncate = true,
+            FaultAction::Truncate | FaultAction::Lose => truncate = true,
         }
     }
     let mut target = route.upstream.clone();

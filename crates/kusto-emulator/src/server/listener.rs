@@ -224,6 +224,10 @@ pub(super) async fn handle(
                         Reply::error(&e, &incoming.corr, true)
                     }
                     FaultAction::Delay => serve(&state, &incoming, body).await,
+                    FaultAction::Lose => {
+                        let _answer = serve(&state, &incoming, body).await;
+                        return Err(DropConnection);
+                    }
                     FaultAction::Truncate => {
                         let reply = serve(&state, &incoming, body).await;
                         let mut response = finish(reply, &incoming.corr, accept_gzip);
@@ -263,12 +267,19 @@ pub(super) async fn serve(state: &State, incoming: &RequestInfo, body: Incoming)
 
 /// The body of an emulator answer: all of it, or (fault `truncate`) its first half followed by a
 /// failure, which makes hyper close the connection short of the `Content-Length` it announced.
+/// Before the failure the body waits a moment, so that hyper sends what it has buffered (the
+/// status line, the headers, the first half): without the pause a small answer would be lost
+/// whole.
 #[derive(Debug)]
 pub(crate) struct ReplyBody {
     data: Option<Bytes>,
     len: u64,
     pub(crate) cut: bool,
+    pause: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
 }
+
+/// How long a cut answer waits for hyper to send its beginning before the connection is closed.
+const CUT_PAUSE: Duration = Duration::from_millis(20);
 
 impl ReplyBody {
     fn new(data: Bytes) -> Self {
@@ -276,6 +287,7 @@ impl ReplyBody {
             len: data.len() as u64,
             data: Some(data),
             cut: false,
+            pause: None,
         }
     }
 }
@@ -286,20 +298,25 @@ impl hyper::body::Body for ReplyBody {
 
     fn poll_frame(
         mut self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, DropConnection>>> {
         let cut = self.cut;
         if let Some(mut data) = self.data.take() {
-            if cut {
-                data.truncate(data.len() / 2);
-                if data.is_empty() {
-                    self.cut = false;
-                    return std::task::Poll::Ready(Some(Err(DropConnection)));
-                }
+            if !cut {
+                return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
             }
-            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+            data.truncate(data.len() / 2);
+            self.pause = Some(Box::pin(tokio::time::sleep(CUT_PAUSE)));
+            if !data.is_empty() {
+                return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(data))));
+            }
         }
         if cut {
+            if let Some(pause) = self.pause.as_mut()
+                && std::future::Future::poll(pause.as_mut(), cx).is_pending()
+            {
+                return std::task::Poll::Pending;
+            }
             self.cut = false;
             return std::task::Poll::Ready(Some(Err(DropConnection)));
         }
