@@ -610,3 +610,65 @@ async fn blobs_stream_by_reference_when_small_and_go_queued_when_large() {
     assert_eq!(counts["blarge"], 6000);
     h.emulator.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_plain_streaming_client_tells_unknown_outcomes_from_failures_and_successes() {
+    let h = harness().await;
+    let client = StreamingIngestClient::from_kusto_client(h.client.clone());
+    let plain = IngestionProperties::new("Emu", "T", DataFormat::Csv);
+    // No answer after sending: the outcome is unknown (here nothing was ingested).
+    fault(
+        &h,
+        FaultRule::new("/v1/rest/ingest/*", FaultAction::Drop).times(1),
+    );
+    let error = client
+        .ingest(IngestionSource::bytes(csv("pdrop", 2)), &plain)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Ambiguous { cause, .. } if cause.may_have_reached_service()),
+        "{error:?}"
+    );
+    // The success status arrived, then the answer was cut: the rows were committed.
+    fault(
+        &h,
+        FaultRule::new("/v1/rest/ingest/*", FaultAction::Truncate).times(1),
+    );
+    client
+        .ingest(IngestionSource::bytes(csv("pcut", 3)), &plain)
+        .await
+        .unwrap_or_else(|e| panic!("a cut answer after a success status is a success: {e}"));
+    // Served, then nothing came back: unknown (here the rows arrived).
+    fault(
+        &h,
+        FaultRule::new("/v1/rest/ingest/*", FaultAction::Lose).times(1),
+    );
+    let error = client
+        .ingest(IngestionSource::bytes(csv("plose", 4)), &plain)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Ambiguous { .. }), "{error:?}");
+    // An error status is a plain failure: nothing was ingested.
+    fault(
+        &h,
+        FaultRule::new(
+            "/v1/rest/ingest/*",
+            status_fault(503, "ServiceUnavailable", false),
+        )
+        .times(1),
+    );
+    let error = client
+        .ingest(IngestionSource::bytes(csv("p503", 5)), &plain)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, Error::Kusto(e) if e.status() == Some(503)),
+        "{error:?}"
+    );
+    let counts = counts(&h).await;
+    assert_eq!(counts.get("pdrop"), None, "{counts:?}");
+    assert_eq!(counts.get("pcut"), Some(&3), "{counts:?}");
+    assert_eq!(counts.get("plose"), Some(&4), "{counts:?}");
+    assert_eq!(counts.get("p503"), None, "{counts:?}");
+    h.emulator.shutdown().await;
+}

@@ -183,6 +183,12 @@ impl StreamingIngestClient {
     }
 
     /// Streams one source into the table.
+    ///
+    /// A request that went out and got no usable answer (the connection failed after sending,
+    /// the time ran out, the answer could not be read) fails with [`Error::Ambiguous`]: the
+    /// rows may or may not have been ingested, and the call is not repeated. An answer with a
+    /// success status whose body was then lost is a success (the status says the rows were
+    /// committed). A request that could not be sent at all is [`Error::Kusto`].
     pub async fn ingest(
         &self,
         source: IngestionSource,
@@ -191,13 +197,14 @@ impl StreamingIngestClient {
         check_streamable(properties)?;
         let source_id = source.source_id;
         let request_id = format!("KRS.executeStreamingIngest;{source_id}");
-        if let SourceData::Blob(url) = &source.data {
-            return self
-                .send_blob(url.as_str(), source_id, properties, request_id)
-                .await;
-        }
-        let payload = read_payload(source, properties, MAX_STREAMING_BODY).await?;
-        self.send(&payload, source_id, properties, request_id).await
+        let result = if let SourceData::Blob(url) = &source.data {
+            self.send_blob(url.as_str(), source_id, properties, request_id)
+                .await
+        } else {
+            let payload = read_payload(source, properties, MAX_STREAMING_BODY).await?;
+            self.send(&payload, source_id, properties, request_id).await
+        };
+        result.map_err(|error| unanswered_is_ambiguous(error, source_id))
     }
 
     /// Sends one payload with the given client request id.
@@ -262,6 +269,20 @@ impl StreamingIngestClient {
             Some(IngestionMapping::Reference(name)) => options.with_mapping_name(name.clone()),
             _ => options,
         }
+    }
+}
+
+/// [`Error::Ambiguous`] for a failure after the request may have reached the service without
+/// an answer saying what it did (a network failure after connecting, a time-out, an answer that
+/// cannot be read); every other error as it is.
+fn unanswered_is_ambiguous(error: Error, source_id: Uuid) -> Error {
+    match error {
+        Error::Kusto(
+            cause @ (kusto_data::Error::Network { .. }
+            | kusto_data::Error::Timeout { .. }
+            | kusto_data::Error::MalformedResponse { .. }),
+        ) if cause.may_have_reached_service() => Error::Ambiguous { source_id, cause },
+        other => other,
     }
 }
 
