@@ -28,6 +28,7 @@
 //! | say what to ingest (file, bytes, `AsyncRead`, blob) | [`IngestionSource`] |
 //! | ingest through the data-management service | [`QueuedIngestClient::ingest`] |
 //! | ingest many sources with bounded concurrency | [`QueuedIngestClient::ingest_many`] |
+//! | follow an upload by the byte (a progress bar) | [`ProgressTracker`], [`QueuedIngestClient::ingest_with_progress`] |
 //! | low latency for small payloads | [`StreamingIngestClient`], [`ManagedStreamingIngestClient`] |
 //! | wait for the outcome, from this or another process | [`IngestionOperation::wait`], [`QueuedIngestClient::resume`] |
 //! | decide what to do about an error | [`Error::is_transient`] |
@@ -51,6 +52,13 @@
 //!    entry, when tracking is asked for); over REST the blob is submitted with `POST
 //!    /v1/rest/ingestion/queued/{db}/{table}`.
 //! 5. The returned [`IngestionOperation`] reads the status entry or the REST operation.
+//!
+//! Steps 3 and 4 can be followed as they go: [`QueuedIngestClient::ingest_with_progress`] and
+//! [`QueuedIngestClient::ingest_many_with_progress`] report each source's phase (reading,
+//! uploading, submitting, submitted or failed), the bytes read, the bytes stored as each block
+//! is answered and the blocks committed to a [`ProgressTracker`], which publishes them, summed,
+//! through a `tokio::sync::watch` channel ([`progress`] says why, what it costs, and why the
+//! outcome of step 5 is not part of it). The calls without a tracker pay nothing for it.
 //!
 //! # Errors and retries
 //!
@@ -109,6 +117,7 @@
 
 mod error;
 mod managed;
+pub mod progress;
 mod properties;
 mod protocol;
 mod queued;
@@ -132,6 +141,7 @@ pub use managed::{
     AmbiguousFailure, FallbackReason, ManagedEvent, ManagedIngestResult,
     ManagedStreamingIngestClient, ManagedStreamingIngestClientBuilder, ManagedStreamingPolicy,
 };
+pub use progress::{IngestProgress, Phase, ProgressTracker, SourceProgress};
 pub use properties::{
     ColumnMapping, IngestionMapping, IngestionProperties, ReportLevel, ReportMethod,
     TransformationMethod, ValidationImplications, ValidationOptions, ValidationPolicy,

@@ -26,6 +26,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::progress::{Phase, ProgressTracker, Report, SourceReporter};
 use crate::properties::{IngestionProperties, ReportMethod};
 use crate::protocol::{
     MAX_QUEUE_MESSAGE, QueuedBlob, StatusEntity, encode_message, queue_message, rest_body,
@@ -409,6 +410,33 @@ impl QueuedIngestClient {
         source: IngestionSource,
         properties: &IngestionProperties,
     ) -> Result<IngestionOperation> {
+        self.ingest_reported(source, properties, Report::NONE).await
+    }
+
+    /// Ingests one source as [`ingest`](Self::ingest) does, reporting its progress (phase,
+    /// bytes read and stored, blocks) to `progress` as the upload goes: see [`ProgressTracker`]
+    /// for an example and [`crate::progress`] for what is reported. One tracker may follow
+    /// several calls at once; it sums them.
+    pub async fn ingest_with_progress(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+        progress: &ProgressTracker,
+    ) -> Result<IngestionOperation> {
+        let reporter = progress.start(source.source_id);
+        let result = self
+            .ingest_reported(source, properties, Report(Some(&reporter)))
+            .await;
+        reporter.finish(result.is_ok());
+        result
+    }
+
+    async fn ingest_reported(
+        &self,
+        source: IngestionSource,
+        properties: &IngestionProperties,
+        progress: Report<'_>,
+    ) -> Result<IngestionOperation> {
         properties.validate()?;
         let protocol = self.usable_protocol().await?;
         let source_id = source.source_id;
@@ -420,11 +448,11 @@ impl QueuedIngestClient {
                 };
                 self.check_message_size(blob_url, source_id, properties)
                     .await?;
-                let blob = self.prepare(source, properties, protocol).await?;
+                let blob = self.prepare(source, properties, protocol, progress).await?;
                 self.enqueue(&blob, properties).await
             }
             ActiveProtocol::Rest => {
-                let blob = self.prepare(source, properties, protocol).await?;
+                let blob = self.prepare(source, properties, protocol, progress).await?;
                 match self
                     .submit_rest(std::slice::from_ref(&blob), properties)
                     .await
@@ -481,6 +509,63 @@ impl QueuedIngestClient {
     where
         S: futures::Stream<Item = IngestionSource> + Send + 'static,
     {
+        self.ingest_many_reported(sources, properties, concurrency, None)
+            .await
+    }
+
+    /// [`ingest_many`](Self::ingest_many), reporting to `progress` as each source goes: the
+    /// [`IngestProgress`](crate::IngestProgress) it publishes holds the totals (sources
+    /// started, submitted and failed, bytes read and stored, blocks) and each source in
+    /// progress. A source is started when the returned stream pulls it, so the totals grow as
+    /// the stream is polled.
+    ///
+    /// ```no_run
+    /// # async fn run(client: kusto_ingest::QueuedIngestClient) -> Result<(), kusto_ingest::Error> {
+    /// use futures::StreamExt;
+    /// use kusto_ingest::{DataFormat, IngestionProperties, IngestionSource, ProgressTracker};
+    ///
+    /// let files = ["a.csv", "b.csv", "c.csv"].map(IngestionSource::file);
+    /// let properties = IngestionProperties::new("Samples", "Events", DataFormat::Csv);
+    /// let progress = ProgressTracker::new();
+    /// let mut outcomes = client
+    ///     .ingest_many_with_progress(futures::stream::iter(files), properties, 2, &progress)
+    ///     .await?;
+    /// while let Some(outcome) = outcomes.next().await {
+    ///     let now = progress.snapshot();
+    ///     eprintln!(
+    ///         "{}: {}/3 done, {} of {} bytes stored",
+    ///         outcome.source_id,
+    ///         now.sources_done(),
+    ///         now.raw_bytes_uploaded,
+    ///         now.known_size
+    ///     );
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn ingest_many_with_progress<S>(
+        &self,
+        sources: S,
+        properties: IngestionProperties,
+        concurrency: usize,
+        progress: &ProgressTracker,
+    ) -> Result<BoxStream<'static, SourceOutcome>>
+    where
+        S: futures::Stream<Item = IngestionSource> + Send + 'static,
+    {
+        self.ingest_many_reported(sources, properties, concurrency, Some(progress.clone()))
+            .await
+    }
+
+    async fn ingest_many_reported<S>(
+        &self,
+        sources: S,
+        properties: IngestionProperties,
+        concurrency: usize,
+        progress: Option<ProgressTracker>,
+    ) -> Result<BoxStream<'static, SourceOutcome>>
+    where
+        S: futures::Stream<Item = IngestionSource> + Send + 'static,
+    {
         properties.validate()?;
         let protocol = self.usable_protocol().await?;
         let concurrency = concurrency.max(1);
@@ -491,12 +576,18 @@ impl QueuedIngestClient {
                 .map(move |source| {
                     let client = client.clone();
                     let properties = Arc::clone(&properties);
+                    let progress = progress.clone();
                     async move {
                         let source_id = source.source_id;
-                        SourceOutcome {
-                            source_id,
-                            result: client.ingest(source, &properties).await,
-                        }
+                        let result = match &progress {
+                            Some(progress) => {
+                                client
+                                    .ingest_with_progress(source, &properties, progress)
+                                    .await
+                            }
+                            None => client.ingest(source, &properties).await,
+                        };
+                        SourceOutcome { source_id, result }
                     }
                 })
                 .buffer_unordered(concurrency)
@@ -509,14 +600,18 @@ impl QueuedIngestClient {
                     .map(move |source| {
                         let client = uploader.clone();
                         let properties = Arc::clone(&upload_properties);
+                        let reporter = progress.as_ref().map(|p| p.start(source.source_id));
                         async move {
                             let source_id = source.source_id;
-                            (
-                                source_id,
-                                client
-                                    .prepare(source, &properties, ActiveProtocol::Rest)
-                                    .await,
-                            )
+                            let prepared = client
+                                .prepare(
+                                    source,
+                                    &properties,
+                                    ActiveProtocol::Rest,
+                                    Report(reporter.as_ref()),
+                                )
+                                .await;
+                            (source_id, prepared, reporter)
                         }
                     })
                     .buffer_unordered(concurrency)
@@ -536,25 +631,52 @@ impl QueuedIngestClient {
         }
     }
 
+    /// Submits the uploaded sources of one chunk, in one REST request; each source's reporter
+    /// (when its progress is followed) learns how it ended.
     async fn submit_chunk(
         &self,
-        chunk: Vec<(Uuid, Result<Prepared>)>,
+        chunk: Vec<(Uuid, Result<Prepared>, Option<SourceReporter>)>,
         properties: &IngestionProperties,
     ) -> Vec<SourceOutcome> {
         let mut outcomes = Vec::new();
         let mut ready = Vec::new();
-        for (source_id, prepared) in chunk {
+        let mut reporters = Vec::new();
+        for (source_id, prepared, reporter) in chunk {
             match prepared {
-                Ok(blob) => ready.push(blob),
-                Err(error) => outcomes.push(SourceOutcome {
-                    source_id,
-                    result: Err(error),
-                }),
+                Ok(blob) => {
+                    ready.push(blob);
+                    reporters.extend(reporter);
+                }
+                Err(error) => {
+                    if let Some(reporter) = reporter {
+                        reporter.finish(false);
+                    }
+                    outcomes.push(SourceOutcome {
+                        source_id,
+                        result: Err(error),
+                    });
+                }
             }
         }
         if ready.is_empty() {
             return outcomes;
         }
+        let outcomes = self.submit_ready(ready, properties, outcomes).await;
+        for reporter in reporters {
+            let submitted = outcomes
+                .iter()
+                .any(|o| o.source_id == reporter.source_id() && o.result.is_ok());
+            reporter.finish(submitted);
+        }
+        outcomes
+    }
+
+    async fn submit_ready(
+        &self,
+        ready: Vec<Prepared>,
+        properties: &IngestionProperties,
+        mut outcomes: Vec<SourceOutcome>,
+    ) -> Vec<SourceOutcome> {
         match self.submit_rest(&ready, properties).await {
             Ok(operations) => {
                 for operation in operations {
@@ -684,9 +806,11 @@ impl QueuedIngestClient {
         source: IngestionSource,
         properties: &IngestionProperties,
         protocol: ActiveProtocol,
+        progress: Report<'_>,
     ) -> Result<Prepared> {
         let source_id = source.source_id;
         if let SourceData::Blob(url) = &source.data {
+            progress.phase(Phase::Submitting);
             return Ok(Prepared {
                 url: url.clone(),
                 raw_size: source.raw_size,
@@ -713,8 +837,10 @@ impl QueuedIngestClient {
             ranking: &self.inner.ranking,
             options: &self.inner.upload,
             on_auth_failure: &invalidate,
+            progress,
         };
         let uploaded = upload(&uploader, &containers, source, properties).await?;
+        progress.phase(Phase::Submitting);
         Ok(Prepared {
             url: uploaded.url,
             raw_size: uploaded.raw_size,

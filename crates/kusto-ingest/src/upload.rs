@@ -25,6 +25,7 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::progress::Report;
 use crate::properties::IngestionProperties;
 use crate::ranking::{RankedAccounts, account_name};
 use crate::source::{IngestionSource, SourceData, compressed_file_raw_size, compressed_raw_size};
@@ -199,6 +200,8 @@ pub(crate) struct Uploader<'a> {
     pub(crate) options: &'a UploadOptions,
     /// Called after a storage authorization failure (the resources are fetched again).
     pub(crate) on_auth_failure: &'a (dyn Fn() + Send + Sync),
+    /// Where the upload's progress goes, if anyone listens.
+    pub(crate) progress: Report<'a>,
 }
 
 /// Uploads `source` to one of `containers`, trying them in ranked order.
@@ -213,6 +216,7 @@ pub(crate) async fn upload(
         ranking,
         options,
         on_auth_failure,
+        progress,
     } = *uploader;
     let (database, table, format) = (
         properties.database.as_str(),
@@ -275,16 +279,25 @@ pub(crate) async fn upload(
     let attempts = options.max_accounts.min(order.len()).max(1);
     let mut errors = Vec::new();
     let mut held: Option<(Bytes, u64)> = None;
+    let size = match &input {
+        Input::File(_, length) => Some(*length),
+        Input::Bytes(bytes) => Some(bytes.len() as u64),
+        Input::Reader(_) | Input::Reopen(_) => None,
+    };
     for container in order.iter().take(attempts) {
         let account = account_name(container);
         let target = storage.blob(container, &name)?;
+        progress.attempt(size);
         let result = match (&mut input, held.take()) {
-            (_, Some((block, raw))) => put_whole(&target, block, raw).await,
+            (_, Some((block, raw))) => {
+                progress.read(raw);
+                put_whole(&target, block, raw, progress).await
+            }
             (Input::File(path, length), None) => {
                 let file = tokio::fs::File::open(&*path)
                     .await
                     .map_err(|e| Error::file(path, "the file cannot be opened", e))?;
-                let result = write_blob(&target, file, compress, options, true).await;
+                let result = write_blob(&target, file, compress, options, true, progress).await;
                 match result {
                     Ok(read) if read != *length => {
                         return Err(Error::Source {
@@ -309,14 +322,15 @@ pub(crate) async fn upload(
                     compress,
                     options,
                     true,
+                    progress,
                 )
                 .await
             }
             (Input::Reader(reader), None) => {
-                write_blob(&target, reader, compress, options, false).await
+                write_blob(&target, reader, compress, options, false, progress).await
             }
             (Input::Reopen(open), None) => {
-                write_blob(&target, open(), compress, options, true).await
+                write_blob(&target, open(), compress, options, true, progress).await
             }
         };
         match result {
@@ -368,24 +382,70 @@ pub(crate) async fn upload(
     })
 }
 
-async fn put_whole(
-    target: &crate::storage::BlobTarget,
+/// Where the blocks of an upload go: a block blob (or, in tests, memory).
+pub(crate) trait BlockSink: Sync {
+    /// Writes the whole blob in one request.
+    fn put(&self, data: Bytes) -> impl std::future::Future<Output = Result<()>> + Send;
+    /// Stages one block.
+    fn stage(
+        &self,
+        block_id: &[u8],
+        data: Bytes,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+    /// Commits the staged blocks in order.
+    fn commit(
+        &self,
+        block_ids: Vec<Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<()>> + Send;
+}
+
+impl BlockSink for crate::storage::BlobTarget {
+    fn put(&self, data: Bytes) -> impl std::future::Future<Output = Result<()>> + Send {
+        crate::storage::BlobTarget::put(self, data)
+    }
+
+    fn stage(
+        &self,
+        block_id: &[u8],
+        data: Bytes,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        crate::storage::BlobTarget::stage(self, block_id, data)
+    }
+
+    fn commit(
+        &self,
+        block_ids: Vec<Vec<u8>>,
+    ) -> impl std::future::Future<Output = Result<()>> + Send {
+        crate::storage::BlobTarget::commit(self, block_ids)
+    }
+}
+
+async fn put_whole<T: BlockSink>(
+    target: &T,
     block: Bytes,
     raw: u64,
+    progress: Report<'_>,
 ) -> Result<u64, Failed> {
+    progress.uploading();
+    let length = block.len() as u64;
     match target.put(block.clone()).await {
-        Ok(()) => Ok(raw),
+        Ok(()) => {
+            progress.block_uploaded(length, raw);
+            progress.committed(1);
+            Ok(raw)
+        }
         Err(error) => Err(Failed::Retry(error, Some((block, raw)))),
     }
 }
 
 /// Streams `reader` through the encoder into the blob; returns the number of raw bytes read.
-async fn write_blob<R: AsyncRead + Unpin>(
-    target: &crate::storage::BlobTarget,
+async fn write_blob<R: AsyncRead + Unpin, T: BlockSink>(
+    target: &T,
     mut reader: R,
     compress: bool,
     options: &UploadOptions,
     replayable: bool,
+    progress: Report<'_>,
 ) -> Result<u64, Failed> {
     let block_size = options.block_size;
     let mut encoder = compress.then(|| {
@@ -396,10 +456,12 @@ async fn write_blob<R: AsyncRead + Unpin>(
     });
     let mut current = BytesMut::with_capacity(block_size);
     // The first full block is held back: if nothing follows it, it goes in one request.
-    let mut pending: Option<Bytes> = None;
+    let mut pending: Option<(Bytes, u64)> = None;
     let mut block_ids: Vec<Vec<u8>> = Vec::new();
     let mut in_flight = FuturesUnordered::new();
     let mut raw: u64 = 0;
+    // Which raw bytes each block holds, for the progress: see `RawShare`.
+    let mut share = RawShare::default();
     let mut buffer = vec![0u8; READ_CHUNK];
     let fail = |error: Error| {
         if replayable {
@@ -416,6 +478,7 @@ async fn write_blob<R: AsyncRead + Unpin>(
                 .await
                 .map_err(|e| Failed::Fatal(Error::Read(e)))?;
             let finished = n == 0;
+            let before = current.len();
             match encoder.take() {
                 Some(mut gz) => {
                     let chunk = buffer[..n].to_vec();
@@ -435,21 +498,30 @@ async fn write_blob<R: AsyncRead + Unpin>(
                 }
                 None => current.extend_from_slice(&buffer[..n]),
             }
-            Ok::<usize, Failed>(n)
+            Ok::<(usize, usize), Failed>((n, current.len().saturating_sub(before)))
         };
-        let n = while_uploading(&mut in_flight, next, &fail).await??;
+        let (n, produced) = while_uploading(&mut in_flight, next, &fail).await??;
         raw += n as u64;
+        share.produced(n as u64, produced as u64);
+        progress.read(n as u64);
         let finished = n == 0;
         while current.len() >= block_size {
             let block = current.split_to(block_size).freeze();
+            let block_raw = share.cut(block.len() as u64);
             if pending.is_none() && block_ids.is_empty() {
-                pending = Some(block);
+                pending = Some((block, block_raw));
                 continue;
             }
             if let Some(first) = pending.take() {
-                stage(&mut in_flight, &mut block_ids, target, first);
+                stage(&mut in_flight, &mut block_ids, target, first, progress);
             }
-            stage(&mut in_flight, &mut block_ids, target, block);
+            stage(
+                &mut in_flight,
+                &mut block_ids,
+                target,
+                (block, block_raw),
+                progress,
+            );
             while in_flight.len() >= options.block_concurrency {
                 if let Some(result) = in_flight.next().await {
                     result.map_err(fail)?;
@@ -461,29 +533,75 @@ async fn write_blob<R: AsyncRead + Unpin>(
         }
     }
     let rest = current.split().freeze();
+    let rest_raw = share.cut(rest.len() as u64);
     if block_ids.is_empty() {
         let whole = match pending.take() {
             None => Some(rest.clone()),
-            Some(first) if rest.is_empty() => Some(first),
+            Some((first, _)) if rest.is_empty() => Some(first),
             Some(first) => {
-                stage(&mut in_flight, &mut block_ids, target, first);
+                stage(&mut in_flight, &mut block_ids, target, first, progress);
                 None
             }
         };
         if let Some(block) = whole {
-            return put_whole(target, block, raw).await;
+            return put_whole(target, block, raw, progress).await;
         }
     } else if let Some(first) = pending.take() {
-        stage(&mut in_flight, &mut block_ids, target, first);
+        stage(&mut in_flight, &mut block_ids, target, first, progress);
     }
     if !rest.is_empty() {
-        stage(&mut in_flight, &mut block_ids, target, rest);
+        stage(
+            &mut in_flight,
+            &mut block_ids,
+            target,
+            (rest, rest_raw),
+            progress,
+        );
     }
     while let Some(result) = in_flight.next().await {
         result.map_err(fail)?;
     }
+    let blocks = block_ids.len() as u64;
     target.commit(block_ids).await.map_err(fail)?;
+    progress.committed(blocks);
     Ok(raw)
+}
+
+/// Credits each block with the raw bytes it holds, for the progress: data sent as it is maps
+/// byte for byte; compressed data in proportion to what the encoder turned out so far (gzip
+/// holds some input back, so a block is credited with a little less than it holds, and the
+/// last block with the rest).
+#[derive(Debug, Default)]
+struct RawShare {
+    /// Raw bytes read so far.
+    raw: u64,
+    /// Bytes the encoder produced so far.
+    produced: u64,
+    /// Bytes cut into blocks so far.
+    cut: u64,
+    /// Raw bytes credited to blocks so far.
+    credited: u64,
+}
+
+impl RawShare {
+    fn produced(&mut self, raw: u64, produced: u64) {
+        self.raw = self.raw.saturating_add(raw);
+        self.produced = self.produced.saturating_add(produced);
+    }
+
+    /// The raw bytes of the next block, of `length` bytes.
+    fn cut(&mut self, length: u64) -> u64 {
+        self.cut = self.cut.saturating_add(length).min(self.produced);
+        let end = if self.produced == 0 {
+            self.raw
+        } else {
+            let scaled = u128::from(self.raw) * u128::from(self.cut) / u128::from(self.produced);
+            u64::try_from(scaled).unwrap_or(u64::MAX).min(self.raw)
+        };
+        let share = end.saturating_sub(self.credited);
+        self.credited = self.credited.max(end);
+        share
+    }
 }
 
 /// Awaits `work` while driving the staged block uploads: each upload connects, sends and takes
@@ -509,15 +627,23 @@ async fn while_uploading<'a, T>(
 
 type StageFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
-fn stage<'a>(
+/// Stages `block` (with the raw bytes it holds, for the progress).
+fn stage<'a, T: BlockSink>(
     in_flight: &mut FuturesUnordered<StageFuture<'a>>,
     block_ids: &mut Vec<Vec<u8>>,
-    target: &'a crate::storage::BlobTarget,
-    block: Bytes,
+    target: &'a T,
+    (block, raw): (Bytes, u64),
+    progress: Report<'a>,
 ) {
     let id = format!("{:016}", block_ids.len()).into_bytes();
     block_ids.push(id.clone());
-    in_flight.push(Box::pin(async move { target.stage(&id, block).await }));
+    progress.uploading();
+    in_flight.push(Box::pin(async move {
+        let length = block.len() as u64;
+        target.stage(&id, block).await?;
+        progress.block_uploaded(length, raw);
+        Ok(())
+    }));
 }
 
 /// Reads until `buffer` is full or the input ends.
@@ -584,5 +710,257 @@ mod tests {
             }
             _ => panic!("the upload's error was not returned"),
         }
+    }
+}
+
+/// The progress an upload reports, checked against a block sink in memory.
+#[cfg(test)]
+mod progress_tests {
+    use std::collections::HashMap;
+    use std::io::Read;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::progress::{Phase, ProgressTracker, SourceProgress};
+
+    /// Keeps the blocks, and what the progress said when each request started.
+    struct MemorySink {
+        tracker: ProgressTracker,
+        source_id: Uuid,
+        blocks: Mutex<HashMap<Vec<u8>, Bytes>>,
+        blob: Mutex<Option<Vec<u8>>>,
+        seen: Mutex<Vec<(&'static str, SourceProgress)>>,
+    }
+
+    impl MemorySink {
+        fn new(tracker: &ProgressTracker, source_id: Uuid) -> Self {
+            MemorySink {
+                tracker: tracker.clone(),
+                source_id,
+                blocks: Mutex::default(),
+                blob: Mutex::default(),
+                seen: Mutex::default(),
+            }
+        }
+
+        fn note(&self, request: &'static str) {
+            let now = self.tracker.snapshot();
+            let source = now.source(self.source_id).expect("in progress").clone();
+            self.seen.lock().unwrap().push((request, source));
+        }
+
+        fn seen(&self, request: &str) -> Vec<SourceProgress> {
+            let seen = self.seen.lock().unwrap();
+            seen.iter()
+                .filter(|(r, _)| *r == request)
+                .map(|(_, s)| s.clone())
+                .collect()
+        }
+    }
+
+    impl BlockSink for MemorySink {
+        async fn put(&self, data: Bytes) -> Result<()> {
+            self.note("put");
+            tokio::task::yield_now().await;
+            *self.blob.lock().unwrap() = Some(data.to_vec());
+            Ok(())
+        }
+
+        fn stage(
+            &self,
+            block_id: &[u8],
+            data: Bytes,
+        ) -> impl std::future::Future<Output = Result<()>> + Send {
+            let id = block_id.to_vec();
+            async move {
+                self.note("stage");
+                tokio::task::yield_now().await;
+                self.blocks.lock().unwrap().insert(id, data);
+                Ok(())
+            }
+        }
+
+        async fn commit(&self, block_ids: Vec<Vec<u8>>) -> Result<()> {
+            self.note("commit");
+            let blocks = self.blocks.lock().unwrap();
+            let mut blob = Vec::new();
+            for id in &block_ids {
+                blob.extend_from_slice(&blocks[id]);
+            }
+            *self.blob.lock().unwrap() = Some(blob);
+            Ok(())
+        }
+    }
+
+    /// CSV lines that gzip to about a third of their size.
+    fn rows(bytes: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(bytes + 64);
+        let mut state: u64 = 7;
+        while out.len() < bytes {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            out.extend_from_slice(
+                format!("{},{},event-{}\n", state >> 40, state % 977, state % 13).as_bytes(),
+            );
+        }
+        out.truncate(bytes);
+        out
+    }
+
+    async fn upload_to_memory(
+        data: &[u8],
+        compress: bool,
+        block_size: usize,
+    ) -> (MemorySink, IngestProgressAfter) {
+        let tracker = ProgressTracker::new();
+        let id = Uuid::new_v4();
+        let reporter = tracker.start(id);
+        let sink = MemorySink::new(&tracker, id);
+        let options = UploadOptions::default().with_block_size(block_size);
+        let progress = Report(Some(&reporter));
+        progress.attempt(Some(data.len() as u64));
+        let before = tracker.snapshot().source(id).unwrap().clone();
+        let read = write_blob(
+            &sink,
+            std::io::Cursor::new(data.to_vec()),
+            compress,
+            &options,
+            true,
+            progress,
+        )
+        .await
+        .unwrap_or_else(|_| panic!("the upload failed"));
+        assert_eq!(read, data.len() as u64);
+        let after = tracker.snapshot().source(id).unwrap().clone();
+        (sink, IngestProgressAfter { before, after })
+    }
+
+    struct IngestProgressAfter {
+        before: SourceProgress,
+        after: SourceProgress,
+    }
+
+    fn non_decreasing(values: &[u64]) -> bool {
+        values.windows(2).all(|w| w[0] <= w[1])
+    }
+
+    #[tokio::test]
+    async fn a_multi_block_upload_reports_bytes_as_blocks_complete() {
+        let data = rows((3 << 20) + (1 << 19) + 123);
+        let (sink, states) = upload_to_memory(&data, false, 256 << 10).await;
+        assert_eq!(sink.blob.lock().unwrap().as_deref(), Some(&data[..]));
+        let total = data.len() as u64;
+        let blocks = total.div_ceil(256 << 10);
+
+        assert_eq!(states.before.phase, Phase::Reading);
+        assert_eq!(states.before.size, Some(total));
+        assert_eq!(states.before.bytes_read, 0);
+        let staged = sink.seen("stage");
+        assert_eq!(staged.len() as u64, blocks);
+        assert!(staged.iter().all(|s| s.phase == Phase::Uploading));
+        let uploaded: Vec<u64> = staged.iter().map(|s| s.bytes_uploaded).collect();
+        let read: Vec<u64> = staged.iter().map(|s| s.bytes_read).collect();
+        assert!(non_decreasing(&uploaded), "{uploaded:?}");
+        assert!(non_decreasing(&read), "{read:?}");
+        let mut distinct = uploaded.clone();
+        distinct.dedup();
+        assert!(
+            distinct.len() >= 5,
+            "stored bytes reported as the blocks complete: {uploaded:?}"
+        );
+        assert!(
+            read[0] > 0 && read[0] < total,
+            "read reported while uploading: {read:?}"
+        );
+        // Sent as it is: the raw bytes stored are the bytes stored.
+        assert!(
+            staged
+                .iter()
+                .all(|s| s.raw_bytes_uploaded == s.bytes_uploaded)
+        );
+        assert!(staged.iter().all(|s| s.blocks_committed == 0));
+
+        let commit = sink.seen("commit");
+        assert_eq!(commit.len(), 1);
+        assert_eq!(commit[0].bytes_uploaded, total);
+        assert_eq!(commit[0].blocks_uploaded, blocks);
+        assert_eq!(
+            commit[0].blocks_committed, 0,
+            "not committed before the commit"
+        );
+
+        let after = states.after;
+        assert_eq!(after.phase, Phase::Uploading);
+        assert_eq!(
+            (
+                after.bytes_read,
+                after.bytes_uploaded,
+                after.raw_bytes_uploaded
+            ),
+            (total, total, total)
+        );
+        assert_eq!(
+            (after.blocks_uploaded, after.blocks_committed),
+            (blocks, blocks)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_compressed_upload_credits_the_raw_bytes_block_by_block() {
+        let data = rows(4 << 20);
+        let (sink, states) = upload_to_memory(&data, true, 64 << 10).await;
+        let blob = sink.blob.lock().unwrap().clone().unwrap();
+        let mut inflated = Vec::new();
+        flate2::read::GzDecoder::new(&blob[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        assert_eq!(inflated, data);
+        let total = data.len() as u64;
+        let compressed = blob.len() as u64;
+        assert!(compressed < total / 2, "compressed {compressed} of {total}");
+
+        let staged = sink.seen("stage");
+        let raw: Vec<u64> = staged.iter().map(|s| s.raw_bytes_uploaded).collect();
+        assert!(non_decreasing(&raw), "{raw:?}");
+        assert!(
+            staged
+                .iter()
+                .all(|s| s.raw_bytes_uploaded <= s.bytes_read && s.bytes_uploaded <= compressed)
+        );
+        let middle = &staged[staged.len() / 2];
+        assert!(
+            middle.raw_bytes_uploaded > total / 5 && middle.raw_bytes_uploaded < total,
+            "half way: {middle:?}"
+        );
+        let commit = &sink.seen("commit")[0];
+        assert_eq!(commit.bytes_uploaded, compressed);
+        assert!(commit.raw_bytes_uploaded <= total);
+        let after = states.after;
+        assert_eq!(after.bytes_uploaded, compressed);
+        assert_eq!(after.raw_bytes_uploaded, total);
+        assert_eq!(after.blocks_committed, after.blocks_uploaded);
+        assert_eq!(after.blocks_committed, staged.len() as u64);
+    }
+
+    #[tokio::test]
+    async fn a_single_block_is_put_whole_and_counted_once() {
+        let data = rows(10_000);
+        let (sink, states) = upload_to_memory(&data, false, 64 << 10).await;
+        assert!(sink.seen("stage").is_empty());
+        let put = sink.seen("put");
+        assert_eq!(put.len(), 1);
+        assert_eq!(put[0].phase, Phase::Uploading);
+        assert_eq!((put[0].bytes_read, put[0].bytes_uploaded), (10_000, 0));
+        let after = states.after;
+        assert_eq!(
+            (
+                after.bytes_uploaded,
+                after.raw_bytes_uploaded,
+                after.blocks_uploaded,
+                after.blocks_committed
+            ),
+            (10_000, 10_000, 1, 1)
+        );
     }
 }
