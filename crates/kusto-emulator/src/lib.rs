@@ -50,6 +50,8 @@
 //!   reports to the notification queues and the status table; the REST ingestion API
 //!   (`/v1/rest/ingestion/...`); and a fault-injecting proxy in front of each storage account
 //!   ([`DataManagement::storage_faults`], `POST /_emulator/storage/{account}/faults`).
+//! * A shaped link ([`shaped`], [`EmulatorBuilder::shaped_link`]): latency, a bandwidth cap and
+//!   loss between clients and every endpoint the emulator hands out.
 //!
 //! # Example
 //!
@@ -138,6 +140,7 @@ mod mapping;
 mod parse_value;
 mod request;
 mod server;
+pub mod shaped;
 pub mod signals;
 mod store;
 mod time;

@@ -211,6 +211,7 @@ impl DataManagement {
         options: DataManagementOptions,
         store: Arc<Store>,
         auto_create_databases: bool,
+        link: Option<&crate::shaped::ShapedLink>,
     ) -> Result<Arc<DataManagement>, AzuriteError> {
         let accounts: Vec<String> = azurite.accounts().iter().map(|a| a.name.clone()).collect();
         let Some(first) = accounts.first().cloned() else {
@@ -270,6 +271,7 @@ impl DataManagement {
                     (Service::Queue, endpoints.queue.clone()),
                     (Service::Table, endpoints.table.clone()),
                 ],
+                link,
             )
             .await
             .map_err(|e| AzuriteError::Start(format!("the storage proxy did not start: {e}")))?;
@@ -290,6 +292,10 @@ impl DataManagement {
                 }
             }
             proxy_server = Some(proxy);
+        } else if link.is_some() {
+            tracing::warn!(
+                "the storage fault proxy is off: storage URLs are not behind the shaped link"
+            );
         }
 
         let (jobs, receiver) = mpsc::unbounded_channel();

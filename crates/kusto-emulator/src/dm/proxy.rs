@@ -71,6 +71,7 @@ impl StorageProxy {
     pub(crate) async fn start(
         accounts: &[String],
         upstreams: &[(Service, Url)],
+        link: Option<&crate::shaped::ShapedLink>,
     ) -> std::io::Result<StorageProxy> {
         let (shutdown, signal) = watch::channel(false);
         let http = crate::http_client_builder()
@@ -91,7 +92,11 @@ impl StorageProxy {
             proxy.faults.insert(account.clone(), Arc::clone(&faults));
             for (service, upstream) in upstreams {
                 let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-                let addr = listener.local_addr()?;
+                let mut addr = listener.local_addr()?;
+                if let Some(link) = link {
+                    // Clients reach this listener through the shaped link.
+                    addr = link.forward(addr).await?;
+                }
                 let authority = addr.to_string();
                 let base = Url::parse(&format!("http://{authority}/")).map_err(|e| {
                     std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::azurite::{Azurite, AzuriteError};
 use crate::dm::{DataManagement, DataManagementOptions};
 use crate::faults::Faults;
+use crate::shaped::{LinkShape, ShapedLink};
 use crate::store::Store;
 
 use listener::handle;
@@ -72,6 +73,9 @@ pub enum EmulatorError {
     /// The data-management service could not set up its storage.
     #[error("the data-management service did not start: {0}")]
     DataManagement(#[from] AzuriteError),
+    /// The shaped link could not start (settings out of range, or no port to listen on).
+    #[error("the shaped link did not start: {0}")]
+    Link(String),
 }
 
 /// Entry point: `Emulator::builder()`.
@@ -96,6 +100,7 @@ pub struct EmulatorBuilder {
     config: Config,
     azurite: Option<Arc<Azurite>>,
     dm_options: DataManagementOptions,
+    link: Option<LinkShape>,
 }
 
 impl Default for EmulatorBuilder {
@@ -116,6 +121,7 @@ impl Default for EmulatorBuilder {
             },
             azurite: None,
             dm_options: DataManagementOptions::default(),
+            link: None,
         }
     }
 }
@@ -205,6 +211,17 @@ impl EmulatorBuilder {
         self
     }
 
+    /// Puts every endpoint the emulator hands out behind one [`ShapedLink`] with these
+    /// settings: its own URL ([`EmulatorHandle::url`]) and, with Azurite, the storage URLs of
+    /// `.get ingestion resources` and of the REST ingestion configuration (through the storage
+    /// proxies, so [`DataManagementOptions::storage_fault_proxy`] must stay on for storage to be
+    /// shaped). All endpoints share the link's bandwidth; the data-management service itself
+    /// reaches storage directly. The settings are logged (`tracing`, info) when it starts.
+    pub fn shaped_link(mut self, shape: LinkShape) -> Self {
+        self.link = Some(shape);
+        self
+    }
+
     /// Binds the listener and starts serving.
     pub async fn start(self) -> Result<EmulatorHandle, EmulatorError> {
         let store = self.store.unwrap_or_default();
@@ -221,6 +238,12 @@ impl EmulatorBuilder {
             .local_addr()
             .map_err(|source| EmulatorError::Bind { addr, source })?;
         let faults = Arc::new(Faults::default());
+        let link = match self.link {
+            Some(shape) => Some(Arc::new(
+                ShapedLink::new(shape).map_err(|e| EmulatorError::Link(e.to_string()))?,
+            )),
+            None => None,
+        };
         let dm = match self.azurite {
             Some(azurite) => Some(
                 DataManagement::start(
@@ -228,6 +251,7 @@ impl EmulatorBuilder {
                     self.dm_options,
                     Arc::clone(&store),
                     self.config.auto_create_databases,
+                    link.as_deref(),
                 )
                 .await?,
             ),
@@ -247,17 +271,30 @@ impl EmulatorBuilder {
             signal,
             Duration::from_secs(5),
         ));
-        let url = match local.ip() {
-            IpAddr::V6(ip) => format!("http://[{ip}]:{}", local.port()),
-            IpAddr::V4(ip) => format!("http://{ip}:{}", local.port()),
+        let public = match &link {
+            Some(link) => link
+                .forward(local)
+                .await
+                .map_err(|e| EmulatorError::Link(e.to_string()))?,
+            None => local,
         };
-        tracing::info!(%url, "kusto emulator listening");
+        let url = match public.ip() {
+            IpAddr::V6(ip) => format!("http://[{ip}]:{}", public.port()),
+            IpAddr::V4(ip) => format!("http://{ip}:{}", public.port()),
+        };
+        match &link {
+            Some(link) => {
+                tracing::info!(%url, shape = %link.shape(), "kusto emulator listening behind a shaped link")
+            }
+            None => tracing::info!(%url, "kusto emulator listening"),
+        }
         Ok(EmulatorHandle {
             url,
             addr: local,
             store,
             faults,
             dm,
+            link,
             shutdown,
             task: Some(task),
         })
@@ -273,17 +310,19 @@ pub struct EmulatorHandle {
     store: Arc<Store>,
     faults: Arc<Faults>,
     dm: Option<Arc<DataManagement>>,
+    link: Option<Arc<ShapedLink>>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
 }
 
 impl EmulatorHandle {
-    /// The base URL, e.g. `http://127.0.0.1:49152` (serves engine and data-management paths).
+    /// The base URL, e.g. `http://127.0.0.1:49152` (serves engine and data-management paths;
+    /// behind the shaped link when [`EmulatorBuilder::shaped_link`] set one).
     pub fn url(&self) -> &str {
         &self.url
     }
 
-    /// The bound address.
+    /// The bound address (not shaped: the link's own address is in [`EmulatorHandle::url`]).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
@@ -296,6 +335,12 @@ impl EmulatorHandle {
     /// The fault rules.
     pub fn faults(&self) -> &Arc<Faults> {
         &self.faults
+    }
+
+    /// The shaped link in front of the endpoints ([`EmulatorBuilder::shaped_link`]), with its
+    /// settings and counters.
+    pub fn link(&self) -> Option<&Arc<ShapedLink>> {
+        self.link.as_ref()
     }
 
     /// The data-management service, when started with [`EmulatorBuilder::azurite`].
@@ -312,6 +357,9 @@ impl EmulatorHandle {
         }
         if let Some(dm) = self.dm.take() {
             dm.stop().await;
+        }
+        if let Some(link) = self.link.take() {
+            link.stop().await;
         }
     }
 }
