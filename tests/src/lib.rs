@@ -7,6 +7,7 @@ use kusto_emulator::{DataManagementOptions, Emulator, EmulatorHandle};
 use kusto_ingest::{IngestProtocol, QueuedIngestClient};
 use std::time::Duration;
 
+pub mod classify;
 pub mod shaped;
 
 /// A running emulator and a client pointed at it.

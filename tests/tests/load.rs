@@ -1,7 +1,9 @@
 //! Load: 64 tasks share one `KustoClient` (and one streaming client over it) and run queries and
 //! streaming ingestions against the emulator for a bounded time while a few requests fail by
 //! injection. No task may hang (the whole run has a deadline), no error may appear other than
-//! the injected ones (and only after the client's retries gave up), every acknowledged
+//! the injected ones (and only after the client's retries gave up; errors are told apart by
+//! type, [`kusto_e2e::classify`]: a service error with HTTP 503 and the injected OneApi code
+//! [`INJECTED_CODE`], never by message text), every acknowledged
 //! ingestion must be in the table exactly once, and the process's memory must stay flat once
 //! warm: the resident size at the end may exceed the size after the first quarter by at most
 //! 64 MiB (the emulator's own store grows by a few MiB of rows meanwhile).
@@ -15,11 +17,19 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use kusto_data::DataFormat;
+use kusto_e2e::classify::{ErrorCounts, data_error_type, ingest_error_type, service_error};
 use kusto_emulator::{FaultAction, FaultRule};
 use kusto_ingest::{IngestionProperties, IngestionSource, StreamingIngestClient};
 
 const TASKS: usize = 64;
 const ROWS_PER_INGESTION: usize = 10;
+/// The OneApi code of the injected 503s: what tells them from any other error.
+const INJECTED_CODE: &str = "LoadTestInjected";
+
+/// True for the injected failure: HTTP 503 with [`INJECTED_CODE`].
+fn is_injected(error: Option<&kusto_data::ServiceError>) -> bool {
+    error.is_some_and(|e| e.status == 503 && e.code() == Some(INJECTED_CODE))
+}
 
 /// Resident set size of this process, from `/proc/self/statm` (Linux).
 fn rss_bytes() -> u64 {
@@ -53,7 +63,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
     let faults = h.emulator.faults();
     let injected = FaultAction::Status {
         status: 503,
-        code: "ServiceUnavailable".into(),
+        code: INJECTED_CODE.into(),
         message: "injected by the load test".into(),
         permanent: false,
     };
@@ -70,6 +80,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
     let stop = Arc::new(AtomicBool::new(false));
     let acknowledged = Arc::new(std::sync::Mutex::new(BTreeMap::<i64, i64>::new()));
     let unexpected = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let errors = Arc::new(ErrorCounts::default());
 
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -77,6 +88,7 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
         let (client, streaming) = (client.clone(), streaming.clone());
         let (tally, stop) = (Arc::clone(&tally), Arc::clone(&stop));
         let (acknowledged, unexpected) = (Arc::clone(&acknowledged), Arc::clone(&unexpected));
+        let errors = Arc::clone(&errors);
         tasks.push(tokio::spawn(async move {
             let properties = IngestionProperties::new("Load", "T", DataFormat::Csv);
             let mut seq = 0i64;
@@ -95,10 +107,14 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
                             }
                             tally.queries.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(e) if e.to_string().contains("injected by the load test") => {
-                            tally.injected_errors.fetch_add(1, Ordering::Relaxed);
+                        Err(e) => {
+                            errors.add(format!("query: {}", data_error_type(&e)));
+                            if is_injected(e.as_service_error()) {
+                                tally.injected_errors.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                unexpected.lock().unwrap().push(format!("query: {e}"));
+                            }
                         }
-                        Err(e) => unexpected.lock().unwrap().push(format!("query: {e}")),
                     }
                 } else {
                     let csv: String = (0..ROWS_PER_INGESTION)
@@ -113,10 +129,14 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
                                 ROWS_PER_INGESTION as i64;
                             tally.ingestions.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(e) if e.to_string().contains("injected by the load test") => {
-                            tally.injected_errors.fetch_add(1, Ordering::Relaxed);
+                        Err(e) => {
+                            errors.add(format!("ingest: {}", ingest_error_type(&e)));
+                            if is_injected(service_error(&e)) {
+                                tally.injected_errors.fetch_add(1, Ordering::Relaxed);
+                            } else {
+                                unexpected.lock().unwrap().push(format!("ingest: {e}"));
+                            }
                         }
-                        Err(e) => unexpected.lock().unwrap().push(format!("ingest: {e}")),
                     }
                 }
             }
@@ -161,11 +181,12 @@ async fn sixty_four_tasks_share_one_client_without_errors_hangs_or_growth() {
     eprintln!(
         "load summary: {{\"tasks\": {TASKS}, \"seconds\": {:.1}, \"queries\": {queries}, \
          \"ingestions\": {ingestions}, \"requests_per_second\": {:.0}, \"injected_errors_after_retries\": {}, \
-         \"unexpected_errors\": {}, \"rss_warm_mib\": {:.1}, \"rss_end_mib\": {:.1}}}",
+         \"unexpected_errors\": {}, \"errors_by_type\": {}, \"rss_warm_mib\": {:.1}, \"rss_end_mib\": {:.1}}}",
         elapsed.as_secs_f64(),
         (queries + ingestions) as f64 / elapsed.as_secs_f64(),
         tally.injected_errors.load(Ordering::Relaxed),
         unexpected.len(),
+        serde_json::json!(errors.snapshot()),
         warm as f64 / 1048576.0,
         end as f64 / 1048576.0,
     );

@@ -10,7 +10,8 @@
 //!   `tools/conformance/.venv`) against the `kusto-emulator` binary; also run by `test`.
 //! * `bench`: this SDK side by side with the Python SDK on the workloads of issue 15 (see
 //!   `bench.rs`); `bench --quick` (small sizes, correctness only) is also run by `test`.
-//! * `chaos`, `fuzz`: the long chaos run and the fuzz targets (docs/reliability.md).
+//! * `chaos`, `fuzz`, `soak`: the long chaos run, the fuzz targets and the 10-minute soak
+//!   (docs/reliability.md).
 //!
 //! Only the standard library is used, so that this crate builds in a second on a fresh clone.
 
@@ -51,6 +52,7 @@ mod bench;
 mod conformance;
 mod features;
 mod fuzz;
+mod soak;
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -63,6 +65,7 @@ fn main() -> ExitCode {
         Some("install-azurite") => azurite::ensure_installed(&root()).map(|_| ()),
         Some("fuzz") => fuzz::fuzz(&args[1..]),
         Some("chaos") => chaos(&args[1..]),
+        Some("soak") => soak::soak(&args[1..]),
         Some("bench") => bench::bench(&root(), &args[1..]),
         _ => {
             eprintln!(
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
                  conformance      the official Python SDK against the Kusto emulator\n  \
                  fuzz [--seconds N] [--timeout S] [target...]  run the cargo-fuzz targets (needs nightly;\n                   an input slower than S seconds, default 10, is a finding)\n  \
                  chaos [--sources N]  the long chaos run (default 5000 sources; docs/reliability.md)\n  \
+                 soak [--seconds N]   the soak: client memory under a mixed workload (default 600 s)\n  \
                  bench [--quick] [--pairs N] [--only B1,B4] [--rows N] [--b3-mb N]\n                  \
                  this SDK against the official Python SDK 6.0.4 (docs/benchmarks.md)\n  \
                  install-azurite  install the pinned Azurite into tools/azurite (npm ci)"
