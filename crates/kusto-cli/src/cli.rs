@@ -291,6 +291,11 @@ pub(crate) struct IngestArgs {
     /// The gzip level of queued uploads (0-9, default the SDK's).
     #[arg(long, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub(crate) compression_level: Option<u32>,
+    /// The block size of queued uploads (64K to 100M, e.g. 256K or 8M; default the SDK's,
+    /// 4M). A source larger than one block is uploaded in blocks, two at a time, and the
+    /// progress moves as each block is stored.
+    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    pub(crate) block_size: Option<usize>,
     /// Wait for each queued source's final status (succeeded, skipped or failed). Asks the
     /// service to track every source (one status entry each); without --wait nothing is
     /// tracked, as the service advises for high volumes.
@@ -317,7 +322,9 @@ pub(crate) struct IngestArgs {
     /// status was read (they may have been ingested already: check the table first).
     #[arg(long, requires = "resume")]
     pub(crate) resend_unknown: bool,
-    /// Progress display on stderr.
+    /// Progress display on stderr, by bytes: the sources sent count whole, and a queued upload
+    /// under way counts as its blocks are stored, so the bar (its rate and ETA) moves inside a
+    /// large file. Streamed sources and blob URLs count once sent.
     #[arg(long, value_enum, default_value_t = ProgressMode::Auto)]
     pub(crate) progress: ProgressMode,
     /// Seconds between plain progress lines.
@@ -409,9 +416,44 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A block size: bytes, or with K or M (KiB, MiB), 64K to 100M.
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let number: usize = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size (e.g. 256K, 8M)"))?;
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        _ => return Err(format!("'{text}': unknown unit '{unit}' (use K or M)")),
+    };
+    let bytes = number
+        .checked_mul(factor)
+        .filter(|b| (64 << 10..=100 << 20).contains(b))
+        .ok_or_else(|| format!("'{text}': the block size must be 64K to 100M"))?;
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("8m"), Ok(8 << 20));
+        assert_eq!(parse_size("262144"), Ok(256 << 10));
+        assert!(parse_size("1K").unwrap_err().contains("64K to 100M"));
+        assert!(parse_size("101M").is_err());
+        assert!(parse_size("99999999999999999999M").is_err());
+        assert!(parse_size("5G").unwrap_err().contains("unknown unit"));
+        assert!(parse_size("M").is_err());
+    }
 
     #[test]
     fn durations() {

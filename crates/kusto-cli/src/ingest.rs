@@ -11,8 +11,8 @@ use futures::{FutureExt, StreamExt};
 use kusto_data::{Compression, ConnectionString, DataFormat};
 use kusto_ingest::{
     IngestProtocol, IngestionOperation, IngestionProperties, IngestionSource, IngestionState,
-    ManagedIngestResult, ManagedStreamingIngestClient, QueuedIngestClient, StreamingIngestClient,
-    UploadOptions,
+    ManagedIngestResult, ManagedStreamingIngestClient, ProgressTracker, QueuedIngestClient,
+    StreamingIngestClient, UploadOptions,
 };
 use time::OffsetDateTime;
 use tokio::task::JoinSet;
@@ -22,7 +22,7 @@ use crate::blobs::{Container, redact};
 use crate::cli::{IngestArgs, Mode, Protocol};
 use crate::error::{CliError, Exit, is_auth_ingest};
 use crate::pattern::CreationTimePattern;
-use crate::progress::{Progress, SourceAdder};
+use crate::progress::{ByteMeter, Progress, SourceAdder};
 use crate::report::{Outcome, Record, ReportWriter, Resumed, now, read_report};
 use crate::sources::{Origin, Source, expand};
 use crate::unknown::{
@@ -126,6 +126,9 @@ fn sender(args: &IngestArgs, cs: ConnectionString) -> Result<Sender, CliError> {
         if let Some(level) = args.compression_level {
             upload.compression_level = level;
         }
+        if let Some(bytes) = args.block_size {
+            upload.block_size = bytes;
+        }
         QueuedIngestClient::builder(cs.clone())
             .protocol(match args.protocol {
                 Protocol::Auto => IngestProtocol::Auto,
@@ -171,7 +174,27 @@ fn record(plan: &Plan, mode: Mode, outcome: Outcome) -> Record {
     }
 }
 
-async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: Mode) -> Sent {
+/// Sends one source; its bytes count in `meter` as its upload goes, and whole once sent.
+async fn send(
+    sender: Sender,
+    plan: Plan,
+    base: Arc<IngestionProperties>,
+    mode: Mode,
+    meter: ByteMeter,
+) -> Sent {
+    let sending = meter.start();
+    let sent = send_one(sender, plan, base, mode, sending.tracker()).await;
+    meter.sent(sending, sent.record.bytes.unwrap_or(0));
+    sent
+}
+
+async fn send_one(
+    sender: Sender,
+    plan: Plan,
+    base: Arc<IngestionProperties>,
+    mode: Mode,
+    progress: &ProgressTracker,
+) -> Sent {
     let mut record = record(&plan, mode, Outcome::Failed);
     if let Some(problem) = plan.problem() {
         record.error = Some(problem.to_owned());
@@ -213,10 +236,13 @@ async fn send(sender: Sender, plan: Plan, base: Arc<IngestionProperties>, mode: 
     record.source_id = Some(source_id);
     let mut operation = None;
     let result: Result<(), kusto_ingest::Error> = match &sender {
-        Sender::Queued(client) => client.ingest(source, &properties).await.map(|op| {
-            record.outcome = Outcome::Submitted;
-            operation = Some(op);
-        }),
+        Sender::Queued(client) => client
+            .ingest_with_progress(source, &properties, progress)
+            .await
+            .map(|op| {
+                record.outcome = Outcome::Submitted;
+                operation = Some(op);
+            }),
         Sender::Streaming(client) => client.ingest(source, &properties).await.map(|_| {
             record.outcome = Outcome::Streamed;
         }),
@@ -454,6 +480,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
         Duration::from_secs(args.progress_interval),
     );
     let jobs = jobs(Some(progress.adder()));
+    let meter = progress.meter();
 
     let interrupt = CancellationToken::new();
     let stop = Arc::new(AtomicBool::new(false));
@@ -486,7 +513,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
                 match job {
                     Ok(plan) => {
                         started_count.fetch_add(1, Ordering::Relaxed);
-                        send(sender.clone(), plan, Arc::clone(&base), mode)
+                        send(sender.clone(), plan, Arc::clone(&base), mode, meter.clone())
                             .map(Ok)
                             .boxed()
                     }
@@ -524,7 +551,7 @@ pub(crate) async fn run(args: IngestArgs) -> Result<Exit, CliError> {
                 record.error.as_deref().unwrap_or("")
             ));
         }
-        progress.source_done(record.bytes.unwrap_or(0), failed);
+        progress.source_done(failed);
     };
 
     loop {
