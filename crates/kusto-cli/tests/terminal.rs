@@ -252,6 +252,7 @@ async fn the_bar_advances_inside_one_large_file() {
         .filter(|&b| b > 0.0 && b < total * 0.999)
         .collect();
     inside.dedup();
+    eprintln!("byte counts shown inside the file: {inside:?} of {total}");
     assert!(
         inside.len() >= 2,
         "the bar should show at least two byte counts inside the file before it is done, saw \
@@ -311,6 +312,7 @@ async fn the_plain_lines_show_the_bytes_inside_one_large_file() {
                 .is_some_and(|b| b > 0.0 && b < total * 0.999)
         })
         .collect();
+    eprintln!("lines inside the file: {inside:#?}");
     assert!(
         !inside.is_empty(),
         "a line should show bytes of the file under way:\n{}",

@@ -368,15 +368,11 @@ impl Report<'_> {
     /// No reporter.
     pub(crate) const NONE: Report<'static> = Report(None);
 
-    /// An upload attempt starts (from the source's beginning): counters back to zero.
-    pub(crate) fn attempt(self, size: Option<u64>) {
+    /// Upload attempt `attempt` (from 1) starts, from the source's beginning: counters back
+    /// to zero.
+    pub(crate) fn attempt(self, attempt: u32, size: Option<u64>) {
         if let Some(reporter) = self.0 {
             reporter.update(|s| {
-                let attempt = if s.bytes_read > 0 || s.blocks_uploaded > 0 {
-                    s.attempt.saturating_add(1)
-                } else {
-                    s.attempt
-                };
                 *s = SourceProgress {
                     size,
                     attempt,
@@ -522,11 +518,11 @@ mod tests {
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let first = tracker.start(a);
         let second = tracker.start(b);
-        Report(Some(&first)).attempt(Some(1000));
+        Report(Some(&first)).attempt(1, Some(1000));
         Report(Some(&first)).read(1000);
         Report(Some(&first)).uploading();
         Report(Some(&first)).block_uploaded(400, 600);
-        Report(Some(&second)).attempt(None);
+        Report(Some(&second)).attempt(1, None);
         Report(Some(&second)).read(50);
 
         let now = tracker.snapshot();
@@ -562,11 +558,11 @@ mod tests {
         let id = Uuid::new_v4();
         let reporter = tracker.start(id);
         let report = Report(Some(&reporter));
-        report.attempt(Some(10));
+        report.attempt(1, Some(10));
         report.read(10);
         report.uploading();
         report.block_uploaded(5, 10);
-        report.attempt(Some(10));
+        report.attempt(2, Some(10));
         let now = tracker.snapshot();
         let source = now.source(id).unwrap();
         assert_eq!(source.attempt, 2);

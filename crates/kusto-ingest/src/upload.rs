@@ -284,10 +284,10 @@ pub(crate) async fn upload(
         Input::Bytes(bytes) => Some(bytes.len() as u64),
         Input::Reader(_) | Input::Reopen(_) => None,
     };
-    for container in order.iter().take(attempts) {
+    for (attempt, container) in (1_u32..).zip(order.iter().take(attempts)) {
         let account = account_name(container);
         let target = storage.blob(container, &name)?;
-        progress.attempt(size);
+        progress.attempt(attempt, size);
         let result = match (&mut input, held.take()) {
             (_, Some((block, raw))) => {
                 progress.read(raw);

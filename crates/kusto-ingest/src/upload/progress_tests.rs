@@ -103,7 +103,7 @@ async fn upload_to_memory(
     let sink = MemorySink::new(&tracker, id);
     let options = UploadOptions::default().with_block_size(block_size);
     let progress = Report(Some(&reporter));
-    progress.attempt(Some(data.len() as u64));
+    progress.attempt(1, Some(data.len() as u64));
     let before = tracker.snapshot().source(id).unwrap().clone();
     let read = write_blob(
         &sink,
