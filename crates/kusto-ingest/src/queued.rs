@@ -1215,3 +1215,65 @@ struct Prepared {
     raw_size: Option<u64>,
     source_id: Uuid,
 }
+
+/// The progress of calls that end before anything is stored (the paths that need a service
+/// are checked end to end by the `kusto` command's terminal tests).
+#[cfg(test)]
+mod progress_tests {
+    use kusto_data::DataFormat;
+
+    use super::*;
+
+    /// A client of a port that refuses connections, over the queues, never retrying.
+    fn refused_client() -> QueuedIngestClient {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let cs = ConnectionString::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+        QueuedIngestClient::builder(cs)
+            .protocol(IngestProtocol::Queue)
+            .retry_policy(RetryPolicy::none())
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_refused_call_ends_its_source_as_failed() {
+        let client = refused_client();
+        let progress = ProgressTracker::new();
+        let bad = IngestionProperties::new("Db", "", DataFormat::Csv);
+        let source = IngestionSource::bytes("1,a\n");
+        let id = source.source_id();
+        assert!(
+            client
+                .ingest_with_progress(source, &bad, &progress)
+                .await
+                .is_err()
+        );
+        let now = progress.snapshot();
+        assert_eq!((now.sources_started, now.sources_failed), (1, 1));
+        assert!(now.source(id).is_none(), "a finished source leaves the map");
+    }
+
+    #[tokio::test]
+    async fn ingest_many_counts_every_source_it_started() {
+        let client = refused_client();
+        let progress = ProgressTracker::new();
+        let properties = IngestionProperties::new("Db", "T", DataFormat::Csv);
+        let sources = (0..3).map(|i| IngestionSource::bytes(format!("{i},a\n")));
+        let outcomes: Vec<SourceOutcome> = client
+            .ingest_many_with_progress(futures::stream::iter(sources), properties, 2, &progress)
+            .await
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(outcomes.len(), 3);
+        assert!(outcomes.iter().all(|o| o.result.is_err()));
+        let now = progress.snapshot();
+        assert_eq!(now.sources_started, 3);
+        assert_eq!((now.sources_submitted, now.sources_failed), (0, 3));
+        assert_eq!(now.sources_done(), 3);
+        assert_eq!(now.in_progress().count(), 0);
+    }
+}
