@@ -133,11 +133,15 @@ impl ByteMeter {
     }
 
     /// The source's send call returned: its `bytes` count whole, in place of its upload (in one
-    /// step, so the position never dips in between).
+    /// step, so the position never dips in between; a source of unknown size, such as stdin,
+    /// keeps the bytes its upload stored).
     pub(crate) fn sent(&self, sending: Sending, bytes: u64) {
         let mut counted = self.counters.bytes();
-        counted.uploads.remove(&sending.key);
-        counted.sent = counted.sent.saturating_add(bytes);
+        let uploaded = counted
+            .uploads
+            .remove(&sending.key)
+            .map_or(0, |upload| upload.borrow().raw_bytes_uploaded);
+        counted.sent = counted.sent.saturating_add(bytes.max(uploaded));
     }
 }
 
