@@ -404,7 +404,8 @@ impl QueuedIngestClient {
         self.inner.ranking.rank(account)
     }
 
-    /// Ingests one source.
+    /// Ingests one source. [`ingest_with_progress`](Self::ingest_with_progress) does the same
+    /// and reports the upload's progress by the byte.
     pub async fn ingest(
         &self,
         source: IngestionSource,
@@ -499,7 +500,8 @@ impl QueuedIngestClient {
     /// Ingests many sources with at most `concurrency` uploads at a time, yielding each
     /// source's outcome as it completes. Over REST, uploaded blobs are submitted together, up
     /// to the service's `maxBlobsPerBatch` per request, up to four such requests at a time,
-    /// while the uploads go on.
+    /// while the uploads go on. [`ingest_many_with_progress`](Self::ingest_many_with_progress)
+    /// does the same and reports the progress by the byte.
     pub async fn ingest_many<S>(
         &self,
         sources: S,

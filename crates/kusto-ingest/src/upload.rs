@@ -13,6 +13,10 @@
 //! while everything read from it is still in memory (it fit one block); otherwise the upload
 //! fails with [`Error::ForwardOnlySource`], after the storage client has retried the failing
 //! block itself.
+//!
+//! Progress ([`crate::progress`]) is reported at fixed points: each read chunk, each block
+//! handed to storage and answered (with the raw bytes it holds, see `RawShare`), the commit, and
+//! the start of each attempt. Without a tracker each point is a test of an `Option`.
 
 use std::io::Write;
 
