@@ -19,8 +19,8 @@
 //! (`POST /_emulator/faults`, `POST /_emulator/storage/kustoemu1/faults`), read back
 //! (`GET`, with how often each rule applied) and removed (`DELETE`) at the end: a few percent of
 //! queries, streaming ingestions and REST submissions fail with 503, 429 (with `Retry-After`)
-//! or a dropped connection, and 2 % of blob uploads (`PUT`
-//! to the first storage account) with 503.
+//! or a dropped connection, and 2 % of the `PUT` requests to the first storage account (blob
+//! uploads, status-table entries) with 503.
 //!
 //! # The workload
 //!
