@@ -1,6 +1,8 @@
 //! Query results (issues 17 and 30): in one run, on the same generated bodies, the bare JSON
 //! scan (serde_json `IgnoredAny`), the row path (`V2Parser` rows), the row stream
-//! (`V2EventStream::primary_batches`, what `execute_query_stream` gives), the row path followed
+//! (`V2EventStream::primary_batches`, what `execute_query_stream` gives), the table stream
+//! (`V2EventStream::primary_tables`: the same rows in column-major chunks), both streams with
+//! every row read as a serde struct (mix only), the row path followed
 //! by `to_record_batch`, the columnar path to Arrow, `parse_v2` into a `DataSet` (with its peak
 //! memory) and serde rows read from it; prints the times and their ratios to the bare scan. Also
 //! the floor of the row path: the same rows' `KustoValue`s cloned and dropped, with no parsing.
@@ -9,7 +11,8 @@
 //! cargo bench -p kusto-data --bench q1_columnar            # 1,000,000-row mix and two more bodies
 //! Q1_ROWS=200000 Q1_REPEAT=5 cargo bench -p kusto-data --bench q1_columnar
 //! Q1_ONLY=columnar cargo bench -p kusto-data --bench q1_columnar   # one measurement (profiling)
-//! # Q1_ONLY: rows, stream, floor, rows_to_arrow, columnar, parse_v2, serde (or none)
+//! # Q1_ONLY: rows, stream, tables, serde_streams, floor, rows_to_arrow, columnar, parse_v2,
+//! #          serde (or none)
 //! ```
 //! Each figure is the fastest of `Q1_REPEAT` runs (default 3). Peak memory is measured in a
 //! child process (this binary again, with `Q1_PEAK_OF`): its peak resident set (`VmHWM`, reset
@@ -161,6 +164,48 @@ fn stream_rows(body: &[u8]) -> usize {
     })
 }
 
+/// The table stream: `body` in 64 KiB chunks through `V2EventStream::primary_tables` (chunks of
+/// 8192 rows held column by column); `on_chunk` sees every chunk and answers the rows it read.
+fn stream_tables(body: &[u8], mut on_chunk: impl FnMut(&kusto_data::KustoTable) -> usize) -> usize {
+    let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
+        .chunks(CHUNK)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let options = ParserOptions::new().with_batch_rows(8192);
+    let mut tables =
+        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_tables();
+    futures::executor::block_on(async {
+        let mut rows = 0;
+        while let Some(batch) = tables.next().await {
+            rows += on_chunk(&black_box(batch.expect("valid body")).table);
+        }
+        rows
+    })
+}
+
+/// The row stream with every row read as a serde struct (`MixRow`).
+fn stream_rows_serde(body: &[u8]) -> usize {
+    let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
+        .chunks(CHUNK)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let options = ParserOptions::new().with_batch_rows(8192);
+    let mut batches =
+        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_batches();
+    futures::executor::block_on(async {
+        let mut rows = 0;
+        while let Some(batch) = batches.next().await {
+            let batch = batch.expect("valid body");
+            for row in batch.rows() {
+                let row: MixRow<'_> = row.deserialize().expect("the mix's types");
+                black_box(row);
+                rows += 1;
+            }
+        }
+        rows
+    })
+}
+
 /// The floor of the row path: `rows` rows made of clones of `sample`'s values, in batches of
 /// 8192 that are dropped as the row path's are: the allocation and release of the values
 /// alone, with no parsing.
@@ -304,6 +349,26 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
             assert_eq!(stream_rows(body) as u64, rows);
         });
         report("row stream (primary_batches)", t, "");
+    }
+    if want("tables") {
+        let t = best(repeat, || {
+            assert_eq!(stream_tables(body, |t| t.len()) as u64, rows);
+        });
+        report("table stream (primary_tables)", t, "");
+    }
+    if want("serde_streams") && name_of(name) == "mix" {
+        let t = best(repeat, || {
+            assert_eq!(stream_rows_serde(body) as u64, rows);
+        });
+        report("row stream + serde rows", t, "");
+        let t = best(repeat, || {
+            let n = stream_tables(body, |table| {
+                let structs: Vec<MixRow<'_>> = table.deserialize().expect("the mix's types");
+                black_box(structs).len()
+            });
+            assert_eq!(n as u64, rows);
+        });
+        report("table stream + serde rows", t, "");
     }
     if want("floor") {
         // The first 1000 rows' values, decoded once; the clock runs on their clones only.

@@ -7,7 +7,7 @@
 //! | run queries and management commands | [`KustoClient`], [`ClientRequestProperties`] |
 //! | put values into a query safely | [`kql::QueryParameters`], [`kql::string_literal`], [`kql::quote_identifier`] |
 //! | read results | [`DataSet`], [`KustoTable`], typed getters on [`response::RowRef`], serde rows ([`KustoTable::deserialize`]) |
-//! | results larger than memory | [`KustoRequest::stream`] and [`response::V2EventStream`] |
+//! | results larger than memory | [`KustoRequest::stream`] and [`response::V2EventStream`] (row by row, fastest: [`primary_tables`](response::V2EventStream::primary_tables)) |
 //! | Arrow record batches (feature `arrow`, on by default) | [`response::arrow_batch`] |
 //! | decide what to do about an error | [`Error::is_transient`], [`Error::as_service_error`], [`RetryPolicy`] |
 //! | formats and ingest endpoints | [`DataFormat`], [`endpoints`] |

@@ -148,22 +148,7 @@ fn assert_same(name: &str, body: &[u8], chunks: &[usize], po: ParserOptions, o: 
 }
 
 fn fixtures() -> Vec<(String, Vec<u8>)> {
-    let root = format!("{}/../../fixtures", env!("CARGO_MANIFEST_DIR"));
-    let mut out = Vec::new();
-    for dir in ["azure-kusto-python", "azure-kusto-rust"] {
-        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
-            let path = entry.unwrap().path();
-            let body = std::fs::read(&path).unwrap();
-            // v2 bodies only (a JSON array of frames).
-            if path.extension().is_some_and(|e| e == "json")
-                && body.trim_ascii_start().starts_with(b"[")
-            {
-                out.push((path.display().to_string(), body));
-            }
-        }
-    }
-    out.sort();
-    out
+    bodies::v2_fixtures(env!("CARGO_MANIFEST_DIR"))
 }
 
 const UNITS: [ArrowTimeUnit; 3] = [

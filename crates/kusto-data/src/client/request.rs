@@ -156,8 +156,10 @@ impl<'a> KustoRequest<'a> {
     /// sending of the request is retried; once rows flow, a failure ends the stream with an
     /// error. The whole answer must arrive within the request's timeout (the server timeout,
     /// 4 minutes unless the properties set `servertimeout`, plus the margin), counted from the
-    /// answer's headers. Use [`V2EventStream::primary_batches`] for the rows of the primary
-    /// results.
+    /// answer's headers. Use [`V2EventStream::primary_tables`] for the rows of the primary
+    /// results in column-major chunks (the fastest row-by-row reading: typed getters or serde
+    /// rows, no [`KustoValue`](crate::KustoValue) per cell), or
+    /// [`V2EventStream::primary_batches`] for them as rows of values.
     pub async fn stream(self) -> Result<V2EventStream> {
         self.checked("stream")?;
         self.client

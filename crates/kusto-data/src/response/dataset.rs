@@ -107,6 +107,11 @@ impl DataSetBuilder {
                     rows.into_iter().for_each(|row| t.push_row(row));
                 }
             }
+            V2Event::Table { table_id, table } => {
+                if let Some(t) = self.table_mut(table_id) {
+                    table.rows().for_each(|row| t.push_row(row.values()));
+                }
+            }
             V2Event::Replace { table_id } => {
                 if let Some(t) = self.table_mut(table_id) {
                     t.clear_rows();

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::error::OneApiError;
 
-use super::table::{Column, Row, TableKind};
+use super::table::{Column, KustoTable, Row, TableKind};
 
 /// `DataSetHeader`: the first frame of a v2 response.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -116,6 +116,17 @@ pub enum V2Event {
         table_id: i64,
         /// The rows.
         batch: arrow::record_batch::RecordBatch,
+    },
+    /// A chunk of rows of a primary result, decoded straight into a column-major
+    /// [`KustoTable`] (no [`KustoValue`](crate::types::KustoValue) per cell); only when the
+    /// stream was asked for tables with
+    /// [`V2EventStream::primary_tables`](super::V2EventStream::primary_tables). The chunks of
+    /// one table follow one another; a [`V2Event::Replace`] discards the chunks before it.
+    Table {
+        /// The table.
+        table_id: i64,
+        /// The rows of this chunk.
+        table: KustoTable,
     },
     /// A table ends.
     TableEnd(TableCompletion),

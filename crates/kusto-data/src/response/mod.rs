@@ -70,11 +70,13 @@ pub use v2::{DEFAULT_MAX_VALUE_BYTES, ParserOptions, V2Parser};
 mod dataset;
 pub use dataset::{DataSet, DataSetBuilder, parse_v2, parse_v2_with};
 mod stream;
+mod table_stream;
 mod v1;
 mod v1_stream;
 #[cfg(feature = "arrow")]
 pub use stream::{ArrowBatch, ArrowBatchStream};
 pub use stream::{RowBatch, RowBatchStream, V2EventStream, read_v1, read_v1_with_options};
+pub use table_stream::{TableBatch, TableBatchStream};
 pub use v1::parse_v1;
 #[cfg(feature = "arrow")]
 pub mod arrow_batch;

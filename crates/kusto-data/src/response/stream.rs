@@ -144,6 +144,16 @@ impl V2EventStream {
         Ok(builder.finish())
     }
 
+    /// The next event, and the parser, for the adapters of sibling modules.
+    pub(super) fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<V2Event>>> {
+        self.inner.poll_event(cx)
+    }
+
+    /// The parser under the stream.
+    pub(super) fn parser(&mut self) -> &mut V2Parser {
+        self.inner.parser()
+    }
+
     /// The rows of the primary results only, as [`RowBatch`]es.
     pub fn primary_batches(self) -> RowBatchStream {
         RowBatchStream {

@@ -241,6 +241,8 @@ pub struct V2Parser {
     /// Primary results are collected into [`KustoTable`]s inside the parser
     /// ([`V2Parser::collect_tables`]).
     collect: bool,
+    /// Primary results are delivered as [`V2Event::Table`] chunks ([`V2Parser::chunk_tables`]).
+    chunks: bool,
     /// Collected tables that ended, until [`V2Parser::take_collected`] takes them.
     collected: Vec<KustoTable>,
     /// The row being read by the fast lane (for the row path and collected tables).
@@ -287,6 +289,7 @@ impl V2Parser {
             #[cfg(feature = "arrow")]
             arrow_output: None,
             collect: false,
+            chunks: false,
             collected: Vec::new(),
             scratch: Scratch::default(),
             lane_rows: 0,
@@ -820,7 +823,7 @@ impl V2Parser {
         };
         if replace {
             table.rows_received = 0;
-            if let Sink::Collect(t) = &mut table.sink {
+            if let Sink::Collect(t) | Sink::Chunks(t) = &mut table.sink {
                 t.clear_rows();
             }
             self.flush()?;
@@ -1004,8 +1007,15 @@ impl V2Parser {
                 offset: Some(offset),
             });
         };
-        if let Sink::Collect(t) = table.sink {
-            self.collected.push(*t);
+        match table.sink {
+            Sink::Collect(t) => self.collected.push(*t),
+            Sink::Chunks(t) if !t.is_empty() => {
+                self.events.push_back(V2Event::Table {
+                    table_id: id,
+                    table: *t,
+                });
+            }
+            _ => {}
         }
         self.events.push_back(V2Event::TableEnd(TableCompletion {
             table_id: id,

@@ -262,3 +262,24 @@ pub fn random_body(rng: &mut StdRng) -> String {
     frames.push(r#"{"FrameType":"DataSetCompletion","HasErrors":false,"Cancelled":false}"#.into());
     format!("[{}]", frames.join(",\n"))
 }
+
+/// The recorded v2 bodies (a JSON array of frames) of the workspace's fixtures, by path, sorted;
+/// `manifest_dir` is the crate's `CARGO_MANIFEST_DIR`.
+#[allow(dead_code)]
+pub fn v2_fixtures(manifest_dir: &str) -> Vec<(String, Vec<u8>)> {
+    let root = format!("{manifest_dir}/../../fixtures");
+    let mut out = Vec::new();
+    for dir in ["azure-kusto-python", "azure-kusto-rust"] {
+        for entry in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let path = entry.unwrap().path();
+            let body = std::fs::read(&path).unwrap();
+            if path.extension().is_some_and(|e| e == "json")
+                && body.trim_ascii_start().starts_with(b"[")
+            {
+                out.push((path.display().to_string(), body));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -24,6 +24,9 @@ pub(super) enum Sink {
     Rows,
     /// A table collected inside the parser ([`V2Parser::collect_tables`]).
     Collect(Box<KustoTable>),
+    /// A table filled as [`Sink::Collect`] is, handed out in chunks of at most the batch size
+    /// as [`V2Event::Table`] ([`V2Parser::chunk_tables`]).
+    Chunks(Box<KustoTable>),
     /// Arrow builders ([`V2Parser::set_arrow_output`]), emptied into
     /// [`V2Event::RecordBatch`]es.
     #[cfg(feature = "arrow")]
@@ -40,6 +43,16 @@ impl V2Parser {
     /// come as [`V2Event::Rows`].
     pub(crate) fn collect_tables(&mut self) {
         self.collect = true;
+    }
+
+    /// Delivers primary results in column-major chunks: the rows of every `PrimaryResult` table
+    /// that starts after this call go straight into a [`KustoTable`]'s column buffers (as with
+    /// [`V2Parser::collect_tables`], no [`KustoValue`](crate::types::KustoValue) per cell),
+    /// handed out as a [`V2Event::Table`] whenever it holds the options' batch size (rows or
+    /// bytes), before a row error, and at the table's end. Other tables still come as
+    /// [`V2Event::Rows`].
+    pub(crate) fn chunk_tables(&mut self) {
+        self.chunks = true;
     }
 
     /// The collected table `id` that ended (see [`V2Parser::collect_tables`]), if there is one.
@@ -75,9 +88,13 @@ impl V2Parser {
         if *kind != TableKind::PrimaryResult {
             return Sink::Rows;
         }
-        if self.collect {
+        if self.collect || self.chunks {
             let table = KustoTable::empty(id, kind.clone(), name.to_owned(), Arc::clone(columns));
-            return Sink::Collect(Box::new(table));
+            return if self.collect {
+                Sink::Collect(Box::new(table))
+            } else {
+                Sink::Chunks(Box::new(table))
+            };
         }
         #[cfg(feature = "arrow")]
         if let Some(options) = self.arrow_output {
@@ -166,7 +183,7 @@ impl V2Parser {
         let len = match &mut table.sink {
             #[cfg(feature = "arrow")]
             Sink::Arrow(_) => return self.columnar_append(id, offset, |b| b.append_fast(bytes)),
-            Sink::Collect(t) => {
+            Sink::Collect(t) | Sink::Chunks(t) => {
                 let Some(row) = lane::read_row(bytes, &table.lanes, &mut self.scratch) else {
                     return Ok(None);
                 };
@@ -174,7 +191,9 @@ impl V2Parser {
                     return Ok(None);
                 }
                 table.rows_received += 1;
-                return Ok(Some(row.len()));
+                let len = row.len();
+                self.chunk_grew(id, len)?;
+                return Ok(Some(len));
             }
             Sink::Rows => {
                 let Some(row) = lane::read_row(bytes, &table.lanes, &mut self.scratch) else {
@@ -260,9 +279,9 @@ impl V2Parser {
         match decode(&table.columns) {
             Ok(RowElement::Row(row)) => {
                 table.rows_received += 1;
-                if let Sink::Collect(t) = &mut table.sink {
+                if let Sink::Collect(t) | Sink::Chunks(t) = &mut table.sink {
                     t.push_row(row);
-                    return Ok(());
+                    return self.chunk_grew(id, len);
                 }
                 self.accept_row(id, row, len)
             }
@@ -320,8 +339,42 @@ impl V2Parser {
         Ok(())
     }
 
-    /// Emits the rows batched so far (row path and Arrow builders).
+    /// A row of `len` bytes was appended to table `id`'s sink: a chunked table that reached
+    /// the batch size is handed out.
+    fn chunk_grew(&mut self, id: i64, len: usize) -> Result<()> {
+        let Some(Sink::Chunks(t)) = self.tables.get(&id).map(|t| &t.sink) else {
+            return Ok(());
+        };
+        let rows = t.len();
+        if self.batch_table != Some(id) {
+            self.flush()?;
+            self.batch_table = Some(id);
+        }
+        self.batch_bytes += len;
+        if rows >= self.options.batch_rows || self.batch_bytes >= self.options.batch_bytes {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Emits the rows batched so far (row path, chunked tables and Arrow builders).
     pub(super) fn flush(&mut self) -> Result<()> {
+        if let Some(id) = self.batch_table
+            && let Some(Sink::Chunks(t)) = self.tables.get_mut(&id).map(|t| &mut t.sink)
+            && !t.is_empty()
+        {
+            let next = KustoTable::empty(
+                t.id(),
+                t.kind().clone(),
+                t.name().to_owned(),
+                t.columns_arc(),
+            );
+            let table = std::mem::replace(&mut **t, next);
+            self.events.push_back(V2Event::Table {
+                table_id: id,
+                table,
+            });
+        }
         if let Some(id) = self.batch_table
             && !self.batch.is_empty()
         {
