@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use kusto_data::KustoValue;
 use kusto_data::response::{
-    ArrowOptions, ParserOptions, V2Event, V2EventStream, V2Parser, to_record_batch,
+    ArrowOptions, ParserOptions, RowBatch, V2Event, V2EventStream, V2Parser, to_record_batch,
 };
 use kusto_data::types::{KustoDateTime, KustoDecimal, KustoTimespan, Uuid};
 
@@ -145,35 +145,33 @@ fn parse(body: &[u8], columnar: bool, mut on_event: impl FnMut(V2Event) -> usize
     rows
 }
 
-/// The row stream: `body` in 64 KiB chunks through `V2EventStream::primary_batches` (batches of
-/// 8192 rows), every batch dropped. Returns the rows seen.
-fn stream_rows(body: &[u8]) -> usize {
+/// `body` in 64 KiB chunks as a `V2EventStream` with batches of 8192 rows.
+fn events(body: &[u8]) -> V2EventStream {
     let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
         .chunks(CHUNK)
         .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
         .collect();
     let options = ParserOptions::new().with_batch_rows(8192);
-    let mut batches =
-        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_batches();
+    V2EventStream::with_options(futures::stream::iter(chunks), options)
+}
+
+/// The row stream: `body` through `V2EventStream::primary_batches`; `on_batch` sees every batch
+/// and answers the rows it read.
+fn stream_rows(body: &[u8], mut on_batch: impl FnMut(&RowBatch) -> usize) -> usize {
+    let mut batches = events(body).primary_batches();
     futures::executor::block_on(async {
         let mut rows = 0;
         while let Some(batch) = batches.next().await {
-            rows += black_box(batch.expect("valid body")).len();
+            rows += on_batch(&black_box(batch.expect("valid body")));
         }
         rows
     })
 }
 
-/// The table stream: `body` in 64 KiB chunks through `V2EventStream::primary_tables` (chunks of
-/// 8192 rows held column by column); `on_chunk` sees every chunk and answers the rows it read.
+/// The table stream: `body` through `V2EventStream::primary_tables` (chunks of 8192 rows held
+/// column by column); `on_chunk` sees every chunk and answers the rows it read.
 fn stream_tables(body: &[u8], mut on_chunk: impl FnMut(&kusto_data::KustoTable) -> usize) -> usize {
-    let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
-        .chunks(CHUNK)
-        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
-        .collect();
-    let options = ParserOptions::new().with_batch_rows(8192);
-    let mut tables =
-        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_tables();
+    let mut tables = events(body).primary_tables();
     futures::executor::block_on(async {
         let mut rows = 0;
         while let Some(batch) = tables.next().await {
@@ -183,27 +181,15 @@ fn stream_tables(body: &[u8], mut on_chunk: impl FnMut(&kusto_data::KustoTable) 
     })
 }
 
-/// The row stream with every row read as a serde struct (`MixRow`).
-fn stream_rows_serde(body: &[u8]) -> usize {
-    let chunks: Vec<kusto_data::Result<bytes::Bytes>> = body
-        .chunks(CHUNK)
-        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
-        .collect();
-    let options = ParserOptions::new().with_batch_rows(8192);
-    let mut batches =
-        V2EventStream::with_options(futures::stream::iter(chunks), options).primary_batches();
-    futures::executor::block_on(async {
-        let mut rows = 0;
-        while let Some(batch) = batches.next().await {
-            let batch = batch.expect("valid body");
-            for row in batch.rows() {
-                let row: MixRow<'_> = row.deserialize().expect("the mix's types");
-                black_box(row);
-                rows += 1;
-            }
-        }
-        rows
-    })
+/// Every row of a batch of the mix read as a serde struct (`MixRow`).
+fn serde_rows(batch: &RowBatch) -> usize {
+    batch
+        .rows()
+        .map(|row| {
+            let row: MixRow<'_> = row.deserialize().expect("the mix's types");
+            black_box(row);
+        })
+        .count()
 }
 
 /// The floor of the row path: `rows` rows made of clones of `sample`'s values, in batches of
@@ -346,7 +332,7 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
     }
     if want("stream") {
         let t = best(repeat, || {
-            assert_eq!(stream_rows(body) as u64, rows);
+            assert_eq!(stream_rows(body, RowBatch::len) as u64, rows);
         });
         report("row stream (primary_batches)", t, "");
     }
@@ -358,7 +344,7 @@ fn measure(name: &str, body: &[u8], rows: u64, repeat: usize, only: Option<&str>
     }
     if want("serde_streams") && name_of(name) == "mix" {
         let t = best(repeat, || {
-            assert_eq!(stream_rows_serde(body) as u64, rows);
+            assert_eq!(stream_rows(body, serde_rows) as u64, rows);
         });
         report("row stream + serde rows", t, "");
         let t = best(repeat, || {
