@@ -1,4 +1,4 @@
-//! `cargo xtask bench [--quick] [--pairs N] [--only B1,B4] [--rows N] [--b3-mb N]`: this SDK
+//! `cargo xtask bench [--quick] [--pairs N] [--only B1,B6] [--rows N] [--b3-mb N]`: this SDK
 //! side by side with the official Python SDK 6.0.4 on the same work, against one emulator with
 //! Azurite, and against the limit each workload has on this machine (issue 15;
 //! `docs/benchmarks.md` holds the table and reads it).
@@ -18,12 +18,21 @@
 //!
 //! `--quick` uses small sizes and one pair: a check that everything works and counts right,
 //! run by `cargo xtask test`; its times mean nothing.
+//!
+//! B6 (issue 27; part of a full run, not of `--quick` unless named with `--only B6`) repeats
+//! B3 (B6a) and B2 (B6b) over a shaped link ([`LINKS`]: 40 ms round trip and 200 Mbit/s, then
+//! 5 ms and 1 Gbit/s): for each link one more emulator is started with `--link-rtt-ms` and
+//! `--link-mbit`, so that the engine URL and every storage URL it hands out go through the
+//! link (`kusto_emulator::shaped`), and the three sides run through it as above. B6a's limit is
+//! the larger of the gzip alone and the compressed bytes at the link's speed (the report
+//! computes it from the `limit B3` run), B6b's the raw uploads through the link.
 
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use crate::conformance::{Emulator, emulator_binary, ensure_venv};
 use crate::{Result, azurite, cargo, record_step, run};
@@ -34,6 +43,9 @@ const FRAME_SCHEMA: &str = "(Id:long, Amount:real, Note:string, Flag:bool, At:da
 const CSV_SCHEMA: &str =
     "(Id:long, At:datetime, Key:string, State:string, Amount:real, Flag:bool, Note:string)";
 const PAYLOAD_SCHEMA: &str = "(Payload:long, N:long, Text:string)";
+/// B6's links: round trip in milliseconds, megabits per second each way.
+const LINKS: [(u64, u64); 2] = [(40, 200), (5, 1000)];
+const WORKLOADS: [&str; 6] = ["B1", "B2", "B3", "B4", "B5", "B6"];
 
 /// Sizes of one benchmark run.
 struct Sizes {
@@ -57,7 +69,7 @@ struct Expected {
 /// Runs `cargo xtask bench` with its arguments.
 pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
     let mut quick = false;
-    let mut only: Vec<String> = ["B1", "B2", "B3", "B4", "B5"].map(String::from).to_vec();
+    let mut only: Option<Vec<String>> = None;
     let mut pairs = None;
     let mut rows = None;
     let mut b3_mb = None;
@@ -74,18 +86,16 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
             "--rows" => rows = Some(number()?),
             "--b3-mb" => b3_mb = Some(number()?),
             "--only" => {
-                only = rest
+                let list: Vec<String> = rest
                     .next()
                     .ok_or("bench: --only takes a list such as B1,B4")?
                     .split(',')
                     .map(|w| w.trim().to_ascii_uppercase())
                     .collect();
-                if let Some(bad) = only
-                    .iter()
-                    .find(|w| !["B1", "B2", "B3", "B4", "B5"].contains(&w.as_str()))
-                {
+                if let Some(bad) = list.iter().find(|w| !WORKLOADS.contains(&w.as_str())) {
                     return Err(format!("bench: unknown workload {bad}"));
                 }
+                only = Some(list);
             }
             other => return Err(format!("bench: unknown argument {other:?}")),
         }
@@ -113,6 +123,11 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
             b5_kb: 10,
         }
     };
+    // B6 (two more emulators, 1000 MiB twice more per pair) is part of a full run only.
+    let only = only.unwrap_or_else(|| {
+        let count = if quick { 5 } else { 6 };
+        WORKLOADS[..count].iter().map(|w| w.to_string()).collect()
+    });
     sizes.pairs = pairs.unwrap_or(sizes.pairs).max(1);
     sizes.rows = rows.unwrap_or(sizes.rows);
     sizes.b3_mb = b3_mb.unwrap_or(sizes.b3_mb);
@@ -185,23 +200,52 @@ pub(crate) fn bench(root: &Path, args: &[String]) -> Result {
         started.elapsed().as_secs_f32(),
     );
 
-    eprintln!(
-        "\n==> bench: start {} with Azurite",
-        emulator_path.display()
-    );
-    let emulator = Emulator::start(&emulator_path, &azurite_script)?;
-    eprintln!("    emulator listening on {}", emulator.url);
-    let session = Session {
+    let mut session = Session {
         client,
         python,
         script: root.join("tools").join("bench").join("python_client.py"),
-        url: emulator.url.clone(),
+        url: String::new(),
         data,
         results: work.join("results.jsonl"),
     };
-    let outcome = session.run_all(&only, &sizes, &expected);
-    emulator.stop();
-    outcome?;
+    let _ = fs::remove_file(&session.results);
+    let plain: Vec<String> = only.iter().filter(|w| *w != "B6").cloned().collect();
+    if !plain.is_empty() {
+        eprintln!(
+            "\n==> bench: start {} with Azurite",
+            emulator_path.display()
+        );
+        let emulator = Emulator::start(&emulator_path, &azurite_script)?;
+        eprintln!("    emulator listening on {}", emulator.url);
+        session.url = emulator.url.clone();
+        let outcome = session.run_all(&plain, &sizes, &expected);
+        emulator.stop();
+        outcome?;
+    }
+    if only.iter().any(|w| w == "B6") {
+        for (rtt_ms, mbit) in LINKS {
+            let started = Instant::now();
+            eprintln!(
+                "\n==> bench: B6, start {} with Azurite behind a link of {rtt_ms} ms round trip, \
+                 {mbit} Mbit/s each way",
+                emulator_path.display()
+            );
+            let start = || -> Result<ShapedEmulator> {
+                let emulator =
+                    ShapedEmulator::start(&emulator_path, &azurite_script, rtt_ms, mbit)?;
+                eprintln!("    emulator listening on {} (shaped)", emulator.url);
+                Ok(emulator)
+            };
+            session.run_b6(&sizes, &expected, rtt_ms, mbit, start)?;
+            record_step(
+                &format!(
+                    "bench: B6 over {rtt_ms} ms / {mbit} Mbit/s, {} pair(s)",
+                    sizes.pairs
+                ),
+                started.elapsed().as_secs_f32(),
+            );
+        }
+    }
 
     let mut report = Command::new(&session.client);
     report.args(["report", "--results"]).arg(&session.results);
@@ -253,7 +297,6 @@ struct Session {
 
 impl Session {
     fn run_all(&self, only: &[String], sizes: &Sizes, expected: &Expected) -> Result {
-        let _ = fs::remove_file(&self.results);
         for workload in only {
             let started = Instant::now();
             let (schema, rows) = match workload.as_str() {
@@ -293,13 +336,7 @@ impl Session {
                         self.count(&table, rows)?;
                         self.mgmt(&format!(".drop table {table}"))?;
                     }
-                    let mut file = fs::OpenOptions::new()
-                        .create(true)
-                        .append(true)
-                        .open(&self.results)
-                        .map_err(|e| format!("{}: {e}", self.results.display()))?;
-                    writeln!(file, "{{\"pair\":{pair},\"result\":{line}}}")
-                        .map_err(|e| format!("{}: {e}", self.results.display()))?;
+                    self.record(&format!("{{\"pair\":{pair},\"result\":{line}}}"))?;
                 }
             }
             if workload == "B4" {
@@ -309,6 +346,71 @@ impl Session {
                 &format!("bench: {workload}, {} pair(s)", sizes.pairs),
                 started.elapsed().as_secs_f32(),
             );
+        }
+        Ok(())
+    }
+
+    fn record(&self, entry: &str) -> Result {
+        let mut file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.results)
+            .map_err(|e| format!("{}: {e}", self.results.display()))?;
+        writeln!(file, "{entry}").map_err(|e| format!("{}: {e}", self.results.display()))
+    }
+
+    /// B6 over one link: B3 (B6a) then B2 (B6b), each side through the link, pairs
+    /// alternating as in [`Session::run_all`]; entries carry the link. `start` starts an
+    /// emulator behind the link: a fresh one for every 1000 MiB ingestion, because the emulator
+    /// does not give a dropped table's memory back (measured: 3 M rows take 3.5 GB of resident
+    /// memory, 3.3 GB of it still held after `.drop table`, 6.1 GB after a second such
+    /// ingestion), so two 10 M-row ingestions in one process exhaust this 24 GiB machine.
+    fn run_b6(
+        &mut self,
+        sizes: &Sizes,
+        expected: &Expected,
+        rtt_ms: u64,
+        mbit: u64,
+        start: impl Fn() -> Result<ShapedEmulator>,
+    ) -> Result {
+        let mut emulator: Option<ShapedEmulator> = None;
+        for (workload, rows) in [("B3", expected.b3_rows), ("B2", expected.b2_rows)] {
+            for pair in 0..sizes.pairs {
+                let order = if pair % 2 == 0 {
+                    ["rust", "python", "limit"]
+                } else {
+                    ["python", "rust", "limit"]
+                };
+                for who in order {
+                    // B3's limit is the gzip alone (no I/O); B2's uploads through the link.
+                    let ingests = who != "limit" || workload == "B2";
+                    let table = format!("B6_{workload}_{who}_{pair}_{rtt_ms}ms");
+                    if emulator.is_none() || (ingests && workload == "B3") {
+                        if let Some(old) = emulator.take() {
+                            old.stop();
+                        }
+                        let fresh = start()?;
+                        self.url = fresh.url.clone();
+                        emulator = Some(fresh);
+                    }
+                    if ingests {
+                        self.mgmt(&format!(".create table {table} {CSV_SCHEMA}"))?;
+                    }
+                    let line = self.client_run(who, workload, &table, rows)?;
+                    if ingests {
+                        self.count(&table, rows)?;
+                        self.mgmt(&format!(".drop table {table}"))?;
+                    }
+                    self.record(&format!(
+                        "{{\"pair\":{pair},\"link\":\"{rtt_ms} ms, {mbit} Mbit/s\",\
+                         \"link_bits\":{},\"result\":{line}}}",
+                        mbit * 1_000_000
+                    ))?;
+                }
+            }
+        }
+        if let Some(emulator) = emulator {
+            emulator.stop();
         }
         Ok(())
     }
@@ -378,5 +480,83 @@ impl Session {
         }
         eprintln!("    {line}");
         Ok(line)
+    }
+}
+
+/// An emulator process with Azurite behind a shaped link (B6); stopped with SIGTERM (so that
+/// it stops its Azurite), killed after 10 s.
+struct ShapedEmulator {
+    child: Option<Child>,
+    url: String,
+}
+
+impl ShapedEmulator {
+    fn start(binary: &Path, azurite_script: &Path, rtt_ms: u64, mbit: u64) -> Result<Self> {
+        let mut child = Command::new(binary)
+            .args(["--port", "0", "--azurite", "--batching-window-ms", "200"])
+            .args(["--link-rtt-ms", &rtt_ms.to_string()])
+            .args(["--link-mbit", &mbit.to_string()])
+            .env(azurite::ENV_VAR, azurite_script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("could not start {}: {e}", binary.display()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or("the emulator's stdout is not captured")?;
+        let mut emulator = ShapedEmulator {
+            child: Some(child),
+            url: String::new(),
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .map_err(|_| "the emulator did not print its URL within 60 s".to_string())?;
+        let url = line.trim().to_string();
+        if !url.starts_with("http://") {
+            return Err(format!("the emulator's first line is not a URL: {url:?}"));
+        }
+        emulator.url = url;
+        Ok(emulator)
+    }
+
+    fn stop(mut self) {
+        self.stop_child();
+    }
+
+    fn stop_child(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        #[cfg(unix)]
+        {
+            let _ = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = child.try_wait() {
+                    eprintln!("    emulator stopped ({status})");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        eprintln!("    emulator killed");
+    }
+}
+
+impl Drop for ShapedEmulator {
+    fn drop(&mut self) {
+        self.stop_child();
     }
 }

@@ -26,6 +26,11 @@
 //! | B5 | `StreamingIngestClient::ingest` of each payload in `DIR/b5`, one at a time | a plain `reqwest` POST of each payload, gzipped in the loop at the same level |
 //!
 //! Queued ingestion uses the storage-queue protocol, as the Python SDK 6.0.4 does.
+//!
+//! `report` also reads B6's entries (`cargo xtask bench` runs B3 and B2 through an emulator
+//! behind a shaped link; the entries carry `link` and `link_bits`): B6a is B3 over a link, its
+//! limit the larger of the gzip alone and the compressed bytes at the link's speed; B6b is B2
+//! over a link, its limit the raw uploads through the same link.
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -693,6 +698,28 @@ struct Entry {
     peak_mb: f64,
     added_mb: f64,
     details: Value,
+    /// B6: the shaped link the run went through, and its bits per second.
+    link: Option<String>,
+    link_bits: Option<f64>,
+}
+
+impl Entry {
+    /// The time a limit entry stands for: B6a's is the larger of the gzip alone and the
+    /// compressed bytes at the link's speed.
+    fn limit_seconds(&self) -> f64 {
+        match (self.workload.as_str(), self.link_bits) {
+            ("B3", Some(_)) => self.seconds.max(self.wire_seconds()),
+            _ => self.seconds,
+        }
+    }
+
+    /// B6a: the compressed bytes at the link's speed.
+    fn wire_seconds(&self) -> f64 {
+        let bytes = self.details["compressed_bytes"]
+            .as_f64()
+            .unwrap_or(f64::NAN);
+        bytes * 8.0 / self.link_bits.unwrap_or(f64::NAN)
+    }
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -735,6 +762,8 @@ fn report(path: &Path) -> BoxResult<()> {
             peak_mb: result["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
             added_mb: result["added_mb"].as_f64().unwrap_or(f64::NAN),
             details: result["details"].clone(),
+            link: value["link"].as_str().map(str::to_owned),
+            link_bits: value["link_bits"].as_f64(),
         });
     }
     println!(
@@ -742,15 +771,38 @@ fn report(path: &Path) -> BoxResult<()> {
          Python peak RSS MB | Rust peak RSS MB | Rust added MB | limit s (median) | Rust / limit |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
-    let mut workloads: Vec<&str> = entries.iter().map(|e| e.workload.as_str()).collect();
-    workloads.sort();
-    workloads.dedup();
-    for workload in workloads {
+    // B1 to B5 in order, then B6's rows (B3 and B2 over each link) in the order they ran.
+    let mut keys: Vec<(&str, Option<&str>)> = entries
+        .iter()
+        .filter(|e| e.link.is_none())
+        .map(|e| (e.workload.as_str(), None))
+        .collect();
+    keys.sort();
+    for e in &entries {
+        if let Some(link) = &e.link {
+            keys.push((e.workload.as_str(), Some(link.as_str())));
+        }
+    }
+    let mut seen = Vec::new();
+    keys.retain(|k| {
+        let new = !seen.contains(k);
+        seen.push(*k);
+        new
+    });
+    let mut wire_lines = Vec::new();
+    for (workload, link) in keys {
         let of = |client: &str| -> Vec<&Entry> {
             entries
                 .iter()
-                .filter(|e| e.workload == workload && e.client == client)
+                .filter(|e| {
+                    e.workload == workload && e.link.as_deref() == link && e.client == client
+                })
                 .collect()
+        };
+        let label = match (link, workload) {
+            (None, _) => workload.to_owned(),
+            (Some(link), "B3") => format!("B6a (B3 over {link})"),
+            (Some(link), _) => format!("B6b ({workload} over {link})"),
         };
         let (python, rust, limit) = (of("python"), of("rust"), of("limit"));
         let field = |list: &[&Entry], f: fn(&Entry) -> f64| -> f64 {
@@ -774,10 +826,17 @@ fn report(path: &Path) -> BoxResult<()> {
                     .collect::<Vec<_>>(),
             ) / field(&limit, |e| e.seconds)
         } else {
-            field(&rust, |e| e.seconds) / field(&limit, |e| e.seconds)
+            field(&rust, |e| e.seconds) / field(&limit, Entry::limit_seconds)
         };
+        if link.is_some() && workload == "B3" {
+            wire_lines.push(format!(
+                "{label}: limit = max(gzip alone {:.2} s, compressed bytes at link speed {:.2} s)",
+                field(&limit, |e| e.seconds),
+                field(&limit, Entry::wire_seconds)
+            ));
+        }
         println!(
-            "| {workload} | {:.2} | {:.2} | {:.1}x ({}) | {:.0} | {:.0} | {:.0} | {:.2} | {:.2}x |",
+            "| {label} | {:.2} | {:.2} | {:.1}x ({}) | {:.0} | {:.0} | {:.0} | {:.2} | {:.2}x |",
             field(&python, |e| e.seconds),
             field(&rust, |e| e.seconds),
             median(&mut ratios.clone()),
@@ -785,9 +844,15 @@ fn report(path: &Path) -> BoxResult<()> {
             field(&python, |e| e.peak_mb),
             field(&rust, |e| e.peak_mb),
             field(&rust, |e| e.added_mb),
-            field(&limit, |e| e.seconds),
+            field(&limit, Entry::limit_seconds),
             rust_limit,
         );
+    }
+    if !wire_lines.is_empty() {
+        println!();
+        for line in &wire_lines {
+            println!("{line}");
+        }
     }
     let detail = |client: &str, key: &str| {
         median(
@@ -816,8 +881,13 @@ fn report(path: &Path) -> BoxResult<()> {
     println!("Every run, as recorded:");
     println!();
     for e in &entries {
+        let over = e
+            .link
+            .as_deref()
+            .map(|l| format!(" (B6, over {l})"))
+            .unwrap_or_default();
         println!(
-            "- pair {} {} {}: {:.3} s, peak {:.0} MB (+{:.0} MB), {}",
+            "- pair {} {}{over} {}: {:.3} s, peak {:.0} MB (+{:.0} MB), {}",
             e.pair, e.workload, e.client, e.seconds, e.peak_mb, e.added_mb, e.details
         );
     }

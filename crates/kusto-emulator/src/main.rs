@@ -5,6 +5,7 @@
 //!                [--streaming-policy-default enabled|disabled] [--no-streaming-ingestion]
 //!                [--azurite [--azurite-js PATH] | --attach-azurite BLOB,QUEUE,TABLE]
 //!                [--batching-window-ms N] [--no-rest-ingestion] [--no-storage-proxy]
+//!                [--link-rtt-ms MS [--link-mbit MBIT] [--link-loss FRACTION]]
 //! ```
 //!
 //! `kusto-emulator --help` describes every option; `--version` prints the version. The first
@@ -29,6 +30,7 @@ use clap::{Parser, ValueEnum};
 use kusto_emulator::azurite::{
     AccountKey, Azurite, AzuriteEndpoints, AzuriteOptions, StorageAccount,
 };
+use kusto_emulator::shaped::LinkShape;
 use kusto_emulator::signals::StopSignals;
 use kusto_emulator::{DataManagementOptions, Emulator};
 
@@ -133,6 +135,16 @@ struct Args {
     /// Hand out Azurite's own URLs instead of those of the fault-injecting storage proxy.
     #[arg(long)]
     no_storage_proxy: bool,
+    /// Put the URL and every storage URL handed out behind a shaped link with this round trip,
+    /// in milliseconds (kusto_emulator::shaped; the settings are printed on stderr).
+    #[arg(long, value_name = "MS")]
+    link_rtt_ms: Option<u64>,
+    /// Bandwidth of the shaped link, megabits per second each way (requires --link-rtt-ms).
+    #[arg(long, value_name = "MBIT", requires = "link_rtt_ms")]
+    link_mbit: Option<u64>,
+    /// Fraction of chunks of the shaped link delayed as lost (requires --link-rtt-ms).
+    #[arg(long, value_name = "FRACTION", requires = "link_rtt_ms")]
+    link_loss: Option<f64>,
 }
 
 /// The value of `--streaming-policy-default`.
@@ -174,6 +186,17 @@ fn run() -> Result<(), String> {
     }
     if args.no_streaming_ingestion {
         builder = builder.streaming_ingestion(false);
+    }
+    if let Some(rtt) = args.link_rtt_ms {
+        let mut shape = LinkShape::new(Duration::from_millis(rtt));
+        if let Some(mbit) = args.link_mbit {
+            shape = shape.bandwidth_mbit(mbit);
+        }
+        if let Some(loss) = args.link_loss {
+            shape = shape.loss(loss);
+        }
+        eprintln!("kusto-emulator: shaped link: {shape}");
+        builder = builder.shaped_link(shape);
     }
     let storage = match (args.azurite, args.attach_azurite) {
         (_, Some(endpoints)) => Storage::Attach(Box::new(endpoints)),
