@@ -3,6 +3,10 @@
 //! queued upload completes and its rows arrive exactly once, in both protocols and with loss;
 //! streaming ingestion and queries go through the same link.
 //!
+//! A trace of the upload's own events (`kusto_ingest::upload` at `trace` level) shows block
+//! uploads finishing over the link while the next chunk is being compressed: read, compress and
+//! upload overlap.
+//!
 //! The link guarantees lower bounds only (a round trip takes at least its RTT), so the tests
 //! assert those and what the link carried, never how long the SDK took.
 
@@ -197,5 +201,96 @@ async fn streaming_ingestion_and_queries_over_40_ms() {
     // even gzipped.
     assert!(down >= 40_000, "the answer took {down} bytes down");
     assert_eq!(doubled(&h).await, 0);
+    h.emulator.shutdown().await;
+}
+
+/// The upload's trace events, in the order they happened (one thread: the test's runtime).
+#[derive(Clone, Default)]
+struct UploadTrace(std::sync::Arc<std::sync::Mutex<Vec<String>>>);
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for UploadTrace {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() != "kusto_ingest::upload" {
+            return;
+        }
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        self.0.lock().unwrap().push(message.0);
+    }
+}
+
+/// Over 40 ms and 200 Mbit/s, a file of many blocks: block uploads finish while a chunk is
+/// being compressed (the uploads are driven during compression, not parked behind it), and
+/// compression starts while uploads are in flight.
+#[tokio::test]
+async fn block_uploads_finish_while_the_next_chunk_is_compressed() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let trace = UploadTrace::default();
+    let subscriber = tracing_subscriber::registry().with(
+        trace
+            .clone()
+            .with_filter(tracing_subscriber::filter::LevelFilter::TRACE),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let h = start_shaped_ingest("Emu", link(), IngestProtocol::Queue, upload()).await;
+    command(&h, ".create table T (Src:string, N:long, Hex:string)").await;
+    let rows = 600_000u64;
+    let data = csv("traced", rows);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traced.csv");
+    std::fs::write(&path, &data).unwrap();
+    let operation = h
+        .ingest
+        .ingest(
+            IngestionSource::file(&path),
+            &IngestionProperties::new("Emu", "T", DataFormat::Csv).with_tracking(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("queued over the shaped link: {e}"));
+    let events = trace.0.lock().unwrap().clone();
+    // Walk the events in order: uploads in flight, and whether a chunk is being compressed.
+    let (mut in_flight, mut compressing) = (0i64, false);
+    let (mut started_during_uploads, mut finished_during_compression) = (0, 0);
+    let (mut blocks, mut chunks) = (0, 0);
+    for event in &events {
+        match event.as_str() {
+            "block upload started" => {
+                in_flight += 1;
+                blocks += 1;
+            }
+            "block upload finished" => {
+                in_flight -= 1;
+                finished_during_compression += usize::from(compressing);
+            }
+            "chunk compression started" => {
+                compressing = true;
+                chunks += 1;
+                started_during_uploads += usize::from(in_flight > 0);
+            }
+            "chunk compression finished" => compressing = false,
+            _ => {}
+        }
+    }
+    eprintln!(
+        "trace: {chunks} chunks compressed, {blocks} blocks uploaded; {started_during_uploads} \
+         compressions started with uploads in flight, {finished_during_compression} uploads \
+         finished during a compression"
+    );
+    assert!(blocks >= 4 && chunks >= 4, "{events:?}");
+    assert!(started_during_uploads > 0, "{events:?}");
+    assert!(finished_during_compression > 0, "{events:?}");
+    let status = operation.wait(WAIT).await.unwrap();
+    assert!(status.all_succeeded(), "{status:?}");
+    let counts = count_by_key(&h.client, "Emu", "T | summarize count() by Src").await;
+    assert_eq!(counts, BTreeMap::from([("traced".to_owned(), rows as i64)]));
     h.emulator.shutdown().await;
 }

@@ -486,6 +486,7 @@ async fn write_blob<R: AsyncRead + Unpin, T: BlockSink>(
             match encoder.take() {
                 Some(mut gz) => {
                     let chunk = buffer[..n].to_vec();
+                    tracing::trace!(bytes = n, "chunk compression started");
                     let (gz, output) = tokio::task::spawn_blocking(move || {
                         let result = if finished {
                             gz.try_finish()
@@ -497,6 +498,7 @@ async fn write_blob<R: AsyncRead + Unpin, T: BlockSink>(
                     })
                     .await
                     .map_err(|e| Failed::Fatal(Error::Read(std::io::Error::other(e))))?;
+                    tracing::trace!(bytes = n, "chunk compression finished");
                     current.extend_from_slice(&output.map_err(|e| Failed::Fatal(Error::Read(e)))?);
                     encoder = Some(gz);
                 }
@@ -642,9 +644,12 @@ fn stage<'a, T: BlockSink>(
     let id = format!("{:016}", block_ids.len()).into_bytes();
     block_ids.push(id.clone());
     progress.uploading();
+    let index = block_ids.len();
     in_flight.push(Box::pin(async move {
         let length = block.len() as u64;
+        tracing::trace!(block = index, bytes = length, "block upload started");
         target.stage(&id, block).await?;
+        tracing::trace!(block = index, "block upload finished");
         progress.block_uploaded(length, raw);
         Ok(())
     }));
